@@ -1,0 +1,11 @@
+//! warden: a policy language and permission evaluator for IAM statements
+//! (`ALLOW storage:logs:read WHERE …;`), and a platform-token service built on it.
+//!
+//! The modules follow the flow of DESIGN.md: [`syntax`] parses texts into a tree with spans,
+//! [`catalog`] holds the permission vocabulary, [`check`] validates and lints, and
+//! [`diagnostic`] renders every finding for people, for tools (JSON) and for code scanning (SARIF).
+
+pub mod catalog;
+pub mod check;
+pub mod diagnostic;
+pub mod syntax;

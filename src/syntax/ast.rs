@@ -1,0 +1,274 @@
+//! The syntax tree of policies and boundaries. Every node carries its byte span.
+
+use std::fmt;
+use std::ops::Range;
+
+pub type Span = Range<usize>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl Effect {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Effect::Allow => "ALLOW",
+            Effect::Deny => "DENY",
+        }
+    }
+}
+
+/// The operators of language.md §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operator {
+    Eq,
+    NotEq,
+    Lt,
+    Gt,
+    In,
+    NotIn,
+    StartsWith,
+    NotStartsWith,
+    Match,
+}
+
+impl Operator {
+    pub const ALL: [Operator; 9] = [
+        Operator::Eq,
+        Operator::NotEq,
+        Operator::Lt,
+        Operator::Gt,
+        Operator::In,
+        Operator::NotIn,
+        Operator::StartsWith,
+        Operator::NotStartsWith,
+        Operator::Match,
+    ];
+
+    /// The canonical spelling, as the formatter prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operator::Eq => "=",
+            Operator::NotEq => "!=",
+            Operator::Lt => "<",
+            Operator::Gt => ">",
+            Operator::In => "IN",
+            Operator::NotIn => "NOT IN",
+            Operator::StartsWith => "startsWith",
+            Operator::NotStartsWith => "NOT startsWith",
+            Operator::Match => "MATCH",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Operator> {
+        Operator::ALL.into_iter().find(|op| op.as_str() == text)
+    }
+
+    /// Whether the operator takes a parenthesised list.
+    pub fn takes_list(self) -> bool {
+        matches!(self, Operator::In | Operator::NotIn | Operator::Match)
+    }
+
+    /// `!=`, `NOT IN`, `NOT startsWith`: true when no element satisfies the positive form.
+    pub fn is_negative(self) -> bool {
+        matches!(self, Operator::NotEq | Operator::NotIn | Operator::NotStartsWith)
+    }
+
+    /// The positive form of a negative operator (and the operator itself otherwise).
+    pub fn positive(self) -> Operator {
+        match self {
+            Operator::NotEq => Operator::Eq,
+            Operator::NotIn => Operator::In,
+            Operator::NotStartsWith => Operator::StartsWith,
+            other => other,
+        }
+    }
+
+    /// The operator that takes the other operand shape (`=` ↔ `IN`, `!=` ↔ `NOT IN`).
+    pub fn other_shape(self) -> Option<Operator> {
+        match self {
+            Operator::Eq => Some(Operator::In),
+            Operator::In => Some(Operator::Eq),
+            Operator::NotEq => Some(Operator::NotIn),
+            Operator::NotIn => Some(Operator::NotEq),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A placeholder inside a string (language.md §2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Placeholder {
+    BindParam(String),
+    UserId,
+    UserGroup,
+    LevelId,
+}
+
+impl Placeholder {
+    /// Whether the placeholder stands for a list of values (decisions D14); bind parameters
+    /// may be lists too, which only a binding knows.
+    pub fn is_list(&self) -> bool {
+        matches!(self, Placeholder::UserGroup)
+    }
+}
+
+impl fmt::Display for Placeholder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Placeholder::BindParam(name) => write!(f, "${{bindParam:{name}}}"),
+            Placeholder::UserId => f.write_str("${global:userId}"),
+            Placeholder::UserGroup => f.write_str("${global:userGroup}"),
+            Placeholder::LevelId => f.write_str("${global:levelId}"),
+        }
+    }
+}
+
+/// A piece of a string value: literal text or a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    Text(String),
+    Placeholder(Placeholder),
+}
+
+/// A string literal, decoded: escapes resolved (`\*` keeps its backslash, decisions D5) and
+/// placeholders split out.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StringLit {
+    pub segments: Vec<Segment>,
+    pub span: Span,
+}
+
+impl StringLit {
+    /// The value when it holds no placeholder.
+    pub fn literal(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [] => Some(""),
+            [Segment::Text(text)] => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn placeholders(&self) -> impl Iterator<Item = &Placeholder> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Placeholder(p) => Some(p),
+            Segment::Text(_) => None,
+        })
+    }
+
+    /// The value with placeholders written as in the source (`${bindParam:x}`).
+    pub fn display_value(&self) -> String {
+        self.segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Text(text) => text.clone(),
+                Segment::Placeholder(p) => p.to_string(),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Operand {
+    Single(StringLit),
+    List { items: Vec<StringLit>, span: Span },
+}
+
+impl Operand {
+    pub fn span(&self) -> Span {
+        match self {
+            Operand::Single(s) => s.span.clone(),
+            Operand::List { span, .. } => span.clone(),
+        }
+    }
+
+    pub fn values(&self) -> &[StringLit] {
+        match self {
+            Operand::Single(s) => std::slice::from_ref(s),
+            Operand::List { items, .. } => items,
+        }
+    }
+}
+
+/// A name with its span: a permission or a condition key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Condition {
+    pub key: Name,
+    pub operator: Operator,
+    pub operator_span: Span,
+    pub operand: Operand,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Where {
+    /// `WHERE null`: the same as no WHERE.
+    Null(Span),
+    Conditions(Vec<Condition>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Statement {
+    pub effect: Effect,
+    pub effect_span: Span,
+    pub permissions: Vec<Name>,
+    pub where_clause: Option<Where>,
+    /// From the effect keyword to the `;` (or the last token when the `;` is missing).
+    pub span: Span,
+    pub terminated: bool,
+}
+
+impl Statement {
+    pub fn conditions(&self) -> &[Condition] {
+        match &self.where_clause {
+            Some(Where::Conditions(conditions)) => conditions,
+            _ => &[],
+        }
+    }
+}
+
+/// A `//` comment; `own_line` when nothing but whitespace precedes it on its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub text: String,
+    pub span: Span,
+    pub own_line: bool,
+}
+
+/// A keyword as written, with the spelling the formatter prints (for the case lint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeywordUse {
+    pub span: Span,
+    pub canonical: &'static str,
+}
+
+/// What a text is: a policy (statements) or a boundary (conditions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Policy,
+    Boundary,
+}
+
+/// A parsed text: its statements (policy) or conditions (boundary), comments, and keyword uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Document {
+    pub statements: Vec<Statement>,
+    /// Boundary conditions, each with whether its `;` was written.
+    pub boundary: Vec<(Condition, bool)>,
+    pub comments: Vec<Comment>,
+    pub keywords: Vec<KeywordUse>,
+}

@@ -1,0 +1,661 @@
+//! Builds the syntax tree from tokens. Every error is reported and the parser resumes at the
+//! next `;` or statement keyword (decisions D4), so one run reports every error of a text.
+
+use super::ast::*;
+use super::error::rules;
+use super::lexer::{Token, TokenKind, is_name_char, lex};
+use crate::diagnostic::{Diagnostic, Fix};
+
+/// The platform's limits (language.md §1 and §6).
+pub const MAX_STATEMENTS: usize = 100;
+pub const MAX_BOUNDARY_CONDITIONS: usize = 10;
+
+/// A parsed text and the syntax diagnostics found on the way.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub document: Document,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses a policy or a boundary text. Never fails and never panics: problems are diagnostics.
+pub fn parse(text: &str, kind: Kind) -> Parsed {
+    let lexed = lex(text);
+    let mut parser = Parser {
+        text,
+        tokens: lexed.tokens,
+        at: 0,
+        diagnostics: lexed.diagnostics,
+        document: Document { comments: lexed.comments, ..Document::default() },
+    };
+    match kind {
+        Kind::Policy => parser.policy(),
+        Kind::Boundary => parser.boundary(),
+    }
+    let mut diagnostics = parser.diagnostics;
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    Parsed { document: parser.document, diagnostics }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keyword {
+    Allow,
+    Deny,
+    Where,
+    And,
+    In,
+    Not,
+    Match,
+    StartsWith,
+    Null,
+}
+
+impl Keyword {
+    const ALL: [(Keyword, &'static str); 9] = [
+        (Keyword::Allow, "ALLOW"),
+        (Keyword::Deny, "DENY"),
+        (Keyword::Where, "WHERE"),
+        (Keyword::And, "AND"),
+        (Keyword::In, "IN"),
+        (Keyword::Not, "NOT"),
+        (Keyword::Match, "MATCH"),
+        (Keyword::StartsWith, "startsWith"),
+        (Keyword::Null, "null"),
+    ];
+
+    fn of(word: &str) -> Option<(Keyword, &'static str)> {
+        Keyword::ALL.into_iter().find(|(_, spelling)| spelling.eq_ignore_ascii_case(word))
+    }
+}
+
+/// Why a statement or condition could not be read; the error is already reported.
+struct Abandoned;
+
+type Step<T> = Result<T, Abandoned>;
+
+struct Parser<'a> {
+    text: &'a str,
+    tokens: Vec<Token>,
+    at: usize,
+    diagnostics: Vec<Diagnostic>,
+    document: Document,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at)
+    }
+
+    fn slice(&self, token: &Token) -> &'a str {
+        &self.text[token.span.clone()]
+    }
+
+    fn keyword(&self, token: &Token) -> Option<(Keyword, &'static str)> {
+        if token.kind == TokenKind::Word { Keyword::of(self.slice(token)) } else { None }
+    }
+
+    fn peek_keyword(&self) -> Option<Keyword> {
+        self.peek().and_then(|t| self.keyword(t)).map(|(k, _)| k)
+    }
+
+    /// Consumes a keyword token, recording how it was written for the case lint.
+    fn take_keyword(&mut self) -> Span {
+        let token = self.tokens[self.at].clone();
+        let (_, canonical) = self.keyword(&token).expect("caller checked for a keyword");
+        self.document.keywords.push(KeywordUse { span: token.span.clone(), canonical });
+        self.at += 1;
+        token.span
+    }
+
+    fn end_of_previous(&self) -> usize {
+        self.at.checked_sub(1).map_or(0, |i| self.tokens[i].span.end)
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Describes the token at the cursor for "expected …, found …" messages.
+    fn found(&self) -> String {
+        match self.peek() {
+            None => "the end of the text".to_string(),
+            Some(token) => match token.kind {
+                TokenKind::Str => "a string".to_string(),
+                _ => format!("`{}`", self.slice(token)),
+            },
+        }
+    }
+
+    /// Reports "expected X" at the cursor (or at the end of the text) and gives up on the
+    /// construct; a token the lexer already reported is not reported twice.
+    fn expected<T>(&mut self, what: &str, help: &str) -> Step<T> {
+        let span = match self.peek() {
+            Some(token) if token.kind == TokenKind::Bad => return Err(Abandoned),
+            Some(token) if token.kind == TokenKind::DocPlaceholder => {
+                let span = token.span.clone();
+                let slot = self.slice(&self.tokens[self.at]);
+                self.report(
+                    Diagnostic::new(&rules::TEMPLATE_SLOT, span, format!("`{slot}` is a template slot from documentation"))
+                        .with_help(format!("replace `{slot}` with {what}")),
+                );
+                return Err(Abandoned);
+            }
+            Some(token) => token.span.clone(),
+            None => self.end_of_previous()..self.end_of_previous(),
+        };
+        let message = format!("expected {what}, found {}", self.found());
+        self.report(Diagnostic::new(&rules::UNEXPECTED_TOKEN, span, message).with_help(help));
+        Err(Abandoned)
+    }
+
+    /// Whether the token begins a statement: `ALLOW`/`DENY`, or one glued to a permission.
+    fn starts_statement(&self, token: &Token) -> bool {
+        matches!(self.keyword(token), Some((Keyword::Allow | Keyword::Deny, _)))
+            || (token.kind == TokenKind::Word && glued_effect(self.slice(token)).is_some())
+    }
+
+    /// Skips to just after the next `;`, or to the next statement keyword (D4).
+    fn recover(&mut self, skip_first: bool) {
+        if skip_first {
+            self.at += 1;
+        }
+        while let Some(token) = self.peek() {
+            if token.kind == TokenKind::Semi {
+                self.at += 1;
+                return;
+            }
+            if self.starts_statement(token) {
+                return;
+            }
+            self.at += 1;
+        }
+    }
+
+    fn policy(&mut self) {
+        while let Some(token) = self.peek().cloned() {
+            if token.kind == TokenKind::Semi {
+                self.stray_semicolon(token.span);
+                continue;
+            }
+            let start = self.at;
+            match self.statement() {
+                Ok(statement) => {
+                    if self.document.statements.len() == MAX_STATEMENTS {
+                        self.report(
+                            Diagnostic::new(
+                                &rules::TOO_MANY_STATEMENTS,
+                                statement.span.clone(),
+                                format!("a policy holds at most {MAX_STATEMENTS} statements; this is statement {}", MAX_STATEMENTS + 1),
+                            )
+                            .with_help("split the statements into several policies and bind each of them"),
+                        );
+                    }
+                    self.document.statements.push(statement);
+                }
+                Err(Abandoned) => self.recover(self.at == start),
+            }
+        }
+    }
+
+    fn stray_semicolon(&mut self, span: Span) {
+        self.report(
+            Diagnostic::new(&rules::UNEXPECTED_TOKEN, span.clone(), "unexpected `;` with no statement before it")
+                .with_help("remove the extra `;`")
+                .with_fix(Fix::replace("remove the `;`", span, "")),
+        );
+        self.at += 1;
+    }
+
+    fn statement(&mut self) -> Step<Statement> {
+        let token = self.peek().cloned().expect("called with tokens left");
+        let word = self.slice(&token);
+        let (effect, effect_span, glued_permission) = match self.keyword(&token) {
+            Some((Keyword::Allow, _)) => (Effect::Allow, self.take_keyword(), None),
+            Some((Keyword::Deny, _)) => (Effect::Deny, self.take_keyword(), None),
+            _ if token.kind == TokenKind::Word && glued_effect(word).is_some() => {
+                let (effect, split) = glued_effect(word).expect("checked");
+                let effect_span = token.span.start..token.span.start + split;
+                self.report(
+                    Diagnostic::new(
+                        &rules::GLUED_KEYWORD,
+                        token.span.clone(),
+                        format!("missing space between `{}` and `{}`", &word[..split], &word[split..]),
+                    )
+                    .with_help("a keyword ends at a space, a comment or punctuation")
+                    .with_fix(Fix::insert("insert a space", effect_span.end, " ")),
+                );
+                self.document.keywords.push(KeywordUse { span: effect_span.clone(), canonical: effect.keyword() });
+                self.at += 1;
+                let permission = self.permission_name(effect_span.end..token.span.end)?;
+                (effect, effect_span, Some(permission))
+            }
+            Some((Keyword::Where, _)) => {
+                return self.expected(
+                    "`ALLOW` or `DENY` to start a statement",
+                    "this is a condition without its statement; write `ALLOW <permission> WHERE …`",
+                );
+            }
+            _ if token.kind == TokenKind::Str && self.quoted_statement(&token) => return Err(Abandoned),
+            _ => return self.expected("`ALLOW` or `DENY` to start a statement", "every statement starts with `ALLOW` or `DENY`"),
+        };
+        let mut permissions = Vec::new();
+        match glued_permission {
+            Some(permission) => permissions.push(permission),
+            None => permissions.push(self.permission(effect.keyword())?),
+        }
+        while self.peek().is_some_and(|t| t.kind == TokenKind::Comma) {
+            self.at += 1;
+            permissions.push(self.permission("`,`")?);
+        }
+        let where_clause = match self.peek_keyword() {
+            Some(Keyword::Where) => {
+                self.take_keyword();
+                Some(self.where_clause()?)
+            }
+            _ => None,
+        };
+        let terminated = self.terminator(Kind::Policy, "`,`, `WHERE` or `;`")?;
+        Ok(Statement { effect, effect_span: effect_span.clone(), permissions, where_clause, span: effect_span.start..self.end_of_previous(), terminated })
+    }
+
+    /// A string at the start of a statement that holds a statement: the quotes are the error.
+    fn quoted_statement(&mut self, token: &Token) -> bool {
+        let raw = self.slice(token);
+        let inner = raw.get(1..raw.len() - 1).unwrap_or("");
+        let first = inner.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+        if !(first.eq_ignore_ascii_case("allow") || first.eq_ignore_ascii_case("deny")) {
+            return false;
+        }
+        let span = token.span.clone();
+        let close = span.end - raw.chars().next_back().map_or(1, char::len_utf8);
+        self.report(
+            Diagnostic::new(&rules::QUOTED_STATEMENT, span.clone(), "the whole statement is inside quotes")
+                .with_help("a policy holds statements, not strings; remove the quotes")
+                .with_fix(Fix {
+                    description: "remove the quotes".to_string(),
+                    edits: vec![
+                        crate::diagnostic::Edit { span: span.start..span.start + 1, replacement: String::new() },
+                        crate::diagnostic::Edit { span: close..span.end, replacement: String::new() },
+                    ],
+                }),
+        );
+        true
+    }
+
+    /// After a statement or a boundary condition: `;`, the end of the text (a warning), or the
+    /// start of the next one (an error with a fix).
+    fn terminator(&mut self, kind: Kind, what: &str) -> Step<bool> {
+        let end = self.end_of_previous();
+        match self.peek().cloned() {
+            Some(token) if token.kind == TokenKind::Semi => {
+                self.at += 1;
+                Ok(true)
+            }
+            None => {
+                let last = self.tokens[self.at - 1].span.clone();
+                self.report(
+                    Diagnostic::new(&rules::MISSING_FINAL_SEMICOLON, last, "the last statement has no closing `;`")
+                        .with_help("end every statement with `;`")
+                        .with_fix(Fix::insert("insert `;`", end, ";")),
+                );
+                Ok(false)
+            }
+            Some(token) if self.starts_next(kind, &token) => {
+                let previous = self.tokens[self.at - 1].clone();
+                let mut diagnostic = Diagnostic::new(
+                    &rules::MISSING_SEMICOLON,
+                    previous.span.clone(),
+                    format!("missing `;` before `{}`", self.slice(&token)),
+                )
+                .with_label(token.span.clone(), "the next one starts here")
+                .with_fix(Fix::insert("insert `;`", end, ";"));
+                let previous_text = self.slice(&previous);
+                diagnostic = if previous.kind == TokenKind::Str && previous_text[..previous_text.len() - 1].ends_with(';') {
+                    diagnostic.with_help(format!(
+                        "the `;` inside {previous_text} belongs after the closing quote; end every statement with `;`"
+                    ))
+                } else {
+                    diagnostic.with_help("end every statement with `;`")
+                };
+                self.report(diagnostic);
+                Ok(false)
+            }
+            Some(_) if self.peek_keyword() == Some(Keyword::And) && kind == Kind::Boundary => {
+                let span = self.peek().expect("checked").span.clone();
+                self.report(
+                    Diagnostic::new(&rules::UNEXPECTED_TOKEN, span.clone(), "boundary conditions are separated by `;`, not `AND`")
+                        .with_help("a boundary lists one condition per `;`; all of them apply")
+                        .with_fix(Fix::replace("replace `AND` with `;`", span, ";")),
+                );
+                Err(Abandoned)
+            }
+            Some(_) => self.expected(what, "end every statement with `;`"),
+        }
+    }
+
+    fn starts_next(&self, kind: Kind, token: &Token) -> bool {
+        match kind {
+            Kind::Policy => self.starts_statement(token),
+            Kind::Boundary => token.kind == TokenKind::Word && self.keyword(token).is_none(),
+        }
+    }
+
+    fn permission(&mut self, after: &str) -> Step<Name> {
+        match self.peek().cloned() {
+            Some(token) if token.kind == TokenKind::Word && self.keyword(&token).is_none() => {
+                self.at += 1;
+                self.permission_name(token.span)
+            }
+            _ => self.expected(&format!("a permission after {after}"), "a permission looks like `storage:logs:read`"),
+        }
+    }
+
+    fn permission_name(&mut self, span: Span) -> Step<Name> {
+        let text = &self.text[span.clone()];
+        if text.contains('*') {
+            self.report(
+                Diagnostic::new(&rules::WILDCARD, span, format!("wildcards are not supported in permissions: `{text}`"))
+                    .with_help("list every permission you mean, separated by `,`"),
+            );
+            return Err(Abandoned);
+        }
+        let parts: Vec<&str> = text.split(':').collect();
+        let valid = parts.len() == 3
+            && part_is(parts[0], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-')
+            && part_is(parts[1], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && part_is(parts[2], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-');
+        if !valid {
+            self.report(
+                Diagnostic::new(&rules::MALFORMED_NAME, span, format!("`{text}` is not a permission"))
+                    .with_help("a permission has three parts, `service:resource:action`, such as `storage:logs:read`"),
+            );
+            return Err(Abandoned);
+        }
+        Ok(Name { text: text.to_string(), span })
+    }
+
+    fn where_clause(&mut self) -> Step<Where> {
+        if self.peek_keyword() == Some(Keyword::Null) {
+            return Ok(Where::Null(self.take_keyword()));
+        }
+        let mut conditions = vec![self.condition()?];
+        while self.peek_keyword() == Some(Keyword::And) {
+            self.take_keyword();
+            conditions.push(self.condition()?);
+        }
+        Ok(Where::Conditions(conditions))
+    }
+
+    fn condition(&mut self) -> Step<Condition> {
+        let key = match self.peek().cloned() {
+            Some(token) if token.kind == TokenKind::Word && self.keyword(&token).is_none() => {
+                self.at += 1;
+                self.key_name(token.span)?
+            }
+            _ => return self.expected("a condition key", "a condition looks like `storage:k8s.cluster.name = \"prod\"`"),
+        };
+        let (operator, operator_span) = self.operator(&key)?;
+        let operand = self.operand(operator)?;
+        let span = key.span.start..operand.span().end;
+        Ok(Condition { key, operator, operator_span, operand, span })
+    }
+
+    fn key_name(&mut self, span: Span) -> Step<Name> {
+        let text = &self.text[span.clone()];
+        if text.contains('*') {
+            self.report(
+                Diagnostic::new(&rules::WILDCARD, span, format!("wildcards are not supported in condition keys: `{text}`"))
+                    .with_help("name the key in full; to match values by pattern use `MATCH`"),
+            );
+            return Err(Abandoned);
+        }
+        let parts: Vec<&str> = text.split(':').collect();
+        let valid = parts.len() == 2
+            && part_is(parts[0], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-')
+            && part_is(parts[1], |c| c.is_ascii_alphanumeric() || c == '_', |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid {
+            let help = if parts.len() == 3 {
+                "this looks like a permission; a condition key has two parts, `namespace:attribute`"
+            } else {
+                "a condition key has two parts, `namespace:attribute`, such as `storage:k8s.cluster.name`"
+            };
+            self.report(Diagnostic::new(&rules::MALFORMED_NAME, span, format!("`{text}` is not a condition key")).with_help(help));
+            return Err(Abandoned);
+        }
+        Ok(Name { text: text.to_string(), span })
+    }
+
+    fn operator(&mut self, key: &Name) -> Step<(Operator, Span)> {
+        let Some(token) = self.peek().cloned() else {
+            return self.expected(&format!("an operator after `{}`", key.text), OPERATORS_HELP);
+        };
+        let single = match token.kind {
+            TokenKind::Eq => Some(Operator::Eq),
+            TokenKind::NotEq => Some(Operator::NotEq),
+            TokenKind::Lt => Some(Operator::Lt),
+            TokenKind::Gt => Some(Operator::Gt),
+            _ => None,
+        };
+        if let Some(operator) = single {
+            self.at += 1;
+            return Ok((operator, token.span));
+        }
+        match self.keyword(&token).map(|(k, _)| k) {
+            Some(Keyword::In) => Ok((Operator::In, self.take_keyword())),
+            Some(Keyword::Match) => Ok((Operator::Match, self.take_keyword())),
+            Some(Keyword::StartsWith) => Ok((Operator::StartsWith, self.take_keyword())),
+            Some(Keyword::Not) => {
+                let start = self.take_keyword().start;
+                match self.peek_keyword() {
+                    Some(Keyword::In) => Ok((Operator::NotIn, start..self.take_keyword().end)),
+                    Some(Keyword::StartsWith) => Ok((Operator::NotStartsWith, start..self.take_keyword().end)),
+                    _ => self.expected("`IN` or `startsWith` after `NOT`", OPERATORS_HELP),
+                }
+            }
+            _ => self.expected(&format!("an operator after `{}`", key.text), OPERATORS_HELP),
+        }
+    }
+
+    fn operand(&mut self, operator: Operator) -> Step<Operand> {
+        match self.peek().cloned() {
+            Some(token) if token.kind == TokenKind::Str => {
+                self.at += 1;
+                Ok(Operand::Single(self.string(token.span)?))
+            }
+            Some(token) if token.kind == TokenKind::LParen => {
+                self.at += 1;
+                let mut items = Vec::new();
+                if self.peek().is_some_and(|t| t.kind == TokenKind::RParen) {
+                    let span = token.span.start..self.tokens[self.at].span.end;
+                    self.report(
+                        Diagnostic::new(&rules::EMPTY_LIST, span, "empty value list `()`")
+                            .with_help("give at least one quoted value: `(\"a\", \"b\")`"),
+                    );
+                    self.at += 1;
+                    return Err(Abandoned);
+                }
+                loop {
+                    match self.peek().cloned() {
+                        Some(item) if item.kind == TokenKind::Str => {
+                            self.at += 1;
+                            items.push(self.string(item.span)?);
+                        }
+                        _ => return self.unquoted_value("a quoted value in the list"),
+                    }
+                    match self.peek().map(|t| t.kind) {
+                        Some(TokenKind::Comma) => self.at += 1,
+                        Some(TokenKind::RParen) => {
+                            self.at += 1;
+                            break;
+                        }
+                        _ => return self.expected("`,` or `)` in the value list", "separate values with `,` and close the list with `)`"),
+                    }
+                }
+                Ok(Operand::List { items, span: token.span.start..self.end_of_previous() })
+            }
+            _ => {
+                let what = if operator.takes_list() { "a value list such as `(\"a\", \"b\")`" } else { "a quoted value" };
+                self.unquoted_value(what)
+            }
+        }
+    }
+
+    /// A value written without quotes gets a fix that adds them.
+    fn unquoted_value<T>(&mut self, what: &str) -> Step<T> {
+        match self.peek().cloned() {
+            Some(token) if token.kind == TokenKind::Word && self.keyword(&token).is_none() => {
+                let word = self.slice(&token);
+                self.report(
+                    Diagnostic::new(&rules::UNEXPECTED_TOKEN, token.span.clone(), format!("expected {what}, found `{word}` without quotes"))
+                        .with_help("every value is a string: put it in double quotes")
+                        .with_fix(Fix::replace("quote the value", token.span, format!("\"{word}\""))),
+                );
+                Err(Abandoned)
+            }
+            _ => self.expected(what, "values are quoted strings, such as `\"prod\"`"),
+        }
+    }
+
+    /// Decodes a string token: escapes (D5) and placeholders.
+    fn string(&mut self, span: Span) -> Step<StringLit> {
+        let raw = &self.text[span.clone()];
+        let open = raw.chars().next().map_or(1, char::len_utf8);
+        let close = raw.chars().next_back().map_or(1, char::len_utf8);
+        let body_start = span.start + open;
+        let body = &raw[open..raw.len() - close];
+        let mut segments = Vec::new();
+        let mut text = String::with_capacity(body.len());
+        let mut ok = true;
+        let mut rest = body.char_indices().peekable();
+        while let Some((i, c)) = rest.next() {
+            match c {
+                '\\' => match rest.next() {
+                    Some((_, e @ ('\\' | '"' | '\''))) => text.push(e),
+                    Some((_, '*')) => text.push_str("\\*"),
+                    other => {
+                        let end = other.map_or(body.len(), |(j, e)| j + e.len_utf8());
+                        let sequence = &body[i..end];
+                        self.report(
+                            Diagnostic::new(&rules::INVALID_ESCAPE, body_start + i..body_start + end, format!("unknown escape `{sequence}`"))
+                                .with_help("strings know `\\\\` (backslash), `\\\"`, `\\'` and `\\*` (a literal star in `MATCH`)"),
+                        );
+                        ok = false;
+                    }
+                },
+                '$' if body[i..].starts_with("${") => {
+                    let Some(len) = body[i..].find('}') else {
+                        self.report(
+                            Diagnostic::new(&rules::INVALID_PLACEHOLDER, body_start + i..body_start + body.len(), "unclosed placeholder `${`")
+                                .with_help("close the placeholder with `}`, as in `${bindParam:team}`"),
+                        );
+                        ok = false;
+                        break;
+                    };
+                    let inner = &body[i + 2..i + len];
+                    match placeholder(inner) {
+                        Some(p) => {
+                            if !text.is_empty() {
+                                segments.push(Segment::Text(std::mem::take(&mut text)));
+                            }
+                            segments.push(Segment::Placeholder(p));
+                        }
+                        None => {
+                            self.report(
+                                Diagnostic::new(
+                                    &rules::INVALID_PLACEHOLDER,
+                                    body_start + i..body_start + i + len + 1,
+                                    format!("unknown placeholder `${{{inner}}}`"),
+                                )
+                                .with_help("placeholders are `${bindParam:NAME}`, `${global:userId}`, `${global:userGroup}` and `${global:levelId}`"),
+                            );
+                            ok = false;
+                        }
+                    }
+                    while rest.peek().is_some_and(|&(j, _)| j <= i + len) {
+                        rest.next();
+                    }
+                }
+                _ => text.push(c),
+            }
+        }
+        if !text.is_empty() || segments.is_empty() {
+            segments.push(Segment::Text(text));
+        }
+        if ok { Ok(StringLit { segments, span }) } else { Err(Abandoned) }
+    }
+
+    fn boundary(&mut self) {
+        while let Some(token) = self.peek().cloned() {
+            if token.kind == TokenKind::Semi {
+                self.stray_semicolon(token.span);
+                continue;
+            }
+            let start = self.at;
+            if self.starts_statement(&token) {
+                let word = self.slice(&token).to_string();
+                self.report(
+                    Diagnostic::new(&rules::UNEXPECTED_TOKEN, token.span.clone(), format!("a boundary holds conditions only, found `{word}`"))
+                        .with_help("a boundary is a list of conditions such as `storage:k8s.namespace.name IN (\"dev\");`; statements belong in a policy"),
+                );
+                self.recover(true);
+                continue;
+            }
+            let parsed = self.condition().and_then(|condition| {
+                let terminated = self.terminator(Kind::Boundary, "`;` after the condition")?;
+                Ok((condition, terminated))
+            });
+            match parsed {
+                Ok((condition, terminated)) => {
+                    if self.document.boundary.len() == MAX_BOUNDARY_CONDITIONS {
+                        self.report(
+                            Diagnostic::new(
+                                &rules::TOO_MANY_CONDITIONS,
+                                condition.span.clone(),
+                                format!("a boundary holds at most {MAX_BOUNDARY_CONDITIONS} conditions; this is condition {}", MAX_BOUNDARY_CONDITIONS + 1),
+                            )
+                            .with_help("split the conditions into several boundaries and attach each to the binding"),
+                        );
+                    }
+                    self.document.boundary.push((condition, terminated));
+                }
+                Err(Abandoned) => self.recover(self.at == start),
+            }
+        }
+    }
+}
+
+const OPERATORS_HELP: &str = "the operators are `=`, `!=`, `<`, `>`, `IN`, `NOT IN`, `startsWith`, `NOT startsWith` and `MATCH`";
+
+fn part_is(part: &str, first: impl Fn(char) -> bool, rest: impl Fn(char) -> bool) -> bool {
+    let mut chars = part.chars();
+    chars.next().is_some_and(first) && chars.all(rest)
+}
+
+/// `ALLOWapp-engine:apps:run`: an upper-case `ALLOW`/`DENY` run into a lower-case permission
+/// (decisions D3). `allowlist:x:y` is not split: there the case shows it is one word.
+fn glued_effect(word: &str) -> Option<(Effect, usize)> {
+    [(Effect::Allow, "ALLOW"), (Effect::Deny, "DENY")].into_iter().find_map(|(effect, keyword)| {
+        let rest = word.strip_prefix(keyword)?;
+        let first = rest.chars().next()?;
+        let shaped = (first.is_ascii_lowercase() || first.is_ascii_digit()) && rest.split(':').count() == 3 && rest.chars().all(is_name_char);
+        shaped.then_some((effect, keyword.len()))
+    })
+}
+
+fn placeholder(inner: &str) -> Option<Placeholder> {
+    match inner {
+        "global:userId" => Some(Placeholder::UserId),
+        "global:userGroup" => Some(Placeholder::UserGroup),
+        "global:levelId" => Some(Placeholder::LevelId),
+        _ => {
+            let name = inner.strip_prefix("bindParam:")?;
+            let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            valid.then(|| Placeholder::BindParam(name.to_string()))
+        }
+    }
+}
