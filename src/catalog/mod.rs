@@ -4,11 +4,13 @@
 
 mod error;
 mod file;
+mod global;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 pub use error::CatalogError;
+pub use global::GlobalValue;
 
 use crate::syntax::Operator;
 

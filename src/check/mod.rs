@@ -1,0 +1,73 @@
+//! Validation against the catalog and the lints (language.md §4–5): one file per family.
+//! [`lint`] runs the parser and every check on a text and returns all findings, sorted.
+
+mod boundary;
+mod logic;
+mod redundancy;
+pub mod rules;
+mod shape;
+mod style;
+mod suppress;
+mod validity;
+
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use crate::catalog::Catalog;
+use crate::diagnostic::{Diagnostic, Rule, SourceFile};
+use crate::syntax::{self, Document, Kind};
+
+/// A linted text: its syntax tree and every finding.
+#[derive(Debug, Clone)]
+pub struct Linted {
+    pub document: Document,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Linted {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Every rule warden reports, syntax first, in code order.
+pub fn all_rules() -> &'static [&'static Rule] {
+    static ALL: OnceLock<Vec<&'static Rule>> = OnceLock::new();
+    ALL.get_or_init(|| syntax::error::rules::ALL.iter().chain(rules::ALL.iter()).copied().collect())
+}
+
+fn known_codes() -> &'static HashSet<&'static str> {
+    static CODES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    CODES.get_or_init(|| all_rules().iter().map(|rule| rule.code).collect())
+}
+
+/// Parses and checks one file.
+pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
+    let parsed = syntax::parse(&file.text, kind);
+    let document = parsed.document;
+    let mut diagnostics = parsed.diagnostics;
+    match kind {
+        Kind::Policy => {
+            for statement in &document.statements {
+                validity::statement(catalog, statement, &mut diagnostics);
+                redundancy::duplicate_permissions(statement, &mut diagnostics);
+                redundancy::duplicate_values(statement.conditions().iter().map(|c| &c.operand), &mut diagnostics);
+                logic::statement(statement, &mut diagnostics);
+            }
+            redundancy::repeated_statements(file, &document.statements, &mut diagnostics);
+            redundancy::overridden_allows(file, &document.statements, &mut diagnostics);
+        }
+        Kind::Boundary => {
+            let conditions: Vec<_> = document.boundary.iter().map(|(c, _)| c.clone()).collect();
+            boundary::check(file, catalog, &conditions, &mut diagnostics);
+            redundancy::duplicate_values(conditions.iter().map(|c| &c.operand), &mut diagnostics);
+            logic::contradictions(&conditions, &mut diagnostics);
+        }
+    }
+    style::keyword_case(&file.text, &document.keywords, &mut diagnostics);
+    style::statements_in_comments(&document.comments, &mut diagnostics);
+    suppress::apply(file, &document.comments, known_codes(), &mut diagnostics);
+    diagnostics.sort_by(|a, b| (a.span.start, a.span.end, a.code()).cmp(&(b.span.start, b.span.end, b.code())));
+    Linted { document, diagnostics }
+}

@@ -16,7 +16,21 @@ pub fn render(report: &FileReport<'_>, color: bool) -> String {
         // Writing into a Vec cannot fail.
         let _ = built.write((name, &source), &mut out);
     }
-    String::from_utf8_lossy(&out).into_owned()
+    let text = String::from_utf8_lossy(&out).into_owned();
+    if color { text } else { strip_colors(&text) }
+}
+
+/// ariadne paints the header of a custom report kind even with colour off; remove those codes.
+fn strip_colors(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("\x1b[") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        rest = rest.find('m').map_or("", |end| &rest[end + 1..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 fn build<'a>(diagnostic: &Diagnostic, name: &'a str, text: &str, color: bool) -> Report<'a, (&'a str, Range<usize>)> {

@@ -1,0 +1,18 @@
+use std::process::ExitCode;
+
+/// One exit-code table for every subcommand (decisions D1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Clean, allowed, done.
+    Ok = 0,
+    /// The answer is no: errors found, a file would change.
+    No = 1,
+    /// Bad flags, unreadable input, I/O errors.
+    CouldNotRun = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
