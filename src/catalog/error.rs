@@ -5,7 +5,9 @@ use thiserror::Error;
 pub enum CatalogError {
     #[error("the catalog is not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
-    #[error("unknown operator `{operator}` for key `{key}` (operators: =, !=, <, >, IN, NOT IN, startsWith, NOT startsWith, MATCH)")]
+    #[error(
+        "unknown operator `{operator}` for key `{key}` (operators: =, !=, <, >, IN, NOT IN, startsWith, NOT startsWith, MATCH)"
+    )]
     UnknownOperator { key: String, operator: String },
     #[error("unknown operator set `{set}` for key `{key}`; define it under [operator-sets]")]
     UnknownOperatorSet { key: String, set: String },

@@ -68,7 +68,8 @@ fn operator_set(key: &str, names: &[String]) -> Result<OperatorSet, CatalogError
     names
         .iter()
         .map(|name| {
-            Operator::parse(name).ok_or_else(|| CatalogError::UnknownOperator { key: key.to_string(), operator: name.clone() })
+            Operator::parse(name)
+                .ok_or_else(|| CatalogError::UnknownOperator { key: key.to_string(), operator: name.clone() })
         })
         .collect()
 }

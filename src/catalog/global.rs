@@ -21,8 +21,10 @@ impl GlobalType {
         match self {
             GlobalType::Environment | GlobalType::Groups => Ok(None),
             GlobalType::Date => {
-                let (date, zone) = split_zone(text).ok_or("a date needs a zone: `2026-05-03Z` or `2026-05-03+01:00`")?;
-                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| "a date is written `YYYY-MM-DD` with a zone, e.g. `2026-05-03Z`")?;
+                let (date, zone) =
+                    split_zone(text).ok_or("a date needs a zone: `2026-05-03Z` or `2026-05-03+01:00`")?;
+                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                    .map_err(|_| "a date is written `YYYY-MM-DD` with a zone, e.g. `2026-05-03Z`")?;
                 Ok(Some(GlobalValue::Date(date, zone)))
             }
             GlobalType::DateTime => DateTime::parse_from_rfc3339(text)

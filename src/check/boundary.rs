@@ -25,11 +25,14 @@ fn repeated_keys(file: &SourceFile, conditions: &[Condition], out: &mut Vec<Diag
             continue;
         };
         let (line, _) = file.line_column(earlier.span.start);
-        let alternative = |op: Operator| matches!(op, Operator::Eq | Operator::In | Operator::StartsWith | Operator::Match);
+        let alternative =
+            |op: Operator| matches!(op, Operator::Eq | Operator::In | Operator::StartsWith | Operator::Match);
         let meaning = match (alternative(earlier.operator), alternative(condition.operator)) {
             (true, true) => "the two lines are alternatives: each bound ALLOW is copied once per line (OR)",
             (false, false) => "the two lines apply together (AND), as a window or an exclusion",
-            _ => "the line with a positive operator is an alternative (OR) while the negative one applies to every copy (AND)",
+            _ => {
+                "the line with a positive operator is an alternative (OR) while the negative one applies to every copy (AND)"
+            }
         };
         out.push(
             Diagnostic::new(
@@ -38,7 +41,9 @@ fn repeated_keys(file: &SourceFile, conditions: &[Condition], out: &mut Vec<Diag
                 format!("`{}` also restricts line {line}: {meaning}", condition.key.text),
             )
             .with_label(earlier.key.span.clone(), "first restricted here")
-            .with_help("if you meant a choice of values, one `IN (…)` line says it plainly; see decisions D18 in the README"),
+            .with_help(
+                "if you meant a choice of values, one `IN (…)` line says it plainly; see decisions D18 in the README",
+            ),
         );
     }
 }

@@ -52,12 +52,18 @@ pub(super) fn contradictions(conditions: &[Condition], out: &mut Vec<Diagnostic>
     if excluded.is_empty() && excluded_prefixes.is_empty() {
         return;
     }
-    for positive in conditions.iter().filter(|c| matches!(c.operator, Operator::Eq | Operator::In | Operator::StartsWith)) {
+    for positive in
+        conditions.iter().filter(|c| matches!(c.operator, Operator::Eq | Operator::In | Operator::StartsWith))
+    {
         let key = positive.key.text.as_str();
         let excluder = |value: &str| -> Option<&Condition> {
             if positive.operator == Operator::StartsWith {
                 // Some excluded prefix is a prefix of this one.
-                value.char_indices().map(|(i, _)| &value[..i]).chain([value]).find_map(|p| excluded_prefixes.get(&(key, p)).copied())
+                value
+                    .char_indices()
+                    .map(|(i, _)| &value[..i])
+                    .chain([value])
+                    .find_map(|p| excluded_prefixes.get(&(key, p)).copied())
             } else {
                 excluded.get(&(key, value)).copied()
             }

@@ -10,7 +10,6 @@ mod style;
 mod suppress;
 mod validity;
 
-
 use std::collections::HashSet;
 use std::sync::OnceLock;
 

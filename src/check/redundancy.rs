@@ -14,10 +14,14 @@ pub(super) fn duplicate_permissions(statement: &Statement, out: &mut Vec<Diagnos
             // Remove from the end of the previous permission to the end of this one: `, x`.
             let previous_end = statement.permissions[i - 1].span.end;
             out.push(
-                Diagnostic::new(&rules::DUPLICATE_PERMISSION, permission.span.clone(), format!("`{}` is listed twice", permission.text))
-                    .with_label(first.span.clone(), "first listed here")
-                    .with_help("remove the second one")
-                    .with_fix(Fix::replace("remove the duplicate", previous_end..permission.span.end, "")),
+                Diagnostic::new(
+                    &rules::DUPLICATE_PERMISSION,
+                    permission.span.clone(),
+                    format!("`{}` is listed twice", permission.text),
+                )
+                .with_label(first.span.clone(), "first listed here")
+                .with_help("remove the second one")
+                .with_fix(Fix::replace("remove the duplicate", previous_end..permission.span.end, "")),
             );
         }
     }
@@ -30,10 +34,18 @@ pub(super) fn duplicate_values<'a>(operands: impl Iterator<Item = &'a Operand>, 
             if let Some(first) = items[..i].iter().find(|other| other.segments == item.segments) {
                 let previous_end = items[i - 1].span.end;
                 out.push(
-                    Diagnostic::new(&rules::DUPLICATE_VALUE, item.span.clone(), format!("`{}` is in the list twice", item.display_value()))
-                        .with_label(first.span.clone(), "first here")
-                        .with_help("remove the second one")
-                        .with_fix(Fix::replace("remove the duplicate", previous_end..item.span.end, "")),
+                    Diagnostic::new(
+                        &rules::DUPLICATE_VALUE,
+                        item.span.clone(),
+                        format!("`{}` is in the list twice", item.display_value()),
+                    )
+                    .with_label(first.span.clone(), "first here")
+                    .with_help("remove the second one")
+                    .with_fix(Fix::replace(
+                        "remove the duplicate",
+                        previous_end..item.span.end,
+                        "",
+                    )),
                 );
             }
         }
@@ -64,9 +76,13 @@ pub(super) fn repeated_statements(file: &SourceFile, statements: &[Statement], o
         if let Some(&first) = seen.get(&statement_shape(statement)) {
             let (line, _) = file.line_column(statements[first].span.start);
             out.push(
-                Diagnostic::new(&rules::REPEATED_STATEMENT, statement.span.clone(), format!("this statement repeats the one on line {line}"))
-                    .with_label(statements[first].span.clone(), "the same statement")
-                    .with_help("remove one of them; a repeated statement grants or denies nothing more"),
+                Diagnostic::new(
+                    &rules::REPEATED_STATEMENT,
+                    statement.span.clone(),
+                    format!("this statement repeats the one on line {line}"),
+                )
+                .with_label(statements[first].span.clone(), "the same statement")
+                .with_help("remove one of them; a repeated statement grants or denies nothing more"),
             );
         } else {
             seen.insert(statement_shape(statement), i);
@@ -98,7 +114,10 @@ pub(super) fn overridden_allows(file: &SourceFile, statements: &[Statement], out
                     Diagnostic::new(
                         &rules::OVERRIDDEN_ALLOW,
                         permission.span.clone(),
-                        format!("this ALLOW of `{}` never takes effect: the DENY on line {line} always overrides it", permission.text),
+                        format!(
+                            "this ALLOW of `{}` never takes effect: the DENY on line {line} always overrides it",
+                            permission.text
+                        ),
                     )
                     .with_label(deny.span.clone(), "DENY beats ALLOW")
                     .with_help("remove the ALLOW, or narrow the DENY with conditions the ALLOW does not meet"),

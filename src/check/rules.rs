@@ -10,28 +10,118 @@ macro_rules! rule {
 }
 
 rule!(UNKNOWN_PERMISSION, "E0101", "unknown-permission", Error, "A permission the catalog does not know.");
-rule!(CASE_MISMATCH, "E0102", "case-mismatch", Error, "A permission or key written in another case than the catalog's; names are case-sensitive.");
-rule!(KEY_NOT_ACCEPTED, "E0103", "key-not-accepted", Error, "A condition key the permission does not accept (the platform rejects it).");
+rule!(
+    CASE_MISMATCH,
+    "E0102",
+    "case-mismatch",
+    Error,
+    "A permission or key written in another case than the catalog's; names are case-sensitive."
+);
+rule!(
+    KEY_NOT_ACCEPTED,
+    "E0103",
+    "key-not-accepted",
+    Error,
+    "A condition key the permission does not accept (the platform rejects it)."
+);
 rule!(OPERATOR_NOT_ACCEPTED, "E0104", "operator-not-accepted", Error, "An operator the condition key does not accept.");
-rule!(OPERAND_SHAPE, "E0105", "operand-shape", Error, "A list where the operator takes one value, or one value where it takes a list.");
-rule!(NO_CONDITIONS_ALLOWED, "E0106", "no-conditions-allowed", Error, "A WHERE on a permission that takes no conditions at all.");
+rule!(
+    OPERAND_SHAPE,
+    "E0105",
+    "operand-shape",
+    Error,
+    "A list where the operator takes one value, or one value where it takes a list."
+);
+rule!(
+    NO_CONDITIONS_ALLOWED,
+    "E0106",
+    "no-conditions-allowed",
+    Error,
+    "A WHERE on a permission that takes no conditions at all."
+);
 rule!(UNKNOWN_VALUE, "E0107", "unknown-value", Error, "A value outside the key's enumerated values.");
-rule!(INVALID_GLOBAL_VALUE, "E0108", "invalid-global-value", Error, "A date, time or week day that does not parse, or lacks its zone.");
-rule!(LIST_PLACEHOLDER, "E0109", "list-placeholder-position", Error, "A list placeholder outside a whole element of an IN, NOT IN or MATCH list.");
+rule!(
+    INVALID_GLOBAL_VALUE,
+    "E0108",
+    "invalid-global-value",
+    Error,
+    "A date, time or week day that does not parse, or lacks its zone."
+);
+rule!(
+    LIST_PLACEHOLDER,
+    "E0109",
+    "list-placeholder-position",
+    Error,
+    "A list placeholder outside a whole element of an IN, NOT IN or MATCH list."
+);
 rule!(UNKNOWN_KEY, "E0110", "unknown-key", Error, "A condition key that no permission of the catalog accepts.");
 rule!(DUPLICATE_PERMISSION, "W0201", "duplicate-permission", Warning, "The same permission twice in one statement.");
-rule!(REPEATED_STATEMENT, "W0202", "repeated-statement", Warning, "A statement that repeats an earlier one of the same policy.");
-rule!(OVERRIDDEN_ALLOW, "W0203", "overridden-allow", Warning, "An ALLOW that a DENY of the same policy always overrides.");
+rule!(
+    REPEATED_STATEMENT,
+    "W0202",
+    "repeated-statement",
+    Warning,
+    "A statement that repeats an earlier one of the same policy."
+);
+rule!(
+    OVERRIDDEN_ALLOW,
+    "W0203",
+    "overridden-allow",
+    Warning,
+    "An ALLOW that a DENY of the same policy always overrides."
+);
 rule!(DUPLICATE_VALUE, "W0204", "duplicate-value", Warning, "The same value twice in one list.");
-rule!(CONTRADICTION, "W0301", "contradictory-conditions", Warning, "Conditions that cannot all hold: the statement never applies.");
+rule!(
+    CONTRADICTION,
+    "W0301",
+    "contradictory-conditions",
+    Warning,
+    "Conditions that cannot all hold: the statement never applies."
+);
 rule!(WHERE_NULL, "S0302", "where-null", Suggestion, "`WHERE null` means the same as no WHERE.");
-rule!(UNCONDITIONAL_DENY, "W0303", "unconditional-deny", Warning, "A DENY without conditions, which the platform's docs advise against.");
-rule!(MATCH_WITHOUT_WILDCARD, "S0304", "match-without-wildcard", Suggestion, "A MATCH pattern without `*`, which `=` or `IN` says more plainly.");
-rule!(MATCHES_EVERYTHING, "W0305", "condition-matches-everything", SecurityWarning, "An ALLOW condition that every value satisfies, so it restricts nothing.");
+rule!(
+    UNCONDITIONAL_DENY,
+    "W0303",
+    "unconditional-deny",
+    Warning,
+    "A DENY without conditions, which the platform's docs advise against."
+);
+rule!(
+    MATCH_WITHOUT_WILDCARD,
+    "S0304",
+    "match-without-wildcard",
+    Suggestion,
+    "A MATCH pattern without `*`, which `=` or `IN` says more plainly."
+);
+rule!(
+    MATCHES_EVERYTHING,
+    "W0305",
+    "condition-matches-everything",
+    SecurityWarning,
+    "An ALLOW condition that every value satisfies, so it restricts nothing."
+);
 rule!(KEYWORD_CASE, "S0401", "keyword-case", Suggestion, "A keyword not written as the formatter prints it.");
-rule!(STATEMENT_IN_COMMENT, "W0402", "statement-in-comment", Warning, "A comment that swallowed a statement, usually a lost line break.");
-rule!(UNKNOWN_SUPPRESSION, "W0403", "unknown-suppression", Warning, "A `warden:ignore` comment naming a code warden does not have.");
-rule!(REPEATED_BOUNDARY_KEY, "W0501", "repeated-boundary-key", Warning, "A boundary key on several lines: alternatives or all together, depending on the operator.");
+rule!(
+    STATEMENT_IN_COMMENT,
+    "W0402",
+    "statement-in-comment",
+    Warning,
+    "A comment that swallowed a statement, usually a lost line break."
+);
+rule!(
+    UNKNOWN_SUPPRESSION,
+    "W0403",
+    "unknown-suppression",
+    Warning,
+    "A `warden:ignore` comment naming a code warden does not have."
+);
+rule!(
+    REPEATED_BOUNDARY_KEY,
+    "W0501",
+    "repeated-boundary-key",
+    Warning,
+    "A boundary key on several lines: alternatives or all together, depending on the operator."
+);
 
 pub static ALL: [&Rule; 23] = [
     &UNKNOWN_PERMISSION,

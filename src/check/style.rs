@@ -9,9 +9,17 @@ pub(super) fn keyword_case(text: &str, keywords: &[KeywordUse], out: &mut Vec<Di
         let written = &text[keyword.span.clone()];
         if written != keyword.canonical {
             out.push(
-                Diagnostic::new(&rules::KEYWORD_CASE, keyword.span.clone(), format!("write `{written}` as `{}`", keyword.canonical))
-                    .with_help("keywords match in any case, but one spelling reads best; `warden fmt` writes it")
-                    .with_fix(Fix::replace(format!("write `{}`", keyword.canonical), keyword.span.clone(), keyword.canonical)),
+                Diagnostic::new(
+                    &rules::KEYWORD_CASE,
+                    keyword.span.clone(),
+                    format!("write `{written}` as `{}`", keyword.canonical),
+                )
+                .with_help("keywords match in any case, but one spelling reads best; `warden fmt` writes it")
+                .with_fix(Fix::replace(
+                    format!("write `{}`", keyword.canonical),
+                    keyword.span.clone(),
+                    keyword.canonical,
+                )),
             );
         }
     }
@@ -29,21 +37,31 @@ pub(super) fn statements_in_comments(comments: &[Comment], out: &mut Vec<Diagnos
         }
         let start = comment.span.start + 2 + at;
         out.push(
-            Diagnostic::new(&rules::STATEMENT_IN_COMMENT, start..comment.span.end, "this comment holds a statement that is not in effect")
-                .with_label(comment.span.start..start, "the comment starts here")
-                .with_help("a line break was probably lost in copying; put the statement on a line of its own")
-                .with_fix(Fix::insert("break the line before the statement", start, "\n")),
+            Diagnostic::new(
+                &rules::STATEMENT_IN_COMMENT,
+                start..comment.span.end,
+                "this comment holds a statement that is not in effect",
+            )
+            .with_label(comment.span.start..start, "the comment starts here")
+            .with_help("a line break was probably lost in copying; put the statement on a line of its own")
+            .with_fix(Fix::insert("break the line before the statement", start, "\n")),
         );
     }
 }
 
 /// The offset of `ALLOW`/`DENY` followed by something shaped like a permission.
 fn statement_start(body: &str) -> Option<usize> {
-    ["ALLOW", "DENY"].iter().filter_map(|keyword| {
-        body.match_indices(keyword).find_map(|(at, _)| {
-            let rest = body[at + keyword.len()..].trim_start();
-            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_' | '-')).collect();
-            (name.split(':').count() == 3 && name.split(':').all(|part| !part.is_empty())).then_some(at)
+    ["ALLOW", "DENY"]
+        .iter()
+        .filter_map(|keyword| {
+            body.match_indices(keyword).find_map(|(at, _)| {
+                let rest = body[at + keyword.len()..].trim_start();
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_' | '-'))
+                    .collect();
+                (name.split(':').count() == 3 && name.split(':').all(|part| !part.is_empty())).then_some(at)
+            })
         })
-    }).min()
+        .min()
 }

@@ -21,8 +21,12 @@ pub(super) fn apply(file: &SourceFile, comments: &[Comment], known: &HashSet<&st
                 silenced.push((line + 1, code));
             } else {
                 unknown.push(
-                    Diagnostic::new(&rules::UNKNOWN_SUPPRESSION, comment.span.clone(), format!("`{code}` is not a warden code"))
-                        .with_help("codes look like `W0303`; `warden lint --format json` shows the code of every finding"),
+                    Diagnostic::new(
+                        &rules::UNKNOWN_SUPPRESSION,
+                        comment.span.clone(),
+                        format!("`{code}` is not a warden code"),
+                    )
+                    .with_help("codes look like `W0303`; `warden lint --format json` shows the code of every finding"),
                 );
             }
         }

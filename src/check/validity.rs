@@ -40,9 +40,13 @@ pub(super) fn statement(catalog: &Catalog, statement: &Statement, out: &mut Vec<
 
 fn unknown_permission(catalog: &Catalog, name: &str, span: std::ops::Range<usize>) -> Diagnostic {
     if let Some(permission) = catalog.permissions().find(|p| p.name.eq_ignore_ascii_case(name)) {
-        return Diagnostic::new(&rules::CASE_MISMATCH, span.clone(), format!("`{name}` is written `{}` in the catalog", permission.name))
-            .with_help("permissions are case-sensitive: as written, this one matches nothing")
-            .with_fix(Fix::replace(format!("write `{}`", permission.name), span, permission.name.clone()));
+        return Diagnostic::new(
+            &rules::CASE_MISMATCH,
+            span.clone(),
+            format!("`{name}` is written `{}` in the catalog", permission.name),
+        )
+        .with_help("permissions are case-sensitive: as written, this one matches nothing")
+        .with_fix(Fix::replace(format!("write `{}`", permission.name), span, permission.name.clone()));
     }
     let diagnostic = Diagnostic::new(&rules::UNKNOWN_PERMISSION, span, format!("unknown permission `{name}`"));
     match nearest(name, catalog.permissions().map(|p| p.name.as_str())) {
@@ -50,8 +54,12 @@ fn unknown_permission(catalog: &Catalog, name: &str, span: std::ops::Range<usize
         None => {
             let service = name.split(':').next().unwrap_or_default();
             match catalog.service(service) {
-                Some(_) => diagnostic.with_help(format!("`{service}` has no such permission; `warden catalog` lists the permissions it has")),
-                None => diagnostic.with_help(format!("the catalog has no service `{service}`; add your own services with `--catalog FILE`")),
+                Some(_) => diagnostic.with_help(format!(
+                    "`{service}` has no such permission; `warden catalog` lists the permissions it has"
+                )),
+                None => diagnostic.with_help(format!(
+                    "the catalog has no service `{service}`; add your own services with `--catalog FILE`"
+                )),
             }
         }
     }
@@ -106,9 +114,13 @@ fn intersection(a: OperatorSet, b: OperatorSet) -> OperatorSet {
 
 fn unknown_key(catalog: &Catalog, key: &str, span: std::ops::Range<usize>, candidates: Vec<&str>) -> Diagnostic {
     if let Some(known) = catalog.key_names().find(|k| k.eq_ignore_ascii_case(key)) {
-        return Diagnostic::new(&rules::CASE_MISMATCH, span.clone(), format!("`{key}` is written `{known}` in the catalog"))
-            .with_help("condition keys are case-sensitive: as written, this one matches nothing")
-            .with_fix(Fix::replace(format!("write `{known}`"), span, known.to_string()));
+        return Diagnostic::new(
+            &rules::CASE_MISMATCH,
+            span.clone(),
+            format!("`{key}` is written `{known}` in the catalog"),
+        )
+        .with_help("condition keys are case-sensitive: as written, this one matches nothing")
+        .with_fix(Fix::replace(format!("write `{known}`"), span, known.to_string()));
     }
     let diagnostic = Diagnostic::new(&rules::UNKNOWN_KEY, span, format!("unknown condition key `{key}`"));
     match nearest(key, candidates) {
@@ -163,12 +175,21 @@ fn operand_shape(condition: &Condition, accepted: OperatorSet, out: &mut Vec<Dia
             );
         }
         (Operand::List { span, .. }, false) => {
-            let mut diagnostic = Diagnostic::new(&rules::OPERAND_SHAPE, span.clone(), format!("`{operator}` takes one value, not a list"));
+            let mut diagnostic = Diagnostic::new(
+                &rules::OPERAND_SHAPE,
+                span.clone(),
+                format!("`{operator}` takes one value, not a list"),
+            );
             diagnostic = match operator.other_shape().filter(|op| accepted.contains(*op)) {
                 Some(list_operator) => diagnostic
                     .with_help(format!("to compare with several values use `{list_operator}`"))
-                    .with_fix(Fix::replace(format!("use `{list_operator}`"), condition.operator_span.clone(), list_operator.as_str())),
-                None => diagnostic.with_help(format!("write one condition per value, or one statement per value, with `{operator}`")),
+                    .with_fix(Fix::replace(
+                        format!("use `{list_operator}`"),
+                        condition.operator_span.clone(),
+                        list_operator.as_str(),
+                    )),
+                None => diagnostic
+                    .with_help(format!("write one condition per value, or one statement per value, with `{operator}`")),
             };
             out.push(diagnostic);
         }
@@ -193,14 +214,19 @@ fn values(catalog: &Catalog, condition: &Condition, out: &mut Vec<Diagnostic>) {
         if let Some(allowed) = catalog.enumerated_values(key) {
             if !allowed.iter().any(|a| a == text) {
                 let listed = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
-                let mut diagnostic =
-                    Diagnostic::new(&rules::UNKNOWN_VALUE, value.span.clone(), format!("`{text}` is not a value of `{key}`"));
+                let mut diagnostic = Diagnostic::new(
+                    &rules::UNKNOWN_VALUE,
+                    value.span.clone(),
+                    format!("`{text}` is not a value of `{key}`"),
+                );
                 diagnostic = match allowed.iter().find(|a| a.eq_ignore_ascii_case(text)) {
                     Some(same) => diagnostic
                         .with_help(format!("values are case-sensitive: did you mean `{same}`?"))
                         .with_fix(Fix::replace(format!("write `{same}`"), value.span.clone(), format!("\"{same}\""))),
                     None => match nearest(text, allowed.iter().map(String::as_str)) {
-                        Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`? `{key}` takes {listed}")),
+                        Some(suggestion) => {
+                            diagnostic.with_help(format!("did you mean `{suggestion}`? `{key}` takes {listed}"))
+                        }
                         None => diagnostic.with_help(format!("`{key}` takes {listed}")),
                     },
                 };
@@ -210,8 +236,12 @@ fn values(catalog: &Catalog, condition: &Condition, out: &mut Vec<Diagnostic>) {
         if let Some((kind, _)) = catalog.global(key) {
             if let Err(reason) = kind.parse_value(text) {
                 out.push(
-                    Diagnostic::new(&rules::INVALID_GLOBAL_VALUE, value.span.clone(), format!("`{text}` is not a valid value of `{key}`"))
-                        .with_help(reason),
+                    Diagnostic::new(
+                        &rules::INVALID_GLOBAL_VALUE,
+                        value.span.clone(),
+                        format!("`{text}` is not a valid value of `{key}`"),
+                    )
+                    .with_help(reason),
                 );
             }
         }
@@ -222,4 +252,3 @@ fn values(catalog: &Catalog, condition: &Condition, out: &mut Vec<Diagnostic>) {
 pub(super) fn has_bind_param(segments: &[Segment]) -> bool {
     segments.iter().any(|s| matches!(s, Segment::Placeholder(Placeholder::BindParam(_))))
 }
-

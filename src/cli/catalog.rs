@@ -24,7 +24,8 @@ pub fn run(args: Args) -> Exit {
     if let Some(service) = &args.service {
         if catalog.service(service).is_none() {
             let names = catalog.services().map(|s| s.name.as_str());
-            let hint = warden::catalog::nearest(service, names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+            let hint =
+                warden::catalog::nearest(service, names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
             return super::fail(format!("the catalog has no service `{service}`{hint}"));
         }
     }

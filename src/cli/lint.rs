@@ -122,7 +122,9 @@ fn fix(input: &Input, original: String, catalog: &Catalog) -> Result<String, Str
 }
 
 fn summary(reports: &[FileReport<'_>]) -> String {
-    let count = |severity: Severity| reports.iter().flat_map(|r| r.diagnostics.iter()).filter(|d| d.severity() == severity).count();
+    let count = |severity: Severity| {
+        reports.iter().flat_map(|r| r.diagnostics.iter()).filter(|d| d.severity() == severity).count()
+    };
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let files = plural(reports.len(), "file");
     let counts = [
@@ -132,5 +134,9 @@ fn summary(reports: &[FileReport<'_>]) -> String {
         (count(Severity::Suggestion), "suggestion"),
     ];
     let found: Vec<String> = counts.iter().filter(|(n, _)| *n > 0).map(|(n, word)| plural(*n, word)).collect();
-    if found.is_empty() { format!("checked {files}: no problems") } else { format!("checked {files}: {}", found.join(", ")) }
+    if found.is_empty() {
+        format!("checked {files}: no problems")
+    } else {
+        format!("checked {files}: {}", found.join(", "))
+    }
 }

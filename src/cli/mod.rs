@@ -57,7 +57,8 @@ impl CatalogArg {
         match &self.catalog {
             None => Ok(std::borrow::Cow::Borrowed(Catalog::builtin())),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the catalog `{}`: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the catalog `{}`: {e}", path.display()))?;
                 Catalog::with_extension(&text)
                     .map(std::borrow::Cow::Owned)
                     .map_err(|e| format!("cannot load the catalog `{}`: {e}", path.display()))

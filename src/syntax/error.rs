@@ -13,24 +13,96 @@ pub mod rules {
         };
     }
 
-    rule!(UNEXPECTED_CHARACTER, "E0001", "unexpected-character", Error, "A character that no token of the language starts with.");
-    rule!(UNTERMINATED_STRING, "E0002", "unterminated-string", Error, "A string whose closing quote is missing on its line.");
+    rule!(
+        UNEXPECTED_CHARACTER,
+        "E0001",
+        "unexpected-character",
+        Error,
+        "A character that no token of the language starts with."
+    );
+    rule!(
+        UNTERMINATED_STRING,
+        "E0002",
+        "unterminated-string",
+        Error,
+        "A string whose closing quote is missing on its line."
+    );
     rule!(INVALID_ESCAPE, "E0003", "invalid-escape", Error, "A backslash sequence other than \\\\, \\\", \\' or \\*.");
-    rule!(TYPOGRAPHIC_QUOTE, "E0004", "typographic-quote", Error, "Curly quotes copied from a web page instead of straight ones.");
-    rule!(NON_ASCII_SPACE, "E0005", "non-ascii-space", Error, "A no-break or other non-ASCII space where a plain space belongs.");
-    rule!(FOREIGN_COMMENT, "E0006", "foreign-comment", Error, "A `/* */`, `--` or `#` comment; the language only has `//` comments.");
-    rule!(INVALID_PLACEHOLDER, "E0007", "invalid-placeholder", Error, "A `${...}` that is not a bind parameter or a global placeholder.");
+    rule!(
+        TYPOGRAPHIC_QUOTE,
+        "E0004",
+        "typographic-quote",
+        Error,
+        "Curly quotes copied from a web page instead of straight ones."
+    );
+    rule!(
+        NON_ASCII_SPACE,
+        "E0005",
+        "non-ascii-space",
+        Error,
+        "A no-break or other non-ASCII space where a plain space belongs."
+    );
+    rule!(
+        FOREIGN_COMMENT,
+        "E0006",
+        "foreign-comment",
+        Error,
+        "A `/* */`, `--` or `#` comment; the language only has `//` comments."
+    );
+    rule!(
+        INVALID_PLACEHOLDER,
+        "E0007",
+        "invalid-placeholder",
+        Error,
+        "A `${...}` that is not a bind parameter or a global placeholder."
+    );
     rule!(UNEXPECTED_TOKEN, "E0008", "syntax-error", Error, "A token where the grammar expects something else.");
-    rule!(MISSING_SEMICOLON, "E0009", "missing-semicolon", Error, "Two statements or boundary conditions without a `;` between them.");
+    rule!(
+        MISSING_SEMICOLON,
+        "E0009",
+        "missing-semicolon",
+        Error,
+        "Two statements or boundary conditions without a `;` between them."
+    );
     rule!(GLUED_KEYWORD, "E0010", "missing-space", Error, "A keyword run together with the name after it.");
-    rule!(WILDCARD, "E0011", "wildcard-permission", Error, "A `*` in a permission or key; the language has no wildcards.");
+    rule!(
+        WILDCARD,
+        "E0011",
+        "wildcard-permission",
+        Error,
+        "A `*` in a permission or key; the language has no wildcards."
+    );
     rule!(MALFORMED_NAME, "E0012", "malformed-name", Error, "A permission without three parts, or a key without two.");
     rule!(EMPTY_LIST, "E0013", "empty-list", Error, "A value list `()` with no element.");
-    rule!(TEMPLATE_SLOT, "E0014", "template-slot", Error, "A slot such as `<permissions>` copied from a documentation template.");
+    rule!(
+        TEMPLATE_SLOT,
+        "E0014",
+        "template-slot",
+        Error,
+        "A slot such as `<permissions>` copied from a documentation template."
+    );
     rule!(QUOTED_STATEMENT, "E0015", "quoted-statement", Error, "A whole statement written inside quotes.");
-    rule!(TOO_MANY_STATEMENTS, "E0016", "too-many-statements", Error, "A policy with more than 100 statements, the platform's limit.");
-    rule!(TOO_MANY_CONDITIONS, "E0017", "too-many-conditions", Error, "A boundary with more than 10 conditions, the platform's limit.");
-    rule!(MISSING_FINAL_SEMICOLON, "W0001", "missing-final-semicolon", Warning, "The last statement or boundary condition has no `;`.");
+    rule!(
+        TOO_MANY_STATEMENTS,
+        "E0016",
+        "too-many-statements",
+        Error,
+        "A policy with more than 100 statements, the platform's limit."
+    );
+    rule!(
+        TOO_MANY_CONDITIONS,
+        "E0017",
+        "too-many-conditions",
+        Error,
+        "A boundary with more than 10 conditions, the platform's limit."
+    );
+    rule!(
+        MISSING_FINAL_SEMICOLON,
+        "W0001",
+        "missing-final-semicolon",
+        Warning,
+        "The last statement or boundary condition has no `;`."
+    );
 
     pub static ALL: [&Rule; 18] = [
         &UNEXPECTED_CHARACTER,
@@ -61,9 +133,13 @@ pub(super) fn foreign_space(span: Span, c: char) -> Diagnostic {
 }
 
 pub(super) fn unterminated_string(span: Span, open: char) -> Diagnostic {
-    Diagnostic::new(&rules::UNTERMINATED_STRING, span.clone(), "unterminated string: the closing quote is missing on this line")
-        .with_label(span.start..span.start + open.len_utf8(), "the string opens here")
-        .with_help(format!("close the string with `{}` before the end of the line", if open == '\'' { '\'' } else { '"' }))
+    Diagnostic::new(
+        &rules::UNTERMINATED_STRING,
+        span.clone(),
+        "unterminated string: the closing quote is missing on this line",
+    )
+    .with_label(span.start..span.start + open.len_utf8(), "the string opens here")
+    .with_help(format!("close the string with `{}` before the end of the line", if open == '\'' { '\'' } else { '"' }))
 }
 
 pub(super) fn typographic_quotes(start: usize, quotes: &[(usize, char)], body: &str) -> Diagnostic {
@@ -96,5 +172,11 @@ pub(super) fn unexpected_characters(span: Span, text: &str) -> Diagnostic {
         Some('…') => "`…` stands for text the documentation left out; write the conditions in full",
         _ => "remove it; values go inside quotes",
     };
-    Diagnostic::new(&rules::UNEXPECTED_CHARACTER, span, format!("unexpected `{text}`")).with_help(help)
+    let diagnostic =
+        Diagnostic::new(&rules::UNEXPECTED_CHARACTER, span.clone(), format!("unexpected `{text}`")).with_help(help);
+    if text.chars().all(|c| c == '`') {
+        diagnostic.with_fix(Fix::replace("remove the backticks", span, ""))
+    } else {
+        diagnostic
+    }
 }

@@ -3,10 +3,10 @@
 //! Whitespace is dropped; comments are kept beside the tokens for the formatter and for
 //! suppressions.
 
-use nom::{IResult, Parser};
 use nom::bytes::complete::{tag, take_till, take_until, take_while, take_while1};
 use nom::character::complete::satisfy;
 use nom::sequence::{delimited, preceded};
+use nom::{IResult, Parser};
 
 use super::ast::{Comment, Span};
 use super::error;
@@ -271,4 +271,3 @@ pub(super) fn requote_fix(start: usize, quotes: &[(usize, char)], body: &str) ->
             .collect(),
     }
 }
-

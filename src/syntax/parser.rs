@@ -140,8 +140,12 @@ impl<'a> Parser<'a> {
                 let span = token.span.clone();
                 let slot = self.slice(&self.tokens[self.at]);
                 self.report(
-                    Diagnostic::new(&rules::TEMPLATE_SLOT, span, format!("`{slot}` is a template slot from documentation"))
-                        .with_help(format!("replace `{slot}` with {what}")),
+                    Diagnostic::new(
+                        &rules::TEMPLATE_SLOT,
+                        span,
+                        format!("`{slot}` is a template slot from documentation"),
+                    )
+                    .with_help(format!("replace `{slot}` with {what}")),
                 );
                 return Err(Abandoned);
             }
@@ -190,7 +194,10 @@ impl<'a> Parser<'a> {
                             Diagnostic::new(
                                 &rules::TOO_MANY_STATEMENTS,
                                 statement.span.clone(),
-                                format!("a policy holds at most {MAX_STATEMENTS} statements; this is statement {}", MAX_STATEMENTS + 1),
+                                format!(
+                                    "a policy holds at most {MAX_STATEMENTS} statements; this is statement {}",
+                                    MAX_STATEMENTS + 1
+                                ),
                             )
                             .with_help("split the statements into several policies and bind each of them"),
                         );
@@ -241,7 +248,12 @@ impl<'a> Parser<'a> {
                 );
             }
             _ if token.kind == TokenKind::Str && self.quoted_statement(&token) => return Err(Abandoned),
-            _ => return self.expected("`ALLOW` or `DENY` to start a statement", "every statement starts with `ALLOW` or `DENY`"),
+            _ => {
+                return self.expected(
+                    "`ALLOW` or `DENY` to start a statement",
+                    "every statement starts with `ALLOW` or `DENY`",
+                );
+            }
         };
         let mut permissions = Vec::new();
         match glued_permission {
@@ -260,7 +272,14 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         let terminated = self.terminator(Kind::Policy, "`,`, `WHERE` or `;`")?;
-        Ok(Statement { effect, effect_span: effect_span.clone(), permissions, where_clause, span: effect_span.start..self.end_of_previous(), terminated })
+        Ok(Statement {
+            effect,
+            effect_span: effect_span.clone(),
+            permissions,
+            where_clause,
+            span: effect_span.start..self.end_of_previous(),
+            terminated,
+        })
     }
 
     /// A string at the start of a statement that holds a statement: the quotes are the error.
@@ -298,39 +317,55 @@ impl<'a> Parser<'a> {
             }
             None => {
                 let last = self.tokens[self.at - 1].span.clone();
+                let what = if kind == Kind::Policy { "statement" } else { "condition" };
                 self.report(
-                    Diagnostic::new(&rules::MISSING_FINAL_SEMICOLON, last, "the last statement has no closing `;`")
-                        .with_help("end every statement with `;`")
-                        .with_fix(Fix::insert("insert `;`", end, ";")),
+                    Diagnostic::new(
+                        &rules::MISSING_FINAL_SEMICOLON,
+                        last,
+                        format!("the last {what} has no closing `;`"),
+                    )
+                    .with_help(format!("end every {what} with `;`"))
+                    .with_fix(Fix::insert("insert `;`", end, ";")),
                 );
                 Ok(false)
             }
             Some(token) if self.starts_next(kind, &token) => {
                 let previous = self.tokens[self.at - 1].clone();
-                let mut diagnostic = Diagnostic::new(
+                let diagnostic = Diagnostic::new(
                     &rules::MISSING_SEMICOLON,
                     previous.span.clone(),
                     format!("missing `;` before `{}`", self.slice(&token)),
                 )
-                .with_label(token.span.clone(), "the next one starts here")
-                .with_fix(Fix::insert("insert `;`", end, ";"));
+                .with_label(token.span.clone(), "the next one starts here");
                 let previous_text = self.slice(&previous);
-                diagnostic = if previous.kind == TokenKind::Str && previous_text[..previous_text.len() - 1].ends_with(';') {
-                    diagnostic.with_help(format!(
-                        "the `;` inside {previous_text} belongs after the closing quote; end every statement with `;`"
-                    ))
-                } else {
-                    diagnostic.with_help("end every statement with `;`")
-                };
+                let what = if kind == Kind::Policy { "statement" } else { "condition" };
+                let diagnostic =
+                    if previous.kind == TokenKind::Str && previous_text[..previous_text.len() - 1].ends_with(';') {
+                        // `"default_;"`: the `;` slipped inside the quotes.
+                        let quote = &previous_text[previous_text.len() - 1..];
+                        diagnostic
+                            .with_help(format!("the `;` inside {previous_text} belongs after the closing quote"))
+                            .with_fix(Fix::replace("move the `;` out of the quotes", end - 2..end, format!("{quote};")))
+                    } else {
+                        diagnostic.with_help(format!("end every {what} with `;`")).with_fix(Fix::insert(
+                            "insert `;`",
+                            end,
+                            ";",
+                        ))
+                    };
                 self.report(diagnostic);
                 Ok(false)
             }
             Some(_) if self.peek_keyword() == Some(Keyword::And) && kind == Kind::Boundary => {
                 let span = self.peek().expect("checked").span.clone();
                 self.report(
-                    Diagnostic::new(&rules::UNEXPECTED_TOKEN, span.clone(), "boundary conditions are separated by `;`, not `AND`")
-                        .with_help("a boundary lists one condition per `;`; all of them apply")
-                        .with_fix(Fix::replace("replace `AND` with `;`", span, ";")),
+                    Diagnostic::new(
+                        &rules::UNEXPECTED_TOKEN,
+                        span.clone(),
+                        "boundary conditions are separated by `;`, not `AND`",
+                    )
+                    .with_help("a boundary lists one condition per `;`; all of them apply")
+                    .with_fix(Fix::replace("replace `AND` with `;`", span, ";")),
                 );
                 Err(Abandoned)
             }
@@ -359,15 +394,23 @@ impl<'a> Parser<'a> {
         let text = &self.text[span.clone()];
         if text.contains('*') {
             self.report(
-                Diagnostic::new(&rules::WILDCARD, span, format!("wildcards are not supported in permissions: `{text}`"))
-                    .with_help("list every permission you mean, separated by `,`"),
+                Diagnostic::new(
+                    &rules::WILDCARD,
+                    span,
+                    format!("wildcards are not supported in permissions: `{text}`"),
+                )
+                .with_help("list every permission you mean, separated by `,`"),
             );
             return Err(Abandoned);
         }
         let parts: Vec<&str> = text.split(':').collect();
         let valid = parts.len() == 3
             && part_is(parts[0], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-')
-            && part_is(parts[1], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && part_is(
+                parts[1],
+                |c| c.is_ascii_alphanumeric(),
+                |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'),
+            )
             && part_is(parts[2], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-');
         if !valid {
             self.report(
@@ -397,7 +440,10 @@ impl<'a> Parser<'a> {
                 self.at += 1;
                 self.key_name(token.span)?
             }
-            _ => return self.expected("a condition key", "a condition looks like `storage:k8s.cluster.name = \"prod\"`"),
+            _ => {
+                return self
+                    .expected("a condition key", "a condition looks like `storage:k8s.cluster.name = \"prod\"`");
+            }
         };
         let (operator, operator_span) = self.operator(&key)?;
         let operand = self.operand(operator)?;
@@ -409,22 +455,33 @@ impl<'a> Parser<'a> {
         let text = &self.text[span.clone()];
         if text.contains('*') {
             self.report(
-                Diagnostic::new(&rules::WILDCARD, span, format!("wildcards are not supported in condition keys: `{text}`"))
-                    .with_help("name the key in full; to match values by pattern use `MATCH`"),
+                Diagnostic::new(
+                    &rules::WILDCARD,
+                    span,
+                    format!("wildcards are not supported in condition keys: `{text}`"),
+                )
+                .with_help("name the key in full; to match values by pattern use `MATCH`"),
             );
             return Err(Abandoned);
         }
         let parts: Vec<&str> = text.split(':').collect();
         let valid = parts.len() == 2
             && part_is(parts[0], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-')
-            && part_is(parts[1], |c| c.is_ascii_alphanumeric() || c == '_', |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            && part_is(
+                parts[1],
+                |c| c.is_ascii_alphanumeric() || c == '_',
+                |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'),
+            );
         if !valid {
             let help = if parts.len() == 3 {
                 "this looks like a permission; a condition key has two parts, `namespace:attribute`"
             } else {
                 "a condition key has two parts, `namespace:attribute`, such as `storage:k8s.cluster.name`"
             };
-            self.report(Diagnostic::new(&rules::MALFORMED_NAME, span, format!("`{text}` is not a condition key")).with_help(help));
+            self.report(
+                Diagnostic::new(&rules::MALFORMED_NAME, span, format!("`{text}` is not a condition key"))
+                    .with_help(help),
+            );
             return Err(Abandoned);
         }
         Ok(Name { text: text.to_string(), span })
@@ -493,13 +550,19 @@ impl<'a> Parser<'a> {
                             self.at += 1;
                             break;
                         }
-                        _ => return self.expected("`,` or `)` in the value list", "separate values with `,` and close the list with `)`"),
+                        _ => {
+                            return self.expected(
+                                "`,` or `)` in the value list",
+                                "separate values with `,` and close the list with `)`",
+                            );
+                        }
                     }
                 }
                 Ok(Operand::List { items, span: token.span.start..self.end_of_previous() })
             }
             _ => {
-                let what = if operator.takes_list() { "a value list such as `(\"a\", \"b\")`" } else { "a quoted value" };
+                let what =
+                    if operator.takes_list() { "a value list such as `(\"a\", \"b\")`" } else { "a quoted value" };
                 self.unquoted_value(what)
             }
         }
@@ -511,9 +574,13 @@ impl<'a> Parser<'a> {
             Some(token) if token.kind == TokenKind::Word && self.keyword(&token).is_none() => {
                 let word = self.slice(&token);
                 self.report(
-                    Diagnostic::new(&rules::UNEXPECTED_TOKEN, token.span.clone(), format!("expected {what}, found `{word}` without quotes"))
-                        .with_help("every value is a string: put it in double quotes")
-                        .with_fix(Fix::replace("quote the value", token.span, format!("\"{word}\""))),
+                    Diagnostic::new(
+                        &rules::UNEXPECTED_TOKEN,
+                        token.span.clone(),
+                        format!("expected {what}, found `{word}` without quotes"),
+                    )
+                    .with_help("every value is a string: put it in double quotes")
+                    .with_fix(Fix::replace("quote the value", token.span, format!("\"{word}\""))),
                 );
                 Err(Abandoned)
             }
@@ -534,24 +601,30 @@ impl<'a> Parser<'a> {
         let mut rest = body.char_indices().peekable();
         while let Some((i, c)) = rest.next() {
             match c {
-                '\\' => match rest.next() {
-                    Some((_, e @ ('\\' | '"' | '\''))) => text.push(e),
-                    Some((_, '*')) => text.push_str("\\*"),
-                    other => {
-                        let end = other.map_or(body.len(), |(j, e)| j + e.len_utf8());
-                        let sequence = &body[i..end];
-                        self.report(
+                '\\' => {
+                    match rest.next() {
+                        Some((_, e @ ('\\' | '"' | '\''))) => text.push(e),
+                        Some((_, '*')) => text.push_str("\\*"),
+                        other => {
+                            let end = other.map_or(body.len(), |(j, e)| j + e.len_utf8());
+                            let sequence = &body[i..end];
+                            self.report(
                             Diagnostic::new(&rules::INVALID_ESCAPE, body_start + i..body_start + end, format!("unknown escape `{sequence}`"))
                                 .with_help("strings know `\\\\` (backslash), `\\\"`, `\\'` and `\\*` (a literal star in `MATCH`)"),
                         );
-                        ok = false;
+                            ok = false;
+                        }
                     }
-                },
+                }
                 '$' if body[i..].starts_with("${") => {
                     let Some(len) = body[i..].find('}') else {
                         self.report(
-                            Diagnostic::new(&rules::INVALID_PLACEHOLDER, body_start + i..body_start + body.len(), "unclosed placeholder `${`")
-                                .with_help("close the placeholder with `}`, as in `${bindParam:team}`"),
+                            Diagnostic::new(
+                                &rules::INVALID_PLACEHOLDER,
+                                body_start + i..body_start + body.len(),
+                                "unclosed placeholder `${`",
+                            )
+                            .with_help("close the placeholder with `}`, as in `${bindParam:team}`"),
                         );
                         ok = false;
                         break;
@@ -629,7 +702,8 @@ impl<'a> Parser<'a> {
     }
 }
 
-const OPERATORS_HELP: &str = "the operators are `=`, `!=`, `<`, `>`, `IN`, `NOT IN`, `startsWith`, `NOT startsWith` and `MATCH`";
+const OPERATORS_HELP: &str =
+    "the operators are `=`, `!=`, `<`, `>`, `IN`, `NOT IN`, `startsWith`, `NOT startsWith` and `MATCH`";
 
 fn part_is(part: &str, first: impl Fn(char) -> bool, rest: impl Fn(char) -> bool) -> bool {
     let mut chars = part.chars();
@@ -642,7 +716,9 @@ fn glued_effect(word: &str) -> Option<(Effect, usize)> {
     [(Effect::Allow, "ALLOW"), (Effect::Deny, "DENY")].into_iter().find_map(|(effect, keyword)| {
         let rest = word.strip_prefix(keyword)?;
         let first = rest.chars().next()?;
-        let shaped = (first.is_ascii_lowercase() || first.is_ascii_digit()) && rest.split(':').count() == 3 && rest.chars().all(is_name_char);
+        let shaped = (first.is_ascii_lowercase() || first.is_ascii_digit())
+            && rest.split(':').count() == 3
+            && rest.chars().all(is_name_char);
         shaped.then_some((effect, keyword.len()))
     })
 }

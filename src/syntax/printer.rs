@@ -45,7 +45,9 @@ impl Printer<'_> {
         // Items in source order: (start, end, printer).
         let items: Vec<(Span, usize)> = match kind {
             Kind::Policy => self.document.statements.iter().enumerate().map(|(i, s)| (s.span.clone(), i)).collect(),
-            Kind::Boundary => self.document.boundary.iter().enumerate().map(|(i, (c, _))| (c.span.clone(), i)).collect(),
+            Kind::Boundary => {
+                self.document.boundary.iter().enumerate().map(|(i, (c, _))| (c.span.clone(), i)).collect()
+            }
         };
         let comments = &self.document.comments;
         let mut next_comment = 0;
@@ -71,7 +73,9 @@ impl Printer<'_> {
             };
             // A comment after the item on the same line stays on its last line.
             let mut item_end = end;
-            if let Some(comment) = comments.get(next_comment).filter(|c| !c.own_line && !self.text[end..c.span.start].contains('\n')) {
+            if let Some(comment) =
+                comments.get(next_comment).filter(|c| !c.own_line && !self.text[end..c.span.start].contains('\n'))
+            {
                 lines.last_mut().expect("an item prints at least one line").comments.push(comment.text.clone());
                 item_end = comment.span.end;
                 next_comment += 1;
@@ -95,7 +99,11 @@ impl Printer<'_> {
             Kind::Policy => self.document.statements[index].span.end,
             Kind::Boundary => {
                 let (condition, terminated) = &self.document.boundary[index];
-                if *terminated { self.text[condition.span.end..].find(';').map_or(condition.span.end, |i| condition.span.end + i + 1) } else { condition.span.end }
+                if *terminated {
+                    self.text[condition.span.end..].find(';').map_or(condition.span.end, |i| condition.span.end + i + 1)
+                } else {
+                    condition.span.end
+                }
             }
         }
     }
@@ -124,7 +132,7 @@ impl Printer<'_> {
 
     fn statement(&self, statement: &Statement, inner: &[&Comment]) -> Vec<Line> {
         let permissions: Vec<&str> = statement.permissions.iter().map(|p| p.text.as_str()).collect();
-        let conditions: Vec<String> = statement.conditions().iter().map(|c| condition(c)).collect();
+        let conditions: Vec<String> = statement.conditions().iter().map(condition).collect();
         let where_text = match &statement.where_clause {
             None => String::new(),
             Some(Where::Null(_)) => " WHERE null".to_string(),
@@ -139,7 +147,8 @@ impl Printer<'_> {
         // Anchors: the span end of each printed element, with the line index it lands on.
         let mut lines = Vec::new();
         let mut anchors: Vec<(usize, usize)> = Vec::new();
-        let permissions_have_comments = inner.iter().any(|c| statement.permissions.last().is_some_and(|p| c.span.start < p.span.end));
+        let permissions_have_comments =
+            inner.iter().any(|c| statement.permissions.last().is_some_and(|p| c.span.start < p.span.end));
         if head.chars().count() <= WIDTH && !permissions_have_comments {
             anchors.push((statement.permissions.last().expect("a statement has a permission").span.end, 0));
             anchors.push((statement.effect_span.end, 0));
