@@ -339,20 +339,21 @@ impl<'a> Parser<'a> {
                 .with_label(token.span.clone(), "the next one starts here");
                 let previous_text = self.slice(&previous);
                 let what = if kind == Kind::Policy { "statement" } else { "condition" };
-                let diagnostic =
-                    if previous.kind == TokenKind::Str && previous_text[..previous_text.len() - 1].ends_with(';') {
-                        // `"default_;"`: the `;` slipped inside the quotes.
-                        let quote = &previous_text[previous_text.len() - 1..];
-                        diagnostic
-                            .with_help(format!("the `;` inside {previous_text} belongs after the closing quote"))
-                            .with_fix(Fix::replace("move the `;` out of the quotes", end - 2..end, format!("{quote};")))
-                    } else {
-                        diagnostic.with_help(format!("end every {what} with `;`")).with_fix(Fix::insert(
-                            "insert `;`",
-                            end,
-                            ";",
-                        ))
-                    };
+                // `"default_;"`: the `;` slipped inside the quotes.
+                let close = previous_text.char_indices().next_back().map_or(0, |(i, _)| i);
+                let diagnostic = if previous.kind == TokenKind::Str && previous_text[..close].ends_with(';') {
+                    let quote = &previous_text[close..];
+                    let semicolon = previous.span.start + close - 1;
+                    diagnostic
+                        .with_help(format!("the `;` inside {previous_text} belongs after the closing quote"))
+                        .with_fix(Fix::replace("move the `;` out of the quotes", semicolon..end, format!("{quote};")))
+                } else {
+                    diagnostic.with_help(format!("end every {what} with `;`")).with_fix(Fix::insert(
+                        "insert `;`",
+                        end,
+                        ";",
+                    ))
+                };
                 self.report(diagnostic);
                 Ok(false)
             }

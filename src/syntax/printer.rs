@@ -74,7 +74,7 @@ impl Printer<'_> {
             // A comment after the item on the same line stays on its last line.
             let mut item_end = end;
             if let Some(comment) =
-                comments.get(next_comment).filter(|c| !c.own_line && !self.text[end..c.span.start].contains('\n'))
+                comments.get(next_comment).filter(|c| !c.own_line && self.text[end..c.span.start].chars().all(|ch| ch == ' ' || ch == '\t'))
             {
                 lines.last_mut().expect("an item prints at least one line").comments.push(comment.text.clone());
                 item_end = comment.span.end;
@@ -124,9 +124,10 @@ impl Printer<'_> {
             self.out.push_str(&format!("  //{first}"));
         }
         self.out.push('\n');
-        let indent: String = line.text.chars().take_while(|c| *c == ' ').collect();
+        // Further comments go on lines of their own, at the margin: indenting them would not
+        // survive a second pass where they stand after the `;`.
         for comment in comments {
-            self.out.push_str(&format!("{indent}//{comment}\n"));
+            self.out.push_str(&format!("//{comment}\n"));
         }
     }
 
@@ -183,6 +184,13 @@ impl Printer<'_> {
         }
         lines.last_mut().expect("at least the head line").text.push(';');
         attach(&mut lines, &anchors, inner);
+        // Comments that all land after the `;` do not force the statement apart.
+        let (last, before) = lines.split_last_mut().expect("at least the head line");
+        if before.iter().all(|line| line.comments.is_empty()) && one_line.chars().count() <= WIDTH {
+            let mut line = Line::new(one_line);
+            line.comments = std::mem::take(&mut last.comments);
+            return vec![line];
+        }
         lines
     }
 

@@ -1,0 +1,171 @@
+//! The built binary, run as users run it: exit codes, standard input, directories, `--fix`,
+//! every output format and `fmt --check`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn warden(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().unwrap().write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// A fresh directory under the system's temp dir holding the given files.
+fn dir_with(files: &[(&str, &str)]) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir =
+        std::env::temp_dir().join(format!("warden-cli-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+const CLEAN: &str = "ALLOW storage:logs:read WHERE storage:k8s.cluster.name = \"prod\";\n";
+const WARNING: &str = "DENY storage:logs:read;\n";
+const BROKEN: &str = "ALLOW settings:obects:read;\n";
+
+#[test]
+fn exit_codes_follow_the_table() {
+    let dir = dir_with(&[("clean.policy", CLEAN), ("warn.policy", WARNING), ("broken.policy", BROKEN)]);
+    assert_eq!(warden(&["lint", arg(&dir.join("clean.policy"))], None).status.code(), Some(0));
+    assert_eq!(warden(&["lint", arg(&dir.join("warn.policy"))], None).status.code(), Some(0));
+    assert_eq!(warden(&["lint", "--deny-warnings", arg(&dir.join("warn.policy"))], None).status.code(), Some(1));
+    assert_eq!(warden(&["lint", arg(&dir.join("broken.policy"))], None).status.code(), Some(1));
+    let missing = warden(&["lint", arg(&dir.join("nope.policy"))], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
+    assert_eq!(warden(&["lint", "--format", "yaml"], None).status.code(), Some(2));
+}
+
+#[test]
+fn standard_input_takes_a_kind() {
+    let boundary = "storage:k8s.namespace.name IN (\"dev\");\n";
+    assert_eq!(warden(&["lint", "--kind", "boundary", "-"], Some(boundary)).status.code(), Some(0));
+    let as_policy = warden(&["lint", "-"], Some(boundary));
+    assert_eq!(as_policy.status.code(), Some(1));
+    assert!(stdout(&as_policy).contains("expected `ALLOW` or `DENY`"));
+}
+
+#[test]
+fn directories_are_searched_for_policies_and_boundaries() {
+    let dir = dir_with(&[
+        ("a/one.policy", CLEAN),
+        ("a/b/two.boundary", "storage:host.name = \"h\";\n"),
+        ("a/notes.txt", "not a policy"),
+        ("a/.hidden/three.policy", BROKEN),
+    ]);
+    let output = warden(&["lint", arg(&dir.join("a"))], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("checked 2 files: no problems"), "{}", stdout(&output));
+    let empty = dir_with(&[("x/readme.txt", "")]);
+    assert_eq!(warden(&["lint", arg(&empty.join("x"))], None).status.code(), Some(2));
+}
+
+#[test]
+fn fix_rewrites_the_file_and_reports_what_is_left() {
+    let text = "allow storage:logs:read where storage:bucket-name = “default_logs”\nDENY settings:obects:read;\n";
+    let dir = dir_with(&[("team.policy", text)]);
+    let path = dir.join("team.policy");
+    let output = warden(&["lint", "--fix", arg(&path)], None);
+    let fixed = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        fixed,
+        "ALLOW storage:logs:read WHERE storage:bucket-name = \"default_logs\";\nDENY settings:obects:read;\n"
+    );
+    assert_eq!(output.status.code(), Some(1), "the unknown permission is left");
+    assert!(stdout(&output).contains("unknown permission `settings:obects:read`"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("fixed"));
+    assert_eq!(warden(&["lint", "--fix", "-"], Some(CLEAN)).status.code(), Some(2));
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let output = warden(&["lint", "--format", "json", "-"], Some("ALLOW settings:obects:read;\n"));
+    let findings: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let first = &findings[0];
+    assert_eq!(first["code"], "E0101");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["file"], "<stdin>");
+    assert_eq!((first["start"].as_u64(), first["end"].as_u64()), (Some(6), Some(26)));
+    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(1), Some(7)));
+    assert_eq!(first["help"], "did you mean `settings:objects:read`?");
+    for field in ["message", "labels", "fix", "end_line", "end_column"] {
+        assert!(first.get(field).is_some(), "missing {field}");
+    }
+}
+
+#[test]
+fn sarif_is_what_code_scanning_reads() {
+    let output = warden(&["lint", "--format", "sarif", "-"], Some("allow storage:logs:read;\n"));
+    let log: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let result = &run["results"][0];
+    assert_eq!(result["ruleId"], "S0401");
+    assert_eq!(result["level"], "note");
+    let index = result["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(rules[index]["id"], "S0401");
+    let region = &result["locations"][0]["physicalLocation"]["region"];
+    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(result["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"], "ALLOW");
+}
+
+#[test]
+fn fmt_rewrites_checks_and_refuses_broken_files() {
+    let messy =
+        "allow  storage:logs:read,storage:metrics:read where storage:bucket-name='x' and global:week-day = 'monday';\n";
+    let dir = dir_with(&[("m.policy", messy), ("broken.policy", "ALLOW storage:logs:read WHERE \"x\n")]);
+    let check = warden(&["fmt", "--check", arg(&dir.join("m.policy"))], None);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(stdout(&check).contains("+ALLOW storage:logs:read, storage:metrics:read"), "{}", stdout(&check));
+    assert_eq!(std::fs::read_to_string(dir.join("m.policy")).unwrap(), messy, "--check changes nothing");
+
+    assert_eq!(warden(&["fmt", arg(&dir.join("m.policy"))], None).status.code(), Some(0));
+    let formatted = std::fs::read_to_string(dir.join("m.policy")).unwrap();
+    assert_eq!(
+        formatted,
+        "ALLOW storage:logs:read, storage:metrics:read\n  WHERE storage:bucket-name = \"x\"\n    AND global:week-day = \"Monday\";\n"
+    );
+    assert_eq!(warden(&["fmt", "--check", arg(&dir.join("m.policy"))], None).status.code(), Some(0));
+
+    let broken = warden(&["fmt", arg(&dir.join("broken.policy"))], None);
+    assert_eq!(broken.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(dir.join("broken.policy")).unwrap(), "ALLOW storage:logs:read WHERE \"x\n");
+}
+
+#[test]
+fn bundled_policies_are_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let output = warden(&["lint", "--deny-warnings", arg(&root)], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
+
+#[test]
+fn catalog_lists_a_service() {
+    let output = warden(&["catalog", "iam"], None);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout(&output).contains("iam:service-user-email: =, IN"), "{}", stdout(&output));
+    assert_eq!(warden(&["catalog", "storag"], None).status.code(), Some(2));
+}
