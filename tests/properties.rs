@@ -62,7 +62,8 @@ fn string_literal() -> impl Strategy<Value = String> {
 
 fn condition() -> impl Strategy<Value = String> {
     let key = prop::sample::select(vec!["storage:k8s.cluster.name", "shared:app-id", "global:week-day", "x:y_z"]);
-    let operator = prop::sample::select(vec!["=", "!=", "<", ">", "IN", "NOT IN", "startsWith", "NOT startsWith", "MATCH"]);
+    let operator =
+        prop::sample::select(vec!["=", "!=", "<", ">", "IN", "NOT IN", "startsWith", "NOT startsWith", "MATCH"]);
     let operand = prop_oneof![
         string_literal(),
         prop::collection::vec(string_literal(), 1..4).prop_map(|items| format!("({})", items.join(", "))),
@@ -73,10 +74,8 @@ fn condition() -> impl Strategy<Value = String> {
 fn statement() -> impl Strategy<Value = String> {
     let permission = prop::sample::select(vec!["storage:logs:read", "settings:objects:write", "acme:widgets.v2:run"]);
     let effect = prop_oneof![keyword("ALLOW"), keyword("DENY")];
-    let conditions = prop::option::of(prop_oneof![
-        Just(vec!["null".to_string()]),
-        prop::collection::vec(condition(), 1..4)
-    ]);
+    let conditions =
+        prop::option::of(prop_oneof![Just(vec!["null".to_string()]), prop::collection::vec(condition(), 1..4)]);
     (effect, prop::collection::vec(permission, 1..4), conditions, gap(), keyword("WHERE"), keyword("AND")).prop_map(
         |(effect, permissions, conditions, gap, where_, and)| {
             let mut text = format!("{effect} {}", permissions.join(&format!(",{gap}")));
@@ -90,12 +89,13 @@ fn statement() -> impl Strategy<Value = String> {
 }
 
 fn policy() -> impl Strategy<Value = String> {
-    (prop::collection::vec((statement(), gap()), 0..6), prop::option::of(Just("// trailing\n".to_string())))
-        .prop_map(|(statements, tail)| {
+    (prop::collection::vec((statement(), gap()), 0..6), prop::option::of(Just("// trailing\n".to_string()))).prop_map(
+        |(statements, tail)| {
             let mut text: String = statements.into_iter().map(|(s, g)| s + &g).collect();
             text.push_str(&tail.unwrap_or_default());
             text
-        })
+        },
+    )
 }
 
 proptest! {

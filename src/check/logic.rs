@@ -41,12 +41,12 @@ pub(super) fn statement(statement: &Statement, out: &mut Vec<Diagnostic>) {
 /// Decisions D8: only a positive and a negative condition on one key that cannot both hold.
 /// Linear in the conditions: the excluded values and prefixes of each key go into maps first.
 pub(super) fn contradictions(conditions: &[Condition], out: &mut Vec<Diagnostic>) {
-    let mut excluded: HashMap<(&str, &str), &Condition> = HashMap::new();
-    let mut excluded_prefixes: HashMap<(&str, &str), &Condition> = HashMap::new();
+    let mut excluded: HashMap<(&str, String), &Condition> = HashMap::new();
+    let mut excluded_prefixes: HashMap<(&str, String), &Condition> = HashMap::new();
     for negative in conditions.iter().filter(|c| c.operator.is_negative()) {
         let target = if negative.operator == Operator::NotStartsWith { &mut excluded_prefixes } else { &mut excluded };
         for value in negative.operand.values().iter().filter_map(StringLit::literal) {
-            target.entry((negative.key.text.as_str(), value)).or_insert(negative);
+            target.entry((negative.key.text.as_str(), value.into_owned())).or_insert(negative);
         }
     }
     if excluded.is_empty() && excluded_prefixes.is_empty() {
@@ -63,12 +63,12 @@ pub(super) fn contradictions(conditions: &[Condition], out: &mut Vec<Diagnostic>
                     .char_indices()
                     .map(|(i, _)| &value[..i])
                     .chain([value])
-                    .find_map(|p| excluded_prefixes.get(&(key, p)).copied())
+                    .find_map(|p| excluded_prefixes.get(&(key, p.to_string())).copied())
             } else {
-                excluded.get(&(key, value)).copied()
+                excluded.get(&(key, value.to_string())).copied()
             }
         };
-        let literals: Option<Vec<&str>> = positive.operand.values().iter().map(StringLit::literal).collect();
+        let literals: Option<Vec<_>> = positive.operand.values().iter().map(StringLit::literal).collect();
         let Some(literals) = literals else { continue };
         let excluders: Option<Vec<&Condition>> = literals.iter().map(|v| excluder(v)).collect();
         if let Some(negative) = excluders.and_then(|all| all.first().copied()) {
@@ -107,7 +107,7 @@ fn match_without_wildcard(condition: &Condition, out: &mut Vec<Diagnostic>) {
         // A bind parameter may bring its own `*`.
         return;
     }
-    let literals: Option<Vec<&str>> = values.iter().map(StringLit::literal).collect();
+    let literals: Option<Vec<&str>> = values.iter().map(StringLit::pattern).collect();
     let Some(literals) = literals else { return };
     if literals.iter().any(|p| has_wildcard(p)) {
         return;
@@ -125,7 +125,7 @@ fn match_without_wildcard(condition: &Condition, out: &mut Vec<Diagnostic>) {
 }
 
 fn matches_everything(condition: &Condition, out: &mut Vec<Diagnostic>) {
-    let everything = |v: &StringLit| match (condition.operator, v.literal()) {
+    let everything = |v: &StringLit| match (condition.operator, v.pattern()) {
         (Operator::Match, Some(pattern)) => !pattern.is_empty() && pattern.chars().all(|c| c == '*'),
         (Operator::StartsWith, Some(prefix)) => prefix.is_empty(),
         _ => false,
@@ -139,6 +139,27 @@ fn matches_everything(condition: &Condition, out: &mut Vec<Diagnostic>) {
             )
             .with_label(condition.span.clone(), "always true when the attribute is present")
             .with_help("name the values you mean to allow, or drop the condition if access to everything is intended"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{Kind, parse};
+
+    #[test]
+    fn escaped_backslash_and_escaped_star_stay_apart() {
+        let parsed = parse(r#"ALLOW a:b:c WHERE k:v MATCH ("a\\*", "b\*");"#, Kind::Policy);
+        let values = parsed.document.statements[0].conditions()[0].operand.values();
+        let patterns: Vec<&str> = values.iter().map(|v| v.pattern().unwrap()).collect();
+        assert_eq!(patterns, [r"a\\*", r"b\*"]);
+        assert!(has_wildcard(patterns[0]), "a backslash, then a wildcard");
+        assert!(!has_wildcard(patterns[1]), "a literal star");
+        assert_eq!(values[0].literal().unwrap(), r"a\*");
+        assert_eq!(
+            crate::syntax::format(r#"ALLOW a:b:c WHERE k:v MATCH ("a\\*", 'b\*');"#, Kind::Policy).unwrap(),
+            "ALLOW a:b:c WHERE k:v MATCH (\"a\\\\*\", \"b\\*\");\n"
         );
     }
 }

@@ -54,7 +54,7 @@ fn statement_start(body: &str) -> Option<usize> {
     ["ALLOW", "DENY"]
         .iter()
         .filter_map(|keyword| {
-            body.match_indices(keyword).find_map(|(at, _)| {
+            body.match_indices(keyword).filter(|(at, _)| outside_quotes(body, *at)).find_map(|(at, _)| {
                 let rest = body[at + keyword.len()..].trim_start();
                 let name: String = rest
                     .chars()
@@ -64,4 +64,9 @@ fn statement_start(body: &str) -> Option<usize> {
             })
         })
         .min()
+}
+
+/// A statement quoted in prose (`like "ALLOW x:y:z"`) is not a lost one.
+fn outside_quotes(body: &str, at: usize) -> bool {
+    body[..at].matches(['"', '`']).count() % 2 == 0
 }

@@ -211,6 +211,7 @@ fn values(catalog: &Catalog, condition: &Condition, out: &mut Vec<Diagnostic>) {
             }
         }
         let Some(text) = value.literal() else { continue };
+        let text = text.as_ref();
         if let Some(allowed) = catalog.enumerated_values(key) {
             if !allowed.iter().any(|a| a == text) {
                 let listed = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");

@@ -139,8 +139,10 @@ pub enum Segment {
     Placeholder(Placeholder),
 }
 
-/// A string literal, decoded: escapes resolved (`\*` keeps its backslash, decisions D5) and
-/// placeholders split out.
+/// A string literal, decoded: quotes and quote escapes resolved, placeholders split out. The
+/// text keeps the two escapes that matter to `MATCH` (decisions D5): a backslash is held as
+/// `\\` and an escaped star as `\*`, so `"a\\*"` (backslash, then wildcard) and `"a\*"` (a
+/// literal star) stay apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StringLit {
     pub segments: Vec<Segment>,
@@ -148,13 +150,19 @@ pub struct StringLit {
 }
 
 impl StringLit {
-    /// The value when it holds no placeholder.
-    pub fn literal(&self) -> Option<&str> {
+    /// The escaped text when the string holds no placeholder: what `MATCH` reads as a pattern.
+    pub fn pattern(&self) -> Option<&str> {
         match self.segments.as_slice() {
             [] => Some(""),
             [Segment::Text(text)] => Some(text),
             _ => None,
         }
+    }
+
+    /// The value other operators compare with, when the string holds no placeholder: `\\` is
+    /// one backslash, and `\*` keeps its backslash (D5).
+    pub fn literal(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.pattern().map(unescape)
     }
 
     pub fn placeholders(&self) -> impl Iterator<Item = &Placeholder> {
@@ -164,7 +172,7 @@ impl StringLit {
         })
     }
 
-    /// The value with placeholders written as in the source (`${bindParam:x}`).
+    /// The text with placeholders written as in the source (`${bindParam:x}`), escapes kept.
     pub fn display_value(&self) -> String {
         self.segments
             .iter()
@@ -174,6 +182,14 @@ impl StringLit {
             })
             .collect()
     }
+}
+
+/// Turns escaped text into the value it stands for outside `MATCH`: `\\` → `\`; `\*` stays.
+pub fn unescape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\\\\") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.replace("\\\\", "\\"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

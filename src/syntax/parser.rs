@@ -604,7 +604,9 @@ impl<'a> Parser<'a> {
             match c {
                 '\\' => {
                     match rest.next() {
-                        Some((_, e @ ('\\' | '"' | '\''))) => text.push(e),
+                        Some((_, e @ ('"' | '\''))) => text.push(e),
+                        // Kept escaped: `MATCH` tells a backslash from an escaped star (D5).
+                        Some((_, '\\')) => text.push_str("\\\\"),
                         Some((_, '*')) => text.push_str("\\*"),
                         other => {
                             let end = other.map_or(body.len(), |(j, e)| j + e.len_utf8());

@@ -73,8 +73,9 @@ impl Printer<'_> {
             };
             // A comment after the item on the same line stays on its last line.
             let mut item_end = end;
-            if let Some(comment) =
-                comments.get(next_comment).filter(|c| !c.own_line && self.text[end..c.span.start].chars().all(|ch| ch == ' ' || ch == '\t'))
+            if let Some(comment) = comments
+                .get(next_comment)
+                .filter(|c| !c.own_line && self.text[end..c.span.start].chars().all(|ch| ch == ' ' || ch == '\t'))
             {
                 lines.last_mut().expect("an item prints at least one line").comments.push(comment.text.clone());
                 item_end = comment.span.end;
@@ -234,14 +235,14 @@ fn quote(s: &StringLit, week_day: bool) -> String {
     let quote = if value.contains('"') && !value.contains('\'') { '\'' } else { '"' };
     let mut out = String::with_capacity(value.len() + 2);
     out.push(quote);
-    let mut chars = value.chars().peekable();
+    let mut chars = value.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' if chars.peek() == Some(&'*') => {
-                chars.next();
-                out.push_str("\\*");
+            // The text holds its escapes already (`\\`, `\*`).
+            '\\' => {
+                out.push(c);
+                out.extend(chars.next());
             }
-            '\\' => out.push_str("\\\\"),
             _ if c == quote => {
                 out.push('\\');
                 out.push(c);
