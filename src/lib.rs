@@ -8,4 +8,6 @@
 pub mod catalog;
 pub mod check;
 pub mod diagnostic;
+pub mod eval;
+pub mod iam;
 pub mod syntax;

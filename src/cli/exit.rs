@@ -5,10 +5,12 @@ use std::process::ExitCode;
 pub enum Exit {
     /// Clean, allowed, done.
     Ok = 0,
-    /// The answer is no: errors found, a file would change.
+    /// The answer is no: errors found, a file would change, denied.
     No = 1,
-    /// Bad flags, unreadable input, I/O errors.
+    /// Bad flags, unreadable input, an unknown principal or permission, I/O errors.
     CouldNotRun = 2,
+    /// The tenant has errors.
+    TenantErrors = 3,
 }
 
 impl From<Exit> for ExitCode {

@@ -1,10 +1,13 @@
 //! clap commands, one file per subcommand; rendering and exit codes live here, not in the library.
 
 mod catalog;
+mod effective;
 mod exit;
+mod explain;
 mod files;
 mod fmt;
 mod lint;
+mod tenant;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,10 +17,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub use exit::Exit;
 
 const ABOUT: &str = "warden checks IAM policy statements (`ALLOW storage:logs:read WHERE …;`) against the \
-permission catalog, lints them and formats them.";
+permission catalog, lints and formats them, and decides and explains access requests.";
 
-const EXIT_CODES: &str = "Exit codes: 0 ok · 1 the answer is no (errors found, a file would change) · \
-2 could not run (bad flags, unreadable input)";
+const EXIT_CODES: &str = "Exit codes: 0 ok, allowed · 1 the answer is no (errors found, a file would change, \
+denied) · 2 could not run (bad flags, unreadable input, unknown principal or permission) · 3 the tenant has errors";
 
 #[derive(Parser)]
 #[command(name = "warden", version, about = ABOUT, after_help = EXIT_CODES, max_term_width = 100)]
@@ -30,7 +33,19 @@ struct Cli {
 enum Command {
     Lint(lint::Args),
     Fmt(fmt::Args),
+    Explain(explain::Args),
+    Effective(effective::EffectiveArgs),
+    WhoCan(effective::WhoCanArgs),
     Catalog(catalog::Args),
+}
+
+/// How the evaluating commands print.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    /// for a person
+    Human,
+    /// one JSON document
+    Json,
 }
 
 /// What a text is, for standard input and for files whose name does not say.
@@ -72,6 +87,9 @@ pub fn run() -> ExitCode {
     let exit = match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Fmt(args) => fmt::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Effective(args) => effective::effective(args),
+        Command::WhoCan(args) => effective::who_can(args),
         Command::Catalog(args) => catalog::run(args),
     };
     exit.into()

@@ -21,7 +21,7 @@ pub fn render(report: &FileReport<'_>, color: bool) -> String {
 }
 
 /// ariadne paints the header of a custom report kind even with colour off; remove those codes.
-fn strip_colors(text: &str) -> String {
+pub fn strip_colors(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("\x1b[") {

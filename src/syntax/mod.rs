@@ -9,4 +9,4 @@ mod printer;
 
 pub use ast::*;
 pub use parser::{MAX_BOUNDARY_CONDITIONS, MAX_STATEMENTS, Parsed, parse};
-pub use printer::format;
+pub use printer::{condition as condition_text, format};

@@ -214,7 +214,8 @@ fn attach(lines: &mut [Line], anchors: &[(usize, usize)], inner: &[&Comment]) {
     }
 }
 
-pub(super) fn condition(c: &Condition) -> String {
+/// One condition as the formatter writes it: `key OP value`.
+pub fn condition(c: &Condition) -> String {
     let week_day = c.key.text == "global:week-day";
     let value = |s: &StringLit| quote(s, week_day);
     let operand = match &c.operand {

@@ -1,0 +1,77 @@
+//! `warden effective` and `warden who-can`: the platform's effective permissions, both ways.
+
+use warden::eval::Grant;
+
+use super::tenant::{PrincipalArgs, TenantArgs};
+use super::{Exit, OutputFormat, fail};
+
+/// List every permission a user or service user holds, and under which conditions
+#[derive(clap::Args)]
+pub struct EffectiveArgs {
+    #[command(flatten)]
+    principal: PrincipalArgs,
+    #[arg(long, value_enum, default_value = "human")]
+    format: OutputFormat,
+    #[command(flatten)]
+    tenant: TenantArgs,
+}
+
+/// List every user and service user that holds a permission, and under which conditions
+#[derive(clap::Args)]
+pub struct WhoCanArgs {
+    /// The permission, e.g. storage:logs:read
+    permission: String,
+    #[arg(long, value_enum, default_value = "human")]
+    format: OutputFormat,
+    #[command(flatten)]
+    tenant: TenantArgs,
+}
+
+pub fn effective(args: EffectiveArgs) -> Exit {
+    let engine = match args.tenant.engine() {
+        Ok(engine) => engine,
+        Err(exit) => return exit,
+    };
+    let principal = match args.principal.resolve(&engine) {
+        Ok(principal) => principal,
+        Err(exit) => return exit,
+    };
+    match engine.effective(principal, args.tenant.environment.as_deref(), args.tenant.time()) {
+        Ok(grants) => print(&grants, args.format, |g| g.permission.clone()),
+        Err(error) => fail(error),
+    }
+}
+
+pub fn who_can(args: WhoCanArgs) -> Exit {
+    let engine = match args.tenant.engine() {
+        Ok(engine) => engine,
+        Err(exit) => return exit,
+    };
+    match engine.who_can(&args.permission, args.tenant.environment.as_deref(), args.tenant.time()) {
+        Ok(grants) => print(&grants, args.format, |g| g.principal.clone()),
+        Err(error) => fail(error),
+    }
+}
+
+fn print(grants: &[Grant], format: OutputFormat, name: impl Fn(&Grant) -> String) -> Exit {
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(grants).expect("grants serialize")),
+        OutputFormat::Human => {
+            for grant in grants {
+                match &grant.conditions {
+                    None => println!("{}", name(grant)),
+                    Some(residual) => {
+                        println!("{}  (conditional)", name(grant));
+                        for line in residual.lines() {
+                            println!("    {line}");
+                        }
+                    }
+                }
+            }
+            if grants.is_empty() {
+                println!("(none)");
+            }
+        }
+    }
+    Exit::Ok
+}

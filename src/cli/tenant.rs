@@ -1,0 +1,100 @@
+//! Loading the tenant for the commands that evaluate (`explain`, `effective`, `who-can`).
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use warden::diagnostic::{FileReport, human};
+use warden::eval::Engine;
+use warden::iam::{Principal, TenantFiles, load};
+
+use super::{CatalogArg, Exit, color_for, fail};
+
+/// The tenant flags every evaluating command shares.
+#[derive(clap::Args)]
+pub struct TenantArgs {
+    /// The tenant directory: warden.toml, policies/*.policy, boundaries/*.boundary
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub tenant: PathBuf,
+    /// The environment of the request; without it the request is account-level
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+    /// The time of the request (RFC 3339, e.g. 2026-05-04T10:00:00+02:00); default: now
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub catalog: CatalogArg,
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2026-05-04T10:00:00Z: {e}"))
+}
+
+/// Who is asking: a user or a service user.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct PrincipalArgs {
+    /// A user, by email or id
+    #[arg(long, value_name = "EMAIL|ID")]
+    pub user: Option<String>,
+    /// A service user, by email, id or name
+    #[arg(long, value_name = "EMAIL|ID|NAME")]
+    pub service_user: Option<String>,
+}
+
+impl TenantArgs {
+    pub fn time(&self) -> DateTime<Utc> {
+        self.at.unwrap_or_else(Utc::now)
+    }
+
+    /// Loads and compiles the tenant; prints its problems and returns exit 3 when it has errors.
+    pub fn engine(&self) -> Result<Engine, Exit> {
+        let catalog = self.catalog.load().map_err(fail)?;
+        let files = TenantFiles::read(&self.tenant).map_err(|e| {
+            fail(format!("cannot read the tenant `{}`: {e} (it needs a warden.toml)", self.tenant.display()))
+        })?;
+        let loaded = load(&files, &catalog);
+        match loaded.tenant {
+            Some(tenant) => Ok(Engine::new(tenant, &catalog)),
+            None => {
+                let color = color_for(&std::io::stderr());
+                for findings in &loaded.findings {
+                    let report = FileReport { file: &findings.file, diagnostics: &findings.diagnostics };
+                    eprint!("{}", human::render(&report, color));
+                }
+                eprintln!(
+                    "error: the tenant `{}` has errors; `warden lint {}` lists them",
+                    self.tenant.display(),
+                    self.tenant.display()
+                );
+                Err(Exit::TenantErrors)
+            }
+        }
+    }
+}
+
+impl PrincipalArgs {
+    pub fn resolve(&self, engine: &Engine) -> Result<Principal, Exit> {
+        let tenant = engine.tenant();
+        let (found, name, known): (Option<Principal>, &str, Vec<&str>) = match &self.user {
+            Some(user) => (tenant.find_user(user), user, tenant.users.iter().map(|u| u.email.as_str()).collect()),
+            None => {
+                let service = self.service_user.as_deref().unwrap_or_default();
+                (
+                    tenant.find_service_user(service),
+                    service,
+                    tenant.service_users.iter().map(|s| s.name.as_str()).collect(),
+                )
+            }
+        };
+        found.ok_or_else(|| {
+            let hint =
+                warden::catalog::nearest(name, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+            fail(format!(
+                "the tenant has no such {} `{name}`{hint}",
+                if self.user.is_some() { "user" } else { "service user" }
+            ))
+        })
+    }
+}

@@ -1,0 +1,362 @@
+//! Explanations (semantics.md §6): the statements that decided, the binding each came
+//! through, and for an implicit deny the statements that came closest, each with the first
+//! condition that failed and the value that failed it. Rendered for a person (ariadne, the
+//! policy line underlined) and as JSON.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use ariadne::{Color, Config, IndexType, Label, Report, ReportKind, Source};
+use serde::Serialize;
+
+use super::value::{Subject, Truth};
+use super::{CompiledStatement, Decision, Engine, Query, StatementRef};
+use crate::catalog::GlobalType;
+use crate::iam::Level;
+use crate::syntax::{Effect, condition_text};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub principal: String,
+    pub environment: Option<String>,
+    pub permission: String,
+    /// `allow`, `deny` or `conditional`.
+    pub decision: &'static str,
+    /// `allowed`, `explicit_deny`, `no_match` or `conditional`.
+    pub reason: &'static str,
+    pub summary: String,
+    /// The statements that decided: the ALLOW that granted, the DENY that fired, or the
+    /// residual statements of a conditional answer.
+    pub deciding: Vec<StatementReport>,
+    /// For an implicit deny: the statements on the permission that reach the principal, closest first.
+    pub closest: Vec<NearMiss>,
+    /// Statements that grant the permission to other groups or in other environments.
+    pub elsewhere: Vec<StatementReport>,
+    pub missing_attributes: Vec<String>,
+    pub ignored_attributes: Vec<String>,
+    pub residual: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementReport {
+    pub effect: &'static str,
+    pub policy: String,
+    pub file: String,
+    pub line: usize,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub binding: BindingReport,
+    /// In words: "policy `x` (bound to group `y` at account level)".
+    pub via: String,
+    #[serde(skip)]
+    statement: StatementRef,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BindingReport {
+    pub groups: Vec<String>,
+    pub level: String,
+    pub parameters: BTreeMap<String, String>,
+    pub boundaries: Vec<String>,
+    /// The boundary whose conditions this copy of the statement carries.
+    pub boundary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NearMiss {
+    pub statement: StatementReport,
+    /// The first condition that failed, as written after substitution.
+    pub condition: String,
+    pub attribute: String,
+    /// The value the request carried that failed the condition.
+    pub failure: String,
+    pub conditions_met: usize,
+    pub conditions: usize,
+    #[serde(skip)]
+    condition_index: usize,
+}
+
+impl Engine {
+    /// Explains a decision made for `query`.
+    pub fn explain(&self, query: &Query, decision: &Decision) -> Explanation {
+        let statements = self.statements(&query.permission);
+        let principal = self.tenant.email(query.principal).to_string();
+        let environment = query.environment.map(|i| self.tenant.environments[i].id.clone());
+        let place = environment.as_ref().map_or_else(|| "at account level".to_string(), |e| format!("in `{e}`"));
+        let mut explanation = Explanation {
+            principal: principal.clone(),
+            environment: environment.clone(),
+            permission: query.permission.clone(),
+            decision: "deny",
+            reason: "no_match",
+            summary: String::new(),
+            deciding: Vec::new(),
+            closest: Vec::new(),
+            elsewhere: Vec::new(),
+            missing_attributes: Vec::new(),
+            ignored_attributes: query.ignored.clone(),
+            residual: self.residual_text(query, decision),
+        };
+        match decision {
+            Decision::Allow { statement } => {
+                let report = self.report(query, *statement);
+                explanation.decision = "allow";
+                explanation.reason = "allowed";
+                explanation.summary = format!("allowed by {}", report.via);
+                explanation.deciding.push(report);
+            }
+            Decision::Deny { statement } => {
+                let report = self.report(query, *statement);
+                explanation.reason = "explicit_deny";
+                explanation.summary = format!("denied by an explicit DENY in {}", report.via);
+                explanation.deciding.push(report);
+            }
+            Decision::Conditional { residual } => {
+                explanation.decision = "conditional";
+                explanation.reason = "conditional";
+                let context = self.context(query);
+                for remaining in residual {
+                    explanation.deciding.push(self.report(query, remaining.statement));
+                    for &c in &remaining.conditions {
+                        let key = &statements[remaining.statement].conditions[c].source.key.text;
+                        if statements[remaining.statement].conditions[c].evaluate(&context) == Truth::Unknown
+                            && !explanation.missing_attributes.contains(key)
+                        {
+                            explanation.missing_attributes.push(key.clone());
+                        }
+                    }
+                }
+                let missing: Vec<String> = explanation.missing_attributes.iter().map(|k| format!("`{k}`")).collect();
+                explanation.summary = format!(
+                    "it depends on {} that the request does not carry: allowed only where the residual policy allows",
+                    missing.join(", ")
+                );
+            }
+            Decision::NoMatch => {
+                explanation.closest = self.near_misses(query);
+                explanation.elsewhere = self.elsewhere(query);
+                explanation.summary = match explanation.closest.len() {
+                    0 => format!("no policy allows `{}` for `{principal}` {place}", query.permission),
+                    n => format!(
+                        "no policy allows `{}` for `{principal}` {place}: {n} statement{} came close",
+                        query.permission,
+                        if n == 1 { "" } else { "s" }
+                    ),
+                };
+            }
+        }
+        explanation
+    }
+
+    fn report(&self, query: &Query, statement: StatementRef) -> StatementReport {
+        let compiled = &self.statements(&query.permission)[statement];
+        let binding = &self.tenant.bindings[compiled.binding];
+        let policy = &self.tenant.policies[&binding.policy];
+        let (line, _) = policy.file.line_column(compiled.span.start);
+        // The group through which the statement reaches this principal, else the binding's first.
+        let groups: Vec<String> = binding.groups.iter().map(|&g| self.tenant.groups[g].id.clone()).collect();
+        let through = binding
+            .groups
+            .iter()
+            .find(|&&g| query.group_ids.contains(&self.tenant.groups[g].id))
+            .or(binding.groups.first())
+            .map(|&g| self.tenant.groups[g].id.clone())
+            .unwrap_or_default();
+        let parameters: BTreeMap<String, String> =
+            binding.parameters.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        let mut via =
+            format!("policy `{}` (bound to group `{through}` at {}", binding.policy, level_words(&binding.level));
+        if !parameters.is_empty() {
+            let list: Vec<String> = parameters.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            via.push_str(&format!(" with {}", list.join(", ")));
+        }
+        if let Some(boundary) = &compiled.boundary {
+            via.push_str(&format!(", within boundary `{boundary}`"));
+        }
+        via.push(')');
+        StatementReport {
+            effect: if compiled.effect == Effect::Allow { "ALLOW" } else { "DENY" },
+            policy: binding.policy.clone(),
+            file: policy.file.name.clone(),
+            line,
+            start: compiled.span.start,
+            end: compiled.span.end,
+            text: policy.file.text[compiled.span.clone()].to_string(),
+            binding: BindingReport {
+                groups,
+                level: level_words(&binding.level),
+                parameters,
+                boundaries: binding.boundaries.clone(),
+                boundary: compiled.boundary.clone(),
+            },
+            via,
+            statement,
+        }
+    }
+
+    /// The ALLOWs that reach the principal, each with its first failing condition, the ones
+    /// that met the most conditions first.
+    fn near_misses(&self, query: &Query) -> Vec<NearMiss> {
+        const SHOWN: usize = 3;
+        let context = self.context(query);
+        let mut misses: Vec<NearMiss> = Vec::new();
+        for (i, statement) in self.statements(&query.permission).iter().enumerate() {
+            if statement.effect != Effect::Allow || !Engine::applies(statement, query) {
+                continue;
+            }
+            let truths: Vec<Truth> = statement.conditions.iter().map(|c| c.evaluate(&context)).collect();
+            let Some(failed) = truths.iter().position(|t| *t == Truth::False) else { continue };
+            let condition = &statement.conditions[failed];
+            misses.push(NearMiss {
+                statement: self.report(query, i),
+                condition: condition_text(&condition.source),
+                attribute: condition.source.key.text.clone(),
+                failure: self.failure(query, statement, failed),
+                conditions_met: truths.iter().filter(|t| **t == Truth::True).count(),
+                conditions: truths.len(),
+                condition_index: failed,
+            });
+        }
+        misses.sort_by_key(|m| (std::cmp::Reverse(m.conditions_met), m.statement.statement));
+        misses.dedup_by(|a, b| a.statement.text == b.statement.text && a.condition == b.condition);
+        misses.truncate(SHOWN);
+        misses
+    }
+
+    /// Why a condition is False, in words, with the value the request carried.
+    fn failure(&self, query: &Query, statement: &CompiledStatement, condition: usize) -> String {
+        let condition = &statement.conditions[condition];
+        let key = &condition.source.key.text;
+        let actual = match condition.subject {
+            Subject::Attribute(id) => {
+                query.attributes[id as usize].as_ref().map(ToString::to_string).unwrap_or_default()
+            }
+            Subject::Global(GlobalType::Environment) => {
+                query.environment.map(|i| format!("{:?}", self.tenant.environments[i].id)).unwrap_or_default()
+            }
+            Subject::Global(GlobalType::Groups) => format!("{:?}", query.group_ids),
+            Subject::Global(GlobalType::WeekDay) => format!("{} (UTC)", query.time.format("%A")),
+            Subject::Global(_) => query.time.to_rfc3339(),
+        };
+        format!("`{key}` is {actual}")
+    }
+
+    /// ALLOWs of the permission that do not reach the principal: another group, another environment.
+    fn elsewhere(&self, query: &Query) -> Vec<StatementReport> {
+        const SHOWN: usize = 3;
+        let mut out: Vec<StatementReport> = Vec::new();
+        for (i, statement) in self.statements(&query.permission).iter().enumerate() {
+            if statement.effect == Effect::Allow && !Engine::applies(statement, query) && out.len() < SHOWN {
+                let report = self.report(query, i);
+                if !out.iter().any(|r| r.text == report.text && r.binding.groups == report.binding.groups) {
+                    out.push(report);
+                }
+            }
+        }
+        out
+    }
+
+    /// The explanation for a person: the verdict, then each statement with its policy line
+    /// underlined by ariadne.
+    pub fn render_explanation(&self, explanation: &Explanation, color: bool) -> String {
+        let verdict = match explanation.decision {
+            "allow" => "ALLOWED",
+            "conditional" => "CONDITIONAL",
+            _ => "DENIED",
+        };
+        let place =
+            explanation.environment.as_ref().map_or_else(|| "at account level".to_string(), |e| format!("in {e}"));
+        let mut out = format!(
+            "{verdict}: {} → {} {place}\n{}\n",
+            explanation.principal, explanation.permission, explanation.summary
+        );
+        let statements = self.statements(&explanation.permission);
+        for report in &explanation.deciding {
+            let (kind, label) = match (explanation.reason, report.effect) {
+                ("allowed", _) => ("Granted", "this ALLOW grants it".to_string()),
+                ("explicit_deny", _) => ("Denied", "this DENY applies".to_string()),
+                (_, effect) => ("Depends", format!("this {effect} depends on the missing attributes")),
+            };
+            out.push_str(&self.snippet(&statements[report.statement], report, kind, &label, None, color));
+        }
+        for miss in &explanation.closest {
+            let statement = &statements[miss.statement.statement];
+            let condition = &statement.conditions[miss.condition_index];
+            let label = format!("{} of {} conditions hold", miss.conditions_met, miss.conditions);
+            out.push_str(&self.snippet(
+                statement,
+                &miss.statement,
+                "Near miss",
+                &label,
+                Some((condition, &miss.failure)),
+                color,
+            ));
+        }
+        for report in &explanation.elsewhere {
+            out.push_str(&format!(
+                "note: {} allows it through {}, which does not reach {} {place}\n",
+                report.file, report.via, explanation.principal
+            ));
+        }
+        if let Some(residual) = &explanation.residual {
+            out.push_str("residual policy (applies where these hold):\n");
+            for line in residual.lines() {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+        if !explanation.ignored_attributes.is_empty() {
+            let list: Vec<String> = explanation.ignored_attributes.iter().map(|k| format!("`{k}`")).collect();
+            out.push_str(&format!(
+                "note: ignored attributes that `{}` does not take: {}\n",
+                explanation.permission,
+                list.join(", ")
+            ));
+        }
+        out
+    }
+
+    fn snippet(
+        &self,
+        statement: &CompiledStatement,
+        report: &StatementReport,
+        kind: &str,
+        label: &str,
+        failed: Option<(&super::value::CompiledCondition, &String)>,
+        color: bool,
+    ) -> String {
+        let policy = &self.tenant.policies[&self.tenant.bindings[statement.binding].policy];
+        let name = policy.file.name.as_str();
+        let span: Range<usize> = statement.span.clone();
+        let mut builder = Report::build(ReportKind::Custom(kind, Color::Cyan), (name, span.clone()))
+            .with_config(Config::default().with_color(color).with_index_type(IndexType::Byte))
+            .with_message(format!("{} in {}", report.effect, report.via))
+            .with_label(Label::new((name, span)).with_message(label).with_color(Color::Cyan));
+        if let Some((condition, failure)) = failed {
+            match condition.boundary.as_ref() {
+                None => {
+                    builder = builder.with_label(
+                        Label::new((name, condition.source.span.clone()))
+                            .with_message(failure)
+                            .with_color(Color::Red)
+                            .with_order(-1),
+                    );
+                }
+                Some(boundary) => {
+                    builder = builder.with_note(format!("the condition comes from boundary `{boundary}`: {failure}"))
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let _ = builder.finish().write((name, Source::from(policy.file.text.as_str())), &mut out);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        if color { text } else { crate::diagnostic::human::strip_colors(&text) }
+    }
+}
+
+fn level_words(level: &Level) -> String {
+    match level {
+        Level::Account => "account level".to_string(),
+        Level::Environment(id) => format!("environment `{id}`"),
+    }
+}

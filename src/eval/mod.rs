@@ -1,0 +1,372 @@
+//! The evaluator: tenants compile into an [`Engine`] whose statements are indexed by
+//! permission; a [`Query`] (a prepared request) evaluates to a [`Decision`]: Allow, an explicit
+//! or implicit Deny, or Conditional with its residual policy (semantics.md §5, decisions D12).
+//! [`explain`] says why, statement by statement and condition by condition.
+//!
+//! ```
+//! use warden::catalog::Catalog;
+//! use warden::eval::{Decision, Engine, Request};
+//! use warden::iam::{TenantFiles, load};
+//! use warden::diagnostic::SourceFile;
+//!
+//! let files = TenantFiles {
+//!     config: SourceFile::new("warden.toml", r#"
+//!         [account]
+//!         id = "acme"
+//!         [[environment]]
+//!         id = "prod"
+//!         [[user]]
+//!         id = "0b6f3c1e-0000-4000-8000-000000000001"
+//!         email = "alice@acme.example"
+//!         [[group]]
+//!         id = "sre"
+//!         members = ["alice@acme.example"]
+//!         [[binding]]
+//!         policy = "logs"
+//!         groups = ["sre"]
+//!         level = "account"
+//!     "#),
+//!     policies: vec![SourceFile::new("policies/logs.policy",
+//!         r#"ALLOW storage:logs:read WHERE storage:k8s.cluster.name IN ("a", "b");"#)],
+//!     boundaries: vec![],
+//! };
+//! let tenant = load(&files, Catalog::builtin()).tenant.expect("the tenant has no errors");
+//! let alice = tenant.find_user("alice@acme.example").unwrap();
+//! let engine = Engine::new(tenant, Catalog::builtin());
+//!
+//! let mut request = Request::new(alice, "storage:logs:read").in_environment("prod");
+//! request.attribute("storage:k8s.cluster.name", "a");
+//! let query = engine.query(&request).unwrap();
+//! assert!(matches!(engine.evaluate(&query), Decision::Allow { .. }));
+//!
+//! // Without the attribute the answer depends on it: the residual is the filter to apply.
+//! let query = engine.query(&Request::new(alice, "storage:logs:read").in_environment("prod")).unwrap();
+//! let decision = engine.evaluate(&query);
+//! assert_eq!(engine.residual_text(&query, &decision).unwrap(),
+//!     "ALLOW storage:logs:read WHERE storage:k8s.cluster.name IN (\"a\", \"b\");\n");
+//! ```
+
+mod compile;
+mod effective;
+mod error;
+pub mod explain;
+mod value;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+pub use compile::CompiledStatement;
+pub use effective::Grant;
+pub use error::RequestError;
+pub use value::{AttrValue, Truth};
+
+use crate::catalog::{Catalog, nearest};
+use crate::iam::{Principal, Tenant};
+use crate::syntax::Effect;
+
+/// A set of groups, one bit each.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupSet(Vec<u64>);
+
+impl GroupSet {
+    pub fn of(size: usize, members: impl IntoIterator<Item = usize>) -> GroupSet {
+        let mut words = vec![0u64; size.div_ceil(64)];
+        for i in members {
+            words[i / 64] |= 1 << (i % 64);
+        }
+        GroupSet(words)
+    }
+
+    pub fn intersects(&self, other: &GroupSet) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// What is asked: may `principal` use `permission` (in `environment`, on a resource with these
+/// attributes, at `time`)?
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub principal: Principal,
+    pub environment: Option<String>,
+    pub permission: String,
+    pub attributes: BTreeMap<String, AttrValue>,
+    pub time: DateTime<Utc>,
+}
+
+impl Request {
+    /// An account-level request at the current time with no attributes.
+    pub fn new(principal: Principal, permission: impl Into<String>) -> Request {
+        Request {
+            principal,
+            environment: None,
+            permission: permission.into(),
+            attributes: BTreeMap::new(),
+            time: Utc::now(),
+        }
+    }
+
+    pub fn in_environment(mut self, environment: impl Into<String>) -> Request {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    pub fn at(mut self, time: DateTime<Utc>) -> Request {
+        self.time = time;
+        self
+    }
+
+    pub fn attribute(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Request {
+        self.attributes.insert(key.into(), AttrValue::One(value.into()));
+        self
+    }
+}
+
+/// A request resolved against the engine: ids instead of names, attributes by interned key.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub(crate) principal: Principal,
+    pub(crate) permission: String,
+    pub(crate) environment: Option<usize>,
+    pub(crate) groups: GroupSet,
+    pub(crate) group_ids: Vec<String>,
+    pub(crate) attributes: Vec<Option<AttrValue>>,
+    /// Known keys the permission does not accept: ignored (decisions D15).
+    pub(crate) ignored: Vec<String>,
+    pub(crate) time: DateTime<Utc>,
+}
+
+/// A statement that takes part in a decision, by its position in the permission's slot.
+pub type StatementRef = usize;
+
+/// What is left of a statement when the request lacks attributes: its remaining conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remaining {
+    pub statement: StatementRef,
+    /// Positions of the conditions still to be judged.
+    pub conditions: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// An ALLOW holds and no DENY may.
+    Allow { statement: StatementRef },
+    /// A DENY holds.
+    Deny { statement: StatementRef },
+    /// Nothing allows it.
+    NoMatch,
+    /// It depends on attributes the request did not carry: the residual ALLOWs and DENYs.
+    Conditional { residual: Vec<Remaining> },
+}
+
+impl Decision {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allow { .. })
+    }
+}
+
+pub struct Engine {
+    tenant: Tenant,
+    catalog: Catalog,
+    keys: HashMap<String, u32>,
+    index: HashMap<String, Vec<CompiledStatement>>,
+}
+
+impl Engine {
+    /// Compiles a loaded tenant.
+    pub fn new(tenant: Tenant, catalog: &Catalog) -> Engine {
+        compile::compile(tenant, catalog)
+    }
+
+    fn assemble(
+        tenant: Tenant,
+        catalog: &Catalog,
+        keys: HashMap<String, u32>,
+        index: HashMap<String, Vec<CompiledStatement>>,
+    ) -> Engine {
+        Engine { tenant, catalog: catalog.clone(), keys, index }
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// The statements on a permission, in the order of the tenant's bindings.
+    pub fn statements(&self, permission: &str) -> &[CompiledStatement] {
+        self.index.get(permission).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every permission that some statement names, sorted.
+    pub fn permissions(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.index.iter().filter(|(_, s)| !s.is_empty()).map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Resolves a request (decisions D15, D16): unknown permissions, environments and attribute
+    /// keys are errors with a did-you-mean; `global:` keys cannot come from a request.
+    pub fn query(&self, request: &Request) -> Result<Query, RequestError> {
+        if !self.index.contains_key(&request.permission) {
+            let suggestion = nearest(&request.permission, self.index.keys().map(String::as_str)).map(str::to_string);
+            return Err(RequestError::UnknownPermission { permission: request.permission.clone(), suggestion });
+        }
+        let environment = match &request.environment {
+            None => None,
+            Some(id) => match self.tenant.environments.iter().position(|e| &e.id == id) {
+                Some(position) => Some(position),
+                None => {
+                    let suggestion =
+                        nearest(id, self.tenant.environments.iter().map(|e| e.id.as_str())).map(str::to_string);
+                    return Err(RequestError::UnknownEnvironment { environment: id.clone(), suggestion });
+                }
+            },
+        };
+        let permission = self.catalog.permission(&request.permission);
+        let accepted = |key: &str| permission.is_none_or(|p| self.catalog.operators(p, key).is_some());
+        let mut attributes = vec![None; self.keys.len()];
+        let mut ignored = Vec::new();
+        for (key, value) in &request.attributes {
+            if key.starts_with("global:") {
+                return Err(RequestError::GlobalAttribute { key: key.clone() });
+            }
+            match self.keys.get(key) {
+                Some(&id) if accepted(key) => attributes[id as usize] = Some(value.clone()),
+                Some(_) => ignored.push(key.clone()),
+                None => {
+                    let suggestion = nearest(key, self.keys.keys().map(String::as_str)).map(str::to_string);
+                    return Err(RequestError::UnknownAttribute { key: key.clone(), suggestion });
+                }
+            }
+        }
+        let groups_of = self.tenant.groups_of(request.principal);
+        Ok(Query {
+            principal: request.principal,
+            permission: request.permission.clone(),
+            environment,
+            groups: GroupSet::of(self.tenant.groups.len(), groups_of.iter().copied()),
+            group_ids: groups_of.iter().map(|&i| self.tenant.groups[i].id.clone()).collect(),
+            attributes,
+            ignored,
+            time: request.time,
+        })
+    }
+
+    fn context<'q>(&'q self, query: &'q Query) -> value::Context<'q> {
+        value::Context {
+            attributes: &query.attributes,
+            environment: query.environment.map(|i| self.tenant.environments[i].id.as_str()),
+            user_id: self.tenant.id(query.principal),
+            groups: &query.group_ids,
+            time: query.time,
+        }
+    }
+
+    /// Whether a statement reaches the query's principal at the query's level (D16).
+    fn applies(statement: &CompiledStatement, query: &Query) -> bool {
+        statement.groups.intersects(&query.groups)
+            && statement.environment.is_none_or(|environment| query.environment == Some(environment))
+    }
+
+    /// The truth of a statement: all conditions True → True, any False → False, else Unknown.
+    fn truth(statement: &CompiledStatement, context: &value::Context<'_>) -> Truth {
+        let mut truth = Truth::True;
+        for condition in &statement.conditions {
+            match condition.evaluate(context) {
+                Truth::False => return Truth::False,
+                Truth::Unknown => truth = Truth::Unknown,
+                Truth::True => {}
+            }
+        }
+        truth
+    }
+
+    /// Semantics §5: DENY beats ALLOW; an Unknown that could change the answer makes it
+    /// Conditional; nothing that allows is a Deny.
+    pub fn evaluate(&self, query: &Query) -> Decision {
+        let context = self.context(query);
+        let statements = self.statements(&query.permission);
+        let (mut allowed, mut allow_unknown, mut deny_unknown) = (None, false, false);
+        for (i, statement) in statements.iter().enumerate() {
+            if !Engine::applies(statement, query) {
+                continue;
+            }
+            match (statement.effect, Engine::truth(statement, &context)) {
+                (Effect::Deny, Truth::True) => return Decision::Deny { statement: i },
+                (Effect::Deny, Truth::Unknown) => deny_unknown = true,
+                (Effect::Allow, Truth::True) => allowed = allowed.or(Some(i)),
+                (Effect::Allow, Truth::Unknown) => allow_unknown = true,
+                (_, Truth::False) => {}
+            }
+        }
+        match allowed {
+            Some(statement) if !deny_unknown => Decision::Allow { statement },
+            Some(_) => self.residual(query, &context),
+            None if allow_unknown => self.residual(query, &context),
+            None => Decision::NoMatch,
+        }
+    }
+
+    /// The remaining ALLOW and DENY statements, without the conditions known to hold (D12).
+    /// An ALLOW that already holds makes the other ALLOWs redundant.
+    fn residual(&self, query: &Query, context: &value::Context<'_>) -> Decision {
+        let statements = self.statements(&query.permission);
+        let mut residual = Vec::new();
+        for (i, statement) in statements.iter().enumerate() {
+            if !Engine::applies(statement, query) {
+                continue;
+            }
+            let mut conditions = Vec::new();
+            let mut possible = true;
+            for (c, condition) in statement.conditions.iter().enumerate() {
+                match condition.evaluate(context) {
+                    Truth::False => possible = false,
+                    Truth::Unknown => conditions.push(c),
+                    Truth::True => {}
+                }
+            }
+            if possible {
+                residual.push(Remaining { statement: i, conditions });
+            }
+        }
+        let unconditional =
+            residual.iter().any(|r| statements[r.statement].effect == Effect::Allow && r.conditions.is_empty());
+        if unconditional {
+            let mut kept_one = false;
+            residual.retain(|r| {
+                let allow = statements[r.statement].effect == Effect::Allow;
+                let keep = !allow || (r.conditions.is_empty() && !kept_one);
+                kept_one |= allow && keep;
+                keep
+            });
+        }
+        Decision::Conditional { residual }
+    }
+
+    /// The residual of a Conditional decision as a policy text, one statement per line, ALLOWs
+    /// first; `None` for other decisions.
+    pub fn residual_text(&self, query: &Query, decision: &Decision) -> Option<String> {
+        let Decision::Conditional { residual } = decision else { return None };
+        let statements = self.statements(&query.permission);
+        let mut lines: Vec<String> = Vec::new();
+        for effect in [Effect::Allow, Effect::Deny] {
+            for remaining in residual.iter().filter(|r| statements[r.statement].effect == effect) {
+                let statement = &statements[remaining.statement];
+                let conditions: Vec<String> = remaining
+                    .conditions
+                    .iter()
+                    .map(|&c| crate::syntax::condition_text(&statement.conditions[c].source))
+                    .collect();
+                let line = match conditions.is_empty() {
+                    true => format!("{} {};", effect.keyword(), statement.permission),
+                    false => {
+                        format!("{} {} WHERE {};", effect.keyword(), statement.permission, conditions.join(" AND "))
+                    }
+                };
+                if !lines.contains(&line) {
+                    lines.push(line);
+                }
+            }
+        }
+        Some(lines.iter().map(|line| format!("{line}\n")).collect())
+    }
+}

@@ -1,0 +1,240 @@
+//! Compiled conditions and how they evaluate: three-valued (semantics.md §5), over single or
+//! list-valued attributes, `MATCH` patterns with `*` (no regex engine), and the typed
+//! `global:` keys compared in the value's zone.
+
+use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+
+use crate::catalog::{GlobalType, GlobalValue};
+use crate::syntax::{Condition, Operator, Placeholder, Segment, unescape};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truth {
+    True,
+    False,
+    Unknown,
+}
+
+/// An attribute value of a request: one string or a list (semantics.md §2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum AttrValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl AttrValue {
+    pub fn as_slice(&self) -> &[String] {
+        match self {
+            AttrValue::One(value) => std::slice::from_ref(value),
+            AttrValue::Many(values) => values,
+        }
+    }
+}
+
+impl std::fmt::Display for AttrValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttrValue::One(value) => write!(f, "{value:?}"),
+            AttrValue::Many(values) => write!(f, "{values:?}"),
+        }
+    }
+}
+
+/// A `MATCH` pattern split at its wildcards: `lit0 * lit1 * … * litN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    pieces: Vec<String>,
+}
+
+impl Pattern {
+    /// Compiles escaped pattern text (decisions D5): `*` is a wildcard, `\*` a star, `\\` a
+    /// backslash.
+    pub fn compile(escaped: &str) -> Pattern {
+        let mut pieces = vec![String::new()];
+        let mut chars = escaped.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '*' => pieces.push(String::new()),
+                '\\' => match chars.next() {
+                    Some(next @ ('*' | '\\')) => pieces.last_mut().expect("never empty").push(next),
+                    Some(other) => {
+                        let last = pieces.last_mut().expect("never empty");
+                        last.push('\\');
+                        last.push(other);
+                    }
+                    None => pieces.last_mut().expect("never empty").push('\\'),
+                },
+                _ => pieces.last_mut().expect("never empty").push(c),
+            }
+        }
+        Pattern { pieces }
+    }
+
+    /// Whether the whole value matches; linear in the value for each piece.
+    pub fn matches(&self, value: &str) -> bool {
+        let (first, rest) = self.pieces.split_first().expect("never empty");
+        let Some(mut tail) = value.strip_prefix(first.as_str()) else { return false };
+        let Some((last, middle)) = rest.split_last() else { return tail.is_empty() };
+        for piece in middle {
+            match tail.find(piece.as_str()) {
+                Some(at) => tail = &tail[at + piece.len()..],
+                None => return false,
+            }
+        }
+        tail.len() >= last.len() && tail.ends_with(last.as_str())
+    }
+}
+
+/// A value of a compiled condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    Pattern(Pattern),
+    /// `${global:userId}`, filled per request.
+    UserId,
+    /// `${global:userGroup}` as a whole list element: the principal's group ids.
+    UserGroups,
+    Typed(GlobalValue),
+    /// Text around `${global:userId}`, filled per request.
+    Template(Vec<Segment>),
+}
+
+/// What a condition tests: a request attribute (by interned key) or a `global:` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Attribute(u32),
+    Global(GlobalType),
+}
+
+#[derive(Debug, Clone)]
+pub struct CompiledCondition {
+    /// The condition as it reads after substitution, for residuals and explanations.
+    pub source: Condition,
+    /// The boundary it was appended from, if any.
+    pub boundary: Option<String>,
+    pub subject: Subject,
+    pub operator: Operator,
+    pub values: Vec<Value>,
+}
+
+/// What a condition needs from the request while it evaluates.
+pub struct Context<'q> {
+    pub attributes: &'q [Option<AttrValue>],
+    pub environment: Option<&'q str>,
+    pub user_id: &'q str,
+    pub groups: &'q [String],
+    pub time: DateTime<Utc>,
+}
+
+impl CompiledCondition {
+    pub fn evaluate(&self, context: &Context<'_>) -> Truth {
+        let one;
+        let elements: &[String] = match self.subject {
+            Subject::Attribute(key) => match context.attributes.get(key as usize).and_then(Option::as_ref) {
+                Some(value) => value.as_slice(),
+                None => return Truth::Unknown,
+            },
+            Subject::Global(GlobalType::Environment) => match context.environment {
+                Some(environment) => {
+                    one = [environment.to_string()];
+                    &one
+                }
+                None => return Truth::Unknown,
+            },
+            Subject::Global(GlobalType::Groups) => context.groups,
+            Subject::Global(_) => return self.temporal(context.time),
+        };
+        let positive = self.operator.positive();
+        let holds = elements.iter().any(|element| self.values.iter().any(|v| satisfies(positive, element, v, context)));
+        if holds != self.operator.is_negative() { Truth::True } else { Truth::False }
+    }
+
+    /// The typed time keys: the request's time in the value's zone (week days in UTC, D17).
+    fn temporal(&self, now: DateTime<Utc>) -> Truth {
+        let compare = |ordering: std::cmp::Ordering| match self.operator {
+            Operator::Lt => ordering.is_lt(),
+            Operator::Gt => ordering.is_gt(),
+            Operator::Eq | Operator::In => ordering.is_eq(),
+            Operator::NotEq | Operator::NotIn => !ordering.is_eq(),
+            _ => false,
+        };
+        let negative = self.operator.is_negative();
+        let result = if negative {
+            // `!=`, `NOT IN`: no value equals.
+            self.values.iter().all(|v| compare_one(now, v).is_some_and(&compare))
+        } else {
+            self.values.iter().any(|v| compare_one(now, v).is_some_and(&compare))
+        };
+        if result { Truth::True } else { Truth::False }
+    }
+}
+
+/// The request's time against one typed value: `now.cmp(value)`.
+fn compare_one(now: DateTime<Utc>, value: &Value) -> Option<std::cmp::Ordering> {
+    let Value::Typed(typed) = value else { return None };
+    Some(match *typed {
+        GlobalValue::Date(date, zone) => now.with_timezone(&zone).date_naive().cmp(&date),
+        GlobalValue::DateTime(instant) => now.cmp(&instant.with_timezone(&Utc)),
+        GlobalValue::TimeOfDay(time, zone) => {
+            let local = now.with_timezone(&zone).time();
+            local.with_nanosecond(0).unwrap_or(local).cmp(&time)
+        }
+        GlobalValue::WeekDay(day) => weekday_number(now.weekday()).cmp(&weekday_number(day)),
+    })
+}
+
+fn weekday_number(day: Weekday) -> u32 {
+    day.num_days_from_monday()
+}
+
+/// The positive form of an operator on one element and one value.
+fn satisfies(operator: Operator, element: &str, value: &Value, context: &Context<'_>) -> bool {
+    match value {
+        Value::Text(text) => compare(operator, element, text),
+        Value::Pattern(pattern) => operator == Operator::Match && pattern.matches(element),
+        Value::UserId => compare(operator, element, context.user_id),
+        Value::UserGroups => context.groups.iter().any(|group| compare(operator, element, group)),
+        Value::Typed(_) => false,
+        Value::Template(segments) => {
+            let escaped: String = segments
+                .iter()
+                .map(|segment| match segment {
+                    Segment::Text(text) => text.as_str(),
+                    Segment::Placeholder(Placeholder::UserId) => context.user_id,
+                    Segment::Placeholder(_) => "",
+                })
+                .collect();
+            match operator {
+                Operator::Match => Pattern::compile(&escaped).matches(element),
+                _ => compare(operator, element, &unescape(&escaped)),
+            }
+        }
+    }
+}
+
+fn compare(operator: Operator, element: &str, value: &str) -> bool {
+    match operator {
+        Operator::Eq | Operator::In => element == value,
+        Operator::StartsWith => element.starts_with(value),
+        Operator::Match => Pattern::compile(value).matches(element),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_whole_values() {
+        let p = Pattern::compile("crn-70400-*");
+        assert!(p.matches("crn-70400-alpha") && p.matches("crn-70400-") && !p.matches("xcrn-70400-a"));
+        let p = Pattern::compile("*-database-*");
+        assert!(p.matches("eu-database-1") && p.matches("-database-") && !p.matches("eu-databas-1"));
+        assert!(Pattern::compile("a*b*a").matches("aba") && !Pattern::compile("a*b*a").matches("ab"));
+        assert!(Pattern::compile("*").matches("") && Pattern::compile("**").matches("x"));
+        assert!(Pattern::compile(r"a\*").matches("a*") && !Pattern::compile(r"a\*").matches("ab"));
+        assert!(Pattern::compile(r"a\\*").matches(r"a\bc"));
+        assert!(!Pattern::compile("ab").matches("a") && !Pattern::compile("aa*aa").matches("aaa"));
+    }
+}

@@ -1,0 +1,97 @@
+//! The shape of `warden.toml`, read with serde; references keep their spans for diagnostics.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TenantFile {
+    pub account: AccountFile,
+    #[serde(default)]
+    pub environment: Vec<EnvironmentFile>,
+    #[serde(default)]
+    pub user: Vec<UserFile>,
+    #[serde(default)]
+    pub service_user: Vec<ServiceUserFile>,
+    #[serde(default)]
+    pub group: Vec<GroupFile>,
+    #[serde(default)]
+    pub boundary: Vec<BoundaryFile>,
+    #[serde(default)]
+    pub binding: Vec<BindingFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccountFile {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "yes")]
+    pub platform_tokens: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EnvironmentFile {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UserFile {
+    pub id: Spanned<String>,
+    pub email: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ServiceUserFile {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GroupFile {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub members: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BoundaryFile {
+    pub name: Spanned<String>,
+    pub query: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BindingFile {
+    pub policy: Spanned<String>,
+    pub groups: Vec<Spanned<String>>,
+    pub level: Spanned<String>,
+    #[serde(default)]
+    pub parameters: BTreeMap<Spanned<String>, Spanned<ParameterFile>>,
+    #[serde(default)]
+    pub boundaries: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+pub(super) enum ParameterFile {
+    One(String),
+    Many(Vec<String>),
+}

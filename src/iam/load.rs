@@ -1,0 +1,443 @@
+//! Loading a tenant: read the files, parse and lint every policy and boundary, resolve every
+//! reference of `warden.toml`, and check the bind parameters (decisions D9, D13). Every problem
+//! becomes a diagnostic on the file it is in; any error refuses the tenant.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::file::{BindingFile, ParameterFile, TenantFile};
+use super::*;
+use crate::catalog::{Catalog, nearest};
+use crate::check;
+use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::syntax::{Kind, Operand, Placeholder, Segment};
+
+/// The texts of a tenant directory, read into memory.
+#[derive(Debug, Clone)]
+pub struct TenantFiles {
+    pub config: SourceFile,
+    pub policies: Vec<SourceFile>,
+    pub boundaries: Vec<SourceFile>,
+}
+
+impl TenantFiles {
+    /// Reads `warden.toml`, `policies/*.policy` and `boundaries/*.boundary` under `dir`.
+    pub fn read(dir: &Path) -> std::io::Result<TenantFiles> {
+        let name = |path: &Path| path.to_string_lossy().trim_start_matches("./").to_string();
+        let config_path = dir.join("warden.toml");
+        let config = SourceFile::new(name(&config_path), std::fs::read_to_string(&config_path)?);
+        let read_all = |folder: &str, extension: &str| -> std::io::Result<Vec<SourceFile>> {
+            let folder = dir.join(folder);
+            if !folder.is_dir() {
+                return Ok(Vec::new());
+            }
+            let mut paths: Vec<_> = std::fs::read_dir(&folder)?
+                .map(|entry| entry.map(|e| e.path()))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == extension))
+                .collect();
+            paths.sort();
+            paths.iter().map(|p| Ok(SourceFile::new(name(p), std::fs::read_to_string(p)?))).collect()
+        };
+        Ok(TenantFiles {
+            config,
+            policies: read_all("policies", "policy")?,
+            boundaries: read_all("boundaries", "boundary")?,
+        })
+    }
+}
+
+/// One file's findings.
+#[derive(Debug, Clone)]
+pub struct FileFindings {
+    pub file: SourceFile,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The outcome of loading: the tenant when nothing refused it, and every finding.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub tenant: Option<Tenant>,
+    pub findings: Vec<FileFindings>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.diagnostics.iter().any(Diagnostic::is_error))
+    }
+}
+
+/// The file stem of a policy or boundary file.
+fn stem(file: &SourceFile) -> String {
+    Path::new(&file.name).file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+}
+
+/// Loads and checks a tenant.
+pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
+    let mut findings: Vec<FileFindings> = Vec::new();
+    let mut linted = |file: &SourceFile, kind: Kind| {
+        let result = check::lint(file, kind, catalog);
+        if !result.diagnostics.is_empty() {
+            findings.push(FileFindings { file: file.clone(), diagnostics: result.diagnostics.clone() });
+        }
+        result
+    };
+
+    let mut policies = BTreeMap::new();
+    for file in &files.policies {
+        let document = linted(file, Kind::Policy).document;
+        policies.insert(stem(file), Policy { name: stem(file), file: file.clone(), document });
+    }
+    for (stem, text) in &BUILTIN_POLICIES {
+        let name = format!("builtin:{stem}");
+        let file = SourceFile::new(format!("builtin/{stem}.policy"), *text);
+        let document = crate::syntax::parse(text, Kind::Policy).document;
+        policies.insert(name.clone(), Policy { name, file, document });
+    }
+    let mut boundaries = BTreeMap::new();
+    for file in &files.boundaries {
+        let conditions = linted(file, Kind::Boundary).document.boundary.into_iter().map(|(c, _)| c).collect();
+        boundaries.insert(stem(file), Boundary { name: stem(file), file: file.clone(), conditions });
+    }
+
+    let mut config = Config { file: &files.config, diagnostics: Vec::new() };
+    let tenant = match toml::from_str::<TenantFile>(&files.config.text) {
+        Ok(parsed) => Some(config.resolve(parsed, policies, boundaries, &mut linted)),
+        Err(error) => {
+            let span = error.span().unwrap_or(0..0);
+            let message = error.message().trim().replace('\n', " ");
+            config.report(Diagnostic::new(&rules::INVALID_CONFIG, span, format!("warden.toml: {message}")).with_help(
+                "the tenant file has [account], [[environment]], [[user]], [[service_user]], [[group]], [[boundary]] and [[binding]] tables; see the README",
+            ));
+            None
+        }
+    };
+    if !config.diagnostics.is_empty() {
+        let mut diagnostics = config.diagnostics;
+        diagnostics.sort_by_key(|d| d.span.start);
+        findings.insert(0, FileFindings { file: files.config.clone(), diagnostics });
+    }
+    let refused = findings.iter().any(|f| f.diagnostics.iter().any(Diagnostic::is_error));
+    Loaded { tenant: if refused { None } else { tenant }, findings }
+}
+
+struct Config<'a> {
+    file: &'a SourceFile,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Config<'_> {
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Reports a second use of an id.
+    fn unique(&mut self, seen: &mut HashMap<String, Range<usize>>, what: &str, id: &Spanned<String>) {
+        if let Some(first) = seen.get(id.get_ref()) {
+            self.report(
+                Diagnostic::new(&rules::DUPLICATE_ID, id.span(), format!("a second {what} `{}`", id.get_ref()))
+                    .with_label(first.clone(), "first defined here")
+                    .with_help(format!("every {what} needs an id of its own")),
+            );
+        } else {
+            seen.insert(id.get_ref().clone(), id.span());
+        }
+    }
+
+    fn resolve(
+        &mut self,
+        parsed: TenantFile,
+        policies: BTreeMap<String, Policy>,
+        mut boundaries: BTreeMap<String, Boundary>,
+        linted: &mut impl FnMut(&SourceFile, Kind) -> check::Linted,
+    ) -> Tenant {
+        let mut seen = HashMap::new();
+        let environments: Vec<Environment> = parsed
+            .environment
+            .iter()
+            .map(|e| {
+                self.unique(&mut seen, "environment", &e.id);
+                Environment { id: e.id.get_ref().clone(), name: e.name.clone() }
+            })
+            .collect();
+        let mut seen = HashMap::new();
+        let users: Vec<User> = parsed
+            .user
+            .iter()
+            .map(|u| {
+                self.unique(&mut seen, "user", &u.id);
+                self.unique(&mut seen, "user", &u.email);
+                User { id: u.id.get_ref().clone(), email: u.email.get_ref().clone() }
+            })
+            .collect();
+        let service_users: Vec<ServiceUser> = parsed
+            .service_user
+            .iter()
+            .map(|s| {
+                self.unique(&mut seen, "user", &s.id);
+                let email = format!("{}@{SERVICE_USER_DOMAIN}", s.id.get_ref());
+                ServiceUser { id: s.id.get_ref().clone(), name: s.name.clone(), email }
+            })
+            .collect();
+        let mut principals: HashMap<&str, Principal> = HashMap::new();
+        for (i, u) in users.iter().enumerate() {
+            principals.insert(&u.email, Principal::User(i));
+            principals.insert(&u.id, Principal::User(i));
+        }
+        for (i, s) in service_users.iter().enumerate() {
+            principals.insert(&s.email, Principal::ServiceUser(i));
+            principals.insert(&s.id, Principal::ServiceUser(i));
+        }
+        let mut seen = HashMap::new();
+        let mut groups = Vec::with_capacity(parsed.group.len());
+        for g in &parsed.group {
+            self.unique(&mut seen, "group", &g.id);
+            let mut members = Vec::new();
+            for member in &g.members {
+                match principals.get(member.get_ref().as_str()) {
+                    Some(p) => members.push(*p),
+                    None => {
+                        let hint = nearest(member.get_ref(), principals.keys().copied()).map_or_else(
+                            || "members are user emails or ids, or service-user ids or emails".to_string(),
+                            |s| format!("did you mean `{s}`?"),
+                        );
+                        self.report(
+                            Diagnostic::new(
+                                &rules::UNKNOWN_MEMBER,
+                                member.span(),
+                                format!("`{}` is no user or service user of this tenant", member.get_ref()),
+                            )
+                            .with_help(hint),
+                        );
+                    }
+                }
+            }
+            groups.push(Group { id: g.id.get_ref().clone(), name: g.name.clone(), members });
+        }
+
+        let mut seen: HashMap<String, Range<usize>> = boundaries.keys().map(|k| (k.clone(), 0..0)).collect();
+        for b in &parsed.boundary {
+            self.unique(&mut seen, "boundary", &b.name);
+            let name = b.name.get_ref().clone();
+            let file = SourceFile::new(format!("{} [boundary {name}]", self.file.name), b.query.get_ref().clone());
+            let conditions = linted(&file, Kind::Boundary).document.boundary.into_iter().map(|(c, _)| c).collect();
+            boundaries.insert(name.clone(), Boundary { name, file, conditions });
+        }
+
+        let group_index: HashMap<&str, usize> = groups.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
+        let bindings = parsed
+            .binding
+            .iter()
+            .filter_map(|binding| self.binding(binding, &policies, &boundaries, &group_index, &environments))
+            .collect();
+        Tenant {
+            account: Account {
+                id: parsed.account.id,
+                name: parsed.account.name,
+                platform_tokens: parsed.account.platform_tokens,
+            },
+            environments,
+            users,
+            service_users,
+            groups,
+            policies,
+            boundaries,
+            bindings,
+        }
+    }
+
+    fn binding(
+        &mut self,
+        binding: &BindingFile,
+        policies: &BTreeMap<String, Policy>,
+        boundaries: &BTreeMap<String, Boundary>,
+        group_index: &HashMap<&str, usize>,
+        environments: &[Environment],
+    ) -> Option<Binding> {
+        let mut ok = true;
+        let policy = policies.get(binding.policy.get_ref().as_str());
+        if policy.is_none() {
+            let hint = nearest(binding.policy.get_ref(), policies.keys().map(String::as_str)).map_or_else(
+                || "name a file stem of policies/*.policy, or `builtin:<name>`".to_string(),
+                |s| format!("did you mean `{s}`?"),
+            );
+            self.report(
+                Diagnostic::new(
+                    &rules::UNKNOWN_POLICY,
+                    binding.policy.span(),
+                    format!("no policy `{}` in this tenant", binding.policy.get_ref()),
+                )
+                .with_help(hint),
+            );
+            ok = false;
+        }
+        let mut groups = Vec::new();
+        for group in &binding.groups {
+            match group_index.get(group.get_ref().as_str()) {
+                Some(&i) => groups.push(i),
+                None => {
+                    let hint = nearest(group.get_ref(), group_index.keys().copied()).map_or_else(
+                        || "add the group as a [[group]] table".to_string(),
+                        |s| format!("did you mean `{s}`?"),
+                    );
+                    self.report(
+                        Diagnostic::new(
+                            &rules::UNKNOWN_GROUP,
+                            group.span(),
+                            format!("no group `{}` in this tenant", group.get_ref()),
+                        )
+                        .with_help(hint),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let level = match binding.level.get_ref().as_str() {
+            "account" => Some(Level::Account),
+            other => match other.strip_prefix("environment:") {
+                Some(id) if environments.iter().any(|e| e.id == id) => Some(Level::Environment(id.to_string())),
+                _ => None,
+            },
+        };
+        if level.is_none() {
+            let ids: Vec<String> = environments.iter().map(|e| format!("`environment:{}`", e.id)).collect();
+            self.report(
+                Diagnostic::new(
+                    &rules::UNKNOWN_LEVEL,
+                    binding.level.span(),
+                    format!("unknown level `{}`", binding.level.get_ref()),
+                )
+                .with_help(format!(
+                    "a level is `account` or one of {}",
+                    if ids.is_empty() { "none: the tenant has no environment".to_string() } else { ids.join(", ") }
+                )),
+            );
+            ok = false;
+        }
+        let mut attached = Vec::new();
+        for boundary in &binding.boundaries {
+            match boundaries.get(boundary.get_ref().as_str()) {
+                Some(b) => attached.push(b),
+                None => {
+                    let hint = nearest(boundary.get_ref(), boundaries.keys().map(String::as_str)).map_or_else(
+                        || "define it as a [[boundary]] table or a boundaries/<name>.boundary file".to_string(),
+                        |s| format!("did you mean `{s}`?"),
+                    );
+                    self.report(
+                        Diagnostic::new(
+                            &rules::UNKNOWN_BOUNDARY,
+                            boundary.span(),
+                            format!("no boundary `{}` in this tenant", boundary.get_ref()),
+                        )
+                        .with_help(hint),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let policy = policy?;
+        ok &= self.parameters(binding, policy, &attached);
+        let parameters = binding
+            .parameters
+            .iter()
+            .map(|(name, value)| {
+                let value = match value.get_ref() {
+                    ParameterFile::One(v) => Parameter::One(v.clone()),
+                    ParameterFile::Many(vs) => Parameter::Many(vs.clone()),
+                };
+                (name.get_ref().clone(), value)
+            })
+            .collect();
+        ok.then(|| Binding {
+            policy: policy.name.clone(),
+            groups,
+            level: level.expect("checked"),
+            parameters,
+            boundaries: attached.iter().map(|b| b.name.clone()).collect(),
+        })
+    }
+
+    /// Every placeholder gets a value, every value is used, lists stand only where a whole list
+    /// element does (D13, D14).
+    fn parameters(&mut self, binding: &BindingFile, policy: &Policy, boundaries: &[&Boundary]) -> bool {
+        let uses = bind_param_uses(policy, boundaries);
+        let mut ok = true;
+        let given: HashSet<&str> = binding.parameters.keys().map(|k| k.get_ref().as_str()).collect();
+        let missing: BTreeSet<&str> = uses.keys().map(String::as_str).filter(|name| !given.contains(name)).collect();
+        for name in missing {
+            self.report(
+                Diagnostic::new(
+                    &rules::MISSING_PARAMETER,
+                    binding.policy.span(),
+                    format!(
+                        "policy `{}` uses `${{bindParam:{name}}}`, but this binding gives no `{name}`",
+                        policy.name
+                    ),
+                )
+                .with_help(format!("add `{name} = \"…\"` to the binding's `parameters`")),
+            );
+            ok = false;
+        }
+        for (name, value) in &binding.parameters {
+            match uses.get(name.get_ref()) {
+                None => {
+                    self.report(
+                        Diagnostic::new(
+                            &rules::UNUSED_PARAMETER,
+                            name.span(),
+                            format!("no placeholder of policy `{}` uses `{}`", policy.name, name.get_ref()),
+                        )
+                        .with_help(format!("remove it, or use `${{bindParam:{}}}` in the policy", name.get_ref())),
+                    );
+                    ok = false;
+                }
+                Some(use_) if matches!(value.get_ref(), ParameterFile::Many(_)) && !use_.whole_elements_only => {
+                    let (file, line) = &use_.single_value_at;
+                    self.report(
+                        Diagnostic::new(&rules::LIST_PARAMETER, value.span(), format!("`{}` is a list, but {file} line {line} has room for one value", name.get_ref()))
+                            .with_help("a list parameter stands only as a whole element of an `IN`, `NOT IN` or `MATCH` list, e.g. `IN (\"${bindParam:clusters}\")`; give one value here"),
+                    );
+                    ok = false;
+                }
+                Some(_) => {}
+            }
+        }
+        ok
+    }
+}
+
+struct ParameterUse {
+    whole_elements_only: bool,
+    /// Where a use stands in a single-value position: file name and line.
+    single_value_at: (String, usize),
+}
+
+/// The bind parameters a policy and the boundaries of a binding use.
+fn bind_param_uses(policy: &Policy, boundaries: &[&Boundary]) -> HashMap<String, ParameterUse> {
+    let mut uses: HashMap<String, ParameterUse> = HashMap::new();
+    let statements =
+        policy.document.statements.iter().flat_map(|s| s.conditions().iter().map(move |c| (&policy.file, c)));
+    let boundary_conditions = boundaries.iter().flat_map(|b| b.conditions.iter().map(move |c| (&b.file, c)));
+    for (file, condition) in statements.chain(boundary_conditions) {
+        let in_list = matches!(condition.operand, Operand::List { .. }) && condition.operator.takes_list();
+        for value in condition.operand.values() {
+            let whole = in_list && value.segments.len() == 1;
+            for segment in &value.segments {
+                if let Segment::Placeholder(Placeholder::BindParam(name)) = segment {
+                    let entry = uses
+                        .entry(name.clone())
+                        .or_insert(ParameterUse { whole_elements_only: true, single_value_at: (String::new(), 0) });
+                    if !whole && entry.whole_elements_only {
+                        entry.whole_elements_only = false;
+                        entry.single_value_at = (file.name.clone(), file.line_column(value.span.start).0);
+                    }
+                }
+            }
+        }
+    }
+    uses
+}
