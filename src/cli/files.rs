@@ -29,7 +29,7 @@ pub fn collect(paths: &[PathBuf], stdin_kind: KindArg) -> Result<Vec<Input>, Str
         } else if path.is_dir() {
             let before = inputs.len();
             walk(path, &mut inputs).map_err(|e| format!("cannot read the directory `{}`: {e}", path.display()))?;
-            if inputs.len() == before {
+            if inputs.len() == before && !is_tenant(path) {
                 return Err(format!("`{}` holds no `*.policy` or `*.boundary` file", path.display()));
             }
         } else if path.is_file() {
@@ -40,6 +40,11 @@ pub fn collect(paths: &[PathBuf], stdin_kind: KindArg) -> Result<Vec<Input>, Str
         }
     }
     Ok(inputs)
+}
+
+/// A tenant directory holds a `warden.toml` (decisions D9).
+pub fn is_tenant(path: &Path) -> bool {
+    path.join("warden.toml").is_file()
 }
 
 fn kind_of(path: &Path) -> Option<Kind> {

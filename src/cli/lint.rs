@@ -3,14 +3,16 @@
 use std::path::PathBuf;
 
 use warden::catalog::Catalog;
-use warden::check::{self, Linted};
-use warden::diagnostic::{self, FileReport, Severity, SourceFile};
+use warden::check;
+use warden::diagnostic::{self, Diagnostic, FileReport, Severity, SourceFile};
+use warden::iam::{TenantFiles, load};
 
 use super::files::{self, Input};
 use super::{CatalogArg, Exit, KindArg, color_for, fail};
 
 const EXAMPLES: &str = "Examples:
   warden lint policies/                 every *.policy and *.boundary below policies/
+  warden lint policies/example          a tenant directory (warden.toml): also checks its bindings
   warden lint --fix team.policy         apply the mechanical fixes, then report what is left
   cat x.boundary | warden lint --kind boundary -
   warden lint --format sarif . > warden.sarif   for GitHub code scanning
@@ -62,7 +64,7 @@ pub fn run(args: Args) -> Exit {
     if args.fix && inputs.iter().any(|input| input.path.is_none()) {
         return fail("`--fix` rewrites files in place; it cannot fix standard input");
     }
-    let mut results: Vec<(SourceFile, Linted)> = Vec::with_capacity(inputs.len());
+    let mut results: Vec<(SourceFile, Vec<Diagnostic>)> = Vec::with_capacity(inputs.len());
     for input in &inputs {
         let text = match files::read(input) {
             Ok(text) => text,
@@ -78,10 +80,16 @@ pub fn run(args: Args) -> Exit {
         };
         let file = SourceFile::new(input.name.clone(), text);
         let linted = check::lint(&file, input.kind, &catalog);
-        results.push((file, linted));
+        results.push((file, linted.diagnostics));
+    }
+    for dir in args.paths.iter().filter(|p| files::is_tenant(p)) {
+        match tenant_findings(dir, &catalog, &results) {
+            Ok(findings) => results.extend(findings),
+            Err(message) => return fail(message),
+        }
     }
     let reports: Vec<FileReport<'_>> =
-        results.iter().map(|(file, linted)| FileReport { file, diagnostics: &linted.diagnostics }).collect();
+        results.iter().map(|(file, diagnostics)| FileReport { file, diagnostics }).collect();
     match args.format {
         Format::Human => {
             let color = color_for(&std::io::stdout());
@@ -119,6 +127,23 @@ fn fix(input: &Input, original: String, catalog: &Catalog) -> Result<String, Str
         eprintln!("fixed {applied} problem{} in {}", if applied == 1 { "" } else { "s" }, input.name);
     }
     Ok(text)
+}
+
+/// The tenant checks of a tenant directory (decisions D9): bindings, parameters, references.
+/// Its policy and boundary files are linted as files already; only the other findings are new.
+fn tenant_findings(
+    dir: &std::path::Path,
+    catalog: &Catalog,
+    linted: &[(SourceFile, Vec<Diagnostic>)],
+) -> Result<Vec<(SourceFile, Vec<Diagnostic>)>, String> {
+    let files = TenantFiles::read(dir).map_err(|e| format!("cannot read the tenant `{}`: {e}", dir.display()))?;
+    let loaded = load(&files, catalog);
+    Ok(loaded
+        .findings
+        .into_iter()
+        .filter(|f| !linted.iter().any(|(file, _)| file.name == f.file.name))
+        .map(|f| (f.file, f.diagnostics))
+        .collect())
 }
 
 fn summary(reports: &[FileReport<'_>]) -> String {

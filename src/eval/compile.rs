@@ -2,7 +2,7 @@
 //! boundaries applied (semantics.md §4, decisions D18), and every statement indexed by
 //! permission, so a decision only looks at the statements on the permission it asks about.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::value::{CompiledCondition, Subject, Value};
 use super::{Engine, GroupSet};
@@ -90,7 +90,8 @@ fn substitute_all(conditions: &[Condition], binding: &Binding, tenant: &Tenant) 
         Level::Account => tenant.account.id.clone(),
         Level::Environment(id) => id.clone(),
     };
-    conditions.iter().map(|c| substitute(c, &binding.parameters, &level_id)).collect()
+    let fill = Fill { parameters: Some(&binding.parameters), level_id: Some(&level_id), user: None };
+    conditions.iter().map(|c| fill.condition(c)).collect()
 }
 
 /// Bind parameters are raw text: a backslash in them is escaped so the value means itself;
@@ -99,50 +100,73 @@ fn escape(value: &str) -> String {
     value.replace('\\', "\\\\")
 }
 
-fn substitute(
-    condition: &Condition,
-    parameters: &std::collections::BTreeMap<String, Parameter>,
-    level_id: &str,
-) -> Condition {
-    let mut items = Vec::new();
-    for value in condition.operand.values() {
-        // A list parameter as a whole list element expands into its values (D14).
-        if let [Segment::Placeholder(Placeholder::BindParam(name))] = value.segments.as_slice() {
-            if let Some(Parameter::Many(values)) = parameters.get(name) {
-                items.extend(
-                    values
-                        .iter()
-                        .map(|v| StringLit { segments: vec![Segment::Text(escape(v))], span: value.span.clone() }),
-                );
-                continue;
-            }
+/// What to put in for placeholders: a binding's parameters and level (at compile time), or a
+/// request's user id and group ids (for residuals and explanations). Others stay as they are.
+pub(super) struct Fill<'a> {
+    pub parameters: Option<&'a BTreeMap<String, Parameter>>,
+    pub level_id: Option<&'a str>,
+    pub user: Option<(&'a str, &'a [String])>,
+}
+
+impl Fill<'_> {
+    /// The values a whole list element expands into, if it is a list placeholder (D14).
+    fn list(&self, placeholder: &Placeholder) -> Option<Vec<String>> {
+        match placeholder {
+            Placeholder::BindParam(name) => match self.parameters?.get(name)? {
+                Parameter::Many(values) => Some(values.iter().map(|v| escape(v)).collect()),
+                Parameter::One(_) => None,
+            },
+            Placeholder::UserGroup => self.user.map(|(_, groups)| groups.iter().map(|g| escape(g)).collect()),
+            _ => None,
         }
-        let mut segments: Vec<Segment> = Vec::new();
-        for segment in &value.segments {
-            let text = match segment {
-                Segment::Placeholder(Placeholder::BindParam(name)) => match parameters.get(name) {
-                    Some(Parameter::One(v)) => Some(escape(v)),
-                    Some(Parameter::Many(vs)) => Some(escape(&vs.join(","))),
-                    None => None,
-                },
-                Segment::Placeholder(Placeholder::LevelId) => Some(level_id.to_string()),
-                Segment::Text(text) => Some(text.clone()),
-                Segment::Placeholder(_) => None,
-            };
-            match (text, segments.last_mut()) {
-                (Some(text), Some(Segment::Text(previous))) => previous.push_str(&text),
-                (Some(text), _) => segments.push(Segment::Text(text)),
-                (None, _) => segments.push(segment.clone()),
-            }
-        }
-        items.push(StringLit { segments, span: value.span.clone() });
     }
-    let operand = match &condition.operand {
-        Operand::Single(_) if items.len() == 1 => Operand::Single(items.pop().expect("one item")),
-        Operand::Single(s) => Operand::List { items, span: s.span.clone() },
-        Operand::List { span, .. } => Operand::List { items, span: span.clone() },
-    };
-    Condition { operand, ..condition.clone() }
+
+    fn text(&self, placeholder: &Placeholder) -> Option<String> {
+        match placeholder {
+            Placeholder::BindParam(name) => match self.parameters?.get(name)? {
+                Parameter::One(v) => Some(escape(v)),
+                Parameter::Many(vs) => Some(escape(&vs.join(","))),
+            },
+            Placeholder::LevelId => self.level_id.map(str::to_string),
+            Placeholder::UserId => self.user.map(|(id, _)| escape(id)),
+            Placeholder::UserGroup => None,
+        }
+    }
+
+    pub fn condition(&self, condition: &Condition) -> Condition {
+        let mut items = Vec::new();
+        for value in condition.operand.values() {
+            if let [Segment::Placeholder(placeholder)] = value.segments.as_slice() {
+                if let Some(values) = self.list(placeholder) {
+                    items.extend(
+                        values
+                            .into_iter()
+                            .map(|v| StringLit { segments: vec![Segment::Text(v)], span: value.span.clone() }),
+                    );
+                    continue;
+                }
+            }
+            let mut segments: Vec<Segment> = Vec::new();
+            for segment in &value.segments {
+                let text = match segment {
+                    Segment::Text(text) => Some(text.clone()),
+                    Segment::Placeholder(placeholder) => self.text(placeholder),
+                };
+                match (text, segments.last_mut()) {
+                    (Some(text), Some(Segment::Text(previous))) => previous.push_str(&text),
+                    (Some(text), _) => segments.push(Segment::Text(text)),
+                    (None, _) => segments.push(segment.clone()),
+                }
+            }
+            items.push(StringLit { segments, span: value.span.clone() });
+        }
+        let operand = match &condition.operand {
+            Operand::Single(_) if items.len() == 1 => Operand::Single(items.pop().expect("one item")),
+            Operand::Single(s) => Operand::List { items, span: s.span.clone() },
+            Operand::List { span, .. } => Operand::List { items, span: span.clone() },
+        };
+        Condition { operand, ..condition.clone() }
+    }
 }
 
 type Conditions = Vec<(Condition, Option<String>)>;

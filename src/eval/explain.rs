@@ -49,6 +49,9 @@ pub struct StatementReport {
     pub binding: BindingReport,
     /// In words: "policy `x` (bound to group `y` at account level)".
     pub via: String,
+    /// For a statement that does not reach the principal: why, in words.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub unreached: String,
     #[serde(skip)]
     statement: StatementRef,
 }
@@ -190,6 +193,7 @@ impl Engine {
                 boundaries: binding.boundaries.clone(),
                 boundary: compiled.boundary.clone(),
             },
+            unreached: if Engine::applies(compiled, query) { String::new() } else { self.unreached(compiled, query) },
             via,
             statement,
         }
@@ -240,6 +244,26 @@ impl Engine {
             Subject::Global(_) => query.time.to_rfc3339(),
         };
         format!("`{key}` is {actual}")
+    }
+
+    /// Why a statement does not reach the query's principal: the groups, or the level.
+    fn unreached(&self, statement: &CompiledStatement, query: &Query) -> String {
+        let principal = self.tenant.email(query.principal);
+        if !statement.groups.intersects(&query.groups) {
+            let groups: Vec<String> = self.tenant.bindings[statement.binding]
+                .groups
+                .iter()
+                .map(|&g| format!("`{}`", self.tenant.groups[g].id))
+                .collect();
+            return format!("`{principal}` is not in {}", groups.join(" or "));
+        }
+        match (&self.tenant.bindings[statement.binding].level, query.environment) {
+            (Level::Environment(id), None) => {
+                format!("it is bound in environment `{id}` and the request is account-level")
+            }
+            (Level::Environment(id), Some(_)) => format!("it is bound in environment `{id}` only"),
+            (Level::Account, _) => String::new(),
+        }
     }
 
     /// ALLOWs of the permission that do not reach the principal: another group, another environment.
@@ -295,8 +319,8 @@ impl Engine {
         }
         for report in &explanation.elsewhere {
             out.push_str(&format!(
-                "note: {} allows it through {}, which does not reach {} {place}\n",
-                report.file, report.via, explanation.principal
+                "note: {} line {} allows it through {}, but {}\n",
+                report.file, report.line, report.via, report.unreached
             ));
         }
         if let Some(residual) = &explanation.residual {
@@ -343,7 +367,10 @@ impl Engine {
                     );
                 }
                 Some(boundary) => {
-                    builder = builder.with_note(format!("the condition comes from boundary `{boundary}`: {failure}"))
+                    builder = builder.with_note(format!(
+                        "the failing condition `{}` comes from boundary `{boundary}`: {failure}",
+                        condition_text(&condition.source)
+                    ))
                 }
             }
         }

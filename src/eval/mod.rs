@@ -351,10 +351,16 @@ impl Engine {
         for effect in [Effect::Allow, Effect::Deny] {
             for remaining in residual.iter().filter(|r| statements[r.statement].effect == effect) {
                 let statement = &statements[remaining.statement];
+                // Residuals speak of this principal: its id and groups are filled in.
+                let fill = compile::Fill {
+                    parameters: None,
+                    level_id: None,
+                    user: Some((self.tenant.id(query.principal), &query.group_ids)),
+                };
                 let conditions: Vec<String> = remaining
                     .conditions
                     .iter()
-                    .map(|&c| crate::syntax::condition_text(&statement.conditions[c].source))
+                    .map(|&c| crate::syntax::condition_text(&fill.condition(&statement.conditions[c].source)))
                     .collect();
                 let line = match conditions.is_empty() {
                     true => format!("{} {};", effect.keyword(), statement.permission),
