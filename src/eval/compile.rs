@@ -28,6 +28,18 @@ pub struct CompiledStatement {
     pub boundary: Option<String>,
 }
 
+impl CompiledStatement {
+    /// The statement as it reads after substitution and boundaries, in the policy language.
+    pub fn text(&self) -> String {
+        let conditions: Vec<String> =
+            self.conditions.iter().map(|c| crate::syntax::condition_text(&c.source)).collect();
+        match conditions.is_empty() {
+            true => format!("{} {};", self.effect.keyword(), self.permission),
+            false => format!("{} {} WHERE {};", self.effect.keyword(), self.permission, conditions.join(" AND ")),
+        }
+    }
+}
+
 pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
     let mut keys: HashMap<String, u32> = HashMap::new();
     for key in catalog.key_names() {

@@ -1,0 +1,177 @@
+//! Loading tenants: every reference and parameter checked with a diagnostic on the right file,
+//! boundaries applied as the platform documents them, bindings at account and environment level.
+
+use warden::catalog::Catalog;
+use warden::diagnostic::{FileReport, SourceFile, human};
+use warden::eval::{Decision, Engine, Request};
+use warden::iam::{TenantFiles, load};
+
+fn tenant(config: &str, policies: &[(&str, &str)], boundaries: &[(&str, &str)]) -> TenantFiles {
+    let file =
+        |folder: &str, ext: &str, (name, text): &(&str, &str)| SourceFile::new(format!("{folder}/{name}.{ext}"), *text);
+    TenantFiles {
+        config: SourceFile::new("warden.toml", config),
+        policies: policies.iter().map(|p| file("policies", "policy", p)).collect(),
+        boundaries: boundaries.iter().map(|b| file("boundaries", "boundary", b)).collect(),
+    }
+}
+
+fn engine(files: &TenantFiles) -> Engine {
+    let loaded = load(files, Catalog::builtin());
+    assert!(!loaded.has_errors(), "{:#?}", loaded.findings);
+    Engine::new(loaded.tenant.unwrap(), Catalog::builtin())
+}
+
+const ONE_USER: &str = r#"
+[account]
+id = "acme"
+[[environment]]
+id = "prod"
+[[environment]]
+id = "dev"
+[[user]]
+id = "u-1"
+email = "alice@acme.example"
+[[group]]
+id = "sre"
+members = ["alice@acme.example"]
+"#;
+
+fn texts(engine: &Engine, permission: &str) -> Vec<String> {
+    let mut texts: Vec<String> = engine.statements(permission).iter().map(|s| s.text()).collect();
+    texts.sort();
+    texts
+}
+
+#[test]
+fn a_broken_tenant_reports_every_problem_where_it_stands() {
+    let files = TenantFiles::read(std::path::Path::new("tests/tenants/broken")).unwrap();
+    let loaded = load(&files, Catalog::builtin());
+    assert!(loaded.tenant.is_none());
+    let rendered: String = loaded
+        .findings
+        .iter()
+        .map(|f| human::render(&FileReport { file: &f.file, diagnostics: &f.diagnostics }, false))
+        .collect();
+    let codes: Vec<&str> = loaded.findings.iter().flat_map(|f| f.diagnostics.iter().map(|d| d.code())).collect();
+    for code in ["E0602", "E0603", "E0604", "E0605", "E0606", "E0607", "E0608", "E0609", "E0610"] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn the_docs_boundary_example_comes_out_exactly() {
+    let config = format!(
+        "{ONE_USER}[[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\nboundaries = [\"a\", \"b\"]\n"
+    );
+    let files = tenant(
+        &config,
+        &[("p", "ALLOW storage:logs:read, storage:entities:read;")],
+        &[("a", "storage:host.name = \"myHost\";"), ("b", "storage:dt.security_context = \"mySC\";")],
+    );
+    let engine = engine(&files);
+    assert_eq!(
+        texts(&engine, "storage:entities:read"),
+        ["ALLOW storage:entities:read WHERE storage:dt.security_context = \"mySC\";", "ALLOW storage:entities:read;"]
+    );
+    assert_eq!(
+        texts(&engine, "storage:logs:read"),
+        [
+            "ALLOW storage:logs:read WHERE storage:dt.security_context = \"mySC\";",
+            "ALLOW storage:logs:read WHERE storage:host.name = \"myHost\";"
+        ]
+    );
+}
+
+#[test]
+fn boundary_lines_on_one_key_are_alternatives_or_all_together() {
+    let config = format!(
+        "{ONE_USER}[[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\nboundaries = [\"b\"]\n"
+    );
+    let boundary = "storage:k8s.cluster.name = \"a\";\nstorage:k8s.cluster.name startsWith \"b-\";\nstorage:bucket-name != \"x\";\nstorage:bucket-name NOT IN (\"y\");\n";
+    let files = tenant(
+        &config,
+        &[("p", "ALLOW storage:logs:read; DENY storage:logs:read WHERE storage:host.name = \"h\";")],
+        &[("b", boundary)],
+    );
+    let engine = engine(&files);
+    assert_eq!(
+        texts(&engine, "storage:logs:read"),
+        [
+            "ALLOW storage:logs:read WHERE storage:bucket-name != \"x\" AND storage:bucket-name NOT IN (\"y\") AND storage:k8s.cluster.name = \"a\";",
+            "ALLOW storage:logs:read WHERE storage:bucket-name != \"x\" AND storage:bucket-name NOT IN (\"y\") AND storage:k8s.cluster.name startsWith \"b-\";",
+            "DENY storage:logs:read WHERE storage:host.name = \"h\";",
+        ]
+    );
+}
+
+#[test]
+fn a_templated_policy_bound_twice_grants_both() {
+    let config = format!(
+        "{ONE_USER}[[binding]]\npolicy = \"t\"\ngroups = [\"sre\"]\nlevel = \"account\"\nparameters = {{ team = \"a\", clusters = [\"c1\", \"c2\"] }}\n\
+         [[binding]]\npolicy = \"t\"\ngroups = [\"sre\"]\nlevel = \"account\"\nparameters = {{ team = \"b\", clusters = [\"c3\"] }}\n"
+    );
+    let policy = "ALLOW storage:logs:read WHERE storage:dt.security_context = \"team-${bindParam:team}\" AND storage:k8s.cluster.name IN (\"${bindParam:clusters}\");";
+    let engine = engine(&tenant(&config, &[("t", policy)], &[]));
+    assert_eq!(
+        texts(&engine, "storage:logs:read"),
+        [
+            "ALLOW storage:logs:read WHERE storage:dt.security_context = \"team-a\" AND storage:k8s.cluster.name IN (\"c1\", \"c2\");",
+            "ALLOW storage:logs:read WHERE storage:dt.security_context = \"team-b\" AND storage:k8s.cluster.name IN (\"c3\");"
+        ]
+    );
+    let alice = engine.tenant().find_user("alice@acme.example").unwrap();
+    for (context, cluster, allowed) in [("team-a", "c2", true), ("team-b", "c3", true), ("team-b", "c1", false)] {
+        let mut request = Request::new(alice, "storage:logs:read");
+        request.attribute("storage:dt.security_context", context).attribute("storage:k8s.cluster.name", cluster);
+        let decision = engine.evaluate(&engine.query(&request).unwrap());
+        assert_eq!(decision.is_allowed(), allowed, "{context} {cluster}: {decision:?}");
+    }
+}
+
+#[test]
+fn account_bindings_apply_everywhere_and_environment_bindings_in_theirs() {
+    let config = format!(
+        "{ONE_USER}[[binding]]\npolicy = \"everywhere\"\ngroups = [\"sre\"]\nlevel = \"account\"\n\
+         [[binding]]\npolicy = \"dev\"\ngroups = [\"sre\"]\nlevel = \"environment:dev\"\n"
+    );
+    let engine = engine(&tenant(
+        &config,
+        &[("everywhere", "ALLOW document:documents:read;"), ("dev", "ALLOW document:documents:write;")],
+        &[],
+    ));
+    let alice = engine.tenant().find_user("alice@acme.example").unwrap();
+    let decide = |permission: &str, environment: Option<&str>| {
+        let mut request = Request::new(alice, permission);
+        request.environment = environment.map(str::to_string);
+        engine.evaluate(&engine.query(&request).unwrap())
+    };
+    assert!(decide("document:documents:read", Some("prod")).is_allowed());
+    assert!(decide("document:documents:read", None).is_allowed());
+    assert!(decide("document:documents:write", Some("dev")).is_allowed());
+    assert_eq!(decide("document:documents:write", Some("prod")), Decision::NoMatch);
+    assert_eq!(decide("document:documents:write", None), Decision::NoMatch, "D16: account-level request");
+}
+
+#[test]
+fn requests_with_unknown_names_are_errors_not_denies() {
+    let config = format!("{ONE_USER}[[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\n");
+    let engine = engine(&tenant(&config, &[("p", "ALLOW storage:logs:read;")], &[]));
+    let alice = engine.tenant().find_user("alice@acme.example").unwrap();
+    let error = |request: Request| engine.query(&request).unwrap_err().to_string();
+    assert_eq!(
+        error(Request::new(alice, "storage:logs:raed")),
+        "unknown permission `storage:logs:raed`; did you mean `storage:logs:read`?"
+    );
+    assert_eq!(
+        error(Request::new(alice, "storage:logs:read").in_environment("prd")),
+        "unknown environment `prd`; did you mean `prod`?"
+    );
+    let mut request = Request::new(alice, "storage:logs:read");
+    request.attribute("global:environmentId", "prod");
+    assert!(error(request).starts_with("`global:environmentId` is a global attribute"));
+    let mut request = Request::new(alice, "storage:logs:read");
+    request.attribute("storage:k8s.clustr.name", "a");
+    assert_eq!(error(request), "unknown attribute `storage:k8s.clustr.name`; did you mean `storage:k8s.cluster.name`?");
+}
