@@ -10,4 +10,6 @@ pub mod check;
 pub mod diagnostic;
 pub mod eval;
 pub mod iam;
+pub mod store;
 pub mod syntax;
+pub mod token;

@@ -59,6 +59,7 @@ use chrono::{DateTime, Utc};
 pub use compile::CompiledStatement;
 pub use effective::Grant;
 pub use error::RequestError;
+pub use explain::Explanation;
 pub use value::{AttrValue, Truth};
 
 use crate::catalog::{Catalog, nearest};

@@ -1,0 +1,301 @@
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use crate::token::{AuditEntry, Change, Owner, Status, StoreError, TokenDigest, TokenId, TokenRecord, TokenStore};
+
+/// Schema versions, applied in order; `PRAGMA user_version` says how many have run.
+const MIGRATIONS: &[&str] = &["CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        platform_tokens INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        owner_is_service_user INTEGER NOT NULL,
+        creator TEXT NOT NULL,
+        name TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        environments TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+        last_used_at INTEGER,
+        digest BLOB NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX tokens_by_owner ON tokens (account, owner) WHERE deleted = 0;
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        token TEXT,
+        outcome TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"];
+
+/// Busy waits are the database's job (decisions D25): at least five seconds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct SqliteStore {
+    connection: Mutex<Connection>,
+}
+
+fn error(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+        _ => StoreError::Database(e.to_string()),
+    }
+}
+
+fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn json(list: &[String]) -> String {
+    serde_json::to_string(list).expect("strings serialize")
+}
+
+fn list(text: String) -> Vec<String> {
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+const COLUMNS: &str = "id, account, owner, owner_is_service_user, creator, name, tags, environments, scopes, \
+                       created_at, expires_at, status, last_used_at, digest, deleted";
+
+fn record(row: &Row<'_>) -> rusqlite::Result<(TokenRecord, bool)> {
+    let digest: Vec<u8> = row.get(13)?;
+    let status: String = row.get(11)?;
+    Ok((
+        TokenRecord {
+            id: TokenId(row.get(0)?),
+            account: row.get(1)?,
+            owner: Owner { id: row.get(2)?, service_user: row.get(3)? },
+            creator: row.get(4)?,
+            name: row.get(5)?,
+            tags: list(row.get(6)?),
+            environments: list(row.get(7)?),
+            scopes: list(row.get(8)?),
+            created_at: time(row.get(9)?),
+            expires_at: row.get::<_, Option<i64>>(10)?.map(time),
+            status: if status == "disabled" { Status::Disabled } else { Status::Active },
+            last_used_at: row.get::<_, Option<i64>>(12)?.map(time),
+            digest: TokenDigest(digest.try_into().unwrap_or([0; 32])),
+        },
+        row.get(14)?,
+    ))
+}
+
+impl SqliteStore {
+    /// Opens (and creates, on first use) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut connection = Connection::open(path).map_err(error)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+        connection.pragma_update(None, "journal_mode", "WAL").map_err(error)?;
+        connection.pragma_update(None, "synchronous", "NORMAL").map_err(error)?;
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(error)?;
+        let version: usize = transaction.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(error)?;
+        for migration in MIGRATIONS.iter().skip(version) {
+            transaction.execute_batch(migration).map_err(error)?;
+        }
+        transaction.pragma_update(None, "user_version", MIGRATIONS.len()).map_err(error)?;
+        transaction.commit().map_err(error)?;
+        Ok(SqliteStore { connection: Mutex::new(connection) })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.connection.lock().map_err(|_| StoreError::Database("a thread panicked while using the database".into()))
+    }
+
+    fn read<T>(&self, work: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        work(&*self.lock()?).map_err(error)
+    }
+
+    /// One write transaction. BEGIN IMMEDIATE takes the write lock first, so what the work
+    /// reads (a count before an insert) cannot change under it, across processes too (D25).
+    fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(error)?;
+        let value = work(&transaction)?;
+        transaction.commit().map_err(error)?;
+        Ok(value)
+    }
+}
+
+fn insert_audit(connection: &Connection, audit: &AuditEntry) -> rusqlite::Result<()> {
+    connection.execute(
+        "INSERT INTO audit (at, actor, action, token, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![millis(audit.at), audit.actor, audit.action, audit.token.as_ref().map(|t| t.0.as_str()), audit.outcome],
+    )?;
+    Ok(())
+}
+
+fn insert_token(connection: &Connection, r: &TokenRecord) -> rusqlite::Result<()> {
+    connection.execute(
+        &format!(
+            "INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)"
+        ),
+        params![
+            r.id.0,
+            r.account,
+            r.owner.id,
+            r.owner.service_user,
+            r.creator,
+            r.name,
+            json(&r.tags),
+            json(&r.environments),
+            json(&r.scopes),
+            millis(r.created_at),
+            r.expires_at.map(millis),
+            if r.status == Status::Active { "active" } else { "disabled" },
+            r.last_used_at.map(millis),
+            r.digest.0.as_slice(),
+        ],
+    )?;
+    Ok(())
+}
+
+impl TokenStore for SqliteStore {
+    fn insert(&self, record: &TokenRecord, limit: Option<usize>, audit: &AuditEntry) -> Result<(), StoreError> {
+        self.write(|transaction| {
+            if let Some(limit) = limit {
+                let count: usize = transaction
+                    .query_row(
+                        "SELECT COUNT(*) FROM tokens WHERE account = ?1 AND owner = ?2 AND deleted = 0",
+                        params![record.account, record.owner.id],
+                        |row| row.get(0),
+                    )
+                    .map_err(error)?;
+                if count >= limit {
+                    return Err(StoreError::LimitReached(limit));
+                }
+            }
+            insert_token(transaction, record).map_err(error)?;
+            insert_audit(transaction, audit).map_err(error)
+        })
+    }
+
+    fn get(&self, id: &TokenId) -> Result<Option<(TokenRecord, bool)>, StoreError> {
+        self.read(|c| c.query_row(&format!("SELECT {COLUMNS} FROM tokens WHERE id = ?1"), [&id.0], record).optional())
+    }
+
+    fn list(&self, account: &str, owner: Option<&str>) -> Result<Vec<TokenRecord>, StoreError> {
+        self.read(|c| {
+            let mut statement = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM tokens WHERE account = ?1 AND deleted = 0 AND (?2 IS NULL OR owner = ?2) ORDER BY created_at, id"
+            ))?;
+            let rows = statement.query_map(params![account, owner], record)?;
+            rows.map(|r| r.map(|(record, _)| record)).collect()
+        })
+    }
+
+    fn change(&self, id: &TokenId, change: &Change, audit: &AuditEntry) -> Result<(), StoreError> {
+        self.write(|transaction| {
+            let changed = match change {
+                Change::Status(status) => transaction.execute(
+                    "UPDATE tokens SET status = ?2 WHERE id = ?1 AND deleted = 0",
+                    params![id.0, if *status == Status::Active { "active" } else { "disabled" }],
+                ),
+                Change::Expiry(at) => transaction.execute(
+                    "UPDATE tokens SET expires_at = ?2 WHERE id = ?1 AND deleted = 0",
+                    params![id.0, at.map(millis)],
+                ),
+                Change::Delete => {
+                    transaction.execute("UPDATE tokens SET deleted = 1 WHERE id = ?1 AND deleted = 0", [&id.0])
+                }
+            }
+            .map_err(error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(id.clone()));
+            }
+            insert_audit(transaction, audit).map_err(error)
+        })
+    }
+
+    fn rotate(
+        &self,
+        old: &TokenId,
+        old_expires: DateTime<Utc>,
+        new: &TokenRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.write(|transaction| {
+            let changed = transaction
+                .execute(
+                    "UPDATE tokens SET expires_at = ?2 WHERE id = ?1 AND deleted = 0",
+                    params![old.0, millis(old_expires)],
+                )
+                .map_err(error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(old.clone()));
+            }
+            insert_token(transaction, new).map_err(error)?;
+            insert_audit(transaction, audit).map_err(error)
+        })
+    }
+
+    fn account_switch(&self, account: &str) -> Result<Option<bool>, StoreError> {
+        self.read(|c| {
+            c.query_row("SELECT platform_tokens FROM accounts WHERE id = ?1", [account], |row| row.get(0)).optional()
+        })
+    }
+
+    fn set_account_switch(&self, account: &str, allowed: bool, audit: Option<&AuditEntry>) -> Result<(), StoreError> {
+        self.write(|transaction| {
+            transaction
+                .execute(
+                    "INSERT INTO accounts (id, platform_tokens) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET platform_tokens = excluded.platform_tokens",
+                    params![account, allowed],
+                )
+                .map_err(error)?;
+            match audit {
+                Some(audit) => insert_audit(transaction, audit).map_err(error),
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn record_audit(&self, audit: &AuditEntry) -> Result<(), StoreError> {
+        self.read(|c| insert_audit(c, audit))
+    }
+
+    fn audit_log(&self, since: Option<DateTime<Utc>>, token: Option<&TokenId>) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(|c| {
+            let mut statement = c.prepare(
+                "SELECT at, actor, action, token, outcome FROM audit
+                 WHERE at >= ?1 AND (?2 IS NULL OR token = ?2) ORDER BY seq",
+            )?;
+            let rows =
+                statement.query_map(params![since.map_or(i64::MIN, millis), token.map(|t| t.0.as_str())], |row| {
+                    Ok(AuditEntry {
+                        at: time(row.get(0)?),
+                        actor: row.get(1)?,
+                        action: row.get(2)?,
+                        token: row.get::<_, Option<String>>(3)?.map(TokenId),
+                        outcome: row.get(4)?,
+                    })
+                })?;
+            rows.collect()
+        })
+    }
+
+    fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1", params![id.0, millis(at)]).map(|_| ())
+        })
+    }
+}

@@ -1,0 +1,146 @@
+//! Checking a bearer token (tokens.md §4), the hot path: the header, the token's record (cached
+//! within the propagation bound), expiry against the clock, status, resource, scope, and then
+//! the owner's policies *now*: a token's rights are its scopes ∩ its owner's decision.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::error::TokenError;
+use super::record::{Status, TokenRecord};
+use super::service::{CachedToken, TokenService};
+use super::string::{TokenId, parse};
+use crate::eval::{AttrValue, Decision, Explanation, Request};
+
+/// What is asked of a token.
+#[derive(Debug, Clone, Default)]
+pub struct CheckRequest {
+    pub environment: Option<String>,
+    pub permission: String,
+    pub attributes: BTreeMap<String, AttrValue>,
+    /// Attach the evaluator's explanation to a policy decision.
+    pub explain: bool,
+}
+
+/// The answer: an HTTP status, a machine-readable reason and, for policy decisions, the residual
+/// of a conditional answer and (on request) the explanation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub allowed: bool,
+    pub status: u16,
+    /// `ok`, `invalid_token`, `token_expired`, `token_disabled`, `wrong_resource`,
+    /// `insufficient_scope`, `policy_denied` or `conditional`.
+    pub reason: &'static str,
+    #[serde(rename = "tokenId")]
+    pub token_id: Option<TokenId>,
+    /// The owner's email.
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub residual: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+impl Outcome {
+    fn refused(status: u16, reason: &'static str, token: Option<&TokenRecord>) -> Outcome {
+        Outcome {
+            allowed: false,
+            status,
+            reason,
+            token_id: token.map(|t| t.id.clone()),
+            user: None,
+            residual: None,
+            explanation: None,
+        }
+    }
+}
+
+/// `Bearer <token>`; the scheme is case-insensitive (RFC 6750 follows RFC 7235).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl TokenService {
+    /// Checks an `Authorization` header value against a request. Errors are requests that
+    /// cannot be evaluated (an unknown attribute key, a `global:` attribute): a bad call, not a
+    /// denial.
+    pub fn check(&self, authorization: &str, request: &CheckRequest) -> Result<Outcome, TokenError> {
+        let Some((id, digest)) = bearer(authorization).and_then(|token| parse(token).ok()) else {
+            return Ok(Outcome::refused(401, "invalid_token", None));
+        };
+        let now = self.clock.now();
+        let Some(record) = self.record(&id, now)? else {
+            return Ok(Outcome::refused(401, "invalid_token", None));
+        };
+        if !record.digest.matches(&digest) {
+            return Ok(Outcome::refused(401, "invalid_token", None));
+        }
+        if record.is_expired(now) {
+            return Ok(Outcome::refused(403, "token_expired", Some(&record)));
+        }
+        if record.status == Status::Disabled {
+            return Ok(Outcome::refused(403, "token_disabled", Some(&record)));
+        }
+        let engine = self.engine();
+        let tenant = engine.tenant();
+        let in_resource = match &request.environment {
+            Some(environment) => {
+                tenant.environment(environment).is_some()
+                    && (record.environments.is_empty() || record.environments.contains(environment))
+            }
+            // D22: a token narrowed to environments is no good for an account-level request.
+            None => record.environments.is_empty(),
+        };
+        if record.account != tenant.account.id || !in_resource {
+            return Ok(Outcome::refused(403, "wrong_resource", Some(&record)));
+        }
+        if !record.scopes.contains(&request.permission) {
+            return Ok(Outcome::refused(403, "insufficient_scope", Some(&record)));
+        }
+        let owner = match record.owner.service_user {
+            true => tenant.find_service_user(&record.owner.id),
+            false => tenant.find_user(&record.owner.id),
+        };
+        let Some(owner) = owner else {
+            return Ok(Outcome::refused(403, "policy_denied", Some(&record)));
+        };
+        let mut query = Request::new(owner, request.permission.clone()).at(now);
+        query.environment = request.environment.clone();
+        query.attributes = request.attributes.clone();
+        let query = engine.query(&query)?;
+        let decision = engine.evaluate(&query);
+        let (allowed, status, reason) = match decision {
+            Decision::Allow { .. } => (true, 200, "ok"),
+            Decision::Conditional { .. } => (false, 403, "conditional"),
+            Decision::Deny { .. } | Decision::NoMatch => (false, 403, "policy_denied"),
+        };
+        if allowed {
+            self.touch(&record.id, now);
+        }
+        Ok(Outcome {
+            allowed,
+            status,
+            reason,
+            token_id: Some(record.id.clone()),
+            user: Some(tenant.email(owner).to_string()),
+            residual: engine.residual_text(&query, &decision),
+            explanation: request.explain.then(|| engine.explain(&query, &decision)),
+        })
+    }
+
+    /// The token's record, from the cache while it is younger than the propagation bound;
+    /// `None` for unknown and deleted tokens.
+    fn record(&self, id: &TokenId, now: chrono::DateTime<chrono::Utc>) -> Result<Option<TokenRecord>, TokenError> {
+        {
+            let cache = self.tokens.read().expect("the token cache lock is never poisoned");
+            if let Some(cached) = cache.get(id).filter(|c| now - c.fetched_at <= self.settings.propagation) {
+                return Ok((!cached.deleted).then(|| cached.record.clone()));
+            }
+        }
+        let Some((record, deleted)) = self.store.get(id)? else { return Ok(None) };
+        let mut cache = self.tokens.write().expect("the token cache lock is never poisoned");
+        cache.insert(id.clone(), CachedToken { record: record.clone(), deleted, fetched_at: now });
+        Ok((!deleted).then_some(record))
+    }
+}

@@ -1,0 +1,66 @@
+//! Platform tokens (spec/tokens.md): the token string, the lifecycle rules over a
+//! [`TokenStore`], and the check of a bearer token against the evaluator.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use warden::catalog::Catalog;
+//! use warden::diagnostic::SourceFile;
+//! use warden::eval::Engine;
+//! use warden::iam::{TenantFiles, load};
+//! use warden::store::SqliteStore;
+//! use warden::token::{CheckRequest, NewToken, Settings, SystemClock, TokenService};
+//!
+//! let files = TenantFiles {
+//!     config: SourceFile::new("warden.toml", r#"
+//!         [account]
+//!         id = "acme"
+//!         [[user]]
+//!         id = "u-alice"
+//!         email = "alice@acme.example"
+//!         [[group]]
+//!         id = "devs"
+//!         members = ["alice@acme.example"]
+//!         [[binding]]
+//!         policy = "devs"
+//!         groups = ["devs"]
+//!         level = "account"
+//!     "#),
+//!     policies: vec![SourceFile::new("policies/devs.policy",
+//!         "ALLOW platform-token:tokens:write; ALLOW document:documents:read;")],
+//!     boundaries: vec![],
+//! };
+//! let tenant = load(&files, Catalog::builtin()).tenant.expect("the tenant loads");
+//! let alice = tenant.find_user("alice@acme.example").unwrap();
+//! let engine = Engine::new(tenant, Catalog::builtin());
+//! # let dir = std::env::temp_dir().join(format!("warden-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! let store = Arc::new(SqliteStore::open(&dir.join("tokens.db")).unwrap());
+//! let service = TokenService::new(store, Arc::new(SystemClock), engine, Catalog::builtin(), Settings::default()).unwrap();
+//!
+//! let created = service
+//!     .create(alice, NewToken { name: "docs reader".into(), scopes: vec!["document:documents:read".into()], ..Default::default() })
+//!     .unwrap();
+//! let header = format!("Bearer {}", created.secret.expose()); // shown this once
+//! let request = CheckRequest { permission: "document:documents:read".into(), ..Default::default() };
+//! let outcome = service.check(&header, &request).unwrap();
+//! assert_eq!((outcome.status, outcome.reason), (200, "ok"));
+//! # std::fs::remove_dir_all(&dir).ok();
+//! ```
+
+mod check;
+mod clock;
+mod error;
+mod record;
+mod service;
+mod store;
+mod string;
+
+pub use check::{CheckRequest, Outcome};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::TokenError;
+pub use record::{Owner, ShownStatus, Status, TokenRecord};
+pub use service::{
+    Created, MANAGE_ALL, MAX_PROPAGATION, NewToken, Reload, Rotation, Settings, TokenService, WRITE_OWN,
+};
+pub use store::{AuditEntry, Change, StoreError, TokenStore};
+pub use string::{DEFAULT_PREFIX, Malformed, TokenDigest, TokenId, TokenSecret, parse, scan, valid_prefix};

@@ -1,0 +1,68 @@
+//! What the lifecycle needs from storage. `store::SqliteStore` implements it; every method is
+//! one transaction.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::record::{Status, TokenRecord};
+use super::string::TokenId;
+
+/// One line of the append-only audit log: who did what to which token, and how it ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub token: Option<TokenId>,
+    /// `ok`, or the rule id that refused it.
+    pub outcome: String,
+}
+
+/// A change to one token.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Status(Status),
+    Expiry(Option<DateTime<Utc>>),
+    Delete,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The owner already has `limit` tokens: the insert did not happen.
+    #[error("the owner already has {0} tokens")]
+    LimitReached(usize),
+    #[error("no token `{0}`")]
+    NotFound(TokenId),
+    #[error("the token database is busy; try again")]
+    Busy,
+    #[error("token database error: {0}")]
+    Database(String),
+}
+
+pub trait TokenStore: Send + Sync {
+    /// Inserts a token unless its owner already has `limit` tokens in its account (deleted ones
+    /// do not count); the count and the insert are one transaction. `limit: None` skips it.
+    fn insert(&self, record: &TokenRecord, limit: Option<usize>, audit: &AuditEntry) -> Result<(), StoreError>;
+    /// A token by id, deleted ones included: the second value says whether it is deleted.
+    fn get(&self, id: &TokenId) -> Result<Option<(TokenRecord, bool)>, StoreError>;
+    /// The account's tokens that are not deleted, of one owner or of all.
+    fn list(&self, account: &str, owner: Option<&str>) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Applies a change and writes its audit entry, in one transaction.
+    fn change(&self, id: &TokenId, change: &Change, audit: &AuditEntry) -> Result<(), StoreError>;
+    /// Inserts `new` and sets the old token's expiry, in one transaction (rotation).
+    fn rotate(
+        &self,
+        old: &TokenId,
+        old_expires: DateTime<Utc>,
+        new: &TokenRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+    /// The account's platform-tokens switch, `None` before it was ever set.
+    fn account_switch(&self, account: &str) -> Result<Option<bool>, StoreError>;
+    fn set_account_switch(&self, account: &str, allowed: bool, audit: Option<&AuditEntry>) -> Result<(), StoreError>;
+    fn record_audit(&self, audit: &AuditEntry) -> Result<(), StoreError>;
+    /// Audit entries since a time, of one token or of all, oldest first.
+    fn audit_log(&self, since: Option<DateTime<Utc>>, token: Option<&TokenId>) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Records a successful use.
+    fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+}

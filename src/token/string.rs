@@ -1,0 +1,196 @@
+//! Token strings (tokens.md §1, decisions D19): `PREFIX.PUBLIC.SECRET`, 96 bytes with the
+//! default prefix. PUBLIC is 24 random base32 characters; SECRET is 57 random characters and 7
+//! that hold the CRC-32 of everything before them, so a scanner tells real tokens from
+//! look-alikes offline. Only the SHA-256 digest of the whole string is ever stored.
+
+use std::fmt;
+
+use rand::TryRngCore;
+use rand::rngs::OsRng;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+
+/// RFC 4648 base32.
+const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+pub const DEFAULT_PREFIX: &str = "dt0s16";
+const PUBLIC_LEN: usize = 24;
+const RANDOM_SECRET_LEN: usize = 57;
+const CHECKSUM_LEN: usize = 7;
+const SECRET_LEN: usize = RANDOM_SECRET_LEN + CHECKSUM_LEN;
+
+/// Whether a prefix has the platform's shape `dt0[a-z][0-9]{2}` (D19).
+pub fn valid_prefix(prefix: &str) -> bool {
+    let b = prefix.as_bytes();
+    b.len() == 6 && b.starts_with(b"dt0") && b[3].is_ascii_lowercase() && b[4].is_ascii_digit() && b[5].is_ascii_digit()
+}
+
+/// A token string with its secret. Its `Debug` shows the id only; the secret leaves only
+/// through [`TokenSecret::expose`], for the one response that hands it out.
+pub struct TokenSecret(String);
+
+impl TokenSecret {
+    /// A new token from the OS's random generator.
+    pub fn generate(prefix: &str) -> Result<TokenSecret, rand::rand_core::OsError> {
+        let mut random = [0u8; PUBLIC_LEN + RANDOM_SECRET_LEN];
+        OsRng.try_fill_bytes(&mut random)?;
+        // 32 divides 256: the low five bits of a uniform byte are uniform over the alphabet.
+        let mut chars = random.iter().map(|b| ALPHABET[(b & 31) as usize] as char);
+        let public: String = chars.by_ref().take(PUBLIC_LEN).collect();
+        let mut text = format!("{prefix}.{public}.");
+        text.extend(chars);
+        let checksum = checksum(&text);
+        text.push_str(&checksum);
+        random.fill(0);
+        Ok(TokenSecret(text))
+    }
+
+    /// The whole token string: shown once, to the one who created it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn id(&self) -> TokenId {
+        parse(&self.0).expect("a generated token parses").0
+    }
+
+    pub fn digest(&self) -> TokenDigest {
+        TokenDigest::of(&self.0)
+    }
+}
+
+impl fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenSecret({}.<redacted>)", self.id().0)
+    }
+}
+
+/// `PREFIX.PUBLIC`: safe to show, log and put in URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct TokenId(pub String);
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// SHA-256 of the whole token string, compared in constant time.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenDigest(pub [u8; 32]);
+
+impl TokenDigest {
+    pub fn of(token: &str) -> TokenDigest {
+        TokenDigest(Sha256::digest(token.as_bytes()).into())
+    }
+
+    pub fn matches(&self, other: &TokenDigest) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenDigest(..)")
+    }
+}
+
+/// Why a string is not a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    Shape,
+    Checksum,
+}
+
+/// Splits and verifies a token string: its id and digest, or why it is no token. Works for
+/// any prefix of the platform's shape.
+pub fn parse(token: &str) -> Result<(TokenId, TokenDigest), Malformed> {
+    let mut parts = token.split('.');
+    let (Some(prefix), Some(public), Some(secret), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Malformed::Shape);
+    };
+    let base32 = |s: &str| s.bytes().all(|b| ALPHABET.contains(&b));
+    if !valid_prefix(prefix)
+        || public.len() != PUBLIC_LEN
+        || secret.len() != SECRET_LEN
+        || !base32(public)
+        || !base32(secret)
+    {
+        return Err(Malformed::Shape);
+    }
+    let (body, sum) = token.split_at(token.len() - CHECKSUM_LEN);
+    if checksum(body) != sum {
+        return Err(Malformed::Checksum);
+    }
+    Ok((TokenId(format!("{prefix}.{public}")), TokenDigest::of(token)))
+}
+
+/// CRC-32 (IEEE) of the text as a 35-bit big-endian number in seven base32 characters.
+fn checksum(text: &str) -> String {
+    let crc = u64::from(crc32fast::hash(text.as_bytes()));
+    (0..CHECKSUM_LEN).rev().map(|i| ALPHABET[((crc >> (5 * i)) & 31) as usize] as char).collect()
+}
+
+/// Finds verified token strings in a text: `(line, id)` for each; look-alikes whose checksum
+/// fails are skipped.
+pub fn scan(text: &str) -> Vec<(usize, TokenId)> {
+    let mut found = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let bytes = line.as_bytes();
+        let mut at = 0;
+        while let Some(offset) = line[at..].find("dt0") {
+            let start = at + offset;
+            let end = start + 6 + 1 + PUBLIC_LEN + 1 + SECRET_LEN;
+            if let Some(candidate) = line.get(start..end) {
+                let bounded = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
+                if bounded {
+                    if let Ok((id, _)) = parse(candidate) {
+                        found.push((number + 1, id));
+                        at = end;
+                        continue;
+                    }
+                }
+            }
+            at = start + 3;
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_have_the_published_shape_and_verify() {
+        let token = TokenSecret::generate(DEFAULT_PREFIX).unwrap();
+        let text = token.expose();
+        assert_eq!(text.len(), 96);
+        assert!(text.starts_with("dt0s16."));
+        let (id, digest) = parse(text).unwrap();
+        assert_eq!(id, token.id());
+        assert_eq!(id.0.len(), 31);
+        assert!(digest.matches(&token.digest()));
+        assert!(!format!("{token:?}").contains(&text[32..]), "Debug hides the secret");
+    }
+
+    #[test]
+    fn a_changed_character_fails_the_checksum() {
+        let token = TokenSecret::generate(DEFAULT_PREFIX).unwrap();
+        let mut text = token.expose().to_string();
+        let replacement = if text.as_bytes()[40] == b'A' { "B" } else { "A" };
+        text.replace_range(40..41, replacement);
+        assert_eq!(parse(&text), Err(Malformed::Checksum));
+        assert_eq!(parse("dt0s16.short.secret"), Err(Malformed::Shape));
+        assert_eq!(parse(&token.expose().to_lowercase()), Err(Malformed::Shape));
+    }
+
+    #[test]
+    fn scan_finds_real_tokens_only() {
+        let token = TokenSecret::generate("dt0c01").unwrap();
+        let fake = format!("dt0s16.{}.{}", "A".repeat(24), "B".repeat(64));
+        let text = format!("key: {fake}\nexport T=\"{}\"\n", token.expose());
+        assert_eq!(scan(&text), vec![(2, token.id())]);
+    }
+}
