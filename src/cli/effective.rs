@@ -2,7 +2,7 @@
 
 use warden::eval::Grant;
 
-use super::tenant::{PrincipalArgs, TenantArgs};
+use super::tenant::{PrincipalArgs, RequestArgs, TenantArgs};
 use super::{Exit, OutputFormat, fail};
 
 /// List every permission a user or service user holds, and under which conditions
@@ -12,6 +12,8 @@ pub struct EffectiveArgs {
     principal: PrincipalArgs,
     #[arg(long, value_enum, default_value = "human")]
     format: OutputFormat,
+    #[command(flatten)]
+    request: RequestArgs,
     #[command(flatten)]
     tenant: TenantArgs,
 }
@@ -23,6 +25,8 @@ pub struct WhoCanArgs {
     permission: String,
     #[arg(long, value_enum, default_value = "human")]
     format: OutputFormat,
+    #[command(flatten)]
+    request: RequestArgs,
     #[command(flatten)]
     tenant: TenantArgs,
 }
@@ -36,7 +40,7 @@ pub fn effective(args: EffectiveArgs) -> Exit {
         Ok(principal) => principal,
         Err(exit) => return exit,
     };
-    match engine.effective(principal, args.tenant.environment.as_deref(), args.tenant.time()) {
+    match engine.effective(principal, args.request.environment.as_deref(), args.request.time()) {
         Ok(grants) => print(&grants, args.format, |g| g.permission.clone()),
         Err(error) => fail(error),
     }
@@ -47,7 +51,7 @@ pub fn who_can(args: WhoCanArgs) -> Exit {
         Ok(engine) => engine,
         Err(exit) => return exit,
     };
-    match engine.who_can(&args.permission, args.tenant.environment.as_deref(), args.tenant.time()) {
+    match engine.who_can(&args.permission, args.request.environment.as_deref(), args.request.time()) {
         Ok(grants) => print(&grants, args.format, |g| g.principal.clone()),
         Err(error) => fail(error),
     }

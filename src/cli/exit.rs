@@ -11,6 +11,8 @@ pub enum Exit {
     CouldNotRun = 2,
     /// The tenant has errors.
     TenantErrors = 3,
+    /// `token check`: the token is invalid (401).
+    InvalidToken = 4,
 }
 
 impl From<Exit> for ExitCode {

@@ -2,7 +2,7 @@
 
 use warden::eval::{AttrValue, Decision, Request};
 
-use super::tenant::{PrincipalArgs, TenantArgs};
+use super::tenant::{PrincipalArgs, RequestArgs, TenantArgs};
 use super::{Exit, OutputFormat, color_for, fail};
 
 const EXAMPLES: &str = "Examples:
@@ -32,6 +32,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "human")]
     format: OutputFormat,
     #[command(flatten)]
+    request: RequestArgs,
+    #[command(flatten)]
     tenant: TenantArgs,
 }
 
@@ -54,8 +56,8 @@ pub fn run(args: Args) -> Exit {
         Ok(principal) => principal,
         Err(exit) => return exit,
     };
-    let mut request = Request::new(principal, args.permission.clone()).at(args.tenant.time());
-    request.environment = args.tenant.environment.clone();
+    let mut request = Request::new(principal, args.permission.clone()).at(args.request.time());
+    request.environment = args.request.environment.clone();
     request.attributes = args.attributes.into_iter().collect();
     let query = match engine.query(&request) {
         Ok(query) => query,

@@ -1,5 +1,7 @@
 //! clap commands, one file per subcommand; rendering and exit codes live here, not in the library.
 
+mod account;
+mod audit;
 mod catalog;
 mod effective;
 mod exit;
@@ -8,6 +10,7 @@ mod files;
 mod fmt;
 mod lint;
 mod tenant;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,7 +23,8 @@ const ABOUT: &str = "warden checks IAM policy statements (`ALLOW storage:logs:re
 permission catalog, lints and formats them, and decides and explains access requests.";
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, allowed · 1 the answer is no (errors found, a file would change, \
-denied) · 2 could not run (bad flags, unreadable input, unknown principal or permission) · 3 the tenant has errors";
+denied, refused, tokens found) · 2 could not run (bad flags, unreadable input, unknown principal, permission or \
+token id) · 3 the tenant has errors · 4 `token check`: the token is invalid (401)";
 
 #[derive(Parser)]
 #[command(name = "warden", version, about = ABOUT, after_help = EXIT_CODES, max_term_width = 100)]
@@ -36,6 +40,14 @@ enum Command {
     Explain(explain::Args),
     Effective(effective::EffectiveArgs),
     WhoCan(effective::WhoCanArgs),
+    /// Platform tokens: create, list, show, disable, enable, delete, duplicate, rotate, expire,
+    /// check, scan
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Account settings: the platform-tokens switch
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    Audit(audit::Args),
     Catalog(catalog::Args),
 }
 
@@ -90,6 +102,9 @@ pub fn run() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Effective(args) => effective::effective(args),
         Command::WhoCan(args) => effective::who_can(args),
+        Command::Token(command) => token::run(command),
+        Command::Account(command) => account::run(command),
+        Command::Audit(args) => audit::run(args),
         Command::Catalog(args) => catalog::run(args),
     };
     exit.into()
@@ -104,4 +119,14 @@ pub fn fail(message: impl std::fmt::Display) -> Exit {
 /// Whether to colour output for a person: a terminal, and no `NO_COLOR`.
 pub fn color_for(stream: &impl std::io::IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -9,20 +9,31 @@ use warden::iam::{Principal, TenantFiles, load};
 
 use super::{CatalogArg, Exit, color_for, fail};
 
-/// The tenant flags every evaluating command shares.
+/// Where the tenant is: the flags every command that loads one shares.
 #[derive(clap::Args)]
 pub struct TenantArgs {
     /// The tenant directory: warden.toml, policies/*.policy, boundaries/*.boundary
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub tenant: PathBuf,
+    #[command(flatten)]
+    pub catalog: CatalogArg,
+}
+
+/// Where and when a request is made.
+#[derive(clap::Args)]
+pub struct RequestArgs {
     /// The environment of the request; without it the request is account-level
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
     /// The time of the request (RFC 3339, e.g. 2026-05-04T10:00:00+02:00); default: now
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub at: Option<DateTime<Utc>>,
-    #[command(flatten)]
-    pub catalog: CatalogArg,
+}
+
+impl RequestArgs {
+    pub fn time(&self) -> DateTime<Utc> {
+        self.at.unwrap_or_else(Utc::now)
+    }
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
@@ -44,10 +55,6 @@ pub struct PrincipalArgs {
 }
 
 impl TenantArgs {
-    pub fn time(&self) -> DateTime<Utc> {
-        self.at.unwrap_or_else(Utc::now)
-    }
-
     /// Loads and compiles the tenant; prints its problems and returns exit 3 when it has errors.
     pub fn engine(&self) -> Result<Engine, Exit> {
         let catalog = self.catalog.load().map_err(fail)?;

@@ -21,6 +21,18 @@ pub(super) struct TenantFile {
     pub boundary: Vec<BoundaryFile>,
     #[serde(default)]
     pub binding: Vec<BindingFile>,
+    #[serde(default)]
+    pub deployment: Option<DeploymentFile>,
+}
+
+/// Deployment settings of the token service (decisions D26).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeploymentFile {
+    pub token_limit: Option<usize>,
+    pub token_prefix: Option<String>,
+    pub propagation_seconds: Option<i64>,
+    pub database: Option<String>,
 }
 
 #[derive(Deserialize)]

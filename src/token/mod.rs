@@ -58,7 +58,7 @@ mod string;
 pub use check::{CheckRequest, Outcome};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::TokenError;
-pub use record::{Owner, ShownStatus, Status, TokenRecord};
+pub use record::{Owner, ShownStatus, Status, TokenRecord, TokenView};
 pub use service::{
     Created, MANAGE_ALL, MAX_PROPAGATION, NewToken, Reload, Rotation, Settings, TokenService, WRITE_OWN,
 };

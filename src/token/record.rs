@@ -61,3 +61,46 @@ impl TokenRecord {
         }
     }
 }
+
+/// A token as the account-management API shows it (decisions D27): never the secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView {
+    pub token_id: TokenId,
+    pub name: String,
+    pub scope: Vec<String>,
+    /// `urn:dtaccount:<id>`, or `urn:dtenvironment:<id>` for each environment.
+    pub resource: Vec<String>,
+    pub tags: Vec<String>,
+    pub expiration_date: Option<DateTime<Utc>>,
+    pub user_uuid: String,
+    /// `ACTIVE`, `INACTIVE` (disabled) or `EXPIRED`.
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRecord {
+    pub fn view(&self, now: DateTime<Utc>) -> TokenView {
+        let resource = match self.environments.is_empty() {
+            true => vec![format!("urn:dtaccount:{}", self.account)],
+            false => self.environments.iter().map(|e| format!("urn:dtenvironment:{e}")).collect(),
+        };
+        TokenView {
+            token_id: self.id.clone(),
+            name: self.name.clone(),
+            scope: self.scopes.clone(),
+            resource,
+            tags: self.tags.clone(),
+            expiration_date: self.expires_at,
+            user_uuid: self.owner.id.clone(),
+            status: match self.shown_status(now) {
+                ShownStatus::Active => "ACTIVE",
+                ShownStatus::Disabled => "INACTIVE",
+                ShownStatus::Expired => "EXPIRED",
+            },
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        }
+    }
+}

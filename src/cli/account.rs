@@ -1,0 +1,45 @@
+//! `warden account tokens (allow|deny)`: the account switch for platform tokens (admins).
+
+use clap::{Subcommand, ValueEnum};
+
+use super::Exit;
+use super::token::{ServiceArgs, refused};
+
+#[derive(Subcommand)]
+pub enum AccountCommand {
+    /// Allow or deny creating platform tokens in the account; existing tokens keep working
+    Tokens {
+        switch: Switch,
+        /// The acting account admin (needs `platform-token:tokens:manage`)
+        #[arg(long = "as", value_name = "ADMIN")]
+        actor: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Switch {
+    Allow,
+    Deny,
+}
+
+pub fn run(command: AccountCommand) -> Exit {
+    let AccountCommand::Tokens { switch, actor, service } = command;
+    let opened = match service.open() {
+        Ok(opened) => opened,
+        Err(exit) => return exit,
+    };
+    let actor = match super::token::actor(&opened.service, &actor) {
+        Ok(actor) => actor,
+        Err(exit) => return exit,
+    };
+    let allowed = matches!(switch, Switch::Allow);
+    match opened.service.set_account_switch(actor, allowed) {
+        Ok(()) => {
+            eprintln!("platform tokens are now {} in this account", if allowed { "allowed" } else { "denied" });
+            Exit::Ok
+        }
+        Err(error) => refused(error),
+    }
+}

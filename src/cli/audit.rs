@@ -1,0 +1,52 @@
+//! `warden audit`: the append-only log of token operations.
+
+use chrono::{DateTime, Utc};
+use warden::token::TokenId;
+
+use super::token::{ServiceArgs, refused};
+use super::{Exit, OutputFormat};
+
+/// Show the audit log: every lifecycle operation, refusals included (admins see all, owners
+/// the entries of their own tokens)
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long = "as", value_name = "USER")]
+    actor: String,
+    /// Only entries from this time on (RFC 3339)
+    #[arg(long, value_parser = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| e.to_string()))]
+    since: Option<DateTime<Utc>>,
+    /// Only entries about this token
+    #[arg(long, value_name = "ID")]
+    token: Option<String>,
+    #[command(flatten)]
+    service: ServiceArgs,
+}
+
+pub fn run(args: Args) -> Exit {
+    let opened = match args.service.open() {
+        Ok(opened) => opened,
+        Err(exit) => return exit,
+    };
+    let actor = match super::token::actor(&opened.service, &args.actor) {
+        Ok(actor) => actor,
+        Err(exit) => return exit,
+    };
+    let token = args.token.map(TokenId);
+    match opened.service.audit_log(actor, args.since, token.as_ref()) {
+        Ok(entries) => {
+            match opened.format {
+                OutputFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&entries).expect("entries serialize"))
+                }
+                OutputFormat::Human => {
+                    for e in &entries {
+                        let token = e.token.as_ref().map_or("-", |t| t.0.as_str());
+                        println!("{}  {}  {}  {token}  {}", e.at.to_rfc3339(), e.actor, e.action, e.outcome);
+                    }
+                }
+            }
+            Exit::Ok
+        }
+        Err(error) => refused(error),
+    }
+}
