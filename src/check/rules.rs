@@ -1,13 +1,7 @@
 //! The rules of the checker and the lints, with stable codes: `E01xx` catalog validity,
 //! `W02xx` redundancy, `W03xx`/`S03xx` logic, `S04xx`/`W04xx` style, `W05xx` boundaries.
 
-use crate::diagnostic::{Rule, Severity::*};
-
-macro_rules! rule {
-    ($name:ident, $code:literal, $kebab:literal, $severity:expr, $summary:literal) => {
-        pub static $name: Rule = Rule { code: $code, name: $kebab, severity: $severity, summary: $summary };
-    };
-}
+use crate::diagnostic::{Rule, Severity::*, rule};
 
 rule!(UNKNOWN_PERMISSION, "E0101", "unknown-permission", Error, "A permission the catalog does not know.");
 rule!(

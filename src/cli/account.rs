@@ -26,20 +26,13 @@ pub enum Switch {
 
 pub fn run(command: AccountCommand) -> Exit {
     let AccountCommand::Tokens { switch, actor, service } = command;
-    let opened = match service.open() {
-        Ok(opened) => opened,
-        Err(exit) => return exit,
+    let run = || -> Result<Exit, Exit> {
+        let opened = service.open()?;
+        let actor = super::token::actor(&opened.service, &actor)?;
+        let allowed = matches!(switch, Switch::Allow);
+        opened.service.set_account_switch(actor, allowed).map_err(refused)?;
+        eprintln!("platform tokens are now {} in this account", if allowed { "allowed" } else { "denied" });
+        Ok(Exit::Ok)
     };
-    let actor = match super::token::actor(&opened.service, &actor) {
-        Ok(actor) => actor,
-        Err(exit) => return exit,
-    };
-    let allowed = matches!(switch, Switch::Allow);
-    match opened.service.set_account_switch(actor, allowed) {
-        Ok(()) => {
-            eprintln!("platform tokens are now {} in this account", if allowed { "allowed" } else { "denied" });
-            Exit::Ok
-        }
-        Err(error) => refused(error),
-    }
+    run().unwrap_or_else(|exit| exit)
 }

@@ -23,30 +23,21 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Exit {
-    let opened = match args.service.open() {
-        Ok(opened) => opened,
-        Err(exit) => return exit,
-    };
-    let actor = match super::token::actor(&opened.service, &args.actor) {
-        Ok(actor) => actor,
-        Err(exit) => return exit,
-    };
-    let token = args.token.map(TokenId);
-    match opened.service.audit_log(actor, args.since, token.as_ref()) {
-        Ok(entries) => {
-            match opened.format {
-                OutputFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&entries).expect("entries serialize"))
-                }
-                OutputFormat::Human => {
-                    for e in &entries {
-                        let token = e.token.as_ref().map_or("-", |t| t.0.as_str());
-                        println!("{}  {}  {}  {token}  {}", e.at.to_rfc3339(), e.actor, e.action, e.outcome);
-                    }
+    let run = || -> Result<Exit, Exit> {
+        let opened = args.service.open()?;
+        let actor = super::token::actor(&opened.service, &args.actor)?;
+        let token = args.token.clone().map(TokenId);
+        let entries = opened.service.audit_log(actor, args.since, token.as_ref()).map_err(refused)?;
+        match opened.format {
+            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&entries).expect("entries serialize")),
+            OutputFormat::Human => {
+                for e in &entries {
+                    let token = e.token.as_ref().map_or("-", |t| t.0.as_str());
+                    println!("{}  {}  {}  {token}  {}", e.at.to_rfc3339(), e.actor, e.action, e.outcome);
                 }
             }
-            Exit::Ok
         }
-        Err(error) => refused(error),
-    }
+        Ok(Exit::Ok)
+    };
+    run().unwrap_or_else(|exit| exit)
 }

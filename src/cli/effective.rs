@@ -32,29 +32,24 @@ pub struct WhoCanArgs {
 }
 
 pub fn effective(args: EffectiveArgs) -> Exit {
-    let engine = match args.tenant.engine() {
-        Ok(engine) => engine,
-        Err(exit) => return exit,
+    let run = || -> Result<Exit, Exit> {
+        let engine = args.tenant.engine()?;
+        let principal = args.principal.resolve(&engine)?;
+        let grants =
+            engine.effective(principal, args.request.environment.as_deref(), args.request.time()).map_err(fail)?;
+        Ok(print(&grants, args.format, |g| g.permission.clone()))
     };
-    let principal = match args.principal.resolve(&engine) {
-        Ok(principal) => principal,
-        Err(exit) => return exit,
-    };
-    match engine.effective(principal, args.request.environment.as_deref(), args.request.time()) {
-        Ok(grants) => print(&grants, args.format, |g| g.permission.clone()),
-        Err(error) => fail(error),
-    }
+    run().unwrap_or_else(|exit| exit)
 }
 
 pub fn who_can(args: WhoCanArgs) -> Exit {
-    let engine = match args.tenant.engine() {
-        Ok(engine) => engine,
-        Err(exit) => return exit,
+    let run = || -> Result<Exit, Exit> {
+        let engine = args.tenant.engine()?;
+        let grants =
+            engine.who_can(&args.permission, args.request.environment.as_deref(), args.request.time()).map_err(fail)?;
+        Ok(print(&grants, args.format, |g| g.principal.clone()))
     };
-    match engine.who_can(&args.permission, args.request.environment.as_deref(), args.request.time()) {
-        Ok(grants) => print(&grants, args.format, |g| g.principal.clone()),
-        Err(error) => fail(error),
-    }
+    run().unwrap_or_else(|exit| exit)
 }
 
 fn print(grants: &[Grant], format: OutputFormat, name: impl Fn(&Grant) -> String) -> Exit {

@@ -48,21 +48,16 @@ pub fn parse_attribute(text: &str) -> Result<(String, AttrValue), String> {
 }
 
 pub fn run(args: Args) -> Exit {
-    let engine = match args.tenant.engine() {
-        Ok(engine) => engine,
-        Err(exit) => return exit,
-    };
-    let principal = match args.principal.resolve(&engine) {
-        Ok(principal) => principal,
-        Err(exit) => return exit,
-    };
+    explain(args).unwrap_or_else(|exit| exit)
+}
+
+fn explain(args: Args) -> Result<Exit, Exit> {
+    let engine = args.tenant.engine()?;
+    let principal = args.principal.resolve(&engine)?;
     let mut request = Request::new(principal, args.permission.clone()).at(args.request.time());
     request.environment = args.request.environment.clone();
     request.attributes = args.attributes.into_iter().collect();
-    let query = match engine.query(&request) {
-        Ok(query) => query,
-        Err(error) => return fail(error),
-    };
+    let query = engine.query(&request).map_err(fail)?;
     let decision = engine.evaluate(&query);
     let explanation = engine.explain(&query, &decision);
     match args.format {
@@ -71,9 +66,9 @@ pub fn run(args: Args) -> Exit {
             println!("{}", serde_json::to_string_pretty(&explanation).expect("explanations serialize"))
         }
     }
-    match decision {
+    Ok(match decision {
         Decision::Allow { .. } => Exit::Ok,
         Decision::Conditional { .. } if args.allow_conditional => Exit::Ok,
         _ => Exit::No,
-    }
+    })
 }

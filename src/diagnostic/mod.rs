@@ -50,6 +50,15 @@ pub struct Rule {
     pub summary: &'static str,
 }
 
+/// Declares a `static` [`Rule`]: `rule!(NAME, "E0001", "kebab-name", Severity, "Summary.");`
+macro_rules! rule {
+    ($name:ident, $code:literal, $kebab:literal, $severity:expr, $summary:literal) => {
+        pub static $name: $crate::diagnostic::Rule =
+            $crate::diagnostic::Rule { code: $code, name: $kebab, severity: $severity, summary: $summary };
+    };
+}
+pub(crate) use rule;
+
 /// A secondary location with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {

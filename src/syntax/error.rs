@@ -6,12 +6,7 @@ use crate::diagnostic::{Diagnostic, Fix, Rule, Severity};
 
 pub mod rules {
     use super::{Rule, Severity::*};
-
-    macro_rules! rule {
-        ($name:ident, $code:literal, $kebab:literal, $severity:expr, $summary:literal) => {
-            pub static $name: Rule = Rule { code: $code, name: $kebab, severity: $severity, summary: $summary };
-        };
-    }
+    use crate::diagnostic::rule;
 
     rule!(
         UNEXPECTED_CHARACTER,

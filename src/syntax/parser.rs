@@ -238,7 +238,7 @@ impl<'a> Parser<'a> {
                 );
                 self.document.keywords.push(KeywordUse { span: effect_span.clone(), canonical: effect.keyword() });
                 self.at += 1;
-                let permission = self.permission_name(effect_span.end..token.span.end)?;
+                let permission = self.name(effect_span.end..token.span.end, NameKind::Permission)?;
                 (effect, effect_span, Some(permission))
             }
             Some((Keyword::Where, _)) => {
@@ -385,42 +385,10 @@ impl<'a> Parser<'a> {
         match self.peek().cloned() {
             Some(token) if token.kind == TokenKind::Word && self.keyword(&token).is_none() => {
                 self.at += 1;
-                self.permission_name(token.span)
+                self.name(token.span, NameKind::Permission)
             }
             _ => self.expected(&format!("a permission after {after}"), "a permission looks like `storage:logs:read`"),
         }
-    }
-
-    fn permission_name(&mut self, span: Span) -> Step<Name> {
-        let text = &self.text[span.clone()];
-        if text.contains('*') {
-            self.report(
-                Diagnostic::new(
-                    &rules::WILDCARD,
-                    span,
-                    format!("wildcards are not supported in permissions: `{text}`"),
-                )
-                .with_help("list every permission you mean, separated by `,`"),
-            );
-            return Err(Abandoned);
-        }
-        let parts: Vec<&str> = text.split(':').collect();
-        let valid = parts.len() == 3
-            && part_is(parts[0], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-')
-            && part_is(
-                parts[1],
-                |c| c.is_ascii_alphanumeric(),
-                |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'),
-            )
-            && part_is(parts[2], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-');
-        if !valid {
-            self.report(
-                Diagnostic::new(&rules::MALFORMED_NAME, span, format!("`{text}` is not a permission"))
-                    .with_help("a permission has three parts, `service:resource:action`, such as `storage:logs:read`"),
-            );
-            return Err(Abandoned);
-        }
-        Ok(Name { text: text.to_string(), span })
     }
 
     fn where_clause(&mut self) -> Step<Where> {
@@ -439,7 +407,7 @@ impl<'a> Parser<'a> {
         let key = match self.peek().cloned() {
             Some(token) if token.kind == TokenKind::Word && self.keyword(&token).is_none() => {
                 self.at += 1;
-                self.key_name(token.span)?
+                self.name(token.span, NameKind::Key)?
             }
             _ => {
                 return self
@@ -452,36 +420,24 @@ impl<'a> Parser<'a> {
         Ok(Condition { key, operator, operator_span, operand, span })
     }
 
-    fn key_name(&mut self, span: Span) -> Step<Name> {
+    /// A permission or a condition key: no wildcards, the right number of well-formed parts.
+    fn name(&mut self, span: Span, kind: NameKind) -> Step<Name> {
         let text = &self.text[span.clone()];
         if text.contains('*') {
             self.report(
                 Diagnostic::new(
                     &rules::WILDCARD,
                     span,
-                    format!("wildcards are not supported in condition keys: `{text}`"),
+                    format!("wildcards are not supported in {}s: `{text}`", kind.what()),
                 )
-                .with_help("name the key in full; to match values by pattern use `MATCH`"),
+                .with_help(kind.wildcard_help()),
             );
             return Err(Abandoned);
         }
-        let parts: Vec<&str> = text.split(':').collect();
-        let valid = parts.len() == 2
-            && part_is(parts[0], |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-')
-            && part_is(
-                parts[1],
-                |c| c.is_ascii_alphanumeric() || c == '_',
-                |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'),
-            );
-        if !valid {
-            let help = if parts.len() == 3 {
-                "this looks like a permission; a condition key has two parts, `namespace:attribute`"
-            } else {
-                "a condition key has two parts, `namespace:attribute`, such as `storage:k8s.cluster.name`"
-            };
+        if !kind.shaped(text) {
             self.report(
-                Diagnostic::new(&rules::MALFORMED_NAME, span, format!("`{text}` is not a condition key"))
-                    .with_help(help),
+                Diagnostic::new(&rules::MALFORMED_NAME, span, format!("`{text}` is not a {}", kind.what()))
+                    .with_help(kind.shape_help(text)),
             );
             return Err(Abandoned);
         }
@@ -707,6 +663,60 @@ impl<'a> Parser<'a> {
 
 const OPERATORS_HELP: &str =
     "the operators are `=`, `!=`, `<`, `>`, `IN`, `NOT IN`, `startsWith`, `NOT startsWith` and `MATCH`";
+
+/// The two kinds of names (language.md §2). Case is left to the catalog check, which can say
+/// which spelling it knows.
+#[derive(Clone, Copy)]
+enum NameKind {
+    /// `service:resource:action`
+    Permission,
+    /// `namespace:attribute`
+    Key,
+}
+
+impl NameKind {
+    fn what(self) -> &'static str {
+        match self {
+            NameKind::Permission => "permission",
+            NameKind::Key => "condition key",
+        }
+    }
+
+    fn wildcard_help(self) -> &'static str {
+        match self {
+            NameKind::Permission => "list every permission you mean, separated by `,`",
+            NameKind::Key => "name the key in full; to match values by pattern use `MATCH`",
+        }
+    }
+
+    fn shape_help(self, text: &str) -> &'static str {
+        match self {
+            NameKind::Permission => {
+                "a permission has three parts, `service:resource:action`, such as `storage:logs:read`"
+            }
+            NameKind::Key if text.split(':').count() == 3 => {
+                "this looks like a permission; a condition key has two parts, `namespace:attribute`"
+            }
+            NameKind::Key => "a condition key has two parts, `namespace:attribute`, such as `storage:k8s.cluster.name`",
+        }
+    }
+
+    fn shaped(self, text: &str) -> bool {
+        let alnum = |c: char| c.is_ascii_alphanumeric();
+        let service = |p: &str| part_is(p, alnum, |c| alnum(c) || c == '-');
+        let dotted = |first: fn(char) -> bool, p: &str| part_is(p, first, |c| alnum(c) || matches!(c, '.' | '_' | '-'));
+        let parts: Vec<&str> = text.split(':').collect();
+        match (self, parts.as_slice()) {
+            (NameKind::Permission, [s, resource, action]) => {
+                service(s) && dotted(|c| c.is_ascii_alphanumeric(), resource) && service(action)
+            }
+            (NameKind::Key, [namespace, attribute]) => {
+                service(namespace) && dotted(|c| c.is_ascii_alphanumeric() || c == '_', attribute)
+            }
+            _ => false,
+        }
+    }
+}
 
 fn part_is(part: &str, first: impl Fn(char) -> bool, rest: impl Fn(char) -> bool) -> bool {
     let mut chars = part.chars();
