@@ -128,6 +128,12 @@ pub struct Context<'q> {
 
 impl CompiledCondition {
     pub fn evaluate(&self, context: &Context<'_>) -> Truth {
+        // D14: a list that expanded to nothing (`IN ("${bindParam:empty}")`, a principal in no
+        // group) is False for `IN` and `MATCH` and True for `NOT IN`, whatever the request holds.
+        let no_values = self.values.iter().all(|v| matches!(v, Value::UserGroups) && context.groups.is_empty());
+        if no_values {
+            return if self.operator.is_negative() { Truth::True } else { Truth::False };
+        }
         let one;
         let elements: &[String] = match self.subject {
             Subject::Attribute(key) => match context.attributes.get(key as usize).and_then(Option::as_ref) {
@@ -174,7 +180,8 @@ fn compare_one(now: DateTime<Utc>, value: &Value) -> Option<std::cmp::Ordering> 
     let Value::Typed(typed) = value else { return None };
     Some(match *typed {
         GlobalValue::Date(date, zone) => now.with_timezone(&zone).date_naive().cmp(&date),
-        GlobalValue::DateTime(instant) => now.cmp(&instant.with_timezone(&Utc)),
+        // Time comparisons are to the second (D17).
+        GlobalValue::DateTime(instant) => now.with_nanosecond(0).unwrap_or(now).cmp(&instant.with_timezone(&Utc)),
         GlobalValue::TimeOfDay(time, zone) => {
             let local = now.with_timezone(&zone).time();
             local.with_nanosecond(0).unwrap_or(local).cmp(&time)
