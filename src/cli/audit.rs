@@ -26,7 +26,7 @@ pub fn run(args: Args) -> Exit {
     let run = || -> Result<Exit, Exit> {
         let opened = args.service.open()?;
         let actor = super::token::actor(&opened.service, &args.actor)?;
-        let token = args.token.clone().map(TokenId);
+        let token = args.token.as_deref().map(TokenId::from_input);
         let entries = opened.service.audit_log(actor, args.since, token.as_ref()).map_err(refused)?;
         match opened.format {
             OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&entries).expect("entries serialize")),

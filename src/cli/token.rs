@@ -108,8 +108,12 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| format!("`{text}` is neither an RFC 3339 time (2026-12-31T23:59:00Z) nor a date (2026-12-31)"))
 }
 
-fn parse_old_expiry(text: &str) -> Result<Option<DateTime<Utc>>, String> {
-    if text == "now" { Ok(None) } else { parse_time(text).map(Some) }
+/// When the old token of a rotation stops: `now`, or a time.
+#[derive(Clone, Copy)]
+pub struct OldExpiry(Option<DateTime<Utc>>);
+
+fn parse_old_expiry(text: &str) -> Result<OldExpiry, String> {
+    if text == "now" { Ok(OldExpiry(None)) } else { parse_time(text).map(|t| OldExpiry(Some(t))) }
 }
 
 const CREATE_EXAMPLES: &str = "Examples:
@@ -190,7 +194,7 @@ pub enum TokenCommand {
         name: Option<String>,
         /// When the old token stops: `now` or an RFC 3339 time before its own expiry
         #[arg(long, value_name = "now|RFC3339", value_parser = parse_old_expiry, default_value = "now")]
-        old_expires: Option<DateTime<Utc>>,
+        old_expires: OldExpiry,
         /// The new token's expiry [default: the old token's lifetime again]
         #[arg(long, value_parser = parse_time, conflicts_with = "never_expires")]
         expires: Option<DateTime<Utc>>,
@@ -288,7 +292,7 @@ pub fn run(command: TokenCommand) -> Exit {
             Ok(Exit::Ok)
         }),
         TokenCommand::Show { id, actor, service } => with(&service, &actor, |opened, actor| {
-            let record = opened.service.show(actor, &TokenId(id)).map_err(refused)?;
+            let record = opened.service.show(actor, &TokenId::from_input(&id)).map_err(refused)?;
             print_records(opened, std::slice::from_ref(&record));
             Ok(Exit::Ok)
         }),
@@ -296,21 +300,22 @@ pub fn run(command: TokenCommand) -> Exit {
         TokenCommand::Enable(many) => each(many, "enabled", |s, a, id| s.enable(a, id)),
         TokenCommand::Delete(many) => each(many, "deleted", |s, a, id| s.delete(a, id)),
         TokenCommand::Duplicate { id, actor, service } => with(&service, &actor, |opened, actor| {
-            let created = opened.service.duplicate(actor, &TokenId(id)).map_err(refused)?;
+            let created = opened.service.duplicate(actor, &TokenId::from_input(&id)).map_err(refused)?;
             print_created(opened, &created);
             Ok(Exit::Ok)
         }),
         TokenCommand::Rotate { id, actor, name, old_expires, expires, never_expires, service } => {
             with(&service, &actor, |opened, actor| {
                 let expires_at = if never_expires { Some(None) } else { expires.map(Some) };
-                let rotation = Rotation { name, expires_at, old_expires_at: old_expires };
-                let created = opened.service.rotate(actor, &TokenId(id), rotation).map_err(refused)?;
+                let rotation = Rotation { name, expires_at, old_expires_at: old_expires.0 };
+                let created = opened.service.rotate(actor, &TokenId::from_input(&id), rotation).map_err(refused)?;
                 print_created(opened, &created);
                 Ok(Exit::Ok)
             })
         }
         TokenCommand::Expire { id, actor, at, never: _, service } => with(&service, &actor, |opened, actor| {
-            opened.service.set_expiry(actor, &TokenId(id.clone()), at).map_err(refused)?;
+            let id = TokenId::from_input(&id);
+            opened.service.set_expiry(actor, &id, at).map_err(refused)?;
             eprintln!("{id}: expires {}", at.map_or_else(|| "never".to_string(), |t| t.to_rfc3339()));
             Ok(Exit::Ok)
         }),
@@ -340,8 +345,8 @@ fn each(
 ) -> Result<Exit, Exit> {
     with(&many.service, &many.actor, |opened, actor| {
         let mut exit = Exit::Ok;
-        for id in &many.ids {
-            match operation(&opened.service, actor, &TokenId(id.clone())) {
+        for id in many.ids.iter().map(|id| TokenId::from_input(id)) {
+            match operation(&opened.service, actor, &id) {
                 Ok(()) => eprintln!("{id}: {done}"),
                 Err(error) => exit = worst(exit, refused(error)),
             }

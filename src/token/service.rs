@@ -294,7 +294,7 @@ impl TokenService {
         let account = &engine.tenant().account.id;
         let record = match self.store.get(id)? {
             Some((record, false)) if &record.account == account => record,
-            _ => return Err(TokenError::UnknownToken(id.clone())),
+            _ => return Err(TokenError::UnknownToken(TokenId::from_input(&id.0))),
         };
         let actor_id = engine.tenant().id(actor);
         let own = record.owner.id == actor_id || record.creator == actor_id;
@@ -592,9 +592,26 @@ impl TokenService {
         if self.allows(&engine, actor, MANAGE_ALL, None)? {
             return Ok(self.store.audit_log(since, token)?);
         }
-        let mine: Vec<TokenId> = self.list(actor, false)?.into_iter().map(|r| r.id).collect();
-        let entries = self.store.audit_log(since, token)?;
-        Ok(entries.into_iter().filter(|e| e.token.as_ref().is_some_and(|t| mine.contains(t))).collect())
+        self.require(&engine, actor, WRITE_OWN, "read the audit log of platform tokens")?;
+        // The entries of tokens the actor owns or created, deleted ones included.
+        let actor_id = engine.tenant().id(actor);
+        let mut mine: HashMap<TokenId, bool> = HashMap::new();
+        let mut entries = Vec::new();
+        for entry in self.store.audit_log(since, token)? {
+            let Some(id) = &entry.token else { continue };
+            let own = match mine.get(id) {
+                Some(own) => *own,
+                None => {
+                    let own = self.store.get(id)?.is_some_and(|(r, _)| r.owner.id == actor_id || r.creator == actor_id);
+                    mine.insert(id.clone(), own);
+                    own
+                }
+            };
+            if own {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
     }
 
     /// Drops a token from the check's cache: this process sees its own changes at once.
@@ -613,8 +630,13 @@ fn not_expired(record: &TokenRecord, now: DateTime<Utc>, what: &str) -> Result<(
 /// `K8s operator 2026-01-02` → `K8s operator 2026-11-27`; other names get the date appended (D20).
 fn rotated_name(name: &str, now: DateTime<Utc>) -> String {
     let today = now.format("%Y-%m-%d").to_string();
+    let strict_date = |text: &str| {
+        let shaped = text.len() == 10
+            && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        shaped && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+    };
     let stem = match name.rsplit_once(' ') {
-        Some((stem, date)) if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok() => stem,
+        Some((stem, date)) if strict_date(date) => stem,
         _ => name,
     };
     let mut rotated: String = stem.chars().take(MAX_NAME - today.len() - 1).collect();

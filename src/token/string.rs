@@ -69,6 +69,18 @@ impl fmt::Debug for TokenSecret {
 #[serde(transparent)]
 pub struct TokenId(pub String);
 
+impl TokenId {
+    /// A token id as a user typed it. Someone may paste the whole token: only its first two
+    /// parts are kept, so the secret is never echoed back in an error.
+    pub fn from_input(text: &str) -> TokenId {
+        let mut parts = text.trim().splitn(3, '.');
+        match (parts.next(), parts.next()) {
+            (Some(prefix), Some(public)) => TokenId(format!("{prefix}.{public}")),
+            _ => TokenId(text.trim().to_string()),
+        }
+    }
+}
+
 impl fmt::Display for TokenId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
