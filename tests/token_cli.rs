@@ -419,6 +419,9 @@ fn twenty_processes_get_exactly_ten_tokens() {
     assert_eq!(json(&list).as_array().unwrap().len(), 10);
 }
 
+/// A token row read straight from SQLite: id, digest length, digest, name, scopes, owner, account.
+type RawRow = (String, i64, Vec<u8>, String, String, String, String);
+
 #[test]
 fn killed_creates_leave_a_whole_database() {
     let sb = Sandbox::new();
@@ -451,7 +454,7 @@ fn killed_creates_leave_a_whole_database() {
     assert_eq!(integrity, "ok");
     let mut statement =
         connection.prepare("SELECT id, length(digest), digest, name, scopes, owner, account FROM tokens").unwrap();
-    let rows: Vec<(String, i64, Vec<u8>, String, String, String, String)> = statement
+    let rows: Vec<RawRow> = statement
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
         .unwrap()
         .collect::<Result<_, _>>()
