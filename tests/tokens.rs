@@ -740,7 +740,7 @@ fn delete_removes_a_token_for_good() {
     assert_outcome(&outcome, 401, "invalid_token");
     assert_eq!((outcome.token_id, outcome.user), (None, None), "no hint which");
     let listed: Vec<TokenId> = fx.service.list(alice, false).unwrap().into_iter().map(|r| r.id).collect();
-    assert_eq!(listed, [keep.record.id.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&keep.record.id));
     assert!(fx.store.get(id).unwrap().expect("the row stays, its id never reused").1, "marked deleted");
     refused(fx.service.delete(alice, id), "unknown_token");
     refused(fx.service.show(alice, id), "unknown_token");
