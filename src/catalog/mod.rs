@@ -178,10 +178,19 @@ impl Catalog {
 
 /// The candidate nearest to `name` by edit distance, when near enough to be a likely typo.
 pub fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
-    let limit = (name.chars().count() / 4).clamp(1, 4);
+    /// Names longer than this are no typos of a catalog name; skipping them keeps the check linear.
+    const LONGEST: usize = 256;
+    if name.len() > LONGEST {
+        return None;
+    }
+    let length = name.chars().count();
+    let limit = (length / 4).clamp(1, 4);
+    let name = name.to_lowercase();
     candidates
         .into_iter()
-        .map(|candidate| (edit_distance(&name.to_lowercase(), &candidate.to_lowercase()), candidate))
+        // The distance is at least the difference in length: skip what cannot be near.
+        .filter(|candidate| candidate.chars().count().abs_diff(length) <= limit)
+        .map(|candidate| (edit_distance(&name, &candidate.to_lowercase()), candidate))
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, candidate)| (*distance, *candidate))
         .map(|(_, candidate)| candidate)

@@ -54,8 +54,9 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
                 redundancy::duplicate_values(statement.conditions().iter().map(|c| &c.operand), &mut diagnostics);
                 logic::statement(statement, &mut diagnostics);
             }
-            redundancy::repeated_statements(file, &document.statements, &mut diagnostics);
-            redundancy::overridden_allows(file, &document.statements, &mut diagnostics);
+            let shapes: Vec<_> = document.statements.iter().map(shape::statement_shape).collect();
+            redundancy::repeated_statements(&document.statements, &shapes, &mut diagnostics);
+            redundancy::overridden_allows(&document.statements, &shapes, &mut diagnostics);
         }
         Kind::Boundary => {
             let conditions: Vec<_> = document.boundary.iter().map(|(c, _)| c.clone()).collect();

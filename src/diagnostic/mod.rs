@@ -6,6 +6,7 @@ pub mod json;
 pub mod sarif;
 mod source;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -63,7 +64,7 @@ pub(crate) use rule;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
     pub span: Range<usize>,
-    pub message: String,
+    pub message: Cow<'static, str>,
 }
 
 /// One text replacement of a fix.
@@ -98,7 +99,8 @@ pub struct Diagnostic {
     pub message: String,
     pub span: Range<usize>,
     pub labels: Vec<Label>,
-    pub help: Option<String>,
+    /// Most helps and labels are fixed texts: `Cow` spares a copy of each for every finding.
+    pub help: Option<Cow<'static, str>>,
     pub fix: Option<Fix>,
 }
 
@@ -107,12 +109,12 @@ impl Diagnostic {
         Diagnostic { rule, message: message.into(), span, labels: Vec::new(), help: None, fix: None }
     }
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+    pub fn with_help(mut self, help: impl Into<Cow<'static, str>>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
-    pub fn with_label(mut self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+    pub fn with_label(mut self, span: Range<usize>, message: impl Into<Cow<'static, str>>) -> Diagnostic {
         self.labels.push(Label { span, message: message.into() });
         self
     }

@@ -105,7 +105,7 @@ impl fmt::Display for Operator {
 }
 
 /// A placeholder inside a string (language.md §2).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Placeholder {
     BindParam(String),
     UserId,
@@ -133,7 +133,7 @@ impl fmt::Display for Placeholder {
 }
 
 /// A piece of a string value: literal text or a placeholder.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Segment {
     Text(String),
     Placeholder(Placeholder),

@@ -95,6 +95,8 @@ struct Lexer<'a> {
     text: &'a str,
     at: usize,
     out: Lexed,
+    /// Whether a token or comment stands on the current line already (for `own_line`).
+    line_taken: bool,
 }
 
 /// Tokenizes `text`. Never fails: whatever cannot be read becomes a [`TokenKind::Bad`] token
@@ -104,6 +106,7 @@ pub fn lex(text: &str) -> Lexed {
         text,
         at: if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 },
         out: Lexed { tokens: Vec::with_capacity(text.len() / 6), comments: Vec::new(), diagnostics: Vec::new() },
+        line_taken: false,
     };
     while lexer.at < text.len() {
         lexer.next();
@@ -119,28 +122,31 @@ impl<'a> Lexer<'a> {
     fn push(&mut self, kind: TokenKind, len: usize) {
         self.out.tokens.push(Token { kind, span: self.at..self.at + len });
         self.at += len;
+        self.line_taken = true;
     }
 
     fn report(&mut self, diagnostic: Diagnostic) {
         self.out.diagnostics.push(diagnostic);
     }
 
-    fn own_line(&self) -> bool {
-        let line_start = self.text[..self.at].rfind('\n').map_or(0, |i| i + 1);
-        self.text[line_start..self.at].chars().all(|c| is_space(c) || is_foreign_space(c) || c == '\u{feff}')
-    }
-
     fn comment(&mut self, len: usize, text: &str) {
-        let own_line = self.own_line();
+        let own_line = !self.line_taken;
         self.out.comments.push(Comment { text: text.trim_end().to_string(), span: self.at..self.at + len, own_line });
         self.at += len;
+        self.line_taken = true;
     }
 
     fn next(&mut self) {
         let rest = self.rest();
         let c = rest.chars().next().expect("lexer only runs on non-empty input");
         match c {
-            _ if is_space(c) => self.at += rest.find(|c: char| !is_space(c)).unwrap_or(rest.len()),
+            _ if is_space(c) => {
+                let len = rest.find(|c: char| !is_space(c)).unwrap_or(rest.len());
+                if rest[..len].contains('\n') {
+                    self.line_taken = false;
+                }
+                self.at += len;
+            }
             _ if is_foreign_space(c) => {
                 let span = self.at..self.at + c.len_utf8();
                 self.report(error::foreign_space(span, c));

@@ -133,7 +133,7 @@ impl<'a> Parser<'a> {
 
     /// Reports "expected X" at the cursor (or at the end of the text) and gives up on the
     /// construct; a token the lexer already reported is not reported twice.
-    fn expected<T>(&mut self, what: &str, help: &str) -> Step<T> {
+    fn expected<T>(&mut self, what: &str, help: &'static str) -> Step<T> {
         let span = match self.peek() {
             Some(token) if token.kind == TokenKind::Bad => return Err(Abandoned),
             Some(token) if token.kind == TokenKind::DocPlaceholder => {
