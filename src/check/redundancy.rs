@@ -1,7 +1,7 @@
 //! Lints for what a policy says twice: duplicate permissions and values, repeated statements,
 //! and ALLOWs that a DENY of the same policy always overrides.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::rules;
 use super::shape::StatementShape;
@@ -33,7 +33,7 @@ pub(super) fn duplicate_values<'a>(operands: impl Iterator<Item = &'a Operand>, 
         if items.len() < 2 {
             continue;
         }
-        let mut first: HashMap<&[Segment], usize> = HashMap::with_capacity(items.len());
+        let mut first: HashMap<&[Segment], usize> = HashMap::default();
         for (i, item) in items.iter().enumerate() {
             let earlier = *first.entry(item.segments.as_slice()).or_insert(i);
             if earlier != i {
@@ -46,24 +46,29 @@ pub(super) fn duplicate_values<'a>(operands: impl Iterator<Item = &'a Operand>, 
                     )
                     .with_label(items[earlier].span.clone(), "first here")
                     .with_help("remove the second one")
-                    .with_fix(Fix::replace("remove the duplicate", previous_end..item.span.end, "")),
+                    .with_fix(Fix::replace(
+                        "remove the duplicate",
+                        previous_end..item.span.end,
+                        "",
+                    )),
                 );
             }
         }
     }
 }
 
-pub(super) fn repeated_statements(
-    statements: &[Statement],
-    shapes: &[StatementShape<'_>],
-    out: &mut Vec<Diagnostic>,
-) {
-    let mut seen: HashMap<&StatementShape<'_>, usize> = HashMap::with_capacity(statements.len());
+pub(super) fn repeated_statements(statements: &[Statement], shapes: &[StatementShape<'_>], out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&StatementShape<'_>, usize> = HashMap::default();
+    seen.reserve(statements.len());
     for (i, shape) in shapes.iter().enumerate() {
         let first = *seen.entry(shape).or_insert(i);
         if first != i {
             out.push(
-                Diagnostic::new(&rules::REPEATED_STATEMENT, statements[i].span.clone(), "this statement repeats an earlier one")
+                Diagnostic::new(
+                    &rules::REPEATED_STATEMENT,
+                    statements[i].span.clone(),
+                    "this statement repeats an earlier one",
+                )
                 .with_label(statements[first].span.clone(), "the same statement first stands here")
                 .with_help("remove one of them; a repeated statement grants or denies nothing more"),
             );
@@ -73,12 +78,8 @@ pub(super) fn repeated_statements(
 
 /// An ALLOW of `p` is always overridden when a DENY of `p` in the same policy has no condition
 /// that the ALLOW does not also have: whenever the ALLOW applies, so does the DENY.
-pub(super) fn overridden_allows(
-    statements: &[Statement],
-    shapes: &[StatementShape<'_>],
-    out: &mut Vec<Diagnostic>,
-) {
-    let mut denies: HashMap<&str, Vec<usize>> = HashMap::new();
+pub(super) fn overridden_allows(statements: &[Statement], shapes: &[StatementShape<'_>], out: &mut Vec<Diagnostic>) {
+    let mut denies: HashMap<&str, Vec<usize>> = HashMap::default();
     for (i, statement) in statements.iter().enumerate().filter(|(_, s)| s.effect == Effect::Deny) {
         for permission in &statement.permissions {
             denies.entry(permission.text.as_str()).or_default().push(i);
@@ -87,10 +88,15 @@ pub(super) fn overridden_allows(
     if denies.is_empty() {
         return;
     }
+    // The DENYs with the fewest conditions first: an unconditional one settles it at once.
+    for candidates in denies.values_mut() {
+        candidates.sort_by_key(|&d| (shapes[d].conditions.len(), d));
+    }
     for (statement, shape) in statements.iter().zip(shapes).filter(|(s, _)| s.effect == Effect::Allow) {
         for permission in &statement.permissions {
             let Some(candidates) = denies.get(permission.text.as_str()) else { continue };
-            let overriding = candidates.iter().find(|&&d| shapes[d].conditions.iter().all(|c| shape.conditions.contains(c)));
+            let overriding =
+                candidates.iter().find(|&&d| shapes[d].conditions.iter().all(|c| shape.conditions.contains(c)));
             if let Some(&deny) = overriding {
                 let deny = &statements[deny];
                 out.push(

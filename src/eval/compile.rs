@@ -2,7 +2,9 @@
 //! boundaries applied (semantics.md §4, decisions D18), and every statement indexed by
 //! permission, so a decision only looks at the statements on the permission it asks about.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::value::{CompiledCondition, Subject, Value};
 use super::{Engine, GroupSet};
@@ -41,12 +43,12 @@ impl CompiledStatement {
 }
 
 pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
-    let mut keys: HashMap<String, u32> = HashMap::new();
+    let mut keys: HashMap<String, u32> = HashMap::default();
     for key in catalog.key_names() {
         let next = keys.len() as u32;
         keys.entry(key.to_string()).or_insert(next);
     }
-    let mut index: HashMap<String, Vec<CompiledStatement>> = HashMap::new();
+    let mut index: HashMap<String, Vec<CompiledStatement>> = HashMap::default();
     for permission in catalog.permissions() {
         index.insert(permission.name.clone(), Vec::new());
     }

@@ -705,12 +705,13 @@ impl NameKind {
         let alnum = |c: char| c.is_ascii_alphanumeric();
         let service = |p: &str| part_is(p, alnum, |c| alnum(c) || c == '-');
         let dotted = |first: fn(char) -> bool, p: &str| part_is(p, first, |c| alnum(c) || matches!(c, '.' | '_' | '-'));
-        let parts: Vec<&str> = text.split(':').collect();
-        match (self, parts.as_slice()) {
-            (NameKind::Permission, [s, resource, action]) => {
+        let mut parts = text.split(':');
+        let (first, second, third, rest) = (parts.next(), parts.next(), parts.next(), parts.next());
+        match (self, first, second, third, rest) {
+            (NameKind::Permission, Some(s), Some(resource), Some(action), None) => {
                 service(s) && dotted(|c| c.is_ascii_alphanumeric(), resource) && service(action)
             }
-            (NameKind::Key, [namespace, attribute]) => {
+            (NameKind::Key, Some(namespace), Some(attribute), None, None) => {
                 service(namespace) && dotted(|c| c.is_ascii_alphanumeric() || c == '_', attribute)
             }
             _ => false,
