@@ -1,5 +1,3 @@
-use std::ops::Range;
-
 /// Every this many bytes the index remembers how many characters came before, so a column on a
 /// long non-ASCII line costs a bounded count, never a scan from the line's start.
 const CHECKPOINT: usize = 1024;
@@ -50,16 +48,5 @@ impl SourceFile {
         }
         let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
         (line + 1, self.chars_before(offset) - self.chars_before(self.line_starts[line]) + 1)
-    }
-    /// The byte range of the 1-based line `line`, without its line break.
-    pub fn line_span(&self, line: usize) -> Range<usize> {
-        let start = self.line_starts[line - 1];
-        let end = self.line_starts.get(line).map_or(self.text.len(), |&next| next - 1);
-        let end = if end > start && self.text.as_bytes()[end - 1] == b'\r' { end - 1 } else { end };
-        start..end
-    }
-
-    pub fn line_count(&self) -> usize {
-        self.line_starts.len()
     }
 }

@@ -168,8 +168,7 @@ impl Engine {
             .unwrap_or_default();
         let parameters: BTreeMap<String, String> =
             binding.parameters.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
-        let mut via =
-            format!("policy `{}` (bound to group `{through}` at {}", binding.policy, level_words(&binding.level));
+        let mut via = format!("policy `{}` (bound to group `{through}` at {}", binding.policy, binding.level);
         if !parameters.is_empty() {
             let list: Vec<String> = parameters.iter().map(|(k, v)| format!("{k} = {v}")).collect();
             via.push_str(&format!(" with {}", list.join(", ")));
@@ -188,7 +187,7 @@ impl Engine {
             text: policy.file.text[compiled.span.clone()].to_string(),
             binding: BindingReport {
                 groups,
-                level: level_words(&binding.level),
+                level: binding.level.to_string(),
                 parameters,
                 boundaries: binding.boundaries.clone(),
                 boundary: compiled.boundary.clone(),
@@ -378,12 +377,5 @@ impl Engine {
         let _ = builder.finish().write((name, Source::from(policy.file.text.as_str())), &mut out);
         let text = String::from_utf8_lossy(&out).into_owned();
         if color { text } else { crate::diagnostic::human::strip_colors(&text) }
-    }
-}
-
-fn level_words(level: &Level) -> String {
-    match level {
-        Level::Account => "account level".to_string(),
-        Level::Environment(id) => format!("environment `{id}`"),
     }
 }

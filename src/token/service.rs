@@ -185,10 +185,6 @@ impl TokenService {
         Ok(self.store.account_switch(&account.id)? != Some(account.platform_tokens))
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// The compiled tenant, read again when older than the propagation bound.
     pub fn engine(&self) -> Arc<Engine> {
         let now = self.clock.now();
