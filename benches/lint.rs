@@ -9,13 +9,15 @@
 //!   share of `lint/10000` the checks take.
 //! - `linear/1x`, `linear/10x`: lint of that text and of that text repeated 10 times. Linear
 //!   scaling means the 10x time is at most ~11x the 1x time (MB/s about equal).
-//! - `pathological/*`: synthetic inputs of about 1 MB each (they need no workload):
-//!   `long-line` (statements separated by `;`, no newline), `long-string` (one statement with a
-//!   1 MB string value), `in-list` (one `IN` with 100,000 values), `unterminated-lines`
-//!   (100,000 lines that open a `"` and never close it), `quotes-one-line` (`"` repeated on one
-//!   line), `open-parens` (`(((…`), `random` (fixed-seed LCG bytes: printable ASCII plus some
-//!   multi-byte characters), `open-comments` (100,000 `/*` lines, none closed) and
-//!   `closed-comments-one-line` (100,000 `/* … */` on one line).
+//! - `pathological/NAME/1MB`: synthetic inputs of about 1 MB (they need no workload), each also
+//!   at a tenth of that size (`pathological/NAME/100KB`, 10,000 elements) so its scaling can be
+//!   read off: `long-line` (statements separated by `;`, no newline), `long-string` (one
+//!   statement with a 1 MB string value), `long-name` (an unknown permission 1 MB long),
+//!   `in-list` (one `IN` with 100,000 values), `unterminated-lines` (100,000 lines that open a
+//!   `"` and never close it), `quotes-one-line` (`"` repeated on one line), `open-parens`
+//!   (`(((…`), `random` (fixed-seed LCG: printable ASCII, line breaks and some multi-byte
+//!   characters), `open-comments` (100,000 `/*` lines, none closed) and
+//!   `closed-comments-one-line` (100,000 `/* c */` on one line).
 //!
 //! The workload folder is `$BENCH_WORKLOAD`, or `../shared/bench/workload` beside the crate. When
 //! it is missing, the workload groups are skipped with a note on stderr and the synthetic ones run.
@@ -34,10 +36,10 @@ use warden::check::lint;
 use warden::diagnostic::SourceFile;
 use warden::syntax::{Kind, parse};
 
-/// About 1 MB: the size of every pathological input.
+/// About 1 MB: the full size of the pathological inputs.
 const MB: usize = 1 << 20;
 
-/// 100,000: the element count of the pathological inputs that have one.
+/// 100,000: the full element count of the pathological inputs that have elements.
 const COUNT: usize = 100_000;
 
 fn workload_dir() -> PathBuf {
@@ -112,9 +114,22 @@ impl Lcg {
     }
 }
 
+/// The size of a pathological input: about `bytes` long, with `count` elements where the input
+/// has elements. The full size is ~1 MB and 100,000 elements; a tenth of it is also measured, so
+/// each input shows its own scaling (linear: the 1MB time is ~10x the 100KB time).
+#[derive(Clone, Copy)]
+struct Size {
+    label: &'static str,
+    bytes: usize,
+    count: usize,
+}
+
+const SIZES: [Size; 2] =
+    [Size { label: "100KB", bytes: MB / 10, count: COUNT / 10 }, Size { label: "1MB", bytes: MB, count: COUNT }];
+
 /// Statements separated by `;` and a space, with no line break: a mix of ALLOWs and DENYs, with
 /// and without conditions, some repeated, from the catalog's vocabulary.
-fn long_line() -> String {
+fn long_line(size: Size) -> String {
     const TEMPLATES: [&str; 8] = [
         "ALLOW storage:logs:read WHERE storage:gcp.project.id = \"project-{n}\"",
         "ALLOW storage:logs:read WHERE storage:log.source IN (\"/var/log/syslog\", \"/var/log/app-{n}.log\")",
@@ -126,8 +141,8 @@ fn long_line() -> String {
         "ALLOW automation:workflows:read",
     ];
     let mut lcg = Lcg(7);
-    let mut text = String::with_capacity(MB + 200);
-    while text.len() < MB {
+    let mut text = String::with_capacity(size.bytes + 200);
+    while text.len() < size.bytes {
         let template = TEMPLATES[lcg.below(TEMPLATES.len())];
         text.push_str(&template.replace("{n}", &lcg.below(1000).to_string()));
         text.push_str("; ");
@@ -135,18 +150,31 @@ fn long_line() -> String {
     text
 }
 
-fn long_string() -> String {
+/// One statement whose value is a string of `size.bytes`.
+fn long_string(size: Size) -> String {
     let prefix = "ALLOW storage:logs:read WHERE storage:gcp.project.id = \"";
-    let mut text = String::with_capacity(MB + 100);
+    let mut text = String::with_capacity(size.bytes + 4);
     text.push_str(prefix);
-    text.extend(std::iter::repeat_n('p', MB - prefix.len() - 3));
+    text.extend(std::iter::repeat_n('p', size.bytes - prefix.len() - 3));
     text.push_str("\";\n");
     text
 }
 
-fn in_list() -> String {
+/// One unknown permission `size.bytes` long: the catalog lookup and its "did you mean" search
+/// see the whole name.
+fn long_name(size: Size) -> String {
+    let prefix = "ALLOW storage:logs:";
+    let mut text = String::with_capacity(size.bytes + 4);
+    text.push_str(prefix);
+    text.extend(std::iter::repeat_n('r', size.bytes - prefix.len() - 2));
+    text.push_str(";\n");
+    text
+}
+
+/// One `IN` list of `size.count` distinct values.
+fn in_list(size: Size) -> String {
     let mut text = String::from("ALLOW storage:logs:read WHERE storage:gcp.project.id IN (");
-    for i in 0..COUNT {
+    for i in 0..size.count {
         if i > 0 {
             text.push_str(", ");
         }
@@ -156,15 +184,14 @@ fn in_list() -> String {
     text
 }
 
-/// Random text over printable ASCII and some multi-byte characters the lexer treats specially
-/// (typographic quotes, foreign spaces) or not at all.
-fn random() -> String {
+/// Random text over printable ASCII, line breaks and some multi-byte characters the lexer treats
+/// specially (typographic quotes, foreign spaces) or not at all.
+fn random(size: Size) -> String {
     const EXTRA: [char; 8] = ['é', '“', '”', '‘', '\u{a0}', '\u{3000}', '→', '🦀'];
     let mut lcg = Lcg(42);
-    let mut text = String::with_capacity(MB + 4);
-    while text.len() < MB {
-        let roll = lcg.below(100);
-        let c = match roll {
+    let mut text = String::with_capacity(size.bytes + 4);
+    while text.len() < size.bytes {
+        let c = match lcg.below(100) {
             0..=4 => EXTRA[lcg.below(EXTRA.len())],
             5..=7 => '\n',
             _ => char::from(b' ' + lcg.below(95) as u8),
@@ -174,21 +201,22 @@ fn random() -> String {
     text
 }
 
-fn pathological_inputs() -> Vec<(&'static str, String)> {
+fn pathological_inputs(size: Size) -> Vec<(&'static str, String)> {
     vec![
-        ("long-line", long_line()),
-        ("long-string", long_string()),
-        ("in-list", in_list()),
-        // 100,000 lines opening a string that never closes, padded to ~1 MB.
-        ("unterminated-lines", "\"unclosed\n".repeat(COUNT)),
-        // On one line a `"` closes the one before: 500,000 empty strings `""`, none a statement.
-        ("quotes-one-line", "\"".repeat(MB)),
-        ("open-parens", "(".repeat(MB)),
-        ("random", random()),
-        // 100,000 `/*`, none closed, padded to ~1 MB: the first one runs to the end of the text.
-        ("open-comments", "/* open \n".repeat(COUNT)),
-        // 100,000 closed block comments on one line.
-        ("closed-comments-one-line", "/* c */ ".repeat(COUNT)),
+        ("long-line", long_line(size)),
+        ("long-string", long_string(size)),
+        ("long-name", long_name(size)),
+        ("in-list", in_list(size)),
+        // `count` lines opening a string that never closes, padded to ~`bytes`.
+        ("unterminated-lines", "\"unclosed\n".repeat(size.count)),
+        // On one line a `"` closes the one before: `bytes / 2` empty strings `""`, none a statement.
+        ("quotes-one-line", "\"".repeat(size.bytes)),
+        ("open-parens", "(".repeat(size.bytes)),
+        ("random", random(size)),
+        // `count` lines opening a `/*`, none closed: the first one runs to the end of the text.
+        ("open-comments", "/* open \n".repeat(size.count)),
+        // `count` closed block comments on one line.
+        ("closed-comments-one-line", "/* c */ ".repeat(size.count)),
     ]
 }
 
@@ -196,8 +224,14 @@ fn pathological_benches(c: &mut Criterion) {
     Catalog::builtin();
     let mut group = c.benchmark_group("pathological");
     group.sample_size(10).sampling_mode(SamplingMode::Flat);
-    for (id, text) in pathological_inputs() {
-        bench_lint(&mut group, id, &text);
+    let inputs: Vec<(Size, Vec<(&str, String)>)> =
+        SIZES.iter().map(|&size| (size, pathological_inputs(size))).collect();
+    // Both sizes of one input side by side.
+    for index in 0..inputs[0].1.len() {
+        for (size, texts) in &inputs {
+            let (name, text) = &texts[index];
+            bench_lint(&mut group, &format!("{name}/{}", size.label), text);
+        }
     }
     group.finish();
 }
