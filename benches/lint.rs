@@ -13,11 +13,12 @@
 //!   at a tenth of that size (`pathological/NAME/100KB`, 10,000 elements) so its scaling can be
 //!   read off: `long-line` (statements separated by `;`, no newline), `long-string` (one
 //!   statement with a 1 MB string value), `long-name` (an unknown permission 1 MB long),
-//!   `in-list` (one `IN` with 100,000 values), `unterminated-lines` (100,000 lines that open a
-//!   `"` and never close it), `quotes-one-line` (`"` repeated on one line), `open-parens`
-//!   (`(((…`), `random` (fixed-seed LCG: printable ASCII, line breaks and some multi-byte
-//!   characters), `open-comments` (100,000 `/*` lines, none closed) and
-//!   `closed-comments-one-line` (100,000 `/* c */` on one line).
+//!   `in-list` (one `IN` with 100,000 values), `permission-list` (one statement listing ~48,000
+//!   distinct unknown permissions), `unterminated-lines` (100,000 lines that open a `"` and never
+//!   close it), `quotes-one-line` (`"` repeated on one line), `open-parens` (`(((…`), `random`
+//!   (fixed-seed LCG: printable ASCII, line breaks and some multi-byte characters),
+//!   `open-comments` (100,000 `/*` lines, none closed) and `closed-comments-one-line` (100,000
+//!   `/* c */` on one line).
 //!
 //! The workload folder is `$BENCH_WORKLOAD`, or `../shared/bench/workload` beside the crate. When
 //! it is missing, the workload groups are skipped with a note on stderr and the synthetic ones run.
@@ -184,6 +185,19 @@ fn in_list(size: Size) -> String {
     text
 }
 
+/// One statement listing distinct (unknown) permissions up to `size.bytes`: about 48,000 at
+/// 1 MB.
+fn permission_list(size: Size) -> String {
+    let mut text = String::from("ALLOW storage:logs:r000000");
+    let mut i = 1;
+    while text.len() < size.bytes {
+        text.push_str(&format!(", storage:logs:r{i:06}"));
+        i += 1;
+    }
+    text.push_str(";\n");
+    text
+}
+
 /// Random text over printable ASCII, line breaks and some multi-byte characters the lexer treats
 /// specially (typographic quotes, foreign spaces) or not at all.
 fn random(size: Size) -> String {
@@ -207,6 +221,7 @@ fn pathological_inputs(size: Size) -> Vec<(&'static str, String)> {
         ("long-string", long_string(size)),
         ("long-name", long_name(size)),
         ("in-list", in_list(size)),
+        ("permission-list", permission_list(size)),
         // `count` lines opening a string that never closes, padded to ~`bytes`.
         ("unterminated-lines", "\"unclosed\n".repeat(size.count)),
         // On one line a `"` closes the one before: `bytes / 2` empty strings `""`, none a statement.

@@ -68,6 +68,6 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
     style::keyword_case(&file.text, &document.keywords, &mut diagnostics);
     style::statements_in_comments(&document.comments, &mut diagnostics);
     suppress::apply(file, &document.comments, known_codes(), &mut diagnostics);
-    diagnostics.sort_by(|a, b| (a.span.start, a.span.end, a.code()).cmp(&(b.span.start, b.span.end, b.code())));
+    diagnostics.sort_unstable_by_key(|d| (d.span.start, d.span.end, d.code()));
     Linted { document, diagnostics }
 }

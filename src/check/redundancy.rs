@@ -1,16 +1,21 @@
 //! Lints for what a policy says twice: duplicate permissions and values, repeated statements,
 //! and ALLOWs that a DENY of the same policy always overrides.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::rules;
-use super::shape::StatementShape;
+use super::shape::{ConditionShape, Set, StatementShape};
 use crate::diagnostic::{Diagnostic, Fix};
 use crate::syntax::{Effect, Operand, Segment, Statement};
 
 pub(super) fn duplicate_permissions(statement: &Statement, out: &mut Vec<Diagnostic>) {
-    for (i, permission) in statement.permissions.iter().enumerate().skip(1) {
-        if let Some(first) = statement.permissions[..i].iter().find(|p| p.text == permission.text) {
+    if statement.permissions.len() < 2 {
+        return;
+    }
+    let mut first: HashMap<&str, usize> = HashMap::default();
+    for (i, permission) in statement.permissions.iter().enumerate() {
+        let earlier = *first.entry(permission.text.as_str()).or_insert(i);
+        if earlier != i {
             // Remove from the end of the previous permission to the end of this one: `, x`.
             let previous_end = statement.permissions[i - 1].span.end;
             out.push(
@@ -19,7 +24,7 @@ pub(super) fn duplicate_permissions(statement: &Statement, out: &mut Vec<Diagnos
                     permission.span.clone(),
                     format!("`{}` is listed twice", permission.text),
                 )
-                .with_label(first.span.clone(), "first listed here")
+                .with_label(statement.permissions[earlier].span.clone(), "first listed here")
                 .with_help("remove the second one")
                 .with_fix(Fix::replace("remove the duplicate", previous_end..permission.span.end, "")),
             );
@@ -79,31 +84,39 @@ pub(super) fn repeated_statements(statements: &[Statement], shapes: &[StatementS
 /// An ALLOW of `p` is always overridden when a DENY of `p` in the same policy has no condition
 /// that the ALLOW does not also have: whenever the ALLOW applies, so does the DENY.
 pub(super) fn overridden_allows(statements: &[Statement], shapes: &[StatementShape<'_>], out: &mut Vec<Diagnostic>) {
-    let mut denies: HashMap<&str, Vec<usize>> = HashMap::default();
+    // Each distinct DENY once, filed under its permission and its first (smallest) condition:
+    // a DENY whose conditions are all among an ALLOW's has its first one among them too, so an
+    // ALLOW looks only under its own conditions and under "none" (the unconditional DENYs).
+    type Filed<'a, 's> = HashMap<(&'a str, Option<&'s ConditionShape<'a>>), Vec<usize>>;
+    let mut denies: Filed<'_, '_> = HashMap::default();
+    let mut seen: HashSet<(&str, Option<&Set<ConditionShape<'_>>>)> = HashSet::default();
     for (i, statement) in statements.iter().enumerate().filter(|(_, s)| s.effect == Effect::Deny) {
+        let shape = &shapes[i];
         for permission in &statement.permissions {
-            denies.entry(permission.text.as_str()).or_default().push(i);
+            if seen.insert((permission.text.as_str(), shape.conditions.as_ref())) {
+                denies.entry((permission.text.as_str(), shape.conditions().next())).or_default().push(i);
+            }
         }
     }
     if denies.is_empty() {
         return;
     }
-    // The DENYs with the fewest conditions first: an unconditional one settles it at once.
-    for candidates in denies.values_mut() {
-        candidates.sort_by_key(|&d| (shapes[d].conditions.len(), d));
-    }
     for (statement, shape) in statements.iter().zip(shapes).filter(|(s, _)| s.effect == Effect::Allow) {
         for permission in &statement.permissions {
-            let Some(candidates) = denies.get(permission.text.as_str()) else { continue };
-            let overriding =
-                candidates.iter().find(|&&d| shapes[d].conditions.iter().all(|c| shape.conditions.contains(c)));
+            let name = permission.text.as_str();
+            let filed = std::iter::once(None).chain(shape.conditions().map(Some));
+            let overriding = filed
+                .filter_map(|first| denies.get(&(name, first)))
+                .flatten()
+                .filter(|&&d| shapes[d].conditions().all(|c| shape.has_condition(c)))
+                .min_by_key(|&&d| (shapes[d].condition_count(), d));
             if let Some(&deny) = overriding {
                 let deny = &statements[deny];
                 out.push(
                     Diagnostic::new(
                         &rules::OVERRIDDEN_ALLOW,
                         permission.span.clone(),
-                        format!("this ALLOW of `{}` never takes effect: a DENY always overrides it", permission.text),
+                        format!("this ALLOW of `{name}` never takes effect: a DENY always overrides it"),
                     )
                     .with_label(deny.span.clone(), "this DENY always applies where the ALLOW does")
                     .with_help("remove the ALLOW, or narrow the DENY with conditions the ALLOW does not meet"),

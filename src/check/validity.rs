@@ -14,10 +14,12 @@ pub(super) enum Scope<'c> {
 }
 
 pub(super) fn statement(catalog: &Catalog, statement: &Statement, out: &mut Vec<Diagnostic>) {
-    let mut known: Vec<&Permission> = Vec::with_capacity(statement.permissions.len());
+    // Each known permission once: a condition is judged against at most the catalog's size.
+    let mut known: Vec<&Permission> = Vec::with_capacity(statement.permissions.len().min(8));
     for name in &statement.permissions {
         match catalog.permission(&name.text) {
-            Some(permission) => known.push(permission),
+            Some(permission) if !known.iter().any(|k| std::ptr::eq(*k, permission)) => known.push(permission),
+            Some(_) => {}
             None => out.push(unknown_permission(catalog, &name.text, name.span.clone())),
         }
     }

@@ -96,7 +96,7 @@ impl Fix {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub rule: &'static Rule,
-    pub message: String,
+    pub message: Cow<'static, str>,
     pub span: Range<usize>,
     pub labels: Vec<Label>,
     /// Most helps and labels are fixed texts: `Cow` spares a copy of each for every finding.
@@ -105,7 +105,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(rule: &'static Rule, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+    pub fn new(rule: &'static Rule, span: Range<usize>, message: impl Into<Cow<'static, str>>) -> Diagnostic {
         Diagnostic { rule, message: message.into(), span, labels: Vec::new(), help: None, fix: None }
     }
 

@@ -77,7 +77,7 @@ fn uri(name: &str) -> String {
 fn result(file: &SourceFile, d: &Diagnostic, rule_index: Option<usize>) -> Value {
     let text = match &d.help {
         Some(help) => format!("{} ({help})", d.message),
-        None => d.message.clone(),
+        None => d.message.to_string(),
     };
     let mut result = json!({
         "ruleId": d.code(),

@@ -105,7 +105,7 @@ pub fn lex(text: &str) -> Lexed {
     let mut lexer = Lexer {
         text,
         at: if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 },
-        out: Lexed { tokens: Vec::with_capacity(text.len() / 6), comments: Vec::new(), diagnostics: Vec::new() },
+        out: Lexed { tokens: Vec::with_capacity(text.len() / 4), comments: Vec::new(), diagnostics: Vec::new() },
         line_taken: false,
     };
     while lexer.at < text.len() {

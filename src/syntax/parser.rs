@@ -69,6 +69,11 @@ impl Keyword {
     ];
 
     fn of(word: &str) -> Option<(Keyword, &'static str)> {
+        // Most words are permissions and keys: anything with a `:` or longer than `startsWith`
+        // is no keyword.
+        if word.len() > "startsWith".len() || word.contains(':') {
+            return None;
+        }
         Keyword::ALL.into_iter().find(|(_, spelling)| spelling.eq_ignore_ascii_case(word))
     }
 }
@@ -552,6 +557,10 @@ impl<'a> Parser<'a> {
         let close = raw.chars().next_back().map_or(1, char::len_utf8);
         let body_start = span.start + open;
         let body = &raw[open..raw.len() - close];
+        // Most values are plain text: no escape, no placeholder.
+        if !body.contains(['\\', '$']) {
+            return Ok(StringLit { segments: vec![Segment::Text(body.to_string())], span });
+        }
         let mut segments = Vec::new();
         let mut text = String::with_capacity(body.len());
         let mut ok = true;
