@@ -7,6 +7,8 @@ mod file;
 mod global;
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 pub use error::CatalogError;
@@ -90,7 +92,8 @@ pub struct Permission {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     services: BTreeMap<String, Service>,
-    permissions: BTreeMap<String, Permission>,
+    /// Looked up once per permission of every statement: hashed, not ordered.
+    permissions: FxHashMap<String, Permission>,
     globals: BTreeMap<String, (GlobalType, OperatorSet)>,
     values: HashMap<String, Vec<String>>,
     /// Every non-global key with the operators it accepts on some permission (for boundaries).
@@ -111,7 +114,7 @@ impl Catalog {
     fn empty() -> Catalog {
         Catalog {
             services: BTreeMap::new(),
-            permissions: BTreeMap::new(),
+            permissions: FxHashMap::default(),
             globals: BTreeMap::new(),
             values: HashMap::new(),
             keys: BTreeMap::new(),
@@ -135,6 +138,7 @@ impl Catalog {
         self.permissions.get(name)
     }
 
+    /// Every permission, in no particular order.
     pub fn permissions(&self) -> impl Iterator<Item = &Permission> {
         self.permissions.values()
     }

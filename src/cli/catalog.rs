@@ -30,7 +30,8 @@ pub fn run(args: Args) -> Exit {
         }
     }
     let wanted = |name: &str| args.service.as_deref().is_none_or(|service| name.split(':').next() == Some(service));
-    let permissions: Vec<_> = catalog.permissions().filter(|p| wanted(&p.name)).collect();
+    let mut permissions: Vec<_> = catalog.permissions().filter(|p| wanted(&p.name)).collect();
+    permissions.sort_by(|a, b| a.name.cmp(&b.name));
     if args.json {
         let list: Vec<_> = permissions
             .iter()

@@ -728,9 +728,10 @@ impl NameKind {
     }
 }
 
+/// Names are ASCII (the lexer's name characters are), so bytes can be judged one by one.
 fn part_is(part: &str, first: impl Fn(char) -> bool, rest: impl Fn(char) -> bool) -> bool {
-    let mut chars = part.chars();
-    chars.next().is_some_and(first) && chars.all(rest)
+    let mut bytes = part.bytes().map(char::from);
+    bytes.next().is_some_and(first) && bytes.all(rest)
 }
 
 /// `ALLOWapp-engine:apps:run`: an upper-case `ALLOW`/`DENY` run into a lower-case permission
