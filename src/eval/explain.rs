@@ -162,7 +162,7 @@ impl Engine {
         let through = binding
             .groups
             .iter()
-            .find(|&&g| query.group_ids.contains(&self.tenant.groups[g].id))
+            .find(|&&g| self.membership(query.principal).ids.contains(&self.tenant.groups[g].id))
             .or(binding.groups.first())
             .map(|&g| self.tenant.groups[g].id.clone())
             .unwrap_or_default();
@@ -192,7 +192,7 @@ impl Engine {
                 boundaries: binding.boundaries.clone(),
                 boundary: compiled.boundary.clone(),
             },
-            unreached: if Engine::applies(compiled, query) { String::new() } else { self.unreached(compiled, query) },
+            unreached: if self.applies(compiled, query) { String::new() } else { self.unreached(compiled, query) },
             via,
             statement,
         }
@@ -205,7 +205,7 @@ impl Engine {
         let context = self.context(query);
         let mut misses: Vec<NearMiss> = Vec::new();
         for (i, statement) in self.statements(&query.permission).iter().enumerate() {
-            if statement.effect != Effect::Allow || !Engine::applies(statement, query) {
+            if statement.effect != Effect::Allow || !self.applies(statement, query) {
                 continue;
             }
             let truths: Vec<Truth> = statement.conditions.iter().map(|c| c.evaluate(&context)).collect();
@@ -238,7 +238,7 @@ impl Engine {
             Subject::Global(GlobalType::Environment) => {
                 query.environment.map(|i| format!("{:?}", self.tenant.environments[i].id)).unwrap_or_default()
             }
-            Subject::Global(GlobalType::Groups) => format!("{:?}", query.group_ids),
+            Subject::Global(GlobalType::Groups) => format!("{:?}", self.membership(query.principal).ids),
             Subject::Global(GlobalType::WeekDay) => format!("{} (UTC)", query.time.format("%A")),
             Subject::Global(_) => query.time.to_rfc3339(),
         };
@@ -248,7 +248,7 @@ impl Engine {
     /// Why a statement does not reach the query's principal: the groups, or the level.
     fn unreached(&self, statement: &CompiledStatement, query: &Query) -> String {
         let principal = self.tenant.email(query.principal);
-        if !statement.groups.intersects(&query.groups) {
+        if !statement.groups.intersects(&self.membership(query.principal).groups) {
             let groups: Vec<String> = self.tenant.bindings[statement.binding]
                 .groups
                 .iter()
@@ -270,7 +270,7 @@ impl Engine {
         const SHOWN: usize = 3;
         let mut out: Vec<StatementReport> = Vec::new();
         for (i, statement) in self.statements(&query.permission).iter().enumerate() {
-            if statement.effect == Effect::Allow && !Engine::applies(statement, query) && out.len() < SHOWN {
+            if statement.effect == Effect::Allow && !self.applies(statement, query) && out.len() < SHOWN {
                 let report = self.report(query, i);
                 if !out.iter().any(|r| r.text == report.text && r.binding.groups == report.binding.groups) {
                     out.push(report);

@@ -131,8 +131,6 @@ pub struct Query {
     pub(crate) principal: Principal,
     pub(crate) permission: String,
     pub(crate) environment: Option<usize>,
-    pub(crate) groups: GroupSet,
-    pub(crate) group_ids: Vec<String>,
     pub(crate) attributes: Vec<Option<AttrValue>>,
     /// Known keys the permission does not accept: ignored (decisions D15).
     pub(crate) ignored: Vec<String>,
@@ -168,8 +166,17 @@ impl Decision {
     }
 }
 
+/// A principal's groups, worked out once when the engine is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Membership {
+    pub groups: GroupSet,
+    pub ids: Vec<String>,
+}
+
 pub struct Engine {
     tenant: Tenant,
+    /// Users first, then service users (see [`Engine::membership`]).
+    memberships: Vec<Membership>,
     catalog: Catalog,
     keys: HashMap<String, u32>,
     index: HashMap<String, Vec<CompiledStatement>>,
@@ -187,7 +194,24 @@ impl Engine {
         keys: HashMap<String, u32>,
         index: HashMap<String, Vec<CompiledStatement>>,
     ) -> Engine {
-        Engine { tenant, catalog: catalog.clone(), keys, index }
+        let memberships = tenant
+            .principals()
+            .map(|principal| {
+                let groups = tenant.groups_of(principal);
+                Membership {
+                    groups: GroupSet::of(tenant.groups.len(), groups.iter().copied()),
+                    ids: groups.iter().map(|&g| tenant.groups[g].id.clone()).collect(),
+                }
+            })
+            .collect();
+        Engine { tenant, memberships, catalog: catalog.clone(), keys, index }
+    }
+
+    pub(crate) fn membership(&self, principal: Principal) -> &Membership {
+        match principal {
+            Principal::User(i) => &self.memberships[i],
+            Principal::ServiceUser(i) => &self.memberships[self.tenant.users.len() + i],
+        }
     }
 
     pub fn tenant(&self) -> &Tenant {
@@ -241,13 +265,10 @@ impl Engine {
                 }
             }
         }
-        let groups_of = self.tenant.groups_of(request.principal);
         Ok(Query {
             principal: request.principal,
             permission: request.permission.clone(),
             environment,
-            groups: GroupSet::of(self.tenant.groups.len(), groups_of.iter().copied()),
-            group_ids: groups_of.iter().map(|&i| self.tenant.groups[i].id.clone()).collect(),
             attributes,
             ignored,
             time: request.time,
@@ -259,14 +280,14 @@ impl Engine {
             attributes: &query.attributes,
             environment: query.environment.map(|i| self.tenant.environments[i].id.as_str()),
             user_id: self.tenant.id(query.principal),
-            groups: &query.group_ids,
+            groups: &self.membership(query.principal).ids,
             time: query.time,
         }
     }
 
     /// Whether a statement reaches the query's principal at the query's level (D16).
-    fn applies(statement: &CompiledStatement, query: &Query) -> bool {
-        statement.groups.intersects(&query.groups)
+    fn applies(&self, statement: &CompiledStatement, query: &Query) -> bool {
+        statement.groups.intersects(&self.membership(query.principal).groups)
             && statement.environment.is_none_or(|environment| query.environment == Some(environment))
     }
 
@@ -290,7 +311,7 @@ impl Engine {
         let statements = self.statements(&query.permission);
         let (mut allowed, mut allow_unknown, mut deny_unknown) = (None, false, false);
         for (i, statement) in statements.iter().enumerate() {
-            if !Engine::applies(statement, query) {
+            if !self.applies(statement, query) {
                 continue;
             }
             match (statement.effect, Engine::truth(statement, &context)) {
@@ -315,7 +336,7 @@ impl Engine {
         let statements = self.statements(&query.permission);
         let mut residual = Vec::new();
         for (i, statement) in statements.iter().enumerate() {
-            if !Engine::applies(statement, query) {
+            if !self.applies(statement, query) {
                 continue;
             }
             let mut conditions = Vec::new();
@@ -358,7 +379,7 @@ impl Engine {
                 let fill = compile::Fill {
                     parameters: None,
                     level_id: None,
-                    user: Some((self.tenant.id(query.principal), &query.group_ids)),
+                    user: Some((self.tenant.id(query.principal), &self.membership(query.principal).ids)),
                 };
                 let conditions: Vec<String> = remaining
                     .conditions

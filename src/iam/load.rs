@@ -234,7 +234,20 @@ impl Config<'_> {
             .iter()
             .filter_map(|binding| self.binding(binding, &policies, &boundaries, &group_index, &environments))
             .collect();
+        let mut user_names = rustc_hash::FxHashMap::default();
+        for (i, u) in users.iter().enumerate() {
+            user_names.entry(u.email.clone()).or_insert(Principal::User(i));
+            user_names.entry(u.id.clone()).or_insert(Principal::User(i));
+        }
+        let mut service_user_names = rustc_hash::FxHashMap::default();
+        for (i, s) in service_users.iter().enumerate() {
+            for name in [&s.email, &s.id, &s.name] {
+                service_user_names.entry(name.clone()).or_insert(Principal::ServiceUser(i));
+            }
+        }
         Tenant {
+            user_names,
+            service_user_names,
             account: Account {
                 id: parsed.account.id,
                 name: parsed.account.name,

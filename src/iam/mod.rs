@@ -9,6 +9,8 @@ pub mod rules;
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap as HashMap;
+
 pub use builtin::BUILTIN_POLICIES;
 pub use load::{FileFindings, Loaded, TenantFiles, load};
 
@@ -138,20 +140,20 @@ pub struct Tenant {
     pub boundaries: BTreeMap<String, Boundary>,
     pub bindings: Vec<Binding>,
     pub deployment: Deployment,
+    /// Users by email and id; service users by email, id and name (built by [`load`]).
+    pub(crate) user_names: HashMap<String, Principal>,
+    pub(crate) service_user_names: HashMap<String, Principal>,
 }
 
 impl Tenant {
     /// A user by email or id.
     pub fn find_user(&self, name: &str) -> Option<Principal> {
-        self.users.iter().position(|u| u.email == name || u.id == name).map(Principal::User)
+        self.user_names.get(name).copied()
     }
 
     /// A service user by email, id or name.
     pub fn find_service_user(&self, name: &str) -> Option<Principal> {
-        self.service_users
-            .iter()
-            .position(|s| s.email == name || s.id == name || s.name == name)
-            .map(Principal::ServiceUser)
+        self.service_user_names.get(name).copied()
     }
 
     /// The email a principal is known by.

@@ -3,6 +3,7 @@
 //! the owner's policies *now*: a token's rights are its scopes ∩ its owner's decision.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -131,16 +132,17 @@ impl TokenService {
 
     /// The token's record, from the cache while it is younger than the propagation bound;
     /// `None` for unknown and deleted tokens.
-    fn record(&self, id: &TokenId, now: chrono::DateTime<chrono::Utc>) -> Result<Option<TokenRecord>, TokenError> {
+    fn record(&self, id: &TokenId, now: chrono::DateTime<chrono::Utc>) -> Result<Option<Arc<TokenRecord>>, TokenError> {
         {
             let cache = self.tokens.read().expect("the token cache lock is never poisoned");
             if let Some(cached) = cache.get(id).filter(|c| now - c.fetched_at <= self.settings.propagation) {
-                return Ok((!cached.deleted).then(|| cached.record.clone()));
+                return Ok((!cached.deleted).then(|| Arc::clone(&cached.record)));
             }
         }
         let Some((record, deleted)) = self.store.get(id)? else { return Ok(None) };
+        let record = Arc::new(record);
         let mut cache = self.tokens.write().expect("the token cache lock is never poisoned");
-        cache.insert(id.clone(), CachedToken { record: record.clone(), deleted, fetched_at: now });
+        cache.insert(id.clone(), CachedToken { record: Arc::clone(&record), deleted, fetched_at: now });
         Ok((!deleted).then_some(record))
     }
 }

@@ -2,7 +2,7 @@
 //! actor's rights resolved through the evaluator, every operation audited, refusals with the
 //! id of the rule that refused.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -99,7 +99,8 @@ pub(super) struct CachedEngine {
 }
 
 pub(super) struct CachedToken {
-    pub record: TokenRecord,
+    /// Shared with every check that reads it: a check copies no strings.
+    pub record: Arc<TokenRecord>,
     pub deleted: bool,
     pub fetched_at: DateTime<Utc>,
 }
@@ -158,8 +159,8 @@ impl TokenService {
             catalog: catalog.clone(),
             engine: RwLock::new(CachedEngine { engine: Arc::new(engine), loaded_at }),
             reload: None,
-            tokens: RwLock::new(HashMap::new()),
-            touched: Mutex::new(HashMap::new()),
+            tokens: RwLock::new(HashMap::default()),
+            touched: Mutex::new(HashMap::default()),
             touches: Some(sender),
             toucher: Some(toucher),
         })
@@ -591,7 +592,7 @@ impl TokenService {
         self.require(&engine, actor, WRITE_OWN, "read the audit log of platform tokens")?;
         // The entries of tokens the actor owns or created, deleted ones included.
         let actor_id = engine.tenant().id(actor);
-        let mut mine: HashMap<TokenId, bool> = HashMap::new();
+        let mut mine: HashMap<TokenId, bool> = HashMap::default();
         let mut entries = Vec::new();
         for entry in self.store.audit_log(since, token)? {
             let Some(id) = &entry.token else { continue };
