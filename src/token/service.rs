@@ -2,10 +2,11 @@
 //! actor's rights resolved through the evaluator, every operation audited, refusals with the
 //! id of the rule that refused.
 
-use rustc_hash::FxHashMap as HashMap;
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
