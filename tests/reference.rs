@@ -233,6 +233,11 @@ mod reference {
     /// satisfies them, negative ones when no element satisfies the positive form ("Conditions
     /// on list-valued attributes").
     pub fn condition(condition: &Condition, facts: &Facts<'_>) -> Truth {
+        // D14: a list that expanded to no element is False for `IN`/`MATCH` and True for
+        // `NOT IN`, whether or not the request carries the attribute.
+        if condition.operator.takes_list() && values(condition, facts).is_empty() {
+            return truth(negative(condition.operator));
+        }
         let elements: Vec<String> = match condition.key.text.as_str() {
             "global:environmentId" => match facts.environment {
                 Some(environment) => vec![environment.to_string()],

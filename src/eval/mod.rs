@@ -68,21 +68,33 @@ use crate::catalog::{Catalog, nearest};
 use crate::iam::{Principal, Tenant};
 use crate::syntax::Effect;
 
+/// Whether a statement reaches a principal in these groups at this level (D16).
+fn reaches(statement: &CompiledStatement, groups: &GroupSet, environment: Option<usize>) -> bool {
+    statement.groups.intersects(groups) && statement.environment.is_none_or(|e| environment == Some(e))
+}
+
 /// A set of groups, one bit each.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GroupSet(Vec<u64>);
+pub struct GroupSet {
+    /// The first 64 groups, inline: a decision tests this word for every statement it reads.
+    first: u64,
+    rest: Vec<u64>,
+}
 
 impl GroupSet {
     pub fn of(size: usize, members: impl IntoIterator<Item = usize>) -> GroupSet {
-        let mut words = vec![0u64; size.div_ceil(64)];
+        let mut set = GroupSet { first: 0, rest: vec![0u64; size.div_ceil(64).saturating_sub(1)] };
         for i in members {
-            words[i / 64] |= 1 << (i % 64);
+            match i {
+                0..64 => set.first |= 1 << i,
+                _ => set.rest[i / 64 - 1] |= 1 << (i % 64),
+            }
         }
-        GroupSet(words)
+        set
     }
 
     pub fn intersects(&self, other: &GroupSet) -> bool {
-        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+        self.first & other.first != 0 || self.rest.iter().zip(&other.rest).any(|(a, b)| a & b != 0)
     }
 }
 
@@ -287,8 +299,7 @@ impl Engine {
 
     /// Whether a statement reaches the query's principal at the query's level (D16).
     fn applies(&self, statement: &CompiledStatement, query: &Query) -> bool {
-        statement.groups.intersects(&self.membership(query.principal).groups)
-            && statement.environment.is_none_or(|environment| query.environment == Some(environment))
+        reaches(statement, &self.membership(query.principal).groups, query.environment)
     }
 
     /// The truth of a statement: all conditions True → True, any False → False, else Unknown.
@@ -310,8 +321,9 @@ impl Engine {
         let context = self.context(query);
         let statements = self.statements(&query.permission);
         let (mut allowed, mut allow_unknown, mut deny_unknown) = (None, false, false);
+        let groups = &self.membership(query.principal).groups;
         for (i, statement) in statements.iter().enumerate() {
-            if !self.applies(statement, query) {
+            if !reaches(statement, groups, query.environment) {
                 continue;
             }
             match (statement.effect, Engine::truth(statement, &context)) {
