@@ -1,6 +1,7 @@
 //! Decisions and tenant loading on the shared workload (`../shared/bench/workload`, or the
 //! folder `BENCH_WORKLOAD` names): `decide/N` is one pass over the 1000 prepared requests of
-//! tenant N, `load/N` parses, checks and compiles tenant N from texts already in memory.
+//! tenant N, `compile/N` builds the engine from loaded tenant N, and `load/N` parses, checks
+//! and compiles tenant N from texts already in memory.
 //! Every decision is checked against `expected` before anything is timed.
 //!
 //! Run: `cargo bench --bench workload`; one group: `cargo bench --bench workload -- decide/1000`.
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use warden::catalog::Catalog;
 use warden::eval::{AttrValue, Decision, Engine, Query, Request};
@@ -90,6 +91,17 @@ fn workload(c: &mut Criterion) {
                     black_box(engine.evaluate(black_box(query)));
                 }
             })
+        });
+        group.finish();
+
+        // Compiling alone: bindings, parameters and boundaries into the permission index.
+        let tenant = load(&files, Catalog::builtin()).tenant.expect("the workload tenants load");
+        let mut group = c.benchmark_group("compile");
+        if n >= 1000 {
+            group.sample_size(10);
+        }
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter_batched(|| tenant.clone(), |t| black_box(Engine::new(t, Catalog::builtin())), BatchSize::LargeInput)
         });
         group.finish();
 
