@@ -22,12 +22,12 @@ fn shape(document: &Document) -> Shape {
                         .map(|c| {
                             let is_list = matches!(c.operand, Operand::List { .. });
                             let values = c.operand.values().iter().map(|v| v.segments.clone()).collect();
-                            (c.key.text.clone(), c.operator, is_list, values)
+                            (c.key.text.to_string(), c.operator, is_list, values)
                         })
                         .collect(),
                 ),
             };
-            (s.effect.keyword().to_string(), s.permissions.iter().map(|p| p.text.clone()).collect(), conditions)
+            (s.effect.keyword().to_string(), s.permissions.iter().map(|p| p.text.to_string()).collect(), conditions)
         })
         .collect()
 }

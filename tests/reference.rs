@@ -110,7 +110,7 @@ mod reference {
                 binding.boundaries.iter().map(|b| tenant.boundaries[b].conditions.iter().map(fill).collect()).collect();
             for statement in &tenant.policies[&binding.policy].document.statements {
                 // §4.1 and §5: one statement per permission; only the requested one takes part.
-                for _ in statement.permissions.iter().filter(|p| p.text == permission) {
+                for _ in statement.permissions.iter().filter(|p| &*p.text == permission) {
                     let own: Vec<Condition> = statement.conditions().iter().map(fill).collect();
                     // §4.2, §4.5: DENYs, and everything when no boundary is attached, pass unchanged.
                     if statement.effect == Effect::Deny || boundaries.is_empty() {
@@ -133,7 +133,7 @@ mod reference {
                             ) {
                                 together.push(line.clone());
                             } else if let Some((_, choices)) =
-                                alternatives.iter_mut().find(|(k, _)| *k == line.key.text)
+                                alternatives.iter_mut().find(|(k, _)| *k == &*line.key.text)
                             {
                                 choices.push(line);
                             } else {
@@ -238,7 +238,7 @@ mod reference {
         if condition.operator.takes_list() && values(condition, facts).is_empty() {
             return truth(negative(condition.operator));
         }
-        let elements: Vec<String> = match condition.key.text.as_str() {
+        let elements: Vec<String> = match &*condition.key.text {
             "global:environmentId" => match facts.environment {
                 Some(environment) => vec![environment.to_string()],
                 None => return Truth::Unknown,
@@ -324,7 +324,7 @@ mod reference {
     /// zone, compared to the second; week days in UTC, in any case (D17).
     fn temporal(condition: &Condition, facts: &Facts<'_>) -> Truth {
         let now = facts.time;
-        let key = condition.key.text.as_str();
+        let key = &*condition.key.text;
         let compare = |value: &str| -> Ordering {
             let parse = |text: String| DateTime::parse_from_rfc3339(&text).expect("checked value");
             match key {
@@ -1040,7 +1040,7 @@ proptest! {
             }
             prop_assert!(!parsed.has_errors(), "the residual is no valid policy:\n{}\n{:?}", residual, parsed.diagnostics);
             let statements: Vec<reference::Statement> = parsed.document.statements.iter().map(|s| {
-                assert!(s.permissions.iter().all(|p| p.text == asked.permission));
+                assert!(s.permissions.iter().all(|p| &*p.text == asked.permission));
                 reference::Statement { effect: s.effect, conditions: s.conditions().to_vec() }
             }).collect();
             // D12: only conditions on what the request lacks are left (none known to hold,

@@ -20,7 +20,7 @@ pub(super) fn check(file: &SourceFile, catalog: &Catalog, conditions: &[Conditio
 fn repeated_keys(file: &SourceFile, conditions: &[Condition], out: &mut Vec<Diagnostic>) {
     let mut first: HashMap<&str, &Condition> = HashMap::new();
     for condition in conditions {
-        let Some(earlier) = first.get(condition.key.text.as_str()) else {
+        let Some(earlier) = first.get(&*condition.key.text) else {
             first.insert(&condition.key.text, condition);
             continue;
         };

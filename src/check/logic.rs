@@ -46,7 +46,7 @@ pub(super) fn contradictions(conditions: &[Condition], out: &mut Vec<Diagnostic>
     for negative in conditions.iter().filter(|c| c.operator.is_negative()) {
         let target = if negative.operator == Operator::NotStartsWith { &mut excluded_prefixes } else { &mut excluded };
         for value in negative.operand.values().iter().filter_map(StringLit::literal) {
-            target.entry((negative.key.text.as_str(), value.into_owned())).or_insert(negative);
+            target.entry((&*negative.key.text, value.into_owned())).or_insert(negative);
         }
     }
     if excluded.is_empty() && excluded_prefixes.is_empty() {
@@ -55,7 +55,7 @@ pub(super) fn contradictions(conditions: &[Condition], out: &mut Vec<Diagnostic>
     for positive in
         conditions.iter().filter(|c| matches!(c.operator, Operator::Eq | Operator::In | Operator::StartsWith))
     {
-        let key = positive.key.text.as_str();
+        let key = &*positive.key.text;
         let excluder = |value: &str| -> Option<&Condition> {
             if positive.operator == Operator::StartsWith {
                 // Some excluded prefix is a prefix of this one.

@@ -14,7 +14,7 @@ pub(super) fn duplicate_permissions(statement: &Statement, out: &mut Vec<Diagnos
     }
     let mut first: HashMap<&str, usize> = HashMap::default();
     for (i, permission) in statement.permissions.iter().enumerate() {
-        let earlier = *first.entry(permission.text.as_str()).or_insert(i);
+        let earlier = *first.entry(&*permission.text).or_insert(i);
         if earlier != i {
             // Remove from the end of the previous permission to the end of this one: `, x`.
             let previous_end = statement.permissions[i - 1].span.end;
@@ -93,8 +93,8 @@ pub(super) fn overridden_allows(statements: &[Statement], shapes: &[StatementSha
     for (i, statement) in statements.iter().enumerate().filter(|(_, s)| s.effect == Effect::Deny) {
         let shape = &shapes[i];
         for permission in &statement.permissions {
-            if seen.insert((permission.text.as_str(), shape.conditions.as_ref())) {
-                denies.entry((permission.text.as_str(), shape.conditions().next())).or_default().push(i);
+            if seen.insert((&*permission.text, shape.conditions.as_ref())) {
+                denies.entry((&*permission.text, shape.conditions().next())).or_default().push(i);
             }
         }
     }
@@ -103,7 +103,7 @@ pub(super) fn overridden_allows(statements: &[Statement], shapes: &[StatementSha
     }
     for (statement, shape) in statements.iter().zip(shapes).filter(|(s, _)| s.effect == Effect::Allow) {
         for permission in &statement.permissions {
-            let name = permission.text.as_str();
+            let name = &*permission.text;
             let filed = std::iter::once(None).chain(shape.conditions().map(Some));
             let overriding = filed
                 .filter_map(|first| denies.get(&(name, first)))

@@ -80,7 +80,7 @@ impl<'a> StatementShape<'a> {
 }
 
 pub(super) fn statement_shape(statement: &Statement) -> StatementShape<'_> {
-    let permissions = Set::of(statement.permissions.iter().map(|p| p.text.as_str()));
+    let permissions = Set::of(statement.permissions.iter().map(|p| &*p.text));
     let conditions = statement.conditions();
     let conditions = (!conditions.is_empty()).then(|| Set::of(conditions.iter().map(condition_shape)));
     StatementShape { effect: statement.effect, permissions, conditions }

@@ -68,7 +68,7 @@ fn unknown_permission(catalog: &Catalog, name: &str, span: std::ops::Range<usize
 }
 
 pub(super) fn condition(catalog: &Catalog, condition: &Condition, scope: &Scope<'_>, out: &mut Vec<Diagnostic>) {
-    let key = condition.key.text.as_str();
+    let key = &*condition.key.text;
     let key_span = condition.key.span.clone();
     let accepted: Option<OperatorSet> = match scope {
         Scope::Boundary => match catalog.key_operators(key) {
@@ -200,7 +200,7 @@ fn operand_shape(condition: &Condition, accepted: OperatorSet, out: &mut Vec<Dia
 }
 
 fn values(catalog: &Catalog, condition: &Condition, out: &mut Vec<Diagnostic>) {
-    let key = condition.key.text.as_str();
+    let key = &*condition.key.text;
     let is_list = matches!(condition.operand, Operand::List { .. });
     for value in condition.operand.values() {
         for placeholder in value.placeholders().filter(|p| p.is_list()) {

@@ -95,7 +95,7 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
 /// Semantics §4.1: one statement per permission, with the binding's parameters substituted.
 fn split<'s>(statement: &'s Statement, binding: &Binding, tenant: &Tenant) -> Vec<(&'s str, Vec<Condition>)> {
     let conditions = substitute_all(statement.conditions(), binding, tenant);
-    statement.permissions.iter().map(|p| (p.text.as_str(), conditions.clone())).collect()
+    statement.permissions.iter().map(|p| (&*p.text, conditions.clone())).collect()
 }
 
 /// Conditions after the binding's parameters and `${global:levelId}` are filled in.
@@ -210,7 +210,7 @@ fn bounded(
                 matches!(condition.operator, Operator::Eq | Operator::In | Operator::StartsWith | Operator::Match);
             if !alternative {
                 together.push(condition);
-            } else if let Some((_, list)) = alternatives.iter_mut().find(|(key, _)| *key == condition.key.text) {
+            } else if let Some((_, list)) = alternatives.iter_mut().find(|(key, _)| *key == &*condition.key.text) {
                 list.push(condition);
             } else {
                 alternatives.push((&condition.key.text, vec![condition]));
@@ -243,7 +243,7 @@ fn compile_condition(
         Some((kind, _)) => Subject::Global(kind),
         None => {
             let next = keys.len() as u32;
-            Subject::Attribute(*keys.entry(condition.key.text.clone()).or_insert(next))
+            Subject::Attribute(*keys.entry(condition.key.text.to_string()).or_insert(next))
         }
     };
     let typed = catalog.global(&condition.key.text).map(|(kind, _)| kind);

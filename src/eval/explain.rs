@@ -124,9 +124,9 @@ impl Engine {
                     for &c in &remaining.conditions {
                         let key = &statements[remaining.statement].conditions[c].source.key.text;
                         if statements[remaining.statement].conditions[c].evaluate(&context) == Truth::Unknown
-                            && !explanation.missing_attributes.contains(key)
+                            && !explanation.missing_attributes.iter().any(|k| **k == **key)
                         {
-                            explanation.missing_attributes.push(key.clone());
+                            explanation.missing_attributes.push(key.to_string());
                         }
                     }
                 }
@@ -214,7 +214,7 @@ impl Engine {
             misses.push(NearMiss {
                 statement: self.report(query, i),
                 condition: condition_text(&condition.source),
-                attribute: condition.source.key.text.clone(),
+                attribute: condition.source.key.text.to_string(),
                 failure: self.failure(query, statement, failed),
                 conditions_met: truths.iter().filter(|t| **t == Truth::True).count(),
                 conditions: truths.len(),

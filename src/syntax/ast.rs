@@ -214,10 +214,11 @@ impl Operand {
     }
 }
 
-/// A name with its span: a permission or a condition key.
+/// A name with its span: a permission or a condition key. The text is shared: a policy names
+/// the same permissions and keys again and again, and each copy costs no allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name {
-    pub text: String,
+    pub text: std::sync::Arc<str>,
     pub span: Span,
 }
 

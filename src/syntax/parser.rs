@@ -26,12 +26,20 @@ impl Parsed {
 /// Parses a policy or a boundary text. Never fails and never panics: problems are diagnostics.
 pub fn parse(text: &str, kind: Kind) -> Parsed {
     let lexed = lex(text);
+    let tokens = lexed.tokens.len();
     let mut parser = Parser {
         text,
+        names: rustc_hash::FxHashMap::default(),
         tokens: lexed.tokens,
         at: 0,
         diagnostics: lexed.diagnostics,
-        document: Document { comments: lexed.comments, ..Document::default() },
+        document: Document {
+            comments: lexed.comments,
+            // About one statement per ten tokens and one keyword per four: grown once, not often.
+            statements: Vec::with_capacity(tokens / 10),
+            keywords: Vec::with_capacity(tokens / 4),
+            ..Document::default()
+        },
     };
     match kind {
         Kind::Policy => parser.policy(),
@@ -85,6 +93,8 @@ type Step<T> = Result<T, Abandoned>;
 
 struct Parser<'a> {
     text: &'a str,
+    /// Every distinct name once (see [`Name`]).
+    names: rustc_hash::FxHashMap<&'a str, std::sync::Arc<str>>,
     tokens: Vec<Token>,
     at: usize,
     diagnostics: Vec<Diagnostic>,
@@ -446,7 +456,15 @@ impl<'a> Parser<'a> {
             );
             return Err(Abandoned);
         }
-        Ok(Name { text: text.to_string(), span })
+        let text = match self.names.get(text) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: std::sync::Arc<str> = text.into();
+                self.names.insert(text, shared.clone());
+                shared
+            }
+        };
+        Ok(Name { text, span })
     }
 
     fn operator(&mut self, key: &Name) -> Step<(Operator, Span)> {

@@ -133,7 +133,7 @@ impl Printer<'_> {
     }
 
     fn statement(&self, statement: &Statement, inner: &[&Comment]) -> Vec<Line> {
-        let permissions: Vec<&str> = statement.permissions.iter().map(|p| p.text.as_str()).collect();
+        let permissions: Vec<&str> = statement.permissions.iter().map(|p| &*p.text).collect();
         let conditions: Vec<String> = statement.conditions().iter().map(condition).collect();
         let where_text = match &statement.where_clause {
             None => String::new(),
@@ -216,7 +216,7 @@ fn attach(lines: &mut [Line], anchors: &[(usize, usize)], inner: &[&Comment]) {
 
 /// One condition as the formatter writes it: `key OP value`.
 pub fn condition(c: &Condition) -> String {
-    let week_day = c.key.text == "global:week-day";
+    let week_day = &*c.key.text == "global:week-day";
     let value = |s: &StringLit| quote(s, week_day);
     let operand = match &c.operand {
         Operand::Single(s) => value(s),
