@@ -135,6 +135,23 @@ impl Config<'_> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// A reference to something the tenant does not have: the nearest known name as the help,
+    /// else what such a reference should name.
+    fn unknown<'k>(
+        &mut self,
+        rule: &'static crate::diagnostic::Rule,
+        reference: &Spanned<String>,
+        message: String,
+        known: impl IntoIterator<Item = &'k str>,
+        otherwise: &'static str,
+    ) {
+        let help = match nearest(reference.get_ref(), known) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => otherwise.to_string(),
+        };
+        self.report(Diagnostic::new(rule, reference.span(), message).with_help(help));
+    }
+
     /// Reports a second use of an id.
     fn unique(&mut self, seen: &mut HashMap<String, Range<usize>>, what: &str, id: &Spanned<String>) {
         if let Some(first) = seen.get(id.get_ref()) {
@@ -201,17 +218,12 @@ impl Config<'_> {
                 match principals.get(member.get_ref().as_str()) {
                     Some(p) => members.push(*p),
                     None => {
-                        let hint = nearest(member.get_ref(), principals.keys().copied()).map_or_else(
-                            || "members are user emails or ids, or service-user ids or emails".to_string(),
-                            |s| format!("did you mean `{s}`?"),
-                        );
-                        self.report(
-                            Diagnostic::new(
-                                &rules::UNKNOWN_MEMBER,
-                                member.span(),
-                                format!("`{}` is no user or service user of this tenant", member.get_ref()),
-                            )
-                            .with_help(hint),
+                        self.unknown(
+                            &rules::UNKNOWN_MEMBER,
+                            member,
+                            format!("`{}` is no user or service user of this tenant", member.get_ref()),
+                            principals.keys().copied(),
+                            "members are user emails or ids, or service-user ids or emails",
                         );
                     }
                 }
@@ -283,17 +295,12 @@ impl Config<'_> {
         let mut ok = true;
         let policy = policies.get(binding.policy.get_ref().as_str());
         if policy.is_none() {
-            let hint = nearest(binding.policy.get_ref(), policies.keys().map(String::as_str)).map_or_else(
-                || "name a file stem of policies/*.policy, or `builtin:<name>`".to_string(),
-                |s| format!("did you mean `{s}`?"),
-            );
-            self.report(
-                Diagnostic::new(
-                    &rules::UNKNOWN_POLICY,
-                    binding.policy.span(),
-                    format!("no policy `{}` in this tenant", binding.policy.get_ref()),
-                )
-                .with_help(hint),
+            self.unknown(
+                &rules::UNKNOWN_POLICY,
+                &binding.policy,
+                format!("no policy `{}` in this tenant", binding.policy.get_ref()),
+                policies.keys().map(String::as_str),
+                "name a file stem of policies/*.policy, or `builtin:<name>`",
             );
             ok = false;
         }
@@ -302,17 +309,12 @@ impl Config<'_> {
             match group_index.get(group.get_ref().as_str()) {
                 Some(&i) => groups.push(i),
                 None => {
-                    let hint = nearest(group.get_ref(), group_index.keys().copied()).map_or_else(
-                        || "add the group as a [[group]] table".to_string(),
-                        |s| format!("did you mean `{s}`?"),
-                    );
-                    self.report(
-                        Diagnostic::new(
-                            &rules::UNKNOWN_GROUP,
-                            group.span(),
-                            format!("no group `{}` in this tenant", group.get_ref()),
-                        )
-                        .with_help(hint),
+                    self.unknown(
+                        &rules::UNKNOWN_GROUP,
+                        group,
+                        format!("no group `{}` in this tenant", group.get_ref()),
+                        group_index.keys().copied(),
+                        "add the group as a [[group]] table",
                     );
                     ok = false;
                 }
@@ -345,17 +347,12 @@ impl Config<'_> {
             match boundaries.get(boundary.get_ref().as_str()) {
                 Some(b) => attached.push(b),
                 None => {
-                    let hint = nearest(boundary.get_ref(), boundaries.keys().map(String::as_str)).map_or_else(
-                        || "define it as a [[boundary]] table or a boundaries/<name>.boundary file".to_string(),
-                        |s| format!("did you mean `{s}`?"),
-                    );
-                    self.report(
-                        Diagnostic::new(
-                            &rules::UNKNOWN_BOUNDARY,
-                            boundary.span(),
-                            format!("no boundary `{}` in this tenant", boundary.get_ref()),
-                        )
-                        .with_help(hint),
+                    self.unknown(
+                        &rules::UNKNOWN_BOUNDARY,
+                        boundary,
+                        format!("no boundary `{}` in this tenant", boundary.get_ref()),
+                        boundaries.keys().map(String::as_str),
+                        "define it as a [[boundary]] table or a boundaries/<name>.boundary file",
                     );
                     ok = false;
                 }
