@@ -5,13 +5,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::error::TokenError;
 use super::record::{Status, TokenRecord};
 use super::service::{CachedToken, TokenService};
 use super::string::{TokenId, parse};
-use crate::eval::{AttrValue, Decision, Explanation, Request};
+use crate::eval::{AttrValue, Decision, Engine, Explanation, Request};
+use crate::iam::Principal;
 
 /// What is asked of a token.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +30,8 @@ pub struct CheckRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub allowed: bool,
+    /// `allow`, `deny` or `conditional` (D23: conditional is not allowed).
+    pub decision: &'static str,
     pub status: u16,
     /// `ok`, `invalid_token`, `token_expired`, `token_disabled`, `wrong_resource`,
     /// `insufficient_scope`, `policy_denied` or `conditional`.
@@ -39,13 +43,14 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub residual: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub explanation: Option<Explanation>,
+    pub explanation: Option<Box<Explanation>>,
 }
 
 impl Outcome {
     fn refused(status: u16, reason: &'static str, token: Option<&TokenRecord>) -> Outcome {
         Outcome {
             allowed: false,
+            decision: "deny",
             status,
             reason,
             token_id: token.map(|t| t.id.clone()),
@@ -54,6 +59,14 @@ impl Outcome {
             explanation: None,
         }
     }
+}
+
+/// Who is behind an `Authorization` header: a live token of this account and its owner, or the
+/// check's refusal (steps 1–5 of tokens.md §4 as far as they concern the token itself).
+#[derive(Debug)]
+pub enum Caller {
+    Token { owner: Principal, token: Arc<TokenRecord> },
+    Refused(Outcome),
 }
 
 /// `Bearer <token>`; the scheme is case-insensitive (RFC 6750 follows RFC 7235).
@@ -67,23 +80,12 @@ impl TokenService {
     /// cannot be evaluated (an unknown attribute key, a `global:` attribute): a bad call, not a
     /// denial.
     pub fn check(&self, authorization: &str, request: &CheckRequest) -> Result<Outcome, TokenError> {
-        let Some((id, digest)) = bearer(authorization).and_then(|token| parse(token).ok()) else {
-            return Ok(Outcome::refused(401, "invalid_token", None));
-        };
         let now = self.clock.now();
-        let Some(record) = self.record(&id, now)? else {
-            return Ok(Outcome::refused(401, "invalid_token", None));
-        };
-        if !record.digest.matches(&digest) {
-            return Ok(Outcome::refused(401, "invalid_token", None));
-        }
-        if record.is_expired(now) {
-            return Ok(Outcome::refused(403, "token_expired", Some(&record)));
-        }
-        if record.status == Status::Disabled {
-            return Ok(Outcome::refused(403, "token_disabled", Some(&record)));
-        }
         let engine = self.engine();
+        let (owner, record) = match self.authenticate(&engine, authorization, now)? {
+            Caller::Token { owner, token } => (owner, token),
+            Caller::Refused(outcome) => return Ok(outcome),
+        };
         let tenant = engine.tenant();
         let in_resource = match &request.environment {
             Some(environment) => {
@@ -93,46 +95,77 @@ impl TokenService {
             // D22: a token narrowed to environments is no good for an account-level request.
             None => record.environments.is_empty(),
         };
-        if record.account != tenant.account.id || !in_resource {
+        if !in_resource {
             return Ok(Outcome::refused(403, "wrong_resource", Some(&record)));
         }
         if !record.scopes.contains(&request.permission) {
             return Ok(Outcome::refused(403, "insufficient_scope", Some(&record)));
         }
-        let owner = match record.owner.service_user {
-            true => tenant.find_service_user(&record.owner.id),
-            false => tenant.find_user(&record.owner.id),
-        };
-        let Some(owner) = owner else {
-            return Ok(Outcome::refused(403, "policy_denied", Some(&record)));
-        };
         let mut query = Request::new(owner, request.permission.clone()).at(now);
         query.environment = request.environment.clone();
         query.attributes = request.attributes.clone();
         let query = engine.query(&query)?;
         let decision = engine.evaluate(&query);
-        let (allowed, status, reason) = match decision {
-            Decision::Allow { .. } => (true, 200, "ok"),
-            Decision::Conditional { .. } => (false, 403, "conditional"),
-            Decision::Deny { .. } | Decision::NoMatch => (false, 403, "policy_denied"),
+        let (allowed, word, status, reason) = match decision {
+            Decision::Allow { .. } => (true, "allow", 200, "ok"),
+            Decision::Conditional { .. } => (false, "conditional", 403, "conditional"),
+            Decision::Deny { .. } | Decision::NoMatch => (false, "deny", 403, "policy_denied"),
         };
         if allowed {
             self.touch(&record.id, now);
         }
         Ok(Outcome {
             allowed,
+            decision: word,
             status,
             reason,
             token_id: Some(record.id.clone()),
             user: Some(tenant.email(owner).to_string()),
             residual: engine.residual_text(&query, &decision),
-            explanation: request.explain.then(|| engine.explain(&query, &decision)),
+            explanation: request.explain.then(|| Box::new(engine.explain(&query, &decision))),
         })
+    }
+
+    /// The caller behind an `Authorization` header: what the HTTP API acts for.
+    pub fn caller(&self, authorization: &str) -> Result<Caller, TokenError> {
+        self.authenticate(&self.engine(), authorization, self.clock.now())
+    }
+
+    fn authenticate(&self, engine: &Engine, authorization: &str, now: DateTime<Utc>) -> Result<Caller, TokenError> {
+        let Some((id, digest)) = bearer(authorization).and_then(|token| parse(token).ok()) else {
+            return Ok(Caller::Refused(Outcome::refused(401, "invalid_token", None)));
+        };
+        let Some(record) = self.record(&id, now)? else {
+            return Ok(Caller::Refused(Outcome::refused(401, "invalid_token", None)));
+        };
+        if !record.digest.matches(&digest) {
+            return Ok(Caller::Refused(Outcome::refused(401, "invalid_token", None)));
+        }
+        let refused = |reason| Ok(Caller::Refused(Outcome::refused(403, reason, Some(&record))));
+        if record.is_expired(now) {
+            return refused("token_expired");
+        }
+        if record.status == Status::Disabled {
+            return refused("token_disabled");
+        }
+        let tenant = engine.tenant();
+        if record.account != tenant.account.id {
+            return refused("wrong_resource");
+        }
+        let owner = match record.owner.service_user {
+            true => tenant.find_service_user(&record.owner.id),
+            false => tenant.find_user(&record.owner.id),
+        };
+        match owner {
+            Some(owner) => Ok(Caller::Token { owner, token: record }),
+            // An owner who left the tenant has no policies: nothing is allowed.
+            None => refused("policy_denied"),
+        }
     }
 
     /// The token's record, from the cache while it is younger than the propagation bound;
     /// `None` for unknown and deleted tokens.
-    fn record(&self, id: &TokenId, now: chrono::DateTime<chrono::Utc>) -> Result<Option<Arc<TokenRecord>>, TokenError> {
+    fn record(&self, id: &TokenId, now: DateTime<Utc>) -> Result<Option<Arc<TokenRecord>>, TokenError> {
         {
             let cache = self.tokens.read().expect("the token cache lock is never poisoned");
             if let Some(cached) = cache.get(id).filter(|c| now - c.fetched_at <= self.settings.propagation) {

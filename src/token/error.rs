@@ -31,6 +31,7 @@ impl TokenError {
             TokenError::Refused { rule, .. } => rule,
             TokenError::UnknownToken(_) => "unknown_token",
             TokenError::Store(StoreError::LimitReached(_)) => "token_limit",
+            TokenError::Store(StoreError::Busy) => "storage_busy",
             TokenError::Store(_) => "storage_error",
             TokenError::Request(_) => "bad_request",
             TokenError::Random(_) => "no_randomness",

@@ -55,12 +55,12 @@ mod service;
 mod store;
 mod string;
 
-pub use check::{CheckRequest, Outcome};
+pub use check::{Caller, CheckRequest, Outcome};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::TokenError;
 pub use record::{Owner, ShownStatus, Status, TokenRecord, TokenView};
 pub use service::{
-    Created, MANAGE_ALL, MAX_PROPAGATION, NewToken, Reload, Rotation, Settings, TokenService, WRITE_OWN,
+    Actor, Created, MANAGE_ALL, MAX_PROPAGATION, NewToken, Reload, Rotation, Settings, TokenService, WRITE_OWN,
 };
 pub use store::{AuditEntry, Change, StoreError, TokenStore};
 pub use string::{DEFAULT_PREFIX, Malformed, TokenDigest, TokenId, TokenSecret, parse, scan, valid_prefix};

@@ -53,6 +53,12 @@ impl TokenRecord {
         self.expires_at.is_some_and(|at| at <= now)
     }
 
+    /// Whether the token may carry an account-level right (D16, D22): it holds the scope and is
+    /// not narrowed to environments.
+    pub fn holds_account_right(&self, permission: &str) -> bool {
+        self.environments.is_empty() && self.scopes.iter().any(|s| s == permission)
+    }
+
     pub fn shown_status(&self, now: DateTime<Utc>) -> ShownStatus {
         match (self.is_expired(now), self.status) {
             (true, _) => ShownStatus::Expired,

@@ -74,6 +74,20 @@ pub struct NewToken {
     pub tags: Vec<String>,
 }
 
+/// Who acts: a user or service user in person (the CLI's `--as`), or through one of its tokens
+/// (the HTTP API), whose scopes bound every right it has and every scope it passes on (D21).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub principal: Principal,
+    pub token: Option<&'a TokenRecord>,
+}
+
+impl From<Principal> for Actor<'_> {
+    fn from(principal: Principal) -> Self {
+        Actor { principal, token: None }
+    }
+}
+
 /// A token just made: its record and the secret, shown this once.
 #[derive(Debug)]
 pub struct Created {
@@ -246,11 +260,14 @@ impl TokenService {
     fn allows(
         &self,
         engine: &Engine,
-        actor: Principal,
+        actor: Actor,
         permission: &str,
         attribute: Option<(&str, &str)>,
     ) -> Result<bool, TokenError> {
-        let mut request = Request::new(actor, permission).at(self.clock.now());
+        if actor.token.is_some_and(|token| !token.holds_account_right(permission)) {
+            return Ok(false);
+        }
+        let mut request = Request::new(actor.principal, permission).at(self.clock.now());
         if let Some((key, value)) = attribute {
             request.attributes.insert(key.to_string(), AttrValue::One(value.to_string()));
         }
@@ -258,33 +275,30 @@ impl TokenService {
         Ok(engine.evaluate(&query).is_allowed())
     }
 
-    fn require(&self, engine: &Engine, actor: Principal, permission: &str, what: &str) -> Result<(), TokenError> {
+    fn require(&self, engine: &Engine, actor: Actor, permission: &str, what: &str) -> Result<(), TokenError> {
         if self.allows(engine, actor, permission, None)? {
             Ok(())
         } else {
-            Err(TokenError::refused(
-                "not_permitted",
-                format!("`{}` may not {what}: that needs `{permission}`", engine.tenant().email(actor)),
-            ))
+            Err(not_permitted(engine, actor, permission, what))
         }
     }
 
     /// The token, if the actor may see and manage it: owner or creator with `tokens:write`, or
     /// an account admin (D21).
-    fn managed(&self, engine: &Engine, actor: Principal, id: &TokenId, what: &str) -> Result<TokenRecord, TokenError> {
+    fn managed(&self, engine: &Engine, actor: Actor, id: &TokenId, what: &str) -> Result<TokenRecord, TokenError> {
         self.reach(engine, actor, id, what, true)
     }
 
     /// The token, if the actor is its owner or creator with `tokens:write` (duplicate and
     /// rotate mint a token in the owner's name: an admin's reach does not extend to them).
-    fn own(&self, engine: &Engine, actor: Principal, id: &TokenId, what: &str) -> Result<TokenRecord, TokenError> {
+    fn own(&self, engine: &Engine, actor: Actor, id: &TokenId, what: &str) -> Result<TokenRecord, TokenError> {
         self.reach(engine, actor, id, what, false)
     }
 
     fn reach(
         &self,
         engine: &Engine,
-        actor: Principal,
+        actor: Actor,
         id: &TokenId,
         what: &str,
         admin: bool,
@@ -294,7 +308,7 @@ impl TokenService {
             Some((record, false)) if &record.account == account => record,
             _ => return Err(TokenError::UnknownToken(TokenId::from_input(&id.0))),
         };
-        let actor_id = engine.tenant().id(actor);
+        let actor_id = engine.tenant().id(actor.principal);
         let own = record.owner.id == actor_id || record.creator == actor_id;
         if own && self.allows(engine, actor, WRITE_OWN, None)?
             || admin && self.allows(engine, actor, MANAGE_ALL, None)?
@@ -302,20 +316,11 @@ impl TokenService {
             return Ok(record);
         }
         let needs = if own || !admin { WRITE_OWN } else { MANAGE_ALL };
-        Err(TokenError::refused(
-            "not_permitted",
-            format!("`{}` may not {what} `{id}`: that needs `{needs}`", engine.tenant().email(actor)),
-        ))
+        Err(not_permitted(engine, actor, needs, &format!("{what} `{id}`")))
     }
 
     /// Every create rule but the limit (decisions D20: duplicate and rotate re-check them).
-    fn admit(
-        &self,
-        engine: &Engine,
-        actor: Principal,
-        owner: Principal,
-        token: &NewToken,
-    ) -> Result<String, TokenError> {
+    fn admit(&self, engine: &Engine, actor: Actor, owner: Principal, token: &NewToken) -> Result<String, TokenError> {
         let tenant = engine.tenant();
         if self.store.account_switch(&tenant.account.id)? == Some(false) {
             return Err(TokenError::refused(
@@ -331,7 +336,7 @@ impl TokenService {
                     "service_user_not_allowed",
                     format!(
                         "`{}` may not act for the service user `{email}`: that needs `{USE_SERVICE_USER}` where `{SERVICE_USER_EMAIL}` is its email",
-                        tenant.email(actor)
+                        tenant.email(actor.principal)
                     ),
                 ));
             }
@@ -378,13 +383,24 @@ impl TokenService {
                 return Err(TokenError::refused("unknown_scope", format!("`{scope}` cannot be a scope: {why}{hint}")));
             }
         }
+        if let Some(caller) = actor.token {
+            if let Some(scope) = token.scopes.iter().find(|scope| !caller.scopes.contains(scope)) {
+                return Err(TokenError::refused(
+                    "scope_not_held",
+                    format!(
+                        "`{scope}` is not a scope of the calling token `{}`: a token passes on only scopes it holds",
+                        caller.id
+                    ),
+                ));
+            }
+        }
         Ok(name.to_string())
     }
 
     fn mint(
         &self,
         engine: &Engine,
-        actor: Principal,
+        actor: Actor,
         owner: Principal,
         name: String,
         token: &NewToken,
@@ -396,7 +412,7 @@ impl TokenService {
             name,
             tags: token.tags.clone(),
             owner: Owner { id: tenant.id(owner).to_string(), service_user: matches!(owner, Principal::ServiceUser(_)) },
-            creator: tenant.id(actor).to_string(),
+            creator: tenant.id(actor.principal).to_string(),
             account: tenant.account.id.clone(),
             environments: token.environments.clone(),
             scopes: token.scopes.clone(),
@@ -410,11 +426,12 @@ impl TokenService {
     }
 
     /// Creates a token for the actor or for a service user; the secret is in the result only.
-    pub fn create(&self, actor: Principal, token: NewToken) -> Result<Created, TokenError> {
+    pub fn create<'a>(&self, actor: impl Into<Actor<'a>>, token: NewToken) -> Result<Created, TokenError> {
+        let actor = actor.into();
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor).to_string();
+        let actor_email = engine.tenant().email(actor.principal).to_string();
         self.audited(&actor_email, "create", None, || {
-            let owner = token.service_user.unwrap_or(actor);
+            let owner = token.service_user.unwrap_or(actor.principal);
             let name = self.admit(&engine, actor, owner, &token)?;
             let created = self.mint(&engine, actor, owner, name, &token)?;
             self.store.insert(
@@ -427,15 +444,39 @@ impl TokenService {
     }
 
     /// The actor's own tokens, or with `all` every token of the account (admins only).
-    pub fn list(&self, actor: Principal, all: bool) -> Result<Vec<TokenRecord>, TokenError> {
+    pub fn list<'a>(&self, actor: impl Into<Actor<'a>>, all: bool) -> Result<Vec<TokenRecord>, TokenError> {
+        self.list_in(&self.engine(), actor.into(), all)
+    }
+
+    /// What the actor may see: every token of the account for an admin, else their own (D21).
+    pub fn visible<'a>(&self, actor: impl Into<Actor<'a>>) -> Result<Vec<TokenRecord>, TokenError> {
+        let actor = actor.into();
         let engine = self.engine();
+        let all = self.allows(&engine, actor, MANAGE_ALL, None)?;
+        self.list_in(&engine, actor, all)
+    }
+
+    /// Whether the actor holds an account-level right (D21: through a token, its scopes ∩ its
+    /// owner's policies; Conditional counts as no).
+    pub fn permits<'a>(&self, actor: impl Into<Actor<'a>>, permission: &str) -> Result<bool, TokenError> {
+        self.allows(&self.engine(), actor.into(), permission, None)
+    }
+
+    /// Whether the account allows platform tokens; reading it also shows the database answers.
+    pub fn tokens_allowed(&self) -> Result<bool, TokenError> {
+        let engine = self.engine();
+        let account = &engine.tenant().account;
+        Ok(self.store.account_switch(&account.id)?.unwrap_or(account.platform_tokens))
+    }
+
+    fn list_in(&self, engine: &Engine, actor: Actor, all: bool) -> Result<Vec<TokenRecord>, TokenError> {
         let tenant = engine.tenant();
         if all {
-            self.require(&engine, actor, MANAGE_ALL, "list every token of the account")?;
+            self.require(engine, actor, MANAGE_ALL, "list every token of the account")?;
             return Ok(self.store.list(&tenant.account.id, None)?);
         }
-        self.require(&engine, actor, WRITE_OWN, "list platform tokens")?;
-        let id = tenant.id(actor);
+        self.require(engine, actor, WRITE_OWN, "list platform tokens")?;
+        let id = tenant.id(actor.principal);
         let mut mine = self.store.list(&tenant.account.id, Some(id))?;
         // Tokens the actor created for service users are theirs to manage too.
         mine.extend(
@@ -445,21 +486,21 @@ impl TokenService {
         Ok(mine)
     }
 
-    pub fn show(&self, actor: Principal, id: &TokenId) -> Result<TokenRecord, TokenError> {
+    pub fn show<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<TokenRecord, TokenError> {
         let engine = self.engine();
-        self.managed(&engine, actor, id, "see")
+        self.managed(&engine, actor.into(), id, "see")
     }
 
     fn apply(
         &self,
-        actor: Principal,
+        actor: Actor,
         id: &TokenId,
         action: &str,
         change: Change,
         check: impl FnOnce(&TokenRecord) -> Result<(), TokenError>,
     ) -> Result<(), TokenError> {
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor).to_string();
+        let actor_email = engine.tenant().email(actor.principal).to_string();
         self.audited(&actor_email, action, Some(id), || {
             let record = self.managed(&engine, actor, id, action)?;
             check(&record)?;
@@ -469,27 +510,27 @@ impl TokenService {
         })
     }
 
-    pub fn disable(&self, actor: Principal, id: &TokenId) -> Result<(), TokenError> {
-        self.apply(actor, id, "disable", Change::Status(Status::Disabled), |_| Ok(()))
+    pub fn disable<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<(), TokenError> {
+        self.apply(actor.into(), id, "disable", Change::Status(Status::Disabled), |_| Ok(()))
     }
 
-    pub fn enable(&self, actor: Principal, id: &TokenId) -> Result<(), TokenError> {
-        self.apply(actor, id, "enable", Change::Status(Status::Active), |_| Ok(()))
+    pub fn enable<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<(), TokenError> {
+        self.apply(actor.into(), id, "enable", Change::Status(Status::Active), |_| Ok(()))
     }
 
-    pub fn delete(&self, actor: Principal, id: &TokenId) -> Result<(), TokenError> {
-        self.apply(actor, id, "delete", Change::Delete, |_| Ok(()))
+    pub fn delete<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<(), TokenError> {
+        self.apply(actor.into(), id, "delete", Change::Delete, |_| Ok(()))
     }
 
     /// A new expiry in the future, or never; not for an expired token (D20).
-    pub fn set_expiry(
+    pub fn set_expiry<'a>(
         &self,
-        actor: Principal,
+        actor: impl Into<Actor<'a>>,
         id: &TokenId,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(), TokenError> {
         let now = self.clock.now();
-        self.apply(actor, id, "set_expiry", Change::Expiry(expires_at), |record| {
+        self.apply(actor.into(), id, "set_expiry", Change::Expiry(expires_at), |record| {
             not_expired(record, now, "given a new expiry")?;
             match expires_at {
                 Some(at) if at <= now => Err(TokenError::refused(
@@ -523,9 +564,10 @@ impl TokenService {
     }
 
     /// A new token with the same properties, named `Duplicate of: <name>`; needs a free slot.
-    pub fn duplicate(&self, actor: Principal, id: &TokenId) -> Result<Created, TokenError> {
+    pub fn duplicate<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<Created, TokenError> {
+        let actor = actor.into();
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor).to_string();
+        let actor_email = engine.tenant().email(actor.principal).to_string();
         self.audited(&actor_email, "duplicate", Some(id), || {
             let record = self.own(&engine, actor, id, "duplicate")?;
             not_expired(&record, self.clock.now(), "duplicated")?;
@@ -541,9 +583,15 @@ impl TokenService {
 
     /// A new token in place of an old one, which stops now or at the end of an overlap window
     /// (never later than its own expiry). No free slot is needed (D20).
-    pub fn rotate(&self, actor: Principal, id: &TokenId, rotation: Rotation) -> Result<Created, TokenError> {
+    pub fn rotate<'a>(
+        &self,
+        actor: impl Into<Actor<'a>>,
+        id: &TokenId,
+        rotation: Rotation,
+    ) -> Result<Created, TokenError> {
+        let actor = actor.into();
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor).to_string();
+        let actor_email = engine.tenant().email(actor.principal).to_string();
         let now = self.clock.now();
         self.audited(&actor_email, "rotate", Some(id), || {
             let record = self.own(&engine, actor, id, "rotate")?;
@@ -568,9 +616,10 @@ impl TokenService {
     }
 
     /// Turns token creation on or off for the account (admins only).
-    pub fn set_account_switch(&self, actor: Principal, allowed: bool) -> Result<(), TokenError> {
+    pub fn set_account_switch<'a>(&self, actor: impl Into<Actor<'a>>, allowed: bool) -> Result<(), TokenError> {
+        let actor = actor.into();
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor).to_string();
+        let actor_email = engine.tenant().email(actor.principal).to_string();
         let action = if allowed { "allow_tokens" } else { "deny_tokens" };
         self.audited(&actor_email, action, None, || {
             self.require(&engine, actor, MANAGE_ALL, "turn platform tokens on or off")?;
@@ -580,19 +629,20 @@ impl TokenService {
     }
 
     /// The audit log: everything for an admin; an owner sees the entries of their own tokens (D24).
-    pub fn audit_log(
+    pub fn audit_log<'a>(
         &self,
-        actor: Principal,
+        actor: impl Into<Actor<'a>>,
         since: Option<DateTime<Utc>>,
         token: Option<&TokenId>,
     ) -> Result<Vec<AuditEntry>, TokenError> {
+        let actor = actor.into();
         let engine = self.engine();
         if self.allows(&engine, actor, MANAGE_ALL, None)? {
             return Ok(self.store.audit_log(since, token)?);
         }
         self.require(&engine, actor, WRITE_OWN, "read the audit log of platform tokens")?;
         // The entries of tokens the actor owns or created, deleted ones included.
-        let actor_id = engine.tenant().id(actor);
+        let actor_id = engine.tenant().id(actor.principal);
         let mut mine: HashMap<TokenId, bool> = HashMap::default();
         let mut entries = Vec::new();
         for entry in self.store.audit_log(since, token)? {
@@ -616,6 +666,22 @@ impl TokenService {
     fn forget(&self, id: &TokenId) {
         self.tokens.write().expect("the token cache lock is never poisoned").remove(id);
     }
+}
+
+/// A refusal for want of a right, naming what stood in the way: the calling token or the policies.
+fn not_permitted(engine: &Engine, actor: Actor, permission: &str, what: &str) -> TokenError {
+    let who = engine.tenant().email(actor.principal);
+    let why = match actor.token {
+        Some(token) if !token.scopes.iter().any(|s| s == permission) => {
+            format!("the calling token `{}` does not hold the scope `{permission}`", token.id)
+        }
+        Some(token) if !token.environments.is_empty() => format!(
+            "the calling token `{}` is limited to environments, and `{permission}` is an account-level right",
+            token.id
+        ),
+        _ => format!("that needs `{permission}`"),
+    };
+    TokenError::refused("not_permitted", format!("`{who}` may not {what}: {why}"))
 }
 
 fn not_expired(record: &TokenRecord, now: DateTime<Utc>, what: &str) -> Result<(), TokenError> {
