@@ -9,6 +9,7 @@ mod explain;
 mod files;
 mod fmt;
 mod lint;
+mod serve;
 mod tenant;
 mod token;
 
@@ -48,6 +49,7 @@ enum Command {
     #[command(subcommand)]
     Account(account::AccountCommand),
     Audit(audit::Args),
+    Serve(serve::Args),
     Catalog(catalog::Args),
 }
 
@@ -105,6 +107,7 @@ pub fn run() -> ExitCode {
         Command::Token(command) => token::run(command),
         Command::Account(command) => account::run(command),
         Command::Audit(args) => audit::run(args),
+        Command::Serve(args) => serve::run_server(args),
         Command::Catalog(args) => catalog::run(args),
     };
     exit.into()

@@ -18,17 +18,24 @@ use super::explain::parse_attribute;
 use super::tenant::{RequestArgs, TenantArgs};
 use super::{Exit, OutputFormat, color_for, fail};
 
-/// The tenant, database and output flags every token command takes.
+/// The tenant and the database: what a token service is opened from.
 #[derive(clap::Args)]
-pub struct ServiceArgs {
+pub struct StoreArgs {
     /// The token database (SQLite), created on first use [env: WARDEN_DB; default: the tenant's
     /// [deployment] database, else ./warden.db]
     #[arg(long, value_name = "PATH", env = "WARDEN_DB")]
     db: Option<PathBuf>,
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+}
+
+/// The tenant, database and output flags every token command takes.
+#[derive(clap::Args)]
+pub struct ServiceArgs {
     #[arg(long, value_enum, default_value = "human")]
     format: OutputFormat,
     #[command(flatten)]
-    tenant: TenantArgs,
+    store: StoreArgs,
 }
 
 /// A running service, with the settings it was opened with.
@@ -38,9 +45,15 @@ pub struct Opened {
 }
 
 impl ServiceArgs {
+    pub fn open(&self) -> Result<Opened, Exit> {
+        Ok(Opened { service: self.store.open()?, format: self.format })
+    }
+}
+
+impl StoreArgs {
     /// Loads the tenant, opens the database, applies `[deployment]` and the environment's
     /// overrides (`WARDEN_TOKEN_LIMIT`, `WARDEN_TOKEN_PREFIX`, `WARDEN_PROPAGATION_SECONDS`).
-    pub fn open(&self) -> Result<Opened, Exit> {
+    pub fn open(&self) -> Result<TokenService, Exit> {
         let engine = self.tenant.engine()?;
         let catalog = self.tenant.catalog.load().map_err(fail)?;
         let deployment = engine.tenant().deployment.clone();
@@ -69,7 +82,7 @@ impl ServiceArgs {
                 "warning: the account switch in the database differs from `platform_tokens` in warden.toml; the database holds the truth"
             );
         }
-        Ok(Opened { service, format: self.format })
+        Ok(service)
     }
 }
 

@@ -15,7 +15,7 @@ pub enum Truth {
 }
 
 /// An attribute value of a request: one string or a list (semantics.md §2).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum AttrValue {
     One(String),

@@ -1,0 +1,409 @@
+//! The token management API, shaped like the platform's account-management API so existing
+//! scripts fit (D27). The caller acts through its own platform token: every right is the
+//! token's scopes ∩ its owner's policies, and new tokens get only scopes the caller holds (D21).
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::json::{Json, present, reply};
+use super::log::Logged;
+use crate::iam::Principal;
+use crate::token::{Actor, Caller, Created, NewToken, Rotation, TokenId, TokenService, TokenView};
+
+const MAX_PAGE_SIZE: usize = 100;
+
+/// Runs a management operation for the caller behind the `Authorization` header: the account
+/// in the path must be the tenant's and the token must pass the check. The work runs off the
+/// async workers, since SQLite blocks.
+async fn act<T: Send + 'static>(
+    state: &Arc<super::State>,
+    headers: &HeaderMap,
+    account: String,
+    operation: &'static str,
+    work: impl FnOnce(&TokenService, Actor) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(T, Logged), ApiError> {
+    let service = Arc::clone(&state.service);
+    let authorization =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let result = tokio::task::spawn_blocking(move || {
+        let served = service.engine().tenant().account.id.clone();
+        if account != served {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_account",
+                format!("no account `{account}` here; this service holds account `{served}`"),
+            ));
+        }
+        let (owner, token) = match service.caller(&authorization)? {
+            Caller::Token { owner, token } => (owner, token),
+            Caller::Refused(outcome) => return Err(ApiError::refused(outcome)),
+        };
+        let logged = Logged { token: Some(token.id.clone()), decision: "ok" };
+        match work(&service, Actor { principal: owner, token: Some(&token) }) {
+            Ok(value) => Ok((value, logged)),
+            Err(error) => Err(error.by(logged.token)),
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "the operation stopped unexpectedly"))
+    });
+    state.metrics.operation(operation, result.as_ref().map_or_else(|error| error.reason, |_| "ok"));
+    result
+}
+
+fn answer(status: StatusCode, value: &impl Serialize, logged: Logged) -> Response {
+    let mut response = reply(status, value);
+    response.extensions_mut().insert(logged);
+    response
+}
+
+fn no_content(logged: Logged) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.extensions_mut().insert(logged);
+    response
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewSecret<'a> {
+    name: &'a str,
+    token_id: &'a TokenId,
+    token: &'a str,
+}
+
+/// The one answer that holds a secret: the new token, shown this once.
+fn created(created: Created, logged: Logged) -> Response {
+    let body = NewSecret { name: &created.record.name, token_id: &created.record.id, token: created.secret.expose() };
+    answer(StatusCode::CREATED, &body, logged)
+}
+
+fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    path.map(|Path(value)| value).map_err(|rejection| ApiError::bad_request("invalid_path", rejection.body_text()))
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(value)| value).map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ApiStatus {
+    Active,
+    Inactive,
+    Expired,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ListQuery {
+    search_term: Option<String>,
+    status: Option<ApiStatus>,
+    #[serde(default)]
+    page: usize,
+    size: Option<usize>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    page_size: usize,
+    page_number: usize,
+    total: usize,
+    results: Vec<TokenView>,
+}
+
+/// `GET …/platform-tokens`: the caller's tokens (an admin's: the account's), filtered and paged.
+pub async fn list(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    account: Result<Path<String>, PathRejection>,
+    filter: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let filter = query(filter)?;
+    let size = filter.size.unwrap_or(20);
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(ApiError::bad_request("invalid_query", format!("`size` is from 1 to {MAX_PAGE_SIZE}, not {size}")));
+    }
+    let (page, logged) = act(&state, &headers, path(account)?, "list", move |service, actor| {
+        let now = Utc::now();
+        let search = filter.search_term.as_deref().map(str::to_lowercase).unwrap_or_default();
+        let wanted = filter.status.map(|status| match status {
+            ApiStatus::Active => "ACTIVE",
+            ApiStatus::Inactive => "INACTIVE",
+            ApiStatus::Expired => "EXPIRED",
+        });
+        let matching: Vec<TokenView> = service
+            .visible(actor)?
+            .iter()
+            .filter(|r| r.name.to_lowercase().contains(&search) || r.id.0.to_lowercase().contains(&search))
+            .map(|r| r.view(now))
+            .filter(|view| wanted.is_none_or(|status| view.status == status))
+            .collect();
+        let total = matching.len();
+        let results = matching.into_iter().skip(filter.page.saturating_mul(size)).take(size).collect();
+        Ok(Page { page_size: size, page_number: filter.page, total, results })
+    })
+    .await?;
+    Ok(answer(StatusCode::OK, &page, logged))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateBody {
+    name: String,
+    scope: Vec<String>,
+    resource: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    /// Must be present; `null` means never (D27).
+    #[serde(default, deserialize_with = "present")]
+    expiration_date: Option<Option<DateTime<Utc>>>,
+    user_uuid: Option<String>,
+}
+
+/// `POST …/platform-tokens`: a token for the caller or for a service user.
+pub async fn create(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    account: Result<Path<String>, PathRejection>,
+    Json(body): Json<CreateBody>,
+) -> Result<Response, ApiError> {
+    let Some(expires_at) = body.expiration_date else {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "the body: missing field `expirationDate`; give an RFC 3339 time, or null for a token that never expires",
+        ));
+    };
+    let (made, logged) = act(&state, &headers, path(account)?, "create", move |service, actor| {
+        let engine = service.engine();
+        let tenant = engine.tenant();
+        let environments = environments(&body.resource, &tenant.account.id)?;
+        let service_user = match body.user_uuid.as_deref() {
+            None => None,
+            Some(uuid) if uuid == tenant.id(actor.principal) => None,
+            Some(uuid) => match tenant.find_service_user(uuid) {
+                Some(owner @ Principal::ServiceUser(_)) => Some(owner),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "invalid_owner",
+                        format!(
+                            "`userUuid`: `{uuid}` is neither the caller (`{}`) nor a service user of the account",
+                            tenant.id(actor.principal)
+                        ),
+                    ));
+                }
+            },
+        };
+        let token =
+            NewToken { name: body.name, scopes: body.scope, environments, expires_at, service_user, tags: body.tags };
+        Ok(service.create(actor, token)?)
+    })
+    .await?;
+    Ok(created(made, logged))
+}
+
+/// `resource`: `urn:dtaccount:<account>` for the whole account, or `urn:dtenvironment:<id>` for
+/// each environment the token is valid in.
+fn environments(resource: &[String], account: &str) -> Result<Vec<String>, ApiError> {
+    let invalid = |message: String| ApiError::bad_request("invalid_resource", message);
+    let mut whole_account = false;
+    let mut environments = Vec::new();
+    for (index, urn) in resource.iter().enumerate() {
+        if let Some(id) = urn.strip_prefix("urn:dtaccount:") {
+            if id != account {
+                return Err(invalid(format!(
+                    "`resource[{index}]`: `{urn}` is another account; this one is `{account}`"
+                )));
+            }
+            whole_account = true;
+        } else if let Some(id) = urn.strip_prefix("urn:dtenvironment:") {
+            environments.push(id.to_string());
+        } else {
+            return Err(invalid(format!(
+                "`resource[{index}]`: `{urn}` is neither `urn:dtaccount:<account>` nor `urn:dtenvironment:<environment>`"
+            )));
+        }
+    }
+    match (whole_account, environments.is_empty()) {
+        (true, true) => Ok(Vec::new()),
+        (false, false) => Ok(environments),
+        (true, false) => Err(invalid(
+            "`resource`: a token is valid in the whole account or in some environments, not both".to_string(),
+        )),
+        (false, true) => Err(invalid(format!(
+            "`resource`: say where the token is valid: `urn:dtaccount:{account}` or `urn:dtenvironment:<environment>`"
+        ))),
+    }
+}
+
+/// `GET …/platform-tokens/{token}`.
+pub async fn show(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (account, id) = path(ids)?;
+    let (record, logged) = act(&state, &headers, account, "show", move |service, actor| {
+        Ok(service.show(actor, &TokenId::from_input(&id))?)
+    })
+    .await?;
+    Ok(answer(StatusCode::OK, &record.view(Utc::now()), logged))
+}
+
+/// `DELETE …/platform-tokens/{token}`.
+pub async fn delete(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (account, id) = path(ids)?;
+    let ((), logged) = act(&state, &headers, account, "delete", move |service, actor| {
+        Ok(service.delete(actor, &TokenId::from_input(&id))?)
+    })
+    .await?;
+    Ok(no_content(logged))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExpiryBody {
+    #[serde(default, deserialize_with = "present")]
+    expiration_date: Option<Option<DateTime<Utc>>>,
+}
+
+/// `PUT …/platform-tokens/{token}/expiration-date` `{expirationDate}`; `null` means never.
+pub async fn set_expiry(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    Json(body): Json<ExpiryBody>,
+) -> Result<Response, ApiError> {
+    let (account, id) = path(ids)?;
+    let Some(expires_at) = body.expiration_date else {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "the body: missing field `expirationDate`; give an RFC 3339 time, or null for never",
+        ));
+    };
+    let ((), logged) = act(&state, &headers, account, "set_expiry", move |service, actor| {
+        Ok(service.set_expiry(actor, &TokenId::from_input(&id), expires_at)?)
+    })
+    .await?;
+    Ok(no_content(logged))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    status: ApiStatus,
+}
+
+/// `PUT …/platform-tokens/{token}/status` `{status: "ACTIVE" | "INACTIVE"}`.
+pub async fn set_status(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    Json(body): Json<StatusBody>,
+) -> Result<Response, ApiError> {
+    let (account, id) = path(ids)?;
+    let operation = match body.status {
+        ApiStatus::Active => "enable",
+        ApiStatus::Inactive => "disable",
+        ApiStatus::Expired => {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "`status`: a token cannot be set to `EXPIRED`; set its `expiration-date` instead",
+            ));
+        }
+    };
+    let ((), logged) = act(&state, &headers, account, operation, move |service, actor| {
+        let id = TokenId::from_input(&id);
+        Ok(match body.status {
+            ApiStatus::Inactive => service.disable(actor, &id),
+            _ => service.enable(actor, &id),
+        }?)
+    })
+    .await?;
+    Ok(no_content(logged))
+}
+
+/// `POST …/platform-tokens/{token}/duplicate`: a new token with the same properties.
+pub async fn duplicate(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (account, id) = path(ids)?;
+    let (made, logged) = act(&state, &headers, account, "duplicate", move |service, actor| {
+        Ok(service.duplicate(actor, &TokenId::from_input(&id))?)
+    })
+    .await?;
+    Ok(created(made, logged))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RotateBody {
+    name: Option<String>,
+    /// Absent: the old token's lifetime again; `null`: never.
+    #[serde(default, deserialize_with = "present")]
+    expiration_date: Option<Option<DateTime<Utc>>>,
+    old_token_expires_at: Option<DateTime<Utc>>,
+}
+
+/// `POST …/platform-tokens/{token}/rotate`: a new token in place of the old one, which stops
+/// now or at `oldTokenExpiresAt`.
+pub async fn rotate(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    Json(body): Json<RotateBody>,
+) -> Result<Response, ApiError> {
+    let (account, id) = path(ids)?;
+    let rotation =
+        Rotation { name: body.name, expires_at: body.expiration_date, old_expires_at: body.old_token_expires_at };
+    let (made, logged) = act(&state, &headers, account, "rotate", move |service, actor| {
+        Ok(service.rotate(actor, &TokenId::from_input(&id), rotation)?)
+    })
+    .await?;
+    Ok(created(made, logged))
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    allowed: bool,
+}
+
+/// `GET …/settings/platform-tokens`: whether the account allows platform tokens.
+pub async fn settings(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    account: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (allowed, logged) =
+        act(&state, &headers, path(account)?, "settings", |service, _| Ok(service.tokens_allowed()?)).await?;
+    Ok(answer(StatusCode::OK, &Switch { allowed }, logged))
+}
+
+/// `PUT …/settings/platform-tokens` `{allowed}`: account admins turn platform tokens on or off.
+pub async fn set_settings(
+    State(state): State<Arc<super::State>>,
+    headers: HeaderMap,
+    account: Result<Path<String>, PathRejection>,
+    Json(body): Json<Switch>,
+) -> Result<Response, ApiError> {
+    let ((), logged) = act(&state, &headers, path(account)?, "set_settings", move |service, actor| {
+        Ok(service.set_account_switch(actor, body.allowed)?)
+    })
+    .await?;
+    Ok(no_content(logged))
+}

@@ -1,0 +1,101 @@
+//! The one error answer of the HTTP API (decisions D28): `{"error": {"code", "message", "reason"}}`,
+//! `reason` a stable snake_case rule id, the message saying what to change.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::json::reply;
+use super::log::Logged;
+use crate::token::{Outcome, StoreError, TokenError, TokenId};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub reason: &'static str,
+    pub message: String,
+    /// The calling token, for the request log.
+    pub token: Option<TokenId>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, reason, message: message.into(), token: None }
+    }
+
+    pub fn bad_request(reason: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, reason, message)
+    }
+
+    pub fn by(mut self, token: Option<TokenId>) -> ApiError {
+        self.token = token;
+        self
+    }
+
+    /// The check refused the calling token (tokens.md §4 steps 1–5).
+    pub fn refused(outcome: Outcome) -> ApiError {
+        let message = match outcome.reason {
+            "invalid_token" => "send `Authorization: Bearer <platform token>` with a valid token of this account",
+            "token_expired" => "the calling token has expired; use another token or rotate this one",
+            "token_disabled" => "the calling token is disabled; enable it or use another token",
+            "wrong_resource" => "the calling token belongs to another account",
+            _ => "the calling token's owner is no longer in the tenant",
+        };
+        let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::FORBIDDEN);
+        ApiError::new(status, outcome.reason, message).by(outcome.token_id)
+    }
+}
+
+/// Refusals by a rule answer 403 when a right is missing, 409 when the token's state or the
+/// limit stands in the way, and 400 when the request should say something else.
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> ApiError {
+        let status = match &error {
+            TokenError::Refused { rule, .. } => match *rule {
+                "not_permitted" | "service_user_not_allowed" | "tokens_disabled" | "scope_not_held" => {
+                    StatusCode::FORBIDDEN
+                }
+                "token_expired" => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            },
+            TokenError::UnknownToken(_) => StatusCode::NOT_FOUND,
+            TokenError::Store(StoreError::LimitReached(_)) => StatusCode::CONFLICT,
+            TokenError::Store(StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
+            TokenError::Request(_) => StatusCode::BAD_REQUEST,
+            TokenError::Store(_) | TokenError::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match &error {
+            TokenError::Refused { message, .. } => message.clone(),
+            TokenError::Store(StoreError::LimitReached(limit)) => format!(
+                "the owner already has {limit} tokens, the most one owner may hold; delete one (expired and disabled tokens count too)"
+            ),
+            other => other.to_string(),
+        };
+        ApiError::new(status, error.rule(), message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.status.as_u16(), "message": self.message, "reason": self.reason}});
+        let mut response = reply(self.status, &body);
+        let headers = response.headers_mut();
+        if matches!(self.reason, "invalid_token" | "token_expired" | "token_disabled") {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge(self.reason)));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response.extensions_mut().insert(Logged { token: self.token, decision: self.reason });
+        response
+    }
+}
+
+/// The `WWW-Authenticate` challenge for a refusal (RFC 6750, D29): the token itself is no good,
+/// or it is good but not for this.
+pub fn challenge(reason: &str) -> &'static str {
+    match reason {
+        "invalid_token" | "token_expired" | "token_disabled" => r#"Bearer error="invalid_token""#,
+        _ => r#"Bearer error="insufficient_scope""#,
+    }
+}

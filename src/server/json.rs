@@ -1,0 +1,93 @@
+//! JSON in and out. A body is read within the size and time limits and parsed strictly (unknown
+//! fields refused); every problem is a 400 that names the field it is in.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::State;
+use super::error::ApiError;
+
+/// A JSON answer.
+pub fn reply(status: StatusCode, value: &impl Serialize) -> Response {
+    let body = serde_json::to_vec(value).expect("the service's answers always serialize");
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A request body parsed as `T`. An empty body reads as `{}`, so a missing field is named the
+/// same way whether the body is empty or not.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<State>> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &Arc<State>) -> Result<Self, ApiError> {
+        let limits = &state.limits;
+        let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limits.body_bytes as u64) {
+            return Err(too_large(limits.body_bytes));
+        }
+        let body = Limited::new(request.into_body(), limits.body_bytes);
+        let bytes = match tokio::time::timeout(limits.client_timeout, body.collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+                return Err(too_large(limits.body_bytes));
+            }
+            Ok(Err(error)) => {
+                return Err(ApiError::bad_request("invalid_body", format!("the body was cut off: {error}")));
+            }
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    format!("the body did not arrive within {} s", limits.client_timeout.as_secs_f32()),
+                ));
+            }
+        };
+        parse(&bytes).map(Json)
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the body is larger than {} KiB, the most this service reads", limit / 1024),
+    )
+}
+
+/// Parses a body, naming the field of the first problem (`scope[1]`, `expirationDate`).
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let mut path = error.path().to_string();
+        if error.inner().to_string().starts_with("unknown field") {
+            // The path ends at the unknown field; the place to name is what holds it.
+            path = path.rsplit_once('.').map_or(".", |(holder, _)| holder).to_string();
+        }
+        let place = if path == "." { "the body".to_string() } else { format!("`{path}`") };
+        ApiError::bad_request("invalid_body", format!("{place}: {}", error.into_inner()))
+    })?;
+    deserializer.end().map_err(|error| {
+        ApiError::bad_request("invalid_body", format!("the body goes on after its JSON value: {error}"))
+    })?;
+    Ok(value)
+}
+
+/// For fields that must be present but may be `null` (`expirationDate`: null means never):
+/// `None` when absent, `Some(None)` for `null`. Use with `#[serde(default)]`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,156 @@
+//! `warden serve`: the token service over HTTP (axum on hyper and tokio). The management API
+//! (`api`), the checks (`check`: `/v1/authorize` and forward-auth for gateways), health,
+//! readiness and metrics (`ops`), limits on what a client may send, one log line per request,
+//! tenant reloads, and a graceful shutdown that lets requests in flight finish.
+
+mod api;
+mod check;
+mod error;
+mod json;
+mod log;
+mod metrics;
+mod ops;
+mod reload;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::token::TokenService;
+pub use reload::TenantSource;
+
+/// What a client may send, and how long it may take.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Larger bodies are answered 413.
+    pub body_bytes: usize,
+    /// A request line and headers larger than this are answered 431.
+    pub header_bytes: usize,
+    /// A client that has not sent its headers, or its body, within this time is cut off.
+    pub client_timeout: Duration,
+    /// How long requests in flight may take to finish after SIGTERM or SIGINT.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes: 64 * 1024,
+            header_bytes: 8 * 1024,
+            client_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+pub struct Config {
+    pub listen: SocketAddr,
+    pub tenant: TenantSource,
+    /// How often to look for changed tenant files; `None`: on SIGHUP only.
+    pub watch_every: Option<Duration>,
+    pub limits: Limits,
+}
+
+/// What every handler shares.
+pub(crate) struct State {
+    service: Arc<TokenService>,
+    metrics: metrics::Metrics,
+    tenant: TenantSource,
+    tenant_status: Mutex<reload::TenantStatus>,
+    limits: Limits,
+    /// Set once shutdown begins: `/readyz` then answers 503 so balancers stop sending.
+    stopping: AtomicBool,
+}
+
+fn router(state: Arc<State>) -> Router {
+    let tokens = "/iam/v1/accounts/{account}/platform-tokens";
+    Router::new()
+        .route(tokens, get(api::list).post(api::create))
+        .route(&format!("{tokens}/{{token}}"), get(api::show).delete(api::delete))
+        .route(&format!("{tokens}/{{token}}/expiration-date"), put(api::set_expiry))
+        .route(&format!("{tokens}/{{token}}/status"), put(api::set_status))
+        .route(&format!("{tokens}/{{token}}/duplicate"), post(api::duplicate))
+        .route(&format!("{tokens}/{{token}}/rotate"), post(api::rotate))
+        .route("/iam/v1/accounts/{account}/settings/platform-tokens", get(api::settings).put(api::set_settings))
+        .route("/v1/authorize", post(check::authorize))
+        .route("/v1/auth", get(check::forward_auth))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), log::log_request))
+        .with_state(state)
+}
+
+/// Serves until SIGTERM or SIGINT on a runtime of its own; prints `listening on http://ADDR` to
+/// the log once the socket is bound (port 0 picks a free one).
+pub fn run(service: TokenService, config: Config) -> std::io::Result<()> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(service, config))
+}
+
+async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
+    let listener = TcpListener::bind(config.listen).await?;
+    let state = Arc::new(State {
+        service: Arc::new(service),
+        metrics: metrics::Metrics::new(),
+        tenant: config.tenant,
+        tenant_status: Mutex::default(),
+        limits: config.limits,
+        stopping: AtomicBool::new(false),
+    });
+    state.remember_tenant();
+    tokio::spawn(reload::keep_current(Arc::clone(&state), config.watch_every));
+    let app = TowerToHyperService::new(router(Arc::clone(&state)));
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.limits.client_timeout)
+        .max_header_size(state.limits.header_bytes);
+    let graceful = GracefulShutdown::new();
+    let mut terminate = signal(SignalKind::terminate())?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait, then go on accepting.
+                        tracing::warn!("cannot accept a connection: {error}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), app.clone()));
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!("connection ended: {error}");
+                    }
+                });
+            }
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+        }
+    }
+    drop(listener);
+    state.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!("shutting down: finishing the requests in flight");
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::info!("stopped"),
+        _ = tokio::time::sleep(state.limits.shutdown_grace) => {
+            tracing::warn!("stopped after {} s with requests still in flight", state.limits.shutdown_grace.as_secs());
+        }
+    }
+    Ok(())
+}

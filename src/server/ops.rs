@@ -1,0 +1,68 @@
+//! Operations: liveness, readiness, metrics, and the answers for routes that do not exist.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::json::reply;
+
+/// The process is up and answering.
+pub async fn healthz() -> Response {
+    reply(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+/// Ready to serve: not shutting down, and the token database answers. A refused tenant reload
+/// does not make the service unready (the last good tenant serves) but is shown here.
+pub async fn readyz(State(state): State<Arc<super::State>>) -> Response {
+    if state.stopping.load(Ordering::Relaxed) {
+        return reply(StatusCode::SERVICE_UNAVAILABLE, &json!({"status": "stopping"}));
+    }
+    let service = Arc::clone(&state.service);
+    let database = tokio::task::spawn_blocking(move || service.tokens_allowed()).await;
+    let account = state.service.engine().tenant().account.id.clone();
+    let refused = state.tenant_status.lock().expect("the tenant status lock is never poisoned").refused.clone();
+    let tenant = match refused {
+        None => json!({"account": account, "reload": "ok"}),
+        Some((at, summary)) => json!({"account": account, "reload": "refused", "refusedAt": at, "message": summary}),
+    };
+    match database {
+        Ok(Ok(_)) => reply(StatusCode::OK, &json!({"status": "ready", "tenant": tenant})),
+        Ok(Err(error)) => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "unready", "database": error.to_string(), "tenant": tenant}),
+        ),
+        Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, &json!({"status": "unready", "tenant": tenant})),
+    }
+}
+
+pub async fn metrics(State(state): State<Arc<super::State>>) -> Response {
+    let mut response = state.metrics.render().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
+}
+
+pub async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no route `{method} {}`; warden serves /iam/v1/accounts/{{account}}/platform-tokens, /v1/authorize, /v1/auth, /healthz, /readyz and /metrics",
+            uri.path()
+        ),
+    )
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("`{}` does not take `{method}`", uri.path()),
+    )
+}

@@ -1,0 +1,952 @@
+//! `warden serve` over a real loopback socket: the built binary on the example tenant with a
+//! database in a temp dir, spoken to in raw HTTP/1.1 so that limits and malformed input can be
+//! sent as they are. Every endpoint, every error answer, limits, reloads, shutdown, concurrent
+//! creates, and the log (captured) never holding a secret.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ALICE: &str = "alice@acme.example";
+const GRACE: &str = "grace@acme.example";
+const BOB_ID: &str = "743bac42-98e6-40e1-9cdb-907eebe15756";
+const ALICE_ID: &str = "1ed2e571-bacc-41a8-85aa-2285a69f6ad3";
+const CI_BOT_ID: &str = "6f3105c0-e092-4073-a7ae-a09e09515d7c";
+const LOG_SHIPPER_ID: &str = "e0816ad7-11a9-4427-8a8c-e0e5900df546";
+const WRITE: &str = "platform-token:tokens:write";
+const MANAGE: &str = "platform-token:tokens:manage";
+const RUN: &str = "app-engine:apps:run";
+const LOGS: &str = "storage:logs:read";
+const TOKENS: &str = "/iam/v1/accounts/acme/platform-tokens";
+
+fn example_tenant() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example")
+}
+
+/// A temp dir with the token database (and, for reload tests, a copy of the tenant).
+struct Sandbox {
+    dir: PathBuf,
+    tenant: PathBuf,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "warden-serve-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Sandbox { dir, tenant: example_tenant() }
+    }
+
+    /// A sandbox whose tenant is a copy the test may change.
+    fn with_tenant_copy() -> Sandbox {
+        let mut sandbox = Sandbox::new();
+        let copy = sandbox.dir.join("tenant");
+        copy_dir(&example_tenant(), &copy);
+        sandbox.tenant = copy;
+        sandbox
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.join("tokens.db")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
+        command.args(args).arg("--tenant").arg(&self.tenant).arg("--db").arg(self.db()).current_dir(&self.dir);
+        for name in [
+            "WARDEN_DB",
+            "WARDEN_TOKEN",
+            "WARDEN_TOKEN_LIMIT",
+            "WARDEN_TOKEN_PREFIX",
+            "WARDEN_PROPAGATION_SECONDS",
+            "WARDEN_LISTEN",
+        ] {
+            command.env_remove(name);
+        }
+        command.env("NO_COLOR", "1");
+        command
+    }
+
+    /// A token made with the CLI (the first token of a deployment has to be): account-wide,
+    /// never expiring.
+    fn token(&self, actor: &str, scopes: &[&str]) -> String {
+        let mut args =
+            vec!["token", "create", "--as", actor, "--name", "bootstrap", "--account-wide", "--never-expires"];
+        for scope in scopes {
+            args.extend(["--scope", scope]);
+        }
+        let output = self.command(&args).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().lines().next().unwrap().to_string()
+    }
+
+    fn serve(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend(extra);
+        let mut child =
+            self.command(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut server = Server { child, addr: String::new(), log };
+        let found = server.wait_for_log(|log| log.contains("listening on http://"), Duration::from_secs(30));
+        assert!(found, "the server did not start:\n{}", server.log());
+        let log = server.log();
+        let rest = &log[log.find("listening on http://").unwrap() + "listening on http://".len()..];
+        server.addr = rest.split_whitespace().next().unwrap().to_string();
+        server
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn wait_for_log(&self, found: impl Fn(&str) -> bool, within: Duration) -> bool {
+        eventually(within, || found(&self.log()))
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(&self.addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream
+    }
+
+    /// Sends raw bytes on a new connection and reads the answer until the server closes it.
+    fn raw(&self, request: &[u8]) -> Reply {
+        let mut stream = self.connect();
+        stream.write_all(request).unwrap();
+        read_reply(&mut stream)
+    }
+
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: warden\r\nConnection: close\r\n");
+        if let Some(token) = token {
+            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        if !body.is_empty() || method != "GET" {
+            request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        self.raw(request.as_bytes())
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call("GET", path, token, None)
+    }
+
+    fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.call("POST", path, token, Some(&body.to_string()))
+    }
+
+    fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.call("PUT", path, token, Some(&body.to_string()))
+    }
+
+    /// SIGTERM, then the exit status and the whole log.
+    fn stop(mut self) -> (ExitStatus, String) {
+        signal(&self.child, libc::SIGTERM);
+        let status = self.child.wait().unwrap();
+        // The log thread reads to the end of the closed pipe.
+        std::thread::sleep(Duration::from_millis(100));
+        (status, self.log())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(child: &Child, signal: i32) {
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on a child this test started and has not reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    condition()
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+
+    /// The `reason` of an error body.
+    fn reason(&self) -> String {
+        self.json()["error"]["reason"].as_str().unwrap_or_else(|| panic!("no error reason: {self:?}")).to_string()
+    }
+
+    fn message(&self) -> String {
+        self.json()["error"]["message"].as_str().unwrap().to_string()
+    }
+}
+
+fn read_reply(stream: &mut TcpStream) -> Reply {
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    parse_reply(&bytes).unwrap_or_else(|| panic!("no HTTP answer: {:?}", String::from_utf8_lossy(&bytes)))
+}
+
+fn parse_reply(bytes: &[u8]) -> Option<Reply> {
+    let text = String::from_utf8_lossy(bytes);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+        .collect();
+    Some(Reply { status, headers, body: body.to_string() })
+}
+
+#[track_caller]
+fn assert_status(reply: &Reply, status: u16) {
+    assert_eq!(reply.status, status, "{reply:?}");
+}
+
+#[track_caller]
+fn assert_error(reply: &Reply, status: u16, reason: &str) {
+    assert_status(reply, status);
+    assert_eq!(reply.reason(), reason, "{reply:?}");
+    assert_eq!(reply.json()["error"]["code"], status, "{reply:?}");
+}
+
+fn secret_of(token: &str) -> &str {
+    token.split('.').nth(2).expect("three parts")
+}
+
+fn id_of(token: &str) -> &str {
+    &token[..token.rfind('.').unwrap()]
+}
+
+fn new_token(name: &str, scopes: &[&str]) -> Value {
+    json!({"name": name, "scope": scopes, "resource": ["urn:dtaccount:acme"], "expirationDate": null})
+}
+
+// --- Forward-auth (D29) ----------------------------------------------------------------------------
+
+#[test]
+fn forward_auth_answers_200_401_403_with_the_headers_gateways_read() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+
+    let allowed = server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&token));
+    assert_status(&allowed, 200);
+    assert_eq!(allowed.header("x-warden-token-id"), Some(id_of(&token)));
+    assert_eq!(allowed.header("x-warden-user"), Some(ALICE));
+    assert_eq!(allowed.header("x-warden-reason"), Some("ok"));
+    assert_eq!(allowed.header("www-authenticate"), None);
+
+    let missing = server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), None);
+    assert_status(&missing, 401);
+    assert_eq!(missing.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
+    assert_eq!(missing.header("x-warden-reason"), Some("invalid_token"));
+
+    let forged = format!("{}X", &token[..token.len() - 1]);
+    assert_status(&server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&forged)), 401);
+
+    // Denied by the owner's policies (nothing allows it in prod) and outside the scopes.
+    let denied = server.get(&format!("/v1/auth?permission={RUN}&environment=prod"), Some(&token));
+    assert_status(&denied, 403);
+    assert_eq!(denied.header("x-warden-reason"), Some("policy_denied"));
+    assert_eq!(denied.header("www-authenticate"), Some(r#"Bearer error="insufficient_scope""#));
+    let unscoped = server.get(&format!("/v1/auth?permission={LOGS}&environment=staging"), Some(&token));
+    assert_eq!(unscoped.header("x-warden-reason"), Some("insufficient_scope"));
+
+    // No permission at all: a configuration mistake, answered 403 so gateways do not turn it into 500.
+    let unconfigured = server.get("/v1/auth", Some(&token));
+    assert_status(&unconfigured, 403);
+    assert_eq!(unconfigured.header("x-warden-reason"), Some("bad_request"));
+    assert!(unconfigured.message().contains("permission"), "{unconfigured:?}");
+}
+
+#[test]
+fn forward_auth_takes_the_permission_from_headers_unless_the_query_sets_it() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+    let with_headers = |path: &str, permission: &str, environment: &str| {
+        server.raw(
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: w\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nX-Warden-Permission: {permission}\r\nX-Warden-Environment: {environment}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+    };
+    assert_status(&with_headers("/v1/auth", RUN, "staging"), 200);
+    assert_status(&with_headers("/v1/auth", RUN, "prod"), 403);
+    // The gateway's query wins over headers a client may have smuggled in.
+    let smuggled = with_headers(&format!("/v1/auth?permission={RUN}&environment=prod"), RUN, "staging");
+    assert_eq!(smuggled.header("x-warden-reason"), Some("policy_denied"), "{smuggled:?}");
+}
+
+#[test]
+fn forward_auth_refuses_disabled_and_expired_tokens_as_invalid_tokens() {
+    let sandbox = Sandbox::new();
+    let admin = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let path = format!("/v1/auth?permission={RUN}&environment=staging");
+    assert_status(&server.get(&path, Some(&admin)), 200);
+    let made = server.post(TOKENS, Some(&admin), &new_token("victim", &[RUN]));
+    assert_status(&made, 201);
+    let victim = made.json()["token"].as_str().unwrap().to_string();
+    assert_status(&server.get(&path, Some(&victim)), 200);
+
+    let status = format!("{TOKENS}/{}/status", id_of(&victim));
+    assert_status(&server.put(&status, Some(&admin), &json!({"status": "INACTIVE"})), 204);
+    let disabled = server.get(&path, Some(&victim));
+    assert_status(&disabled, 403);
+    assert_eq!(disabled.header("x-warden-reason"), Some("token_disabled"));
+    assert_eq!(disabled.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
+    assert_status(&server.put(&status, Some(&admin), &json!({"status": "ACTIVE"})), 204);
+    assert_status(&server.get(&path, Some(&victim)), 200);
+
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let expiry = format!("{TOKENS}/{}/expiration-date", id_of(&victim));
+    assert_status(&server.put(&expiry, Some(&admin), &json!({"expirationDate": soon})), 204);
+    std::thread::sleep(Duration::from_millis(1100));
+    let expired = server.get(&path, Some(&victim));
+    assert_eq!(expired.header("x-warden-reason"), Some("token_expired"), "{expired:?}");
+    assert_eq!(expired.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
+}
+
+// --- /v1/authorize (D28, D23) -----------------------------------------------------------------------
+
+#[test]
+fn authorize_answers_200_with_the_outcome_for_every_evaluated_request() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN, LOGS]);
+    let server = sandbox.serve(&[]);
+    let ask = |token: Option<&str>, body: Value| {
+        let reply = server.post("/v1/authorize", token, &body);
+        assert_status(&reply, 200);
+        reply.json()
+    };
+
+    let allowed = ask(Some(&token), json!({"permission": RUN, "environment": "staging"}));
+    assert_eq!(allowed["allowed"], true);
+    assert_eq!(allowed["decision"], "allow");
+    assert_eq!((allowed["status"].as_u64(), allowed["reason"].as_str()), (Some(200), Some("ok")));
+    assert_eq!(allowed["tokenId"], id_of(&token));
+    assert_eq!(allowed["user"], ALICE);
+
+    let invalid = ask(None, json!({"permission": RUN}));
+    assert_eq!((invalid["status"].as_u64(), invalid["reason"].as_str()), (Some(401), Some("invalid_token")));
+
+    // D23: a conditional answer is not allowed, and carries the residual the caller may apply.
+    let conditional = ask(Some(&token), json!({"permission": LOGS, "environment": "prod"}));
+    assert_eq!(
+        (conditional["allowed"].as_bool(), conditional["decision"].as_str()),
+        (Some(false), Some("conditional"))
+    );
+    assert_eq!(conditional["status"], 403);
+    assert!(conditional["residual"].as_str().unwrap().contains("storage:k8s.namespace.name"), "{conditional}");
+    let with_attributes = ask(
+        Some(&token),
+        json!({"permission": LOGS, "environment": "prod", "attributes": {"storage:k8s.namespace.name": "team-payments"}}),
+    );
+    assert_eq!(with_attributes["decision"], "allow", "{with_attributes}");
+    let secret_namespace = ask(
+        Some(&token),
+        json!({"permission": LOGS, "environment": "prod", "attributes": {"storage:k8s.namespace.name": ["vault"]}}),
+    );
+    assert_eq!(secret_namespace["reason"], "policy_denied", "{secret_namespace}");
+}
+
+#[test]
+fn authorize_explains_only_to_tokens_that_may_read_policies() {
+    let sandbox = Sandbox::new();
+    let reader = sandbox.token(ALICE, &[RUN, "iam:policies:read"]);
+    let plain = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+    let body = json!({"permission": RUN, "environment": "prod", "explain": true});
+
+    let explained = server.post("/v1/authorize", Some(&reader), &body).json();
+    assert_eq!(explained["explanation"]["decision"], "deny", "{explained}");
+    assert!(explained.get("explanationWithheld").is_none());
+
+    let withheld = server.post("/v1/authorize", Some(&plain), &body).json();
+    assert!(withheld.get("explanation").is_none(), "{withheld}");
+    assert!(withheld["explanationWithheld"].as_str().unwrap().contains("iam:policies:read"), "{withheld}");
+}
+
+#[test]
+fn authorize_answers_400_for_a_malformed_call_naming_the_field() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+    let bad = |body: &str| server.call("POST", "/v1/authorize", Some(&token), Some(body));
+
+    let not_json = bad("{permission: app-engine}");
+    assert_error(&not_json, 400, "invalid_body");
+    let missing = bad("{}");
+    assert_error(&missing, 400, "invalid_body");
+    assert!(missing.message().contains("missing field `permission`"), "{missing:?}");
+    let wrong_type = bad(r#"{"permission": "app-engine:apps:run", "explain": "yes"}"#);
+    assert!(wrong_type.message().starts_with("`explain`: invalid type"), "{wrong_type:?}");
+    let unknown = bad(r#"{"permission": "app-engine:apps:run", "enviroment": "prod"}"#);
+    assert!(unknown.message().contains("unknown field `enviroment`"), "{unknown:?}");
+    let nested = bad(r#"{"permission": "app-engine:apps:run", "attributes": {"storage:k8s.namespace.name": 3}}"#);
+    assert!(nested.message().starts_with("`attributes.storage:k8s.namespace.name`"), "{nested:?}");
+    let trailing = bad(r#"{"permission": "app-engine:apps:run"} {}"#);
+    assert_error(&trailing, 400, "invalid_body");
+    // A request the evaluator cannot judge: an attribute key the catalog does not know.
+    let unknown_key =
+        bad(r#"{"permission": "app-engine:apps:run", "environment": "staging", "attributes": {"storage:nope": "x"}}"#);
+    assert_error(&unknown_key, 400, "bad_request");
+}
+
+// --- Token management ------------------------------------------------------------------------------
+
+#[test]
+fn a_created_token_is_shown_once_works_and_is_listed_without_its_secret() {
+    let sandbox = Sandbox::new();
+    let admin = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let body = json!({
+        "name": "  deploy bot  ", "scope": [RUN], "resource": ["urn:dtenvironment:staging"],
+        "tags": ["ci"], "expirationDate": "2099-01-01T00:00:00Z"
+    });
+    let made = server.post(TOKENS, Some(&admin), &body);
+    assert_status(&made, 201);
+    let made = made.json();
+    let token = made["token"].as_str().unwrap().to_string();
+    assert_eq!(made["name"], "deploy bot");
+    assert_eq!(made["tokenId"], id_of(&token));
+    assert_status(&server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&token)), 200);
+    // D22: narrowed to staging, so no good in dev.
+    let elsewhere = server.get(&format!("/v1/auth?permission={RUN}&environment=dev"), Some(&token));
+    assert_eq!(elsewhere.header("x-warden-reason"), Some("wrong_resource"));
+
+    let shown = server.get(&format!("{TOKENS}/{}", id_of(&token)), Some(&admin));
+    assert_status(&shown, 200);
+    let shown = shown.json();
+    assert_eq!(shown["resource"], json!(["urn:dtenvironment:staging"]));
+    assert_eq!(shown["tags"], json!(["ci"]));
+    assert_eq!(shown["expirationDate"], "2099-01-01T00:00:00Z");
+    assert_eq!(shown["userUuid"], ALICE_ID);
+    assert_eq!(shown["status"], "ACTIVE");
+    let listed = server.get(TOKENS, Some(&admin));
+    assert!(!listed.body.contains(secret_of(&token)) && !shown.to_string().contains(secret_of(&token)));
+    assert_eq!(listed.json()["total"], 2);
+}
+
+#[test]
+fn listing_pages_searches_and_filters_by_status() {
+    let sandbox = Sandbox::new();
+    let admin = sandbox.token(GRACE, &[WRITE, MANAGE, RUN]);
+    let own = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    for name in ["alpha", "beta", "Gamma", "delta"] {
+        assert_status(&server.post(TOKENS, Some(&own), &new_token(name, &[RUN])), 201);
+    }
+    let page = |query: &str, token: &str| {
+        let reply = server.get(&format!("{TOKENS}{query}"), Some(token));
+        assert_status(&reply, 200);
+        reply.json()
+    };
+    let first = page("?size=2", &own);
+    assert_eq!(
+        (first["pageSize"].as_u64(), first["pageNumber"].as_u64(), first["total"].as_u64()),
+        (Some(2), Some(0), Some(5))
+    );
+    assert_eq!(first["results"].as_array().unwrap().len(), 2);
+    let last = page("?size=2&page=2", &own);
+    assert_eq!(last["results"].as_array().unwrap().len(), 1);
+    assert_eq!(page("?searchTerm=GAMMA", &own)["results"][0]["name"], "Gamma");
+    assert_eq!(page(&format!("?searchTerm={}", &id_of(&own)[7..15].to_lowercase()), &own)["total"], 1);
+
+    // The admin sees the account's tokens, the owner their own.
+    assert_eq!(page("", &admin)["total"], 6);
+    let gamma = page("?searchTerm=gamma", &own)["results"][0]["tokenId"].as_str().unwrap().to_string();
+    assert_status(&server.put(&format!("{TOKENS}/{gamma}/status"), Some(&admin), &json!({"status": "INACTIVE"})), 204);
+    let inactive = page("?status=INACTIVE", &own);
+    assert_eq!((inactive["total"].as_u64(), inactive["results"][0]["name"].as_str()), (Some(1), Some("Gamma")));
+    assert_eq!(page("?status=ACTIVE", &own)["total"], 4);
+
+    assert_error(&server.get(&format!("{TOKENS}?size=101"), Some(&own)), 400, "invalid_query");
+    assert_error(&server.get(&format!("{TOKENS}?size=0"), Some(&own)), 400, "invalid_query");
+    let bad_status = server.get(&format!("{TOKENS}?status=GONE"), Some(&own));
+    assert_error(&bad_status, 400, "invalid_query");
+    assert!(bad_status.message().contains("ACTIVE"), "{bad_status:?}");
+    assert_error(&server.get(&format!("{TOKENS}?page=-1"), Some(&own)), 400, "invalid_query");
+    assert_error(&server.get(&format!("{TOKENS}?pages=1"), Some(&own)), 400, "invalid_query");
+}
+
+#[test]
+fn every_lifecycle_operation_works_over_http() {
+    let sandbox = Sandbox::new();
+    let admin = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let made = server.post(TOKENS, Some(&admin), &new_token("K8s operator 2026-01-02", &[RUN]));
+    let old = made.json()["token"].as_str().unwrap().to_string();
+    let path = format!("/v1/auth?permission={RUN}&environment=staging");
+
+    let duplicated = server.post(&format!("{TOKENS}/{}/duplicate", id_of(&old)), Some(&admin), &json!({}));
+    assert_status(&duplicated, 201);
+    assert_eq!(duplicated.json()["name"], "Duplicate of: K8s operator 2026-01-02");
+    let copy = duplicated.json()["token"].as_str().unwrap().to_string();
+    assert_status(&server.get(&path, Some(&copy)), 200);
+
+    // Rotation with an empty body: the old token stops now, the new one has today's date.
+    let rotated = server.call("POST", &format!("{TOKENS}/{}/rotate", id_of(&old)), Some(&admin), None);
+    assert_status(&rotated, 201);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(rotated.json()["name"], format!("K8s operator {today}"));
+    let new = rotated.json()["token"].as_str().unwrap().to_string();
+    assert_status(&server.get(&path, Some(&new)), 200);
+    assert_eq!(server.get(&path, Some(&old)).header("x-warden-reason"), Some("token_expired"));
+    // An expired token cannot be rotated again.
+    assert_error(
+        &server.call("POST", &format!("{TOKENS}/{}/rotate", id_of(&old)), Some(&admin), None),
+        409,
+        "token_expired",
+    );
+
+    let with_overlap = server.post(
+        &format!("{TOKENS}/{}/rotate", id_of(&copy)),
+        Some(&admin),
+        &json!({"name": "overlapping", "expirationDate": null, "oldTokenExpiresAt": "2099-01-01T00:00:00Z"}),
+    );
+    assert_status(&with_overlap, 201);
+    assert_status(&server.get(&path, Some(&copy)), 200);
+
+    let forever = format!("{TOKENS}/{}/expiration-date", id_of(&new));
+    assert_status(&server.put(&forever, Some(&admin), &json!({"expirationDate": null})), 204);
+    assert_error(
+        &server.put(&forever, Some(&admin), &json!({"expirationDate": "2001-01-01T00:00:00Z"})),
+        400,
+        "expiry_in_past",
+    );
+    assert_error(&server.put(&forever, Some(&admin), &json!({})), 400, "invalid_body");
+    let expired_status =
+        server.put(&format!("{TOKENS}/{}/status", id_of(&new)), Some(&admin), &json!({"status": "EXPIRED"}));
+    assert_error(&expired_status, 400, "invalid_body");
+
+    let delete = format!("{TOKENS}/{}", id_of(&new));
+    assert_status(&server.call("DELETE", &delete, Some(&admin), None), 204);
+    assert_status(&server.get(&path, Some(&new)), 401);
+    assert_error(&server.call("DELETE", &delete, Some(&admin), None), 404, "unknown_token");
+    assert_error(&server.get(&format!("{TOKENS}/dt0s16.NOSUCHTOKEN"), Some(&admin)), 404, "unknown_token");
+}
+
+#[test]
+fn rights_are_the_calling_tokens_scopes_and_its_owners_policies() {
+    let sandbox = Sandbox::new();
+    let narrow = sandbox.token(ALICE, &[WRITE, RUN]);
+    let no_write = sandbox.token(ALICE, &[RUN]);
+    let grace = sandbox.token(GRACE, &[WRITE, MANAGE, RUN]);
+    let server = sandbox.serve(&[]);
+
+    // D21: a new token's scopes must be among the caller's.
+    let wider = server.post(TOKENS, Some(&narrow), &new_token("wider", &[RUN, LOGS]));
+    assert_error(&wider, 403, "scope_not_held");
+    assert!(wider.message().contains(LOGS), "{wider:?}");
+    // The token lacks the right's scope though its owner's policies grant it.
+    let unscoped = server.post(TOKENS, Some(&no_write), &new_token("x", &[RUN]));
+    assert_error(&unscoped, 403, "not_permitted");
+    assert!(unscoped.message().contains(&format!("does not hold the scope `{WRITE}`")), "{unscoped:?}");
+
+    // Owners manage their own; an admin manages everyone's; others are refused.
+    let mine =
+        server.post(TOKENS, Some(&narrow), &new_token("mine", &[RUN])).json()["tokenId"].as_str().unwrap().to_string();
+    let status = format!("{TOKENS}/{mine}/status");
+    assert_error(&server.put(&status, Some(&no_write), &json!({"status": "INACTIVE"})), 403, "not_permitted");
+    assert_status(&server.put(&status, Some(&grace), &json!({"status": "INACTIVE"})), 204);
+
+    // The account switch: admins only.
+    let settings = "/iam/v1/accounts/acme/settings/platform-tokens";
+    assert_error(&server.put(settings, Some(&narrow), &json!({"allowed": false})), 403, "not_permitted");
+    assert_status(&server.put(settings, Some(&grace), &json!({"allowed": false})), 204);
+    assert_eq!(server.get(settings, Some(&narrow)).json(), json!({"allowed": false}));
+    assert_error(&server.post(TOKENS, Some(&narrow), &new_token("x", &[RUN])), 403, "tokens_disabled");
+    assert_status(&server.put(settings, Some(&grace), &json!({"allowed": true})), 204);
+    assert_status(&server.post(TOKENS, Some(&narrow), &new_token("x", &[RUN])), 201);
+}
+
+#[test]
+fn user_uuid_is_the_caller_or_a_service_user_the_caller_may_act_for() {
+    let sandbox = Sandbox::new();
+    let alice = sandbox.token(ALICE, &[WRITE, RUN, "iam:service-users:use"]);
+    let server = sandbox.serve(&[]);
+    let body = |uuid: &str| json!({"name": "n", "scope": [RUN], "resource": ["urn:dtaccount:acme"], "expirationDate": null, "userUuid": uuid});
+
+    assert_status(&server.post(TOKENS, Some(&alice), &body(ALICE_ID)), 201);
+    let for_bot = server.post(TOKENS, Some(&alice), &body(CI_BOT_ID));
+    assert_status(&for_bot, 201);
+    let shown = server.get(&format!("{TOKENS}/{}", for_bot.json()["tokenId"].as_str().unwrap()), Some(&alice));
+    assert_eq!(shown.json()["userUuid"], CI_BOT_ID);
+    assert_error(&server.post(TOKENS, Some(&alice), &body(LOG_SHIPPER_ID)), 403, "service_user_not_allowed");
+    let other = server.post(TOKENS, Some(&alice), &body(BOB_ID));
+    assert_error(&other, 400, "invalid_owner");
+    assert!(other.message().starts_with("`userUuid`"), "{other:?}");
+}
+
+#[test]
+fn create_names_what_is_wrong_with_the_body() {
+    let sandbox = Sandbox::new();
+    let alice = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let create = |body: Value| server.post(TOKENS, Some(&alice), &body);
+
+    let no_expiry = create(json!({"name": "n", "scope": [RUN], "resource": ["urn:dtaccount:acme"]}));
+    assert_error(&no_expiry, 400, "invalid_body");
+    assert!(no_expiry.message().contains("`expirationDate`"), "{no_expiry:?}");
+    let bad_date =
+        create(json!({"name": "n", "scope": [RUN], "resource": ["urn:dtaccount:acme"], "expirationDate": "tomorrow"}));
+    assert!(bad_date.message().starts_with("`expirationDate`: "), "{bad_date:?}");
+    let bad_scope =
+        create(json!({"name": "n", "scope": [RUN, 7], "resource": ["urn:dtaccount:acme"], "expirationDate": null}));
+    assert!(bad_scope.message().starts_with("`scope[1]`: "), "{bad_scope:?}");
+    let typo =
+        create(json!({"name": "n", "scopes": [RUN], "resource": ["urn:dtaccount:acme"], "expirationDate": null}));
+    assert!(typo.message().contains("unknown field `scopes`"), "{typo:?}");
+
+    let other_account =
+        create(json!({"name": "n", "scope": [RUN], "resource": ["urn:dtaccount:globex"], "expirationDate": null}));
+    assert_error(&other_account, 400, "invalid_resource");
+    assert!(other_account.message().starts_with("`resource[0]`"), "{other_account:?}");
+    assert_error(
+        &create(json!({"name": "n", "scope": [RUN], "resource": [], "expirationDate": null})),
+        400,
+        "invalid_resource",
+    );
+    assert_error(
+        &create(json!({"name": "n", "scope": [RUN], "resource": ["urn:dtenvironment:qa"], "expirationDate": null})),
+        400,
+        "unknown_environment",
+    );
+    let typo_scope = create(
+        json!({"name": "n", "scope": ["app-engine:apps:runn"], "resource": ["urn:dtaccount:acme"], "expirationDate": null}),
+    );
+    assert_error(&typo_scope, 400, "unknown_scope");
+    assert!(typo_scope.message().contains("did you mean `app-engine:apps:run`?"), "{typo_scope:?}");
+    assert_error(
+        &create(json!({"name": " ", "scope": [RUN], "resource": ["urn:dtaccount:acme"], "expirationDate": null})),
+        400,
+        "invalid_name",
+    );
+}
+
+#[test]
+fn the_management_api_refuses_bad_callers_and_unknown_accounts() {
+    let sandbox = Sandbox::new();
+    let alice = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let none = server.get(TOKENS, None);
+    assert_error(&none, 401, "invalid_token");
+    assert_eq!(none.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
+    assert_error(&server.get(TOKENS, Some("dt0s16.AAAA.BBBB")), 401, "invalid_token");
+    let elsewhere = server.get("/iam/v1/accounts/globex/platform-tokens", Some(&alice));
+    assert_error(&elsewhere, 404, "unknown_account");
+    assert!(elsewhere.message().contains("`acme`"), "{elsewhere:?}");
+}
+
+#[test]
+fn twenty_concurrent_creates_over_http_make_exactly_ten_tokens() {
+    let sandbox = Sandbox::new();
+    let alice = sandbox.token(ALICE, &[WRITE, RUN, "iam:service-users:use"]);
+    let server = sandbox.serve(&[]);
+    let statuses: Vec<(u16, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let (server, alice) = (&server, &alice);
+                scope.spawn(move || {
+                    let body = json!({"name": format!("race {i}"), "scope": [RUN], "resource": ["urn:dtaccount:acme"], "expirationDate": null, "userUuid": CI_BOT_ID});
+                    let reply = server.post(TOKENS, Some(alice), &body);
+                    let reason = if reply.status == 201 { String::new() } else { reply.reason() };
+                    (reply.status, reason)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let made = statuses.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(made, 10, "{statuses:?}");
+    assert!(statuses.iter().filter(|(s, _)| *s != 201).all(|(s, r)| *s == 409 && r == "token_limit"), "{statuses:?}");
+}
+
+// --- Limits and bad input ---------------------------------------------------------------------------
+
+#[test]
+fn oversized_bodies_and_headers_are_refused_with_413_and_431() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+    let padding = "x".repeat(64 * 1024);
+    let large = format!(r#"{{"permission": "{RUN}", "environment": "{padding}"}}"#);
+    assert_error(&server.call("POST", "/v1/authorize", Some(&token), Some(&large)), 413, "body_too_large");
+    // Without a Content-Length (chunked), the limit holds while reading.
+    let chunked = format!(
+        "POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{large}\r\n0\r\n\r\n",
+        large.len()
+    );
+    assert_error(&server.raw(chunked.as_bytes()), 413, "body_too_large");
+    // Just under the limit is read (and judged: the environment does not exist).
+    let fits = format!(r#"{{"permission": "{RUN}", "environment": "{}"}}"#, "x".repeat(60 * 1024));
+    assert_status(&server.call("POST", "/v1/authorize", Some(&token), Some(&fits)), 200);
+
+    let header =
+        format!("GET /healthz HTTP/1.1\r\nHost: w\r\nConnection: close\r\nX-Filler: {}\r\n\r\n", "y".repeat(8 * 1024));
+    assert_status(&server.raw(header.as_bytes()), 431);
+    let small = "GET /healthz HTTP/1.1\r\nHost: w\r\nConnection: close\r\nX-Filler: y\r\n\r\n";
+    assert_status(&server.raw(small.as_bytes()), 200);
+}
+
+#[test]
+fn unknown_routes_and_methods_answer_json() {
+    let sandbox = Sandbox::new();
+    let server = sandbox.serve(&[]);
+    let missing = server.get("/v2/nothing", None);
+    assert_error(&missing, 404, "not_found");
+    assert!(missing.message().contains("/v1/auth"), "{missing:?}");
+    assert_eq!(missing.header("content-type"), Some("application/json"));
+    assert_error(&server.call("DELETE", "/v1/authorize", None, None), 405, "method_not_allowed");
+    let garbage = server.raw(b"NOT HTTP AT ALL\r\n\r\n");
+    assert_status(&garbage, 400);
+}
+
+#[test]
+fn slow_clients_are_cut_off() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&["--client-timeout", "0.5"]);
+    // Headers that never end: the connection is closed.
+    let mut stream = server.connect();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: w\r\n").unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert!(started.elapsed() < Duration::from_secs(10), "closed after the timeout");
+    // A body that never arrives: 408.
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /v1/authorize HTTP/1.1\r\nHost: w\r\nAuthorization: Bearer {token}\r\nContent-Length: 100\r\n\r\n{{\"perm"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    assert_error(&read_reply(&mut stream), 408, "request_timeout");
+    // The server still serves.
+    assert_status(&server.get("/healthz", None), 200);
+}
+
+// --- Operations --------------------------------------------------------------------------------------
+
+#[test]
+fn health_readiness_and_metrics() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    assert_eq!(server.get("/healthz", None).json(), json!({"status": "ok"}));
+    let ready = server.get("/readyz", None);
+    assert_status(&ready, 200);
+    assert_eq!(ready.json()["tenant"]["account"], "acme");
+
+    server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&token));
+    server.get(&format!("/v1/auth?permission={RUN}&environment=prod"), Some(&token));
+    server.post("/v1/authorize", None, &json!({"permission": RUN}));
+    server.post(TOKENS, Some(&token), &new_token("m", &[RUN]));
+    server.post(TOKENS, Some(&token), &new_token("m", &[LOGS]));
+    let metrics = server.get("/metrics", None);
+    assert_status(&metrics, 200);
+    assert!(metrics.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    for line in [
+        r#"warden_decisions_total{endpoint="auth",outcome="allow",reason="ok"} 1"#,
+        r#"warden_decisions_total{endpoint="auth",outcome="deny",reason="policy_denied"} 1"#,
+        r#"warden_decisions_total{endpoint="authorize",outcome="deny",reason="invalid_token"} 1"#,
+        r#"warden_check_duration_seconds_count 3"#,
+        r#"warden_token_operations_total{operation="create",outcome="ok"} 1"#,
+        r#"warden_token_operations_total{operation="create",outcome="scope_not_held"} 1"#,
+        r#"warden_http_responses_total{code="201"} 1"#,
+    ] {
+        assert!(metrics.body.lines().any(|l| l == line), "missing `{line}` in\n{}", metrics.body);
+    }
+}
+
+#[test]
+fn the_tenant_reloads_when_its_files_change_and_a_broken_one_is_refused() {
+    let sandbox = Sandbox::with_tenant_copy();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&["--watch", "0.1"]);
+    let dev = format!("/v1/auth?permission={RUN}&environment=dev");
+    assert_status(&server.get(&dev, Some(&token)), 200);
+    let config = sandbox.tenant.join("warden.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+
+    // A broken tenant: refused, logged with its errors, the last good one keeps serving.
+    std::fs::write(
+        &config,
+        original.replace("policy = \"builtin:appengine-admin\"", "policy = \"builtin:appengine-admn\""),
+    )
+    .unwrap();
+    assert!(server.wait_for_log(|log| log.contains("was refused"), Duration::from_secs(10)), "{}", server.log());
+    assert!(server.log().contains("builtin:appengine-admn"), "the log names the error:\n{}", server.log());
+    assert_status(&server.get(&dev, Some(&token)), 200);
+    let ready = server.get("/readyz", None);
+    assert_eq!((ready.status, ready.json()["tenant"]["reload"].as_str()), (200, Some("refused")), "{ready:?}");
+
+    // A good change: SRE loses app-engine admin in dev, at once for this process.
+    std::fs::write(&config, without_sre_admin_in_dev(&original)).unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || server.get(&dev, Some(&token)).status == 403),
+        "the change is served:\n{}",
+        server.log()
+    );
+    assert_eq!(server.get("/readyz", None).json()["tenant"]["reload"], "ok");
+    let metrics = server.get("/metrics", None).body;
+    assert!(metrics.contains("warden_tenant_reloads_total{result=\"refused\"} 1"), "{metrics}");
+}
+
+/// The example tenant without the binding that makes SRE (alice) app-engine admins in dev.
+fn without_sre_admin_in_dev(config: &str) -> String {
+    let binding =
+        "[[binding]]\npolicy = \"builtin:appengine-admin\"\ngroups = [\"sre\"]\nlevel = \"environment:dev\"\n";
+    assert!(config.contains(binding), "the example tenant binds appengine-admin for sre in dev");
+    config.replace(binding, "")
+}
+
+#[test]
+fn sighup_reloads_the_tenant() {
+    let sandbox = Sandbox::with_tenant_copy();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&["--watch", "0"]);
+    let dev = format!("/v1/auth?permission={RUN}&environment=dev");
+    assert_status(&server.get(&dev, Some(&token)), 200);
+    let config = sandbox.tenant.join("warden.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, without_sre_admin_in_dev(&original)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_status(&server.get(&dev, Some(&token)), 200);
+    signal(&server.child, libc::SIGHUP);
+    assert!(eventually(Duration::from_secs(10), || server.get(&dev, Some(&token)).status == 403), "{}", server.log());
+}
+
+#[test]
+fn shutdown_lets_a_request_in_flight_finish() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+    let body = format!(r#"{{"permission": "{RUN}", "environment": "staging"}}"#);
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&server.child, libc::SIGTERM);
+    assert!(server.wait_for_log(|log| log.contains("shutting down"), Duration::from_secs(10)));
+    assert!(TcpStream::connect(&server.addr).is_err(), "no new connections once shutting down");
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let reply = read_reply(&mut stream);
+    assert_status(&reply, 200);
+    assert_eq!(reply.json()["allowed"], true);
+    let (status, _) = server.stop();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn the_log_has_one_line_per_request_and_never_a_secret() {
+    let sandbox = Sandbox::new();
+    let admin = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let mut secrets = vec![admin.clone()];
+    let made = server.post(TOKENS, Some(&admin), &new_token("logged", &[RUN])).json();
+    let token = made["token"].as_str().unwrap().to_string();
+    secrets.push(token.clone());
+    let rotated = server.call("POST", &format!("{TOKENS}/{}/rotate", id_of(&token)), Some(&admin), None);
+    secrets.push(rotated.json()["token"].as_str().unwrap().to_string());
+    let duplicated = server.post(&format!("{TOKENS}/{}/duplicate", id_of(&admin)), Some(&admin), &json!({}));
+    secrets.push(duplicated.json()["token"].as_str().unwrap().to_string());
+    // Secrets where a careless client puts them: the path and the query.
+    server.get(&format!("{TOKENS}/{admin}"), Some(&admin));
+    server.get(&format!("/v1/auth?permission={RUN}&access_token={admin}"), Some(&admin));
+    server.post("/v1/authorize", Some(&admin), &json!({"permission": admin}));
+    server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&format!("{admin}x")));
+
+    let (status, log) = server.stop();
+    assert!(status.success());
+    for secret in &secrets {
+        assert!(!log.contains(secret_of(secret)), "the secret of {} is in the log:\n{log}", id_of(secret));
+    }
+    let requests: Vec<&str> = log.lines().filter(|l| l.contains(" token=")).collect();
+    assert_eq!(requests.len(), 7, "{log}");
+    let create = requests[0];
+    for part in [
+        "POST /iam/v1/accounts/acme/platform-tokens 201",
+        &format!("token={}", id_of(&admin)),
+        "decision=ok",
+        "latency_us=",
+    ] {
+        assert!(create.contains(part), "`{part}` in {create}");
+    }
+    assert!(requests[3].contains(&format!("{}.…", id_of(&admin))), "{}", requests[3]);
+}
