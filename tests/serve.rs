@@ -707,6 +707,10 @@ fn the_management_api_refuses_bad_callers_and_unknown_accounts() {
     assert_error(&server.get(TOKENS, Some("dt0s16.AAAA.BBBB")), 401, "invalid_token");
     let elsewhere = server.get("/iam/v1/accounts/globex/platform-tokens", Some(&alice));
     assert_error(&elsewhere, 404, "unknown_account");
+    // Without a valid token nobody learns which account is served.
+    let probe = server.get("/iam/v1/accounts/globex/platform-tokens", None);
+    assert_error(&probe, 401, "invalid_token");
+    assert!(!probe.body.contains("acme"), "{probe:?}");
     assert!(elsewhere.message().contains("`acme`"), "{elsewhere:?}");
 }
 
@@ -949,4 +953,95 @@ fn the_log_has_one_line_per_request_and_never_a_secret() {
         assert!(create.contains(part), "`{part}` in {create}");
     }
     assert!(requests[3].contains(&format!("{}.…", id_of(&admin))), "{}", requests[3]);
+}
+
+#[test]
+fn no_input_crashes_the_server_or_gets_a_server_error() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bodies = [
+        deep.as_str(),
+        "\u{0}\u{1}\u{2}",
+        "{\"permission\": \"\\ud800\"}",
+        "{\"permission\": 1e999999}",
+        "{\"name\": \"n\", \"scope\": [], \"resource\": [\"urn:dtaccount:acme\"], \"expirationDate\": null}",
+        "{\"name\": \"n\", \"scope\": [\"app-engine:apps:run\"], \"resource\": [\"urn:dtaccount:acme\"], \"expirationDate\": \"2026-13-45T99:00:00Z\"}",
+        "[1, 2, 3]",
+        "null",
+        "\"text\"",
+        "{\"permission\": \"app-engine:apps:run\", \"attributes\": {\"\": []}}",
+    ];
+    let paths = [
+        "/v1/authorize".to_string(),
+        TOKENS.to_string(),
+        format!("{TOKENS}/dt0s16.X/rotate"),
+        format!("{TOKENS}/dt0s16.X/status"),
+        format!("{TOKENS}/%FF%00/expiration-date"),
+        "/iam/v1/accounts/acme/settings/platform-tokens".to_string(),
+    ];
+    let mut answers = Vec::new();
+    for path in &paths {
+        for body in &bodies {
+            for method in ["POST", "PUT"] {
+                answers.push(server.call(method, path, Some(&token), Some(body)).status);
+            }
+        }
+    }
+    let mut raw: Vec<Vec<u8>> = vec![
+        b"GET /v1/auth?permission=%FF%FE HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n".to_vec(),
+        b"GET /v1/auth HTTP/1.1\r\nHost: w\r\nConnection: close\r\nAuthorization: \xff\xfe\r\n\r\n".to_vec(),
+        b"GET /v1/auth?permission=a HTTP/1.1\r\nHost: w\r\nConnection: close\r\nX-Warden-Environment: \xc3\r\n\r\n"
+            .to_vec(),
+        b"POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nContent-Length: 5\r\n\r\n\xff\xff\xff\xff\xff"
+            .to_vec(),
+        b"POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nContent-Length: -1\r\n\r\n".to_vec(),
+        b"POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"
+            .to_vec(),
+    ];
+    raw.push(format!("GET /{} HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n", "a/".repeat(3000)).into_bytes());
+    for request in &raw {
+        answers.push(server.raw(request).status);
+    }
+    assert!(answers.iter().all(|status| (400..500).contains(status)), "{answers:?}");
+    assert_status(&server.get("/healthz", None), 200);
+    assert_status(&server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&token)), 200);
+}
+
+#[test]
+fn error_answers_say_what_to_change() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let create = |body: Value| server.post(TOKENS, Some(&token), &body);
+    let answers = [
+        ("no token", server.get(TOKENS, None)),
+        (
+            "a wrong type",
+            create(json!({"name": "n", "scope": "app-engine:apps:run", "resource": [], "expirationDate": null})),
+        ),
+        ("a misspelt field", create(json!({"name": "n", "scope": [RUN], "resources": [], "expirationDate": null}))),
+        ("no expirationDate", create(json!({"name": "n", "scope": [RUN], "resource": ["urn:dtaccount:acme"]}))),
+        ("a scope the token lacks", create(new_token("n", &[LOGS]))),
+        ("a misspelt scope", create(new_token("n", &["storage:log:read"]))),
+        (
+            "a resource of another kind",
+            create(json!({"name": "n", "scope": [RUN], "resource": ["prod"], "expirationDate": null})),
+        ),
+        (
+            "an unknown status",
+            server.put(&format!("{TOKENS}/dt0s16.X/status"), Some(&token), &json!({"status": "DISABLED"})),
+        ),
+        ("a page too large", server.get(&format!("{TOKENS}?size=500"), Some(&token))),
+        ("an unknown route", server.get("/v1/authorise", None)),
+    ];
+    let text = answers
+        .iter()
+        .map(|(what, reply)| {
+            format!("{what}: {}\n{}\n", reply.status, serde_json::to_string_pretty(&reply.json()).unwrap())
+        })
+        .collect::<String>()
+        .replace(id_of(&token), "<the caller's token id>");
+    insta::assert_snapshot!(text);
 }

@@ -19,9 +19,9 @@ use crate::token::{Actor, Caller, Created, NewToken, Rotation, TokenId, TokenSer
 
 const MAX_PAGE_SIZE: usize = 100;
 
-/// Runs a management operation for the caller behind the `Authorization` header: the account
-/// in the path must be the tenant's and the token must pass the check. The work runs off the
-/// async workers, since SQLite blocks.
+/// Runs a management operation for the caller behind the `Authorization` header: the token must
+/// pass the check and the account in the path must be the tenant's. The work runs off the async
+/// workers, since SQLite blocks.
 async fn act<T: Send + 'static>(
     state: &Arc<super::State>,
     headers: &HeaderMap,
@@ -33,19 +33,21 @@ async fn act<T: Send + 'static>(
     let authorization =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let result = tokio::task::spawn_blocking(move || {
+        // Authenticate first: only a caller of this account learns which account is served.
+        let (owner, token) = match service.caller(&authorization)? {
+            Caller::Token { owner, token } => (owner, token),
+            Caller::Refused(outcome) => return Err(ApiError::refused(outcome)),
+        };
+        let logged = Logged { token: Some(token.id.clone()), decision: "ok" };
         let served = service.engine().tenant().account.id.clone();
         if account != served {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "unknown_account",
                 format!("no account `{account}` here; this service holds account `{served}`"),
-            ));
+            )
+            .by(logged.token));
         }
-        let (owner, token) = match service.caller(&authorization)? {
-            Caller::Token { owner, token } => (owner, token),
-            Caller::Refused(outcome) => return Err(ApiError::refused(outcome)),
-        };
-        let logged = Logged { token: Some(token.id.clone()), decision: "ok" };
         match work(&service, Actor { principal: owner, token: Some(&token) }) {
             Ok(value) => Ok((value, logged)),
             Err(error) => Err(error.by(logged.token)),
