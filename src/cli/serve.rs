@@ -9,12 +9,12 @@ use super::token::StoreArgs;
 use super::{Exit, color_for, fail};
 
 const ENDPOINTS: &str = "Endpoints:
-  GET    /v1/auth?permission=P[&environment=E]     forward-auth for nginx auth_request, Traefik, Envoy
+  GET    /v1/auth?permission=P[&environment=E]  forward-auth (nginx, Traefik, Envoy)
   POST   /v1/authorize {permission, environment?, attributes?, explain?}
   GET    /iam/v1/accounts/{account}/platform-tokens?searchTerm=&status=&page=&size=
-  POST   /iam/v1/accounts/{account}/platform-tokens {name, scope, resource, tags?, expirationDate, userUuid?}
-  GET    /iam/v1/accounts/{account}/platform-tokens/{tokenId}
-  DELETE /iam/v1/accounts/{account}/platform-tokens/{tokenId}
+  POST   …/platform-tokens {name, scope, resource, tags?, expirationDate, userUuid?}
+  GET    …/platform-tokens/{tokenId}
+  DELETE …/platform-tokens/{tokenId}
   PUT    …/platform-tokens/{tokenId}/expiration-date {expirationDate}
   PUT    …/platform-tokens/{tokenId}/status {status: ACTIVE|INACTIVE}
   POST   …/platform-tokens/{tokenId}/duplicate

@@ -21,8 +21,8 @@ use super::{Exit, OutputFormat, color_for, fail};
 /// The tenant and the database: what a token service is opened from.
 #[derive(clap::Args)]
 pub struct StoreArgs {
-    /// The token database (SQLite), created on first use [env: WARDEN_DB; default: the tenant's
-    /// [deployment] database, else ./warden.db]
+    /// The token database (SQLite), created on first use [default: the tenant's [deployment]
+    /// database, else ./warden.db]
     #[arg(long, value_name = "PATH", env = "WARDEN_DB")]
     db: Option<PathBuf>,
     #[command(flatten)]

@@ -17,7 +17,7 @@ use super::json::{Json, reply};
 use super::log::Logged;
 use super::metrics::Endpoint;
 use crate::eval::AttrValue;
-use crate::token::{Caller, CheckRequest, Outcome, TokenService};
+use crate::token::{Actor, Caller, CheckRequest, Outcome, TokenService};
 
 /// Reading policies is the right to see an explanation (D29).
 const READ_POLICIES: &str = "iam:policies:read";
@@ -64,7 +64,8 @@ pub async fn authorize(
         ApiError::from(error)
     })?;
     state.metrics.decision(Endpoint::Authorize, outcome.reason, started.elapsed());
-    let explanation_withheld = (body.explain && !may_explain && outcome.token_id.is_some()).then(|| {
+    // Only a policy decision (one with a user) has an explanation to withhold.
+    let explanation_withheld = (body.explain && !may_explain && outcome.user.is_some()).then(|| {
         format!("an explanation needs `{READ_POLICIES}` among the calling token's scopes and its owner's rights")
     });
     let logged = Logged { token: outcome.token_id.clone(), decision: outcome.reason };
@@ -77,7 +78,7 @@ pub async fn authorize(
 fn may_read_policies(service: &TokenService, header: &str) -> Result<bool, ApiError> {
     Ok(match service.caller(header)? {
         Caller::Token { owner, token } => {
-            service.permits(crate::token::Actor { principal: owner, token: Some(&token) }, READ_POLICIES)?
+            service.permits(Actor { principal: owner, token: Some(&token) }, READ_POLICIES)?
         }
         Caller::Refused(_) => false,
     })
