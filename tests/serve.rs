@@ -497,6 +497,9 @@ fn a_created_token_is_shown_once_works_and_is_listed_without_its_secret() {
     let listed = server.get(TOKENS, Some(&admin));
     assert!(!listed.body.contains(secret_of(&token)) && !shown.to_string().contains(secret_of(&token)));
     assert_eq!(listed.json()["total"], 2);
+    // The allowed check above is recorded as its last use (written in the background).
+    let last_used = || server.get(&format!("{TOKENS}/{}", id_of(&token)), Some(&admin)).json()["lastUsedAt"].clone();
+    assert!(eventually(Duration::from_secs(5), || last_used().is_string()), "lastUsedAt stays {}", last_used());
 }
 
 #[test]

@@ -47,7 +47,11 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE accounts (
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqliteStore {
-    connection: Mutex<Connection>,
+    /// Write transactions wait here (and, across processes, on SQLite's lock)...
+    writer: Mutex<Connection>,
+    /// ...while reads, the token check's among them, go on beside them: WAL lets readers
+    /// through while a write is under way.
+    reader: Mutex<Connection>,
 }
 
 fn error(e: rusqlite::Error) -> StoreError {
@@ -113,21 +117,24 @@ impl SqliteStore {
         }
         transaction.pragma_update(None, "user_version", MIGRATIONS.len()).map_err(error)?;
         transaction.commit().map_err(error)?;
-        Ok(SqliteStore { connection: Mutex::new(connection) })
+        let reader = Connection::open(path).map_err(error)?;
+        reader.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+        reader.pragma_update(None, "query_only", true).map_err(error)?;
+        Ok(SqliteStore { writer: Mutex::new(connection), reader: Mutex::new(reader) })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        self.connection.lock().map_err(|_| StoreError::Database("a thread panicked while using the database".into()))
+    fn lock(connection: &Mutex<Connection>) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        connection.lock().map_err(|_| StoreError::Database("a thread panicked while using the database".into()))
     }
 
     fn read<T>(&self, work: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
-        work(&*self.lock()?).map_err(error)
+        work(&*Self::lock(&self.reader)?).map_err(error)
     }
 
     /// One write transaction. BEGIN IMMEDIATE takes the write lock first, so what the work
     /// reads (a count before an insert) cannot change under it, across processes too (D25).
     fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let mut connection = self.lock()?;
+        let mut connection = Self::lock(&self.writer)?;
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(error)?;
         let value = work(&transaction)?;
         transaction.commit().map_err(error)?;
@@ -270,7 +277,7 @@ impl TokenStore for SqliteStore {
     }
 
     fn record_audit(&self, audit: &AuditEntry) -> Result<(), StoreError> {
-        self.read(|c| insert_audit(c, audit))
+        self.write(|transaction| insert_audit(transaction, audit).map_err(error))
     }
 
     fn audit_log(&self, since: Option<DateTime<Utc>>, token: Option<&TokenId>) -> Result<Vec<AuditEntry>, StoreError> {
@@ -294,8 +301,9 @@ impl TokenStore for SqliteStore {
     }
 
     fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.read(|c| {
-            c.execute("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1", params![id.0, millis(at)]).map(|_| ())
+        self.write(|transaction| {
+            let update = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1";
+            transaction.execute(update, params![id.0, millis(at)]).map(|_| ()).map_err(error)
         })
     }
 }
