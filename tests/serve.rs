@@ -343,6 +343,9 @@ fn forward_auth_takes_the_permission_from_headers_unless_the_query_sets_it() {
     };
     assert_status(&with_headers("/v1/auth", RUN, "staging"), 200);
     assert_status(&with_headers("/v1/auth", RUN, "prod"), 403);
+    // A permission given twice is the gateway's mistake, not a choice.
+    let twice = server.get(&format!("/v1/auth?permission={RUN}&permission={RUN}"), Some(&token));
+    assert_eq!((twice.status, twice.header("x-warden-reason")), (403, Some("bad_request")), "{twice:?}");
     // The gateway's query wins over headers a client may have smuggled in.
     let smuggled = with_headers(&format!("/v1/auth?permission={RUN}&environment=prod"), RUN, "staging");
     assert_eq!(smuggled.header("x-warden-reason"), Some("policy_denied"), "{smuggled:?}");
@@ -630,6 +633,7 @@ fn rights_are_the_calling_tokens_scopes_and_its_owners_policies() {
     assert_error(&server.put(settings, Some(&narrow), &json!({"allowed": false})), 403, "not_permitted");
     assert_status(&server.put(settings, Some(&grace), &json!({"allowed": false})), 204);
     assert_eq!(server.get(settings, Some(&narrow)).json(), json!({"allowed": false}));
+    assert_error(&server.get(settings, Some(&no_write)), 403, "not_permitted");
     assert_error(&server.post(TOKENS, Some(&narrow), &new_token("x", &[RUN])), 403, "tokens_disabled");
     assert_status(&server.put(settings, Some(&grace), &json!({"allowed": true})), 204);
     assert_status(&server.post(TOKENS, Some(&narrow), &new_token("x", &[RUN])), 201);
@@ -710,10 +714,15 @@ fn the_management_api_refuses_bad_callers_and_unknown_accounts() {
     assert_error(&server.get(TOKENS, Some("dt0s16.AAAA.BBBB")), 401, "invalid_token");
     let elsewhere = server.get("/iam/v1/accounts/globex/platform-tokens", Some(&alice));
     assert_error(&elsewhere, 404, "unknown_account");
-    // Without a valid token nobody learns which account is served.
+    // Without a valid token nobody learns which account is served, nor has anything judged.
     let probe = server.get("/iam/v1/accounts/globex/platform-tokens", None);
     assert_error(&probe, 401, "invalid_token");
     assert!(!probe.body.contains("acme"), "{probe:?}");
+    assert_error(&server.get(&format!("{TOKENS}?size=1000"), None), 401, "invalid_token");
+    assert_error(&server.call("POST", TOKENS, None, Some("{not json")), 401, "invalid_token");
+    // A call of the API is a use of the calling token.
+    let last_used = || server.get(&format!("{TOKENS}/{}", id_of(&alice)), Some(&alice)).json()["lastUsedAt"].clone();
+    assert!(eventually(Duration::from_secs(5), || last_used().is_string()), "lastUsedAt stays {}", last_used());
     assert!(elsewhere.message().contains("`acme`"), "{elsewhere:?}");
 }
 
@@ -814,7 +823,8 @@ fn health_readiness_and_metrics() {
     assert_eq!(server.get("/healthz", None).json(), json!({"status": "ok"}));
     let ready = server.get("/readyz", None);
     assert_status(&ready, 200);
-    assert_eq!(ready.json()["tenant"]["account"], "acme");
+    // Anyone may ask: the answer names no account, path or error.
+    assert_eq!(ready.json(), json!({"status": "ready", "tenantReload": "ok"}));
 
     server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&token));
     server.get(&format!("/v1/auth?permission={RUN}&environment=prod"), Some(&token));
@@ -857,7 +867,10 @@ fn the_tenant_reloads_when_its_files_change_and_a_broken_one_is_refused() {
     assert!(server.log().contains("builtin:appengine-admn"), "the log names the error:\n{}", server.log());
     assert_status(&server.get(&dev, Some(&token)), 200);
     let ready = server.get("/readyz", None);
-    assert_eq!((ready.status, ready.json()["tenant"]["reload"].as_str()), (200, Some("refused")), "{ready:?}");
+    assert_eq!((ready.status, ready.json()["tenantReload"].as_str()), (200, Some("refused")), "{ready:?}");
+    // Refused once, not at every look.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(server.log().matches("was refused").count(), 1, "{}", server.log());
 
     // A good change: SRE loses app-engine admin in dev, at once for this process.
     std::fs::write(&config, without_sre_admin_in_dev(&original)).unwrap();
@@ -866,7 +879,7 @@ fn the_tenant_reloads_when_its_files_change_and_a_broken_one_is_refused() {
         "the change is served:\n{}",
         server.log()
     );
-    assert_eq!(server.get("/readyz", None).json()["tenant"]["reload"], "ok");
+    assert_eq!(server.get("/readyz", None).json()["tenantReload"], "ok");
     let metrics = server.get("/metrics", None).body;
     assert!(metrics.contains("warden_tenant_reloads_total{result=\"refused\"} 1"), "{metrics}");
 }
@@ -1008,8 +1021,44 @@ fn no_input_crashes_the_server_or_gets_a_server_error() {
         answers.push(server.raw(request).status);
     }
     assert!(answers.iter().all(|status| (400..500).contains(status)), "{answers:?}");
+
+    // Racing changes to one token: each answer is a success or `unknown_token`, never a 500.
+    let victim =
+        server.post(TOKENS, Some(&token), &new_token("victim", &[RUN])).json()["tokenId"].as_str().unwrap().to_string();
+    let deletes: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| server.call("DELETE", &format!("{TOKENS}/{victim}"), Some(&token), None).status))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(deletes.iter().filter(|s| **s == 204).count(), 1, "{deletes:?}");
+    assert!(deletes.iter().all(|s| *s == 204 || *s == 404), "{deletes:?}");
     assert_status(&server.get("/healthz", None), 200);
     assert_status(&server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&token)), 200);
+}
+
+#[test]
+fn error_answers_never_quote_a_secret_back() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let status = format!("{TOKENS}/{}/status", id_of(&token));
+    let answers = [
+        server.get(&format!("/v1/authz/{token}"), None),
+        server.put(&status, Some(&token), &json!({"status": token})),
+        server.post("/v1/authorize", Some(&token), &json!({"permission": RUN, "explain": token})),
+        server.post("/v1/authorize", Some(&token), &json!({"permission": RUN, token.as_str(): 1})),
+        server.post(
+            TOKENS,
+            Some(&token),
+            &json!({"name": "n", "scope": [RUN], "resource": [token], "expirationDate": null}),
+        ),
+    ];
+    for answer in &answers {
+        assert!((400..500).contains(&answer.status), "{answer:?}");
+        assert!(!answer.body.contains(secret_of(&token)), "the secret is quoted back: {answer:?}");
+        assert!(answer.body.contains(id_of(&token)), "the id is kept to say what was wrong: {answer:?}");
+    }
 }
 
 #[test]

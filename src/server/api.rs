@@ -1,27 +1,31 @@
 //! The token management API, shaped like the platform's account-management API so existing
 //! scripts fit (D27). The caller acts through its own platform token: every right is the
 //! token's scopes ∩ its owner's policies, and new tokens get only scopes the caller holds (D21).
+//! The caller is authenticated before anything it sent is judged: without a valid token one
+//! learns nothing but that.
 
 use std::sync::Arc;
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::json::{Json, present, reply};
+use super::json::{RawBody, parse, present, reply};
 use super::log::Logged;
 use crate::iam::Principal;
-use crate::token::{Actor, Caller, Created, NewToken, Rotation, TokenId, TokenService, TokenView};
+use crate::token::{
+    Actor, Caller, Created, MANAGE_ALL, NewToken, Rotation, ShownStatus, TokenId, TokenService, TokenView, WRITE_OWN,
+};
 
 const MAX_PAGE_SIZE: usize = 100;
 
 /// Runs a management operation for the caller behind the `Authorization` header: the token must
 /// pass the check and the account in the path must be the tenant's. The work runs off the async
-/// workers, since SQLite blocks.
+/// workers, since SQLite blocks; a call that went through counts as a use of the token.
 async fn act<T: Send + 'static>(
     state: &Arc<super::State>,
     headers: &HeaderMap,
@@ -33,7 +37,6 @@ async fn act<T: Send + 'static>(
     let authorization =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let result = tokio::task::spawn_blocking(move || {
-        // Authenticate first: only a caller of this account learns which account is served.
         let (owner, token) = match service.caller(&authorization)? {
             Caller::Token { owner, token } => (owner, token),
             Caller::Refused(outcome) => return Err(ApiError::refused(outcome)),
@@ -48,10 +51,11 @@ async fn act<T: Send + 'static>(
             )
             .by(logged.token));
         }
-        match work(&service, Actor { principal: owner, token: Some(&token) }) {
-            Ok(value) => Ok((value, logged)),
-            Err(error) => Err(error.by(logged.token)),
+        let done = work(&service, Actor { principal: owner, token: Some(&token) });
+        if done.is_ok() {
+            service.record_use(&token.id);
         }
+        done.map(|value| (value, logged.clone())).map_err(|error| error.by(logged.token))
     })
     .await
     .unwrap_or_else(|_| {
@@ -91,16 +95,29 @@ fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
     path.map(|Path(value)| value).map_err(|rejection| ApiError::bad_request("invalid_path", rejection.body_text()))
 }
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query.map(|Query(value)| value).map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))
+fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
+    Query::try_from_uri(uri)
+        .map(|Query(value)| value)
+        .map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))
 }
 
+/// A status as the API names it (D27).
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ApiStatus {
     Active,
     Inactive,
     Expired,
+}
+
+impl ApiStatus {
+    fn shown(self) -> ShownStatus {
+        match self {
+            ApiStatus::Active => ShownStatus::Active,
+            ApiStatus::Inactive => ShownStatus::Disabled,
+            ApiStatus::Expired => ShownStatus::Expired,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -127,27 +144,25 @@ pub async fn list(
     State(state): State<Arc<super::State>>,
     headers: HeaderMap,
     account: Result<Path<String>, PathRejection>,
-    filter: Result<Query<ListQuery>, QueryRejection>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let filter = query(filter)?;
-    let size = filter.size.unwrap_or(20);
-    if !(1..=MAX_PAGE_SIZE).contains(&size) {
-        return Err(ApiError::bad_request("invalid_query", format!("`size` is from 1 to {MAX_PAGE_SIZE}, not {size}")));
-    }
     let (page, logged) = act(&state, &headers, path(account)?, "list", move |service, actor| {
+        let filter: ListQuery = query(&uri)?;
+        let size = filter.size.unwrap_or(20);
+        if !(1..=MAX_PAGE_SIZE).contains(&size) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("`size` is from 1 to {MAX_PAGE_SIZE}, not {size}"),
+            ));
+        }
         let now = Utc::now();
         let search = filter.search_term.as_deref().map(str::to_lowercase).unwrap_or_default();
-        let wanted = filter.status.map(|status| match status {
-            ApiStatus::Active => "ACTIVE",
-            ApiStatus::Inactive => "INACTIVE",
-            ApiStatus::Expired => "EXPIRED",
-        });
         let matching: Vec<TokenView> = service
             .visible(actor)?
             .iter()
             .filter(|r| r.name.to_lowercase().contains(&search) || r.id.0.to_lowercase().contains(&search))
+            .filter(|r| filter.status.is_none_or(|wanted| r.shown_status(now) == wanted.shown()))
             .map(|r| r.view(now))
-            .filter(|view| wanted.is_none_or(|status| view.status == status))
             .collect();
         let total = matching.len();
         let results = matching.into_iter().skip(filter.page.saturating_mul(size)).take(size).collect();
@@ -176,15 +191,16 @@ pub async fn create(
     State(state): State<Arc<super::State>>,
     headers: HeaderMap,
     account: Result<Path<String>, PathRejection>,
-    Json(body): Json<CreateBody>,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let Some(expires_at) = body.expiration_date else {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "the body: missing field `expirationDate`; give an RFC 3339 time, or null for a token that never expires",
-        ));
-    };
     let (made, logged) = act(&state, &headers, path(account)?, "create", move |service, actor| {
+        let body: CreateBody = parse(&body)?;
+        let Some(expires_at) = body.expiration_date else {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "the body: missing field `expirationDate`; give an RFC 3339 time, or null for a token that never expires",
+            ));
+        };
         let engine = service.engine();
         let tenant = engine.tenant();
         let environments = environments(&body.resource, &tenant.account.id)?;
@@ -286,16 +302,17 @@ pub async fn set_expiry(
     State(state): State<Arc<super::State>>,
     headers: HeaderMap,
     ids: Result<Path<(String, String)>, PathRejection>,
-    Json(body): Json<ExpiryBody>,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let (account, id) = path(ids)?;
-    let Some(expires_at) = body.expiration_date else {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "the body: missing field `expirationDate`; give an RFC 3339 time, or null for never",
-        ));
-    };
     let ((), logged) = act(&state, &headers, account, "set_expiry", move |service, actor| {
+        let body: ExpiryBody = parse(&body)?;
+        let Some(expires_at) = body.expiration_date else {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "the body: missing field `expirationDate`; give an RFC 3339 time, or null for never",
+            ));
+        };
         Ok(service.set_expiry(actor, &TokenId::from_input(&id), expires_at)?)
     })
     .await?;
@@ -313,25 +330,20 @@ pub async fn set_status(
     State(state): State<Arc<super::State>>,
     headers: HeaderMap,
     ids: Result<Path<(String, String)>, PathRejection>,
-    Json(body): Json<StatusBody>,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let (account, id) = path(ids)?;
-    let operation = match body.status {
-        ApiStatus::Active => "enable",
-        ApiStatus::Inactive => "disable",
-        ApiStatus::Expired => {
-            return Err(ApiError::bad_request(
+    let ((), logged) = act(&state, &headers, account, "set_status", move |service, actor| {
+        let body: StatusBody = parse(&body)?;
+        let id = TokenId::from_input(&id);
+        match body.status {
+            ApiStatus::Active => Ok(service.enable(actor, &id)?),
+            ApiStatus::Inactive => Ok(service.disable(actor, &id)?),
+            ApiStatus::Expired => Err(ApiError::bad_request(
                 "invalid_body",
                 "`status`: a token cannot be set to `EXPIRED`; set its `expiration-date` instead",
-            ));
+            )),
         }
-    };
-    let ((), logged) = act(&state, &headers, account, operation, move |service, actor| {
-        let id = TokenId::from_input(&id);
-        Ok(match body.status {
-            ApiStatus::Inactive => service.disable(actor, &id),
-            _ => service.enable(actor, &id),
-        }?)
     })
     .await?;
     Ok(no_content(logged))
@@ -367,12 +379,13 @@ pub async fn rotate(
     State(state): State<Arc<super::State>>,
     headers: HeaderMap,
     ids: Result<Path<(String, String)>, PathRejection>,
-    Json(body): Json<RotateBody>,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let (account, id) = path(ids)?;
-    let rotation =
-        Rotation { name: body.name, expires_at: body.expiration_date, old_expires_at: body.old_token_expires_at };
     let (made, logged) = act(&state, &headers, account, "rotate", move |service, actor| {
+        let body: RotateBody = parse(&body)?;
+        let rotation =
+            Rotation { name: body.name, expires_at: body.expiration_date, old_expires_at: body.old_token_expires_at };
         Ok(service.rotate(actor, &TokenId::from_input(&id), rotation)?)
     })
     .await?;
@@ -385,14 +398,24 @@ pub struct Switch {
     allowed: bool,
 }
 
-/// `GET …/settings/platform-tokens`: whether the account allows platform tokens.
+/// `GET …/settings/platform-tokens`: whether the account allows platform tokens, for callers
+/// who may manage tokens.
 pub async fn settings(
     State(state): State<Arc<super::State>>,
     headers: HeaderMap,
     account: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let (allowed, logged) =
-        act(&state, &headers, path(account)?, "settings", |service, _| Ok(service.tokens_allowed()?)).await?;
+    let (allowed, logged) = act(&state, &headers, path(account)?, "settings", |service, actor| {
+        if !(service.permits(actor, WRITE_OWN)? || service.permits(actor, MANAGE_ALL)?) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_permitted",
+                format!("reading the account's token settings needs `{WRITE_OWN}` or `{MANAGE_ALL}`"),
+            ));
+        }
+        Ok(service.tokens_allowed()?)
+    })
+    .await?;
     Ok(answer(StatusCode::OK, &Switch { allowed }, logged))
 }
 
@@ -401,9 +424,10 @@ pub async fn set_settings(
     State(state): State<Arc<super::State>>,
     headers: HeaderMap,
     account: Result<Path<String>, PathRejection>,
-    Json(body): Json<Switch>,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let ((), logged) = act(&state, &headers, path(account)?, "set_settings", move |service, actor| {
+        let body: Switch = parse(&body)?;
         Ok(service.set_account_switch(actor, body.allowed)?)
     })
     .await?;

@@ -2,13 +2,12 @@
 //! `GET /v1/auth`, forward-auth for nginx `auth_request`, Traefik `forwardAuth` and Envoy
 //! `ext_authz` (the outcome as the status and `X-Warden-*` headers, D29).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +16,7 @@ use super::json::{Json, reply};
 use super::log::Logged;
 use super::metrics::Endpoint;
 use crate::eval::AttrValue;
-use crate::token::{Actor, Caller, CheckRequest, Outcome, TokenService};
+use crate::token::{Actor, Caller, CheckRequest, Outcome, TokenError, TokenService};
 
 /// Reading policies is the right to see an explanation (D29).
 const READ_POLICIES: &str = "iam:policies:read";
@@ -41,8 +40,25 @@ struct Authorized {
     explanation_withheld: Option<String>,
 }
 
-fn authorization(headers: &HeaderMap) -> &str {
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+fn authorization(headers: &HeaderMap) -> String {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+/// Runs a check where it may block: on the async worker when it needs no database read (the
+/// common case: a cached token, or no token at all), else where blocking is allowed, so that
+/// a flood of unknown tokens cannot stall the workers.
+async fn on_a_fitting_thread<T: Send + 'static>(
+    service: &Arc<TokenService>,
+    authorization: &str,
+    work: impl FnOnce(&TokenService) -> T + Send + 'static,
+) -> T {
+    if service.answers_from_memory(authorization) {
+        return work(service);
+    }
+    let service = Arc::clone(service);
+    tokio::task::spawn_blocking(move || work(&service))
+        .await
+        .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
 }
 
 pub async fn authorize(
@@ -52,20 +68,31 @@ pub async fn authorize(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let header = authorization(&headers);
-    let may_explain = body.explain && may_read_policies(&state.service, header)?;
-    let request = CheckRequest {
+    let mut request = CheckRequest {
         environment: body.environment,
         permission: body.permission,
         attributes: body.attributes,
-        explain: may_explain,
+        explain: false,
     };
-    let outcome = state.service.check(header, &request).map_err(|error| {
-        state.metrics.decision(Endpoint::Authorize, "bad_request", started.elapsed());
+    let checked = on_a_fitting_thread(&state.service, &header.clone(), move |service| {
+        let (owner, token) = match service.caller(&header)? {
+            Caller::Token { owner, token } => (owner, token),
+            Caller::Refused(outcome) => return Ok((outcome, false)),
+        };
+        // D29: the explanation goes to tokens that may read policies.
+        request.explain =
+            body.explain && service.permits(Actor { principal: owner, token: Some(&token) }, READ_POLICIES)?;
+        let outcome = service.check_caller(owner, &token, &request)?;
+        Ok::<_, TokenError>((outcome, body.explain && !request.explain))
+    })
+    .await;
+    let (outcome, withheld) = checked.map_err(|error| {
+        state.metrics.decision(Endpoint::Authorize, error.rule(), started.elapsed());
         ApiError::from(error)
     })?;
     state.metrics.decision(Endpoint::Authorize, outcome.reason, started.elapsed());
     // Only a policy decision (one with a user) has an explanation to withhold.
-    let explanation_withheld = (body.explain && !may_explain && outcome.user.is_some()).then(|| {
+    let explanation_withheld = (withheld && outcome.user.is_some()).then(|| {
         format!("an explanation needs `{READ_POLICIES}` among the calling token's scopes and its owner's rights")
     });
     let logged = Logged { token: outcome.token_id.clone(), decision: outcome.reason };
@@ -74,41 +101,54 @@ pub async fn authorize(
     Ok(response)
 }
 
-/// Whether the caller's token may read policies, and so see explanations.
-fn may_read_policies(service: &TokenService, header: &str) -> Result<bool, ApiError> {
-    Ok(match service.caller(header)? {
-        Caller::Token { owner, token } => {
-            service.permits(Actor { principal: owner, token: Some(&token) }, READ_POLICIES)?
-        }
-        Caller::Refused(_) => false,
-    })
-}
-
 /// Forward-auth: the permission and environment from the query the gateway's configuration
-/// sets, else from `X-Warden-Permission` / `X-Warden-Environment` (D29). Every answer is 200,
-/// 401 or 403 (gateways turn anything else into 500) and carries `X-Warden-Reason`.
-pub async fn forward_auth(
-    State(state): State<Arc<super::State>>,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-    headers: HeaderMap,
-) -> Response {
+/// sets, else from `X-Warden-Permission` / `X-Warden-Environment` (D29). Answers are 200, 401
+/// or 403 (gateways turn anything else into 500) unless warden itself fails, and carry
+/// `X-Warden-Reason`.
+pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, headers: HeaderMap) -> Response {
     let started = Instant::now();
-    let query = query.map(|Query(query)| query).unwrap_or_default();
-    let from_header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let permission = query.get("permission").cloned().or_else(|| from_header("x-warden-permission"));
-    let environment = query.get("environment").cloned().or_else(|| from_header("x-warden-environment"));
-    let Some(permission) = permission.filter(|p| !p.trim().is_empty()) else {
+    let refuse = |message: &str| {
         state.metrics.decision(Endpoint::ForwardAuth, "bad_request", started.elapsed());
-        return bad_call(
+        bad_call(message)
+    };
+    let query: Vec<(String, String)> = match Query::try_from_uri(&uri) {
+        Ok(Query(query)) => query,
+        Err(rejection) => return refuse(&rejection.body_text()),
+    };
+    let from_query = |name: &str| {
+        let mut values = query.iter().filter(|(key, _)| key == name).map(|(_, value)| value.clone());
+        let first = values.next();
+        match values.next() {
+            None => Ok(first),
+            Some(_) => Err(format!("`{name}` is in the query more than once; the gateway sets it once")),
+        }
+    };
+    let from_header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (permission, environment) = match (from_query("permission"), from_query("environment")) {
+        (Ok(permission), Ok(environment)) => (
+            permission.or_else(|| from_header("x-warden-permission")),
+            environment.or_else(|| from_header("x-warden-environment")),
+        ),
+        (Err(message), _) | (_, Err(message)) => return refuse(&message),
+    };
+    let Some(permission) = permission.filter(|p| !p.trim().is_empty()) else {
+        return refuse(
             "no permission to check: set `?permission=` in the gateway's auth URL or send `X-Warden-Permission`",
         );
     };
     let request = CheckRequest { environment, permission, ..CheckRequest::default() };
-    let outcome = match state.service.check(authorization(&headers), &request) {
+    let header = authorization(&headers);
+    let checked =
+        on_a_fitting_thread(&state.service, &header.clone(), move |service| service.check(&header, &request)).await;
+    let outcome = match checked {
         Ok(outcome) => outcome,
+        Err(TokenError::Request(error)) => return refuse(&error.to_string()),
         Err(error) => {
-            state.metrics.decision(Endpoint::ForwardAuth, "bad_request", started.elapsed());
-            return bad_call(&error.to_string());
+            state.metrics.decision(Endpoint::ForwardAuth, error.rule(), started.elapsed());
+            let reason = error.rule();
+            let mut response = ApiError::from(error).into_response();
+            response.headers_mut().insert(REASON, HeaderValue::from_static(reason));
+            return response;
         }
     };
     state.metrics.decision(Endpoint::ForwardAuth, outcome.reason, started.elapsed());

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::json::reply;
 use super::log::Logged;
-use crate::token::{Outcome, StoreError, TokenError, TokenId};
+use crate::token::{Outcome, StoreError, TokenError, TokenId, redact};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -39,7 +39,11 @@ impl ApiError {
             "token_expired" => "the calling token has expired; use another token or rotate this one",
             "token_disabled" => "the calling token is disabled; enable it or use another token",
             "wrong_resource" => "the calling token belongs to another account",
-            _ => "the calling token's owner is no longer in the tenant",
+            "policy_denied" => "the calling token's owner is no longer in the tenant",
+            other => {
+                return ApiError::new(StatusCode::FORBIDDEN, other, "the calling token was refused")
+                    .by(outcome.token_id);
+            }
         };
         let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::FORBIDDEN);
         ApiError::new(status, outcome.reason, message).by(outcome.token_id)
@@ -58,7 +62,7 @@ impl From<TokenError> for ApiError {
                 "token_expired" => StatusCode::CONFLICT,
                 _ => StatusCode::BAD_REQUEST,
             },
-            TokenError::UnknownToken(_) => StatusCode::NOT_FOUND,
+            TokenError::UnknownToken(_) | TokenError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             TokenError::Store(StoreError::LimitReached(_)) => StatusCode::CONFLICT,
             TokenError::Store(StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
             TokenError::Request(_) => StatusCode::BAD_REQUEST,
@@ -77,7 +81,13 @@ impl From<TokenError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.status.as_u16(), "message": self.message, "reason": self.reason}});
+        if self.status.is_server_error() {
+            tracing::error!("{} {}: {}", self.status.as_u16(), self.reason, self.message);
+        }
+        // Messages quote what the client sent; a token pasted where it does not belong is cut
+        // to its id even there (tokens.md §1: secrets never appear in errors).
+        let message = redact(&self.message);
+        let body = json!({"error": {"code": self.status.as_u16(), "message": message, "reason": self.reason}});
         let mut response = reply(self.status, &body);
         let headers = response.headers_mut();
         if matches!(self.reason, "invalid_token" | "token_expired" | "token_disabled") {

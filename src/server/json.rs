@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
 
 use super::State;
 use super::error::ApiError;
@@ -21,11 +23,22 @@ pub fn reply(status: StatusCode, value: &impl Serialize) -> Response {
     response
 }
 
-/// A request body parsed as `T`. An empty body reads as `{}`, so a missing field is named the
-/// same way whether the body is empty or not.
+/// A request body parsed as `T` (see [`parse`]).
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<Arc<State>> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &Arc<State>) -> Result<Self, ApiError> {
+        let RawBody(bytes) = RawBody::from_request(request, state).await?;
+        parse(&bytes).map(Json)
+    }
+}
+
+/// A request body read within the size and time limits, to be parsed once the caller is known.
+pub struct RawBody(pub Bytes);
+
+impl FromRequest<Arc<State>> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &Arc<State>) -> Result<Self, ApiError> {
@@ -36,7 +49,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<State>> for Json<T> {
         }
         let body = Limited::new(request.into_body(), limits.body_bytes);
         let bytes = match tokio::time::timeout(limits.client_timeout, body.collect()).await {
-            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Ok(collected)) => RawBody(collected.to_bytes()),
             Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
                 return Err(too_large(limits.body_bytes));
             }
@@ -51,7 +64,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<State>> for Json<T> {
                 ));
             }
         };
-        parse(&bytes).map(Json)
+        Ok(bytes)
     }
 }
 
@@ -63,23 +76,46 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// Parses a body, naming the field of the first problem (`scope[1]`, `expirationDate`).
+/// Parses a body, naming the field of the first problem (`scope[1]`, `expirationDate`). An
+/// empty body reads as `{}`, so a missing field is named the same way whether the body is
+/// empty or not.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let mut path = error.path().to_string();
+        let mut segments: Vec<&Segment> = error.path().iter().collect();
         if error.inner().to_string().starts_with("unknown field") {
             // The path ends at the unknown field; the place to name is what holds it.
-            path = path.rsplit_once('.').map_or(".", |(holder, _)| holder).to_string();
+            segments.pop();
         }
-        let place = if path == "." { "the body".to_string() } else { format!("`{path}`") };
+        let place = match segments.is_empty() {
+            true => "the body".to_string(),
+            false => format!("`{}`", place(&segments)),
+        };
         ApiError::bad_request("invalid_body", format!("{place}: {}", error.into_inner()))
     })?;
     deserializer.end().map_err(|error| {
         ApiError::bad_request("invalid_body", format!("the body goes on after its JSON value: {error}"))
     })?;
     Ok(value)
+}
+
+/// `attributes.storage:k8s.namespace.name`, `scope[1]`.
+fn place(segments: &[&Segment]) -> String {
+    let mut text = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Seq { index } => text.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(key);
+            }
+            Segment::Unknown => text.push_str(if text.is_empty() { "?" } else { ".?" }),
+        }
+    }
+    text
 }
 
 /// For fields that must be present but may be `null` (`expirationDate`: null means never):

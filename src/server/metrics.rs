@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-/// The reasons a check answers with (tokens.md §4), plus a malformed call.
-const REASONS: [&str; 9] = [
+/// The reasons a check answers with (tokens.md §4), a malformed call, and warden's own failures.
+const REASONS: [&str; 11] = [
     "ok",
     "invalid_token",
     "token_expired",
@@ -19,6 +19,8 @@ const REASONS: [&str; 9] = [
     "policy_denied",
     "conditional",
     "bad_request",
+    "storage_busy",
+    "storage_error",
 ];
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -98,6 +100,7 @@ impl Metrics {
                 let outcome = match *reason {
                     "ok" => "allow",
                     "conditional" => "conditional",
+                    "bad_request" | "storage_busy" | "storage_error" => "error",
                     _ => "deny",
                 };
                 let _ = writeln!(

@@ -13,7 +13,6 @@ mod ops;
 mod reload;
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -67,8 +66,6 @@ pub(crate) struct State {
     tenant: TenantSource,
     tenant_status: Mutex<reload::TenantStatus>,
     limits: Limits,
-    /// Set once shutdown begins: `/readyz` then answers 503 so balancers stop sending.
-    stopping: AtomicBool,
 }
 
 fn router(state: Arc<State>) -> Router {
@@ -106,10 +103,16 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
         tenant: config.tenant,
         tenant_status: Mutex::default(),
         limits: config.limits,
-        stopping: AtomicBool::new(false),
     });
-    state.remember_tenant();
-    tokio::spawn(reload::keep_current(Arc::clone(&state), config.watch_every));
+    // Signals are ours before anything can send them: an early SIGHUP must not end the process.
+    let hangup = signal(SignalKind::hangup())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    // Load the tenant once more, as the reloads will read it, so no edit since the service was
+    // opened is taken for the one already served.
+    let loading = Arc::clone(&state);
+    let _ = tokio::task::spawn_blocking(move || loading.reload(true)).await;
+    tokio::spawn(reload::keep_current(Arc::clone(&state), hangup, config.watch_every));
     let app = TowerToHyperService::new(router(Arc::clone(&state)));
 
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -117,7 +120,6 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
         .header_read_timeout(state.limits.client_timeout)
         .max_header_size(state.limits.header_bytes);
     let graceful = GracefulShutdown::new();
-    let mut terminate = signal(SignalKind::terminate())?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     loop {
         tokio::select! {
@@ -139,12 +141,11 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
                     }
                 });
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
             _ = terminate.recv() => break,
         }
     }
     drop(listener);
-    state.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!("shutting down: finishing the requests in flight");
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("stopped"),

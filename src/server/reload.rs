@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::Signal;
 
 use super::State;
 use crate::catalog::Catalog;
@@ -21,23 +20,24 @@ pub struct TenantSource {
     pub catalog: Catalog,
 }
 
-/// The last reload: what was read, and why it was refused if it was.
+/// The last reload: a fingerprint of what was read (or of why it could not be), and whether
+/// it was refused.
 #[derive(Debug, Default)]
 pub(super) struct TenantStatus {
     fingerprint: u64,
-    pub refused: Option<(DateTime<Utc>, String)>,
+    pub refused: bool,
+}
+
+fn fingerprint(texts: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    texts.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl TenantSource {
-    /// Reads the tenant's texts and their fingerprint.
-    fn read(&self) -> Result<(TenantFiles, u64), String> {
-        let files = TenantFiles::read(&self.dir)
-            .map_err(|e| format!("cannot read the tenant `{}`: {e}", self.dir.display()))?;
-        let mut hasher = DefaultHasher::new();
-        for file in std::iter::once(&files.config).chain(&files.policies).chain(&files.boundaries) {
-            (&file.name, &file.text).hash(&mut hasher);
-        }
-        Ok((files, hasher.finish()))
+    /// Reads the tenant's texts.
+    fn read(&self) -> Result<TenantFiles, String> {
+        TenantFiles::read(&self.dir).map_err(|e| format!("cannot read the tenant `{}`: {e}", self.dir.display()))
     }
 
     /// Compiles the tenant, or lists its errors one per line (`file:line:column: error[code]: …`).
@@ -63,29 +63,30 @@ impl TenantSource {
 }
 
 impl State {
-    /// Notes what the serving tenant was read from, so that the first look finds no change.
-    pub(super) fn remember_tenant(&self) {
-        if let Ok((_, fingerprint)) = self.tenant.read() {
-            self.tenant_status.lock().expect("the tenant status lock is never poisoned").fingerprint = fingerprint;
-        }
-    }
-
-    /// Reads the tenant again; compiles it when `forced` or when its texts changed.
-    fn reload(&self, forced: bool) {
-        let (files, fingerprint) = match self.tenant.read() {
-            Ok(read) => read,
-            Err(error) => return self.refuse(0, &[error]),
+    /// Reads the tenant again; compiles it when `forced` or when what was read changed. A
+    /// tenant that cannot be read or has errors is refused once, not again at every look.
+    pub(super) fn reload(&self, forced: bool) {
+        let read = self.tenant.read();
+        let seen = match &read {
+            Ok(files) => {
+                let texts = std::iter::once(&files.config).chain(&files.policies).chain(&files.boundaries);
+                fingerprint(texts.map(|file| (&file.name, &file.text)).collect::<Vec<_>>())
+            }
+            Err(error) => fingerprint(error),
         };
-        if !forced
-            && fingerprint == self.tenant_status.lock().expect("the tenant status lock is never poisoned").fingerprint
-        {
+        let mut status = self.tenant_status.lock().expect("the tenant status lock is never poisoned");
+        if !forced && seen == status.fingerprint {
             return;
         }
-        match self.tenant.compile(&files) {
+        let compiled = read.map_err(|error| vec![error]).and_then(|files| self.tenant.compile(&files));
+        *status = TenantStatus { fingerprint: seen, refused: compiled.is_err() };
+        drop(status);
+        self.metrics.reload(compiled.is_ok());
+        match compiled {
             Ok(engine) => {
                 let tenant = engine.tenant();
                 tracing::info!(
-                    "tenant `{}` reloaded: account `{}`, {} users, {} groups, {} policies",
+                    "tenant `{}` loaded: account `{}`, {} users, {} groups, {} policies",
                     self.tenant.dir.display(),
                     tenant.account.id,
                     tenant.users.len(),
@@ -93,40 +94,24 @@ impl State {
                     tenant.policies.len()
                 );
                 self.service.replace_engine(engine);
-                self.metrics.reload(true);
-                let mut status = self.tenant_status.lock().expect("the tenant status lock is never poisoned");
-                *status = TenantStatus { fingerprint, refused: None };
             }
-            Err(errors) => self.refuse(fingerprint, &errors),
+            Err(errors) => {
+                tracing::error!(
+                    "the tenant `{}` was refused ({} error{}); the last good tenant keeps serving",
+                    self.tenant.dir.display(),
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                );
+                for error in errors {
+                    tracing::error!("  {error}");
+                }
+            }
         }
-    }
-
-    fn refuse(&self, fingerprint: u64, errors: &[String]) {
-        let summary = format!(
-            "the tenant `{}` was refused ({} error{}); the last good tenant keeps serving",
-            self.tenant.dir.display(),
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        );
-        tracing::error!("{summary}");
-        for error in errors {
-            tracing::error!("  {error}");
-        }
-        self.metrics.reload(false);
-        let mut status = self.tenant_status.lock().expect("the tenant status lock is never poisoned");
-        *status = TenantStatus { fingerprint, refused: Some((Utc::now(), summary)) };
     }
 }
 
 /// Reloads on SIGHUP, and looks for changed texts every `every` (none: on SIGHUP only).
-pub(super) async fn keep_current(state: Arc<State>, every: Option<Duration>) {
-    let mut hangup = match signal(SignalKind::hangup()) {
-        Ok(hangup) => hangup,
-        Err(error) => {
-            tracing::warn!("cannot listen for SIGHUP ({error}); the tenant reloads only when its files change");
-            return poll(state, every).await;
-        }
-    };
+pub(super) async fn keep_current(state: Arc<State>, mut hangup: Signal, every: Option<Duration>) {
     loop {
         let forced = tokio::select! {
             _ = hangup.recv() => true,
@@ -134,14 +119,6 @@ pub(super) async fn keep_current(state: Arc<State>, every: Option<Duration>) {
         };
         let state = Arc::clone(&state);
         let _ = tokio::task::spawn_blocking(move || state.reload(forced)).await;
-    }
-}
-
-async fn poll(state: Arc<State>, every: Option<Duration>) {
-    loop {
-        tick(every).await;
-        let state = Arc::clone(&state);
-        let _ = tokio::task::spawn_blocking(move || state.reload(false)).await;
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -12,7 +13,7 @@ use super::error::TokenError;
 use super::record::{Status, TokenRecord};
 use super::service::{CachedToken, TokenService};
 use super::string::{TokenId, parse};
-use crate::eval::{AttrValue, Decision, Engine, Explanation, Request};
+use crate::eval::{AttrValue, Decision, Explanation, Request};
 use crate::iam::Principal;
 
 /// What is asked of a token.
@@ -80,12 +81,21 @@ impl TokenService {
     /// cannot be evaluated (an unknown attribute key, a `global:` attribute): a bad call, not a
     /// denial.
     pub fn check(&self, authorization: &str, request: &CheckRequest) -> Result<Outcome, TokenError> {
+        match self.caller(authorization)? {
+            Caller::Token { owner, token } => self.check_caller(owner, &token, request),
+            Caller::Refused(outcome) => Ok(outcome),
+        }
+    }
+
+    /// Steps 5–9 of the check for a caller already authenticated (see [`TokenService::caller`]).
+    pub fn check_caller(
+        &self,
+        owner: Principal,
+        record: &TokenRecord,
+        request: &CheckRequest,
+    ) -> Result<Outcome, TokenError> {
         let now = self.clock.now();
         let engine = self.engine();
-        let (owner, record) = match self.authenticate(&engine, authorization, now)? {
-            Caller::Token { owner, token } => (owner, token),
-            Caller::Refused(outcome) => return Ok(outcome),
-        };
         let tenant = engine.tenant();
         let in_resource = match &request.environment {
             Some(environment) => {
@@ -96,10 +106,10 @@ impl TokenService {
             None => record.environments.is_empty(),
         };
         if !in_resource {
-            return Ok(Outcome::refused(403, "wrong_resource", Some(&record)));
+            return Ok(Outcome::refused(403, "wrong_resource", Some(record)));
         }
         if !record.scopes.contains(&request.permission) {
-            return Ok(Outcome::refused(403, "insufficient_scope", Some(&record)));
+            return Ok(Outcome::refused(403, "insufficient_scope", Some(record)));
         }
         let mut query = Request::new(owner, request.permission.clone()).at(now);
         query.environment = request.environment.clone();
@@ -126,12 +136,10 @@ impl TokenService {
         })
     }
 
-    /// The caller behind an `Authorization` header: what the HTTP API acts for.
+    /// The caller behind an `Authorization` header (steps 1–5 as far as they concern the token
+    /// itself): what the HTTP API acts for.
     pub fn caller(&self, authorization: &str) -> Result<Caller, TokenError> {
-        self.authenticate(&self.engine(), authorization, self.clock.now())
-    }
-
-    fn authenticate(&self, engine: &Engine, authorization: &str, now: DateTime<Utc>) -> Result<Caller, TokenError> {
+        let now = self.clock.now();
         let Some((id, digest)) = bearer(authorization).and_then(|token| parse(token).ok()) else {
             return Ok(Caller::Refused(Outcome::refused(401, "invalid_token", None)));
         };
@@ -148,6 +156,7 @@ impl TokenService {
         if record.status == Status::Disabled {
             return refused("token_disabled");
         }
+        let engine = self.engine();
         let tenant = engine.tenant();
         if record.account != tenant.account.id {
             return refused("wrong_resource");
@@ -163,19 +172,41 @@ impl TokenService {
         }
     }
 
-    /// The token's record, from the cache while it is younger than the propagation bound;
-    /// `None` for unknown and deleted tokens.
+    /// Whether checking this header needs no database read: it is no token at all, or its
+    /// record is cached and fresh. A server answers these on its async workers and sends the
+    /// others where blocking is allowed.
+    pub fn answers_from_memory(&self, authorization: &str) -> bool {
+        let Some((id, _)) = bearer(authorization).and_then(|token| parse(token).ok()) else { return true };
+        self.cached(&id, self.clock.now()).is_some()
+    }
+
+    /// Records a use of a token other than an allowed check (a call of the HTTP API it made).
+    pub fn record_use(&self, id: &TokenId) {
+        self.touch(id, self.clock.now());
+    }
+
+    /// The cached record while it is younger than the propagation bound: `Some(None)` for a
+    /// deleted token.
+    fn cached(&self, id: &TokenId, now: DateTime<Utc>) -> Option<Option<Arc<TokenRecord>>> {
+        let cache = self.tokens.read().expect("the token cache lock is never poisoned");
+        let cached = cache.get(id).filter(|c| now - c.fetched_at <= self.settings.propagation)?;
+        Some((!cached.deleted).then(|| Arc::clone(&cached.record)))
+    }
+
+    /// The token's record, from the cache while it is fresh; `None` for unknown and deleted
+    /// tokens.
     fn record(&self, id: &TokenId, now: DateTime<Utc>) -> Result<Option<Arc<TokenRecord>>, TokenError> {
-        {
-            let cache = self.tokens.read().expect("the token cache lock is never poisoned");
-            if let Some(cached) = cache.get(id).filter(|c| now - c.fetched_at <= self.settings.propagation) {
-                return Ok((!cached.deleted).then(|| Arc::clone(&cached.record)));
-            }
+        if let Some(cached) = self.cached(id, now) {
+            return Ok(cached);
         }
+        // A change made while the store is read must not be overwritten by what was read.
+        let generation = self.forgotten.load(Ordering::Acquire);
         let Some((record, deleted)) = self.store.get(id)? else { return Ok(None) };
         let record = Arc::new(record);
         let mut cache = self.tokens.write().expect("the token cache lock is never poisoned");
-        cache.insert(id.clone(), CachedToken { record: Arc::clone(&record), deleted, fetched_at: now });
+        if self.forgotten.load(Ordering::Acquire) == generation {
+            cache.insert(id.clone(), CachedToken { record: Arc::clone(&record), deleted, fetched_at: now });
+        }
         Ok((!deleted).then_some(record))
     }
 }

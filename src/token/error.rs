@@ -29,7 +29,8 @@ impl TokenError {
     pub fn rule(&self) -> &'static str {
         match self {
             TokenError::Refused { rule, .. } => rule,
-            TokenError::UnknownToken(_) => "unknown_token",
+            // A token deleted between the lookup and the change is as unknown as any other.
+            TokenError::UnknownToken(_) | TokenError::Store(StoreError::NotFound(_)) => "unknown_token",
             TokenError::Store(StoreError::LimitReached(_)) => "token_limit",
             TokenError::Store(StoreError::Busy) => "storage_busy",
             TokenError::Store(_) => "storage_error",

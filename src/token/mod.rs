@@ -63,4 +63,4 @@ pub use service::{
     Actor, Created, MANAGE_ALL, MAX_PROPAGATION, NewToken, Reload, Rotation, Settings, TokenService, WRITE_OWN,
 };
 pub use store::{AuditEntry, Change, StoreError, TokenStore};
-pub use string::{DEFAULT_PREFIX, Malformed, TokenDigest, TokenId, TokenSecret, parse, scan, valid_prefix};
+pub use string::{DEFAULT_PREFIX, Malformed, TokenDigest, TokenId, TokenSecret, parse, redact, scan, valid_prefix};

@@ -21,6 +21,17 @@ pub enum ShownStatus {
     Expired,
 }
 
+impl ShownStatus {
+    /// The account-management API's name (D27): `ACTIVE`, `INACTIVE` or `EXPIRED`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            ShownStatus::Active => "ACTIVE",
+            ShownStatus::Disabled => "INACTIVE",
+            ShownStatus::Expired => "EXPIRED",
+        }
+    }
+}
+
 /// The owner: a user or a service user, by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Owner {
@@ -100,11 +111,7 @@ impl TokenRecord {
             tags: self.tags.clone(),
             expiration_date: self.expires_at,
             user_uuid: self.owner.id.clone(),
-            status: match self.shown_status(now) {
-                ShownStatus::Active => "ACTIVE",
-                ShownStatus::Disabled => "INACTIVE",
-                ShownStatus::Expired => "EXPIRED",
-            },
+            status: self.shown_status(now).api_name(),
             created_at: self.created_at,
             last_used_at: self.last_used_at,
         }

@@ -2,6 +2,7 @@
 //! actor's rights resolved through the evaluator, every operation audited, refusals with the
 //! id of the rule that refused.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -129,6 +130,8 @@ pub struct TokenService {
     pub(super) engine: RwLock<CachedEngine>,
     pub(super) reload: Option<Reload>,
     pub(super) tokens: RwLock<HashMap<TokenId, CachedToken>>,
+    /// Bumped by every [`TokenService::forget`]: a record read before a change is not cached.
+    pub(super) forgotten: AtomicU64,
     pub(super) touched: Mutex<HashMap<TokenId, DateTime<Utc>>>,
     touches: Option<Sender<(TokenId, DateTime<Utc>)>>,
     toucher: Option<JoinHandle<()>>,
@@ -175,6 +178,7 @@ impl TokenService {
             engine: RwLock::new(CachedEngine { engine: Arc::new(engine), loaded_at }),
             reload: None,
             tokens: RwLock::new(HashMap::default()),
+            forgotten: AtomicU64::new(0),
             touched: Mutex::new(HashMap::default()),
             touches: Some(sender),
             toucher: Some(toucher),
@@ -452,8 +456,10 @@ impl TokenService {
     pub fn visible<'a>(&self, actor: impl Into<Actor<'a>>) -> Result<Vec<TokenRecord>, TokenError> {
         let actor = actor.into();
         let engine = self.engine();
-        let all = self.allows(&engine, actor, MANAGE_ALL, None)?;
-        self.list_in(&engine, actor, all)
+        if self.allows(&engine, actor, MANAGE_ALL, None)? {
+            return Ok(self.store.list(&engine.tenant().account.id, None)?);
+        }
+        self.list_in(&engine, actor, false)
     }
 
     /// Whether the actor holds an account-level right (D21: through a token, its scopes ∩ its
@@ -664,7 +670,9 @@ impl TokenService {
 
     /// Drops a token from the check's cache: this process sees its own changes at once.
     fn forget(&self, id: &TokenId) {
-        self.tokens.write().expect("the token cache lock is never poisoned").remove(id);
+        let mut tokens = self.tokens.write().expect("the token cache lock is never poisoned");
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+        tokens.remove(id);
     }
 }
 

@@ -3,6 +3,7 @@
 //! that hold the CRC-32 of everything before them, so a scanner tells real tokens from
 //! look-alikes offline. Only the SHA-256 digest of the whole string is ever stored.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use rand::TryRngCore;
@@ -170,6 +171,41 @@ pub fn scan(text: &str) -> Vec<(usize, TokenId)> {
     found
 }
 
+/// The text with the secret part of every token-shaped string (`dt0s16.PUBLIC.SECRET`, checksum
+/// or not, any length) replaced by `…`: for client input quoted back in errors.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let alphanumeric_run = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+    let mut redacted = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(offset) = text[at..].find("dt0") {
+        let start = at + offset;
+        at = start + 3;
+        let public = start + 7;
+        if !text.get(start..start + 6).is_some_and(valid_prefix) || bytes.get(start + 6) != Some(&b'.') {
+            continue;
+        }
+        let public_len = alphanumeric_run(public);
+        let secret = public + public_len + 1;
+        if public_len == 0 || bytes.get(secret - 1) != Some(&b'.') || secret >= bytes.len() {
+            continue;
+        }
+        let secret_len = alphanumeric_run(secret);
+        if secret_len > 0 {
+            redacted.push_str(&text[copied..secret]);
+            redacted.push('…');
+            copied = secret + secret_len;
+            at = copied;
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    redacted.push_str(&text[copied..]);
+    Cow::Owned(redacted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +240,15 @@ mod tests {
         let fake = format!("dt0s16.{}.{}", "A".repeat(24), "B".repeat(64));
         let text = format!("key: {fake}\nexport T=\"{}\"\n", token.expose());
         assert_eq!(scan(&text), vec![(2, token.id())]);
+    }
+
+    #[test]
+    fn redact_cuts_every_token_shaped_string_to_its_id() {
+        let token = TokenSecret::generate(DEFAULT_PREFIX).unwrap();
+        let text = format!("unknown variant `{}`, and dt0c01.ABC.xyz9.", token.expose());
+        assert_eq!(redact(&text), format!("unknown variant `{}.…`, and dt0c01.ABC.….", token.id()));
+        for harmless in ["dt0s16.ABC", "dt0s16..", "dt0s16.ABC.", "dtx0s16.A.B", "x dt0"] {
+            assert_eq!(redact(harmless), harmless);
+        }
     }
 }
