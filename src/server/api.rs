@@ -4,11 +4,12 @@
 //! The caller is authenticated before anything it sent is judged: without a valid token one
 //! learns nothing but that.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,46 +24,75 @@ use crate::token::{
 
 const MAX_PAGE_SIZE: usize = 100;
 
-/// Runs a management operation for the caller behind the `Authorization` header: the token must
-/// pass the check and the account in the path must be the tenant's. The work runs off the async
-/// workers, since SQLite blocks; a call that went through counts as a use of the token.
-async fn act<T: Send + 'static>(
-    state: &Arc<super::State>,
-    headers: &HeaderMap,
+/// A management call: the shared state, the caller's `Authorization` header, and the account
+/// and (on routes about one token) the token id of the path.
+pub struct Call {
+    state: Arc<super::State>,
+    authorization: String,
     account: String,
-    operation: &'static str,
-    work: impl FnOnce(&TokenService, Actor) -> Result<T, ApiError> + Send + 'static,
-) -> Result<(T, Logged), ApiError> {
-    let service = Arc::clone(&state.service);
-    let authorization =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let result = tokio::task::spawn_blocking(move || {
-        let (owner, token) = match service.caller(&authorization)? {
-            Caller::Token { owner, token } => (owner, token),
-            Caller::Refused(outcome) => return Err(ApiError::refused(outcome)),
-        };
-        let logged = Logged { token: Some(token.id.clone()), decision: "ok" };
-        let served = service.engine().tenant().account.id.clone();
-        if account != served {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_account",
-                format!("no account `{account}` here; this service holds account `{served}`"),
-            )
-            .by(logged.token));
-        }
-        let done = work(&service, Actor { principal: owner, token: Some(&token) });
-        if done.is_ok() {
-            service.record_use(&token.id);
-        }
-        done.map(|value| (value, logged.clone())).map_err(|error| error.by(logged.token))
-    })
-    .await
-    .unwrap_or_else(|_| {
-        Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "the operation stopped unexpectedly"))
-    });
-    state.metrics.operation(operation, result.as_ref().map_or_else(|error| error.reason, |_| "ok"));
-    result
+    token: TokenId,
+}
+
+impl FromRequestParts<Arc<super::State>> for Call {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<super::State>) -> Result<Self, ApiError> {
+        let Path(mut names) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request("invalid_path", rejection.body_text()))?;
+        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        Ok(Call {
+            state: Arc::clone(state),
+            authorization: authorization.to_string(),
+            account: names.remove("account").unwrap_or_default(),
+            token: TokenId::from_input(&names.remove("token").unwrap_or_default()),
+        })
+    }
+}
+
+impl Call {
+    /// Runs the operation for the caller: the token must pass the check and the account in the
+    /// path must be the tenant's. The work runs off the async workers, since SQLite blocks; a
+    /// call that went through counts as a use of the token.
+    async fn act<T: Send + 'static>(
+        self,
+        operation: &'static str,
+        work: impl FnOnce(&TokenService, Actor, &TokenId) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<(T, Logged), ApiError> {
+        let Call { state, authorization, account, token: id } = self;
+        let service = Arc::clone(&state.service);
+        let result = tokio::task::spawn_blocking(move || {
+            let (owner, token) = match service.caller(&authorization)? {
+                Caller::Token { owner, token } => (owner, token),
+                Caller::Refused(outcome) => return Err(ApiError::refused(outcome)),
+            };
+            let logged = Logged { token: Some(token.id.clone()), decision: "ok" };
+            let served = service.engine().tenant().account.id.clone();
+            if account != served {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_account",
+                    format!("no account `{account}` here; this service holds account `{served}`"),
+                )
+                .by(logged.token));
+            }
+            let done = work(&service, Actor { principal: owner, token: Some(&token) }, &id);
+            if done.is_ok() {
+                service.record_use(&token.id);
+            }
+            done.map(|value| (value, logged.clone())).map_err(|error| error.by(logged.token))
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the operation stopped unexpectedly",
+            ))
+        });
+        state.metrics.operation(operation, result.as_ref().map_or_else(|error| error.reason, |_| "ok"));
+        result
+    }
 }
 
 fn answer(status: StatusCode, value: &impl Serialize, logged: Logged) -> Response {
@@ -89,10 +119,6 @@ struct NewSecret<'a> {
 fn created(created: Created, logged: Logged) -> Response {
     let body = NewSecret { name: &created.record.name, token_id: &created.record.id, token: created.secret.expose() };
     answer(StatusCode::CREATED, &body, logged)
-}
-
-fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    path.map(|Path(value)| value).map_err(|rejection| ApiError::bad_request("invalid_path", rejection.body_text()))
 }
 
 fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
@@ -140,35 +166,31 @@ struct Page {
 }
 
 /// `GET …/platform-tokens`: the caller's tokens (an admin's: the account's), filtered and paged.
-pub async fn list(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    account: Result<Path<String>, PathRejection>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let (page, logged) = act(&state, &headers, path(account)?, "list", move |service, actor| {
-        let filter: ListQuery = query(&uri)?;
-        let size = filter.size.unwrap_or(20);
-        if !(1..=MAX_PAGE_SIZE).contains(&size) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!("`size` is from 1 to {MAX_PAGE_SIZE}, not {size}"),
-            ));
-        }
-        let now = Utc::now();
-        let search = filter.search_term.as_deref().map(str::to_lowercase).unwrap_or_default();
-        let matching: Vec<TokenView> = service
-            .visible(actor)?
-            .iter()
-            .filter(|r| r.name.to_lowercase().contains(&search) || r.id.0.to_lowercase().contains(&search))
-            .filter(|r| filter.status.is_none_or(|wanted| r.shown_status(now) == wanted.shown()))
-            .map(|r| r.view(now))
-            .collect();
-        let total = matching.len();
-        let results = matching.into_iter().skip(filter.page.saturating_mul(size)).take(size).collect();
-        Ok(Page { page_size: size, page_number: filter.page, total, results })
-    })
-    .await?;
+pub async fn list(call: Call, uri: Uri) -> Result<Response, ApiError> {
+    let (page, logged) = call
+        .act("list", move |service, actor, _| {
+            let filter: ListQuery = query(&uri)?;
+            let size = filter.size.unwrap_or(20);
+            if !(1..=MAX_PAGE_SIZE).contains(&size) {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("`size` is from 1 to {MAX_PAGE_SIZE}, not {size}"),
+                ));
+            }
+            let now = Utc::now();
+            let search = filter.search_term.as_deref().map(str::to_lowercase).unwrap_or_default();
+            let matching: Vec<TokenView> = service
+                .visible(actor)?
+                .iter()
+                .filter(|r| r.name.to_lowercase().contains(&search) || r.id.0.to_lowercase().contains(&search))
+                .filter(|r| filter.status.is_none_or(|wanted| r.shown_status(now) == wanted.shown()))
+                .map(|r| r.view(now))
+                .collect();
+            let total = matching.len();
+            let results = matching.into_iter().skip(filter.page.saturating_mul(size)).take(size).collect();
+            Ok(Page { page_size: size, page_number: filter.page, total, results })
+        })
+        .await?;
     Ok(answer(StatusCode::OK, &page, logged))
 }
 
@@ -187,13 +209,8 @@ pub struct CreateBody {
 }
 
 /// `POST …/platform-tokens`: a token for the caller or for a service user.
-pub async fn create(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    account: Result<Path<String>, PathRejection>,
-    RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
-    let (made, logged) = act(&state, &headers, path(account)?, "create", move |service, actor| {
+pub async fn create(call: Call, RawBody(body): RawBody) -> Result<Response, ApiError> {
+    let (made, logged) = call.act("create", move |service, actor, _| {
         let body: CreateBody = parse(&body)?;
         let Some(expires_at) = body.expiration_date else {
             return Err(ApiError::bad_request(
@@ -263,30 +280,14 @@ fn environments(resource: &[String], account: &str) -> Result<Vec<String>, ApiEr
 }
 
 /// `GET …/platform-tokens/{token}`.
-pub async fn show(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let (account, id) = path(ids)?;
-    let (record, logged) = act(&state, &headers, account, "show", move |service, actor| {
-        Ok(service.show(actor, &TokenId::from_input(&id))?)
-    })
-    .await?;
+pub async fn show(call: Call) -> Result<Response, ApiError> {
+    let (record, logged) = call.act("show", |service, actor, id| Ok(service.show(actor, id)?)).await?;
     Ok(answer(StatusCode::OK, &record.view(Utc::now()), logged))
 }
 
 /// `DELETE …/platform-tokens/{token}`.
-pub async fn delete(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let (account, id) = path(ids)?;
-    let ((), logged) = act(&state, &headers, account, "delete", move |service, actor| {
-        Ok(service.delete(actor, &TokenId::from_input(&id))?)
-    })
-    .await?;
+pub async fn delete(call: Call) -> Result<Response, ApiError> {
+    let ((), logged) = call.act("delete", |service, actor, id| Ok(service.delete(actor, id)?)).await?;
     Ok(no_content(logged))
 }
 
@@ -298,24 +299,19 @@ pub struct ExpiryBody {
 }
 
 /// `PUT …/platform-tokens/{token}/expiration-date` `{expirationDate}`; `null` means never.
-pub async fn set_expiry(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
-    let (account, id) = path(ids)?;
-    let ((), logged) = act(&state, &headers, account, "set_expiry", move |service, actor| {
-        let body: ExpiryBody = parse(&body)?;
-        let Some(expires_at) = body.expiration_date else {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "the body: missing field `expirationDate`; give an RFC 3339 time, or null for never",
-            ));
-        };
-        Ok(service.set_expiry(actor, &TokenId::from_input(&id), expires_at)?)
-    })
-    .await?;
+pub async fn set_expiry(call: Call, RawBody(body): RawBody) -> Result<Response, ApiError> {
+    let ((), logged) = call
+        .act("set_expiry", move |service, actor, id| {
+            let body: ExpiryBody = parse(&body)?;
+            let Some(expires_at) = body.expiration_date else {
+                return Err(ApiError::bad_request(
+                    "invalid_body",
+                    "the body: missing field `expirationDate`; give an RFC 3339 time, or null for never",
+                ));
+            };
+            Ok(service.set_expiry(actor, id, expires_at)?)
+        })
+        .await?;
     Ok(no_content(logged))
 }
 
@@ -326,40 +322,26 @@ pub struct StatusBody {
 }
 
 /// `PUT …/platform-tokens/{token}/status` `{status: "ACTIVE" | "INACTIVE"}`.
-pub async fn set_status(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
-    let (account, id) = path(ids)?;
-    let ((), logged) = act(&state, &headers, account, "set_status", move |service, actor| {
-        let body: StatusBody = parse(&body)?;
-        let id = TokenId::from_input(&id);
-        match body.status {
-            ApiStatus::Active => Ok(service.enable(actor, &id)?),
-            ApiStatus::Inactive => Ok(service.disable(actor, &id)?),
-            ApiStatus::Expired => Err(ApiError::bad_request(
-                "invalid_body",
-                "`status`: a token cannot be set to `EXPIRED`; set its `expiration-date` instead",
-            )),
-        }
-    })
-    .await?;
+pub async fn set_status(call: Call, RawBody(body): RawBody) -> Result<Response, ApiError> {
+    let ((), logged) = call
+        .act("set_status", move |service, actor, id| {
+            let body: StatusBody = parse(&body)?;
+            match body.status {
+                ApiStatus::Active => Ok(service.enable(actor, id)?),
+                ApiStatus::Inactive => Ok(service.disable(actor, id)?),
+                ApiStatus::Expired => Err(ApiError::bad_request(
+                    "invalid_body",
+                    "`status`: a token cannot be set to `EXPIRED`; set its `expiration-date` instead",
+                )),
+            }
+        })
+        .await?;
     Ok(no_content(logged))
 }
 
 /// `POST …/platform-tokens/{token}/duplicate`: a new token with the same properties.
-pub async fn duplicate(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let (account, id) = path(ids)?;
-    let (made, logged) = act(&state, &headers, account, "duplicate", move |service, actor| {
-        Ok(service.duplicate(actor, &TokenId::from_input(&id))?)
-    })
-    .await?;
+pub async fn duplicate(call: Call) -> Result<Response, ApiError> {
+    let (made, logged) = call.act("duplicate", |service, actor, id| Ok(service.duplicate(actor, id)?)).await?;
     Ok(created(made, logged))
 }
 
@@ -375,20 +357,18 @@ pub struct RotateBody {
 
 /// `POST …/platform-tokens/{token}/rotate`: a new token in place of the old one, which stops
 /// now or at `oldTokenExpiresAt`.
-pub async fn rotate(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
-    let (account, id) = path(ids)?;
-    let (made, logged) = act(&state, &headers, account, "rotate", move |service, actor| {
-        let body: RotateBody = parse(&body)?;
-        let rotation =
-            Rotation { name: body.name, expires_at: body.expiration_date, old_expires_at: body.old_token_expires_at };
-        Ok(service.rotate(actor, &TokenId::from_input(&id), rotation)?)
-    })
-    .await?;
+pub async fn rotate(call: Call, RawBody(body): RawBody) -> Result<Response, ApiError> {
+    let (made, logged) = call
+        .act("rotate", move |service, actor, id| {
+            let body: RotateBody = parse(&body)?;
+            let rotation = Rotation {
+                name: body.name,
+                expires_at: body.expiration_date,
+                old_expires_at: body.old_token_expires_at,
+            };
+            Ok(service.rotate(actor, id, rotation)?)
+        })
+        .await?;
     Ok(created(made, logged))
 }
 
@@ -400,36 +380,29 @@ pub struct Switch {
 
 /// `GET …/settings/platform-tokens`: whether the account allows platform tokens, for callers
 /// who may manage tokens.
-pub async fn settings(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    account: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let (allowed, logged) = act(&state, &headers, path(account)?, "settings", |service, actor| {
-        if !(service.permits(actor, WRITE_OWN)? || service.permits(actor, MANAGE_ALL)?) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "not_permitted",
-                format!("reading the account's token settings needs `{WRITE_OWN}` or `{MANAGE_ALL}`"),
-            ));
-        }
-        Ok(service.tokens_allowed()?)
-    })
-    .await?;
+pub async fn settings(call: Call) -> Result<Response, ApiError> {
+    let (allowed, logged) = call
+        .act("settings", |service, actor, _| {
+            if !(service.permits(actor, WRITE_OWN)? || service.permits(actor, MANAGE_ALL)?) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "not_permitted",
+                    format!("reading the account's token settings needs `{WRITE_OWN}` or `{MANAGE_ALL}`"),
+                ));
+            }
+            Ok(service.tokens_allowed()?)
+        })
+        .await?;
     Ok(answer(StatusCode::OK, &Switch { allowed }, logged))
 }
 
 /// `PUT …/settings/platform-tokens` `{allowed}`: account admins turn platform tokens on or off.
-pub async fn set_settings(
-    State(state): State<Arc<super::State>>,
-    headers: HeaderMap,
-    account: Result<Path<String>, PathRejection>,
-    RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
-    let ((), logged) = act(&state, &headers, path(account)?, "set_settings", move |service, actor| {
-        let body: Switch = parse(&body)?;
-        Ok(service.set_account_switch(actor, body.allowed)?)
-    })
-    .await?;
+pub async fn set_settings(call: Call, RawBody(body): RawBody) -> Result<Response, ApiError> {
+    let ((), logged) = call
+        .act("set_settings", move |service, actor, _| {
+            let body: Switch = parse(&body)?;
+            Ok(service.set_account_switch(actor, body.allowed)?)
+        })
+        .await?;
     Ok(no_content(logged))
 }
