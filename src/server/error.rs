@@ -81,12 +81,12 @@ impl From<TokenError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!("{} {}: {}", self.status.as_u16(), self.reason, self.message);
-        }
         // Messages quote what the client sent; a token pasted where it does not belong is cut
-        // to its id even there (tokens.md §1: secrets never appear in errors).
+        // to its id even there (tokens.md §1: secrets never appear in errors or logs).
         let message = redact(&self.message);
+        if self.status.is_server_error() {
+            tracing::error!("{} {}: {message}", self.status.as_u16(), self.reason);
+        }
         let body = json!({"error": {"code": self.status.as_u16(), "message": message, "reason": self.reason}});
         let mut response = reply(self.status, &body);
         let headers = response.headers_mut();
