@@ -46,17 +46,17 @@ fn authorization(headers: &HeaderMap) -> String {
 
 /// Runs a check where it may block: on the async worker when it needs no database read (the
 /// common case: a cached token, or no token at all), else where blocking is allowed, so that
-/// a flood of unknown tokens cannot stall the workers.
+/// a flood of unknown tokens cannot stall the workers. `work` gets the `Authorization` header.
 async fn on_a_fitting_thread<T: Send + 'static>(
     service: &Arc<TokenService>,
-    authorization: &str,
-    work: impl FnOnce(&TokenService) -> T + Send + 'static,
+    authorization: String,
+    work: impl FnOnce(&TokenService, &str) -> T + Send + 'static,
 ) -> T {
-    if service.answers_from_memory(authorization) {
-        return work(service);
+    if service.answers_from_memory(&authorization) {
+        return work(service, &authorization);
     }
     let service = Arc::clone(service);
-    tokio::task::spawn_blocking(move || work(&service))
+    tokio::task::spawn_blocking(move || work(&service, &authorization))
         .await
         .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
 }
@@ -67,15 +67,14 @@ pub async fn authorize(
     Json(body): Json<AuthorizeBody>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let header = authorization(&headers);
     let mut request = CheckRequest {
         environment: body.environment,
         permission: body.permission,
         attributes: body.attributes,
         explain: false,
     };
-    let checked = on_a_fitting_thread(&state.service, &header.clone(), move |service| {
-        let (owner, token) = match service.caller(&header)? {
+    let checked = on_a_fitting_thread(&state.service, authorization(&headers), move |service, header| {
+        let (owner, token) = match service.caller(header)? {
             Caller::Token { owner, token } => (owner, token),
             Caller::Refused(outcome) => return Ok((outcome, false)),
         };
@@ -137,9 +136,10 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
         );
     };
     let request = CheckRequest { environment, permission, ..CheckRequest::default() };
-    let header = authorization(&headers);
-    let checked =
-        on_a_fitting_thread(&state.service, &header.clone(), move |service| service.check(&header, &request)).await;
+    let checked = on_a_fitting_thread(&state.service, authorization(&headers), move |service, header| {
+        service.check(header, &request)
+    })
+    .await;
     let outcome = match checked {
         Ok(outcome) => outcome,
         Err(TokenError::Request(error)) => return refuse(&error.to_string()),
