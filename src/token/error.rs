@@ -33,6 +33,7 @@ impl TokenError {
             // A token deleted between the lookup and the change is as unknown as any other.
             TokenError::UnknownToken(_) | TokenError::Store(StoreError::NotFound(_)) => Rule::UnknownToken,
             TokenError::Store(StoreError::LimitReached(_)) => Rule::TokenLimit,
+            TokenError::Store(StoreError::AlreadyRotated(_)) => Rule::AlreadyRotated,
             TokenError::Store(StoreError::Busy) => Rule::StorageBusy,
             TokenError::Store(_) => Rule::StorageError,
             TokenError::Request(_) => Rule::BadRequest,

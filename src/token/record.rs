@@ -55,6 +55,11 @@ pub struct TokenRecord {
     pub expires_at: Option<DateTime<Utc>>,
     pub status: Status,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The token this one replaced by rotation.
+    pub rotated_from: Option<TokenId>,
+    /// The token that replaced this one by rotation (D31: it cannot be rotated or duplicated
+    /// again).
+    pub rotated_to: Option<TokenId>,
     #[serde(skip)]
     pub digest: TokenDigest,
 }

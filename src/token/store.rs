@@ -11,9 +11,14 @@ use super::string::TokenId;
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
     pub at: DateTime<Utc>,
+    /// The account it happened in: one database may hold several.
+    pub account: String,
     pub actor: String,
     pub action: String,
+    /// The token acted on (for a create, the new one).
     pub token: Option<TokenId>,
+    /// The token a duplicate or rotate made (D31).
+    pub new_token: Option<TokenId>,
     /// `ok`, or the rule id that refused it.
     pub outcome: String,
 }
@@ -33,6 +38,9 @@ pub enum StoreError {
     LimitReached(usize),
     #[error("no token `{0}`")]
     NotFound(TokenId),
+    /// The token to rotate was rotated already: the rotation did not happen (D31).
+    #[error("`{0}` was rotated already")]
+    AlreadyRotated(TokenId),
     #[error("the token database is busy; try again")]
     Busy,
     #[error("token database error: {0}")]
@@ -49,7 +57,9 @@ pub trait TokenStore: Send + Sync {
     fn list(&self, account: &str, owner: Option<&str>) -> Result<Vec<TokenRecord>, StoreError>;
     /// Applies a change and writes its audit entry, in one transaction.
     fn change(&self, id: &TokenId, change: &Change, audit: &AuditEntry) -> Result<(), StoreError>;
-    /// Inserts `new` and sets the old token's expiry, in one transaction (rotation).
+    /// Inserts `new` and sets the old token's expiry and successor, in one transaction
+    /// (rotation); refuses with [`StoreError::AlreadyRotated`] when the old token has a
+    /// successor already.
     fn rotate(
         &self,
         old: &TokenId,
@@ -61,8 +71,14 @@ pub trait TokenStore: Send + Sync {
     fn account_switch(&self, account: &str) -> Result<Option<bool>, StoreError>;
     fn set_account_switch(&self, account: &str, allowed: bool, audit: Option<&AuditEntry>) -> Result<(), StoreError>;
     fn record_audit(&self, audit: &AuditEntry) -> Result<(), StoreError>;
-    /// Audit entries since a time, of one token or of all, oldest first.
-    fn audit_log(&self, since: Option<DateTime<Utc>>, token: Option<&TokenId>) -> Result<Vec<AuditEntry>, StoreError>;
+    /// An account's audit entries since a time, of one token (acted on or made) or of all,
+    /// oldest first.
+    fn audit_log(
+        &self,
+        account: &str,
+        since: Option<DateTime<Utc>>,
+        token: Option<&TokenId>,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
     /// Records a successful use.
     fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
 }
