@@ -65,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
 /// Busy waits are the database's job (decisions D25): at least five seconds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The token store on one SQLite file, which several processes may share.
 pub struct SqliteStore {
     /// Write transactions wait here (and, across processes, on SQLite's lock)...
     writer: Mutex<Connection>,
