@@ -163,6 +163,12 @@ impl Catalog {
         permission.keys.get(key).copied().or_else(|| self.global(key).map(|(_, ops)| ops))
     }
 
+    /// Whether `permission` accepts conditions on `key` (its own keys, or a `global:` one when it
+    /// takes conditions at all): a condition on any other key does not restrict it.
+    pub fn accepts(&self, permission: &Permission, key: &str) -> bool {
+        self.operators(permission, key).is_some()
+    }
+
     /// Every operator a key accepts on some permission (or as a `global:` key); `None` for a
     /// key no permission knows.
     pub fn key_operators(&self, key: &str) -> Option<OperatorSet> {
@@ -240,6 +246,26 @@ mod tests {
         assert_eq!(catalog.enumerated_values("automation:workflow-type").unwrap(), ["SIMPLE", "STANDARD"]);
         assert!(catalog.service("platform-token").unwrap().token_scope);
         assert!(!catalog.service("deployment").unwrap().token_scope);
+    }
+
+    #[test]
+    fn the_environment_api_permissions_the_platform_documents_are_known() {
+        let catalog = Catalog::builtin();
+        for name in [
+            "environment-api:api-tokens:write",
+            "environment-api:entities:read",
+            "environment-api:entities:write",
+            "environment-api:metrics:read",
+            "environment-api:security-problems:read",
+            "environment-api:slo:read",
+            "environment-api:credentials:read",
+            "environment-api:credentials:write",
+        ] {
+            let permission = catalog.permission(name).unwrap_or_else(|| panic!("{name} is missing"));
+            assert!(catalog.accepts(permission, "global:environmentId"), "{name} takes the global keys");
+            assert!(!catalog.accepts(permission, "storage:host.name"), "{name} takes no storage keys");
+        }
+        assert!(!catalog.service("environment-api").unwrap().token_scope);
     }
 
     #[test]
