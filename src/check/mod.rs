@@ -30,10 +30,12 @@ impl Linted {
     }
 }
 
-/// Every rule warden reports, syntax first, in code order.
+/// Every rule warden reports, syntax first, then the checks and the tenant rules, in code order.
 pub fn all_rules() -> &'static [&'static Rule] {
     static ALL: OnceLock<Vec<&'static Rule>> = OnceLock::new();
-    ALL.get_or_init(|| syntax::error::rules::ALL.iter().chain(rules::ALL.iter()).copied().collect())
+    ALL.get_or_init(|| {
+        syntax::error::rules::ALL.iter().chain(rules::ALL.iter()).chain(rules::TENANT.iter()).copied().collect()
+    })
 }
 
 fn known_codes() -> &'static HashSet<&'static str> {
