@@ -55,6 +55,7 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
                 redundancy::duplicate_permissions(statement, &mut diagnostics);
                 redundancy::duplicate_values(statement.conditions().iter().map(|c| &c.operand), &mut diagnostics);
                 logic::statement(statement, &mut diagnostics);
+                logic::padded_values(&file.text, statement.conditions(), &mut diagnostics);
             }
             let shapes: Vec<_> = document.statements.iter().map(shape::statement_shape).collect();
             redundancy::repeated_statements(&document.statements, &shapes, &mut diagnostics);
@@ -65,6 +66,7 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
             boundary::check(file, catalog, &conditions, &mut diagnostics);
             redundancy::duplicate_values(conditions.iter().map(|c| &c.operand), &mut diagnostics);
             logic::contradictions(&conditions, &mut diagnostics);
+            logic::padded_values(&file.text, &conditions, &mut diagnostics);
         }
     }
     style::keyword_case(&file.text, &document.keywords, &mut diagnostics);

@@ -103,6 +103,13 @@ rule!(
     SecurityWarning,
     "An ALLOW condition that every value satisfies, so it restricts nothing."
 );
+rule!(
+    PADDED_VALUE,
+    "W0306",
+    "padded-value",
+    Warning,
+    "A value with leading or trailing spaces, which no id, name or key value has."
+);
 rule!(KEYWORD_CASE, "S0401", "keyword-case", Suggestion, "A keyword not written as the formatter prints it.");
 rule!(
     STATEMENT_IN_COMMENT,
@@ -126,7 +133,7 @@ rule!(
     "A boundary key on several lines: alternatives or all together, depending on the operator."
 );
 
-pub static ALL: [&Rule; 24] = [
+pub static ALL: [&Rule; 25] = [
     &UNKNOWN_PERMISSION,
     &CASE_MISMATCH,
     &KEY_NOT_ACCEPTED,
@@ -147,6 +154,7 @@ pub static ALL: [&Rule; 24] = [
     &UNCONDITIONAL_DENY,
     &MATCH_WITHOUT_WILDCARD,
     &MATCHES_EVERYTHING,
+    &PADDED_VALUE,
     &KEYWORD_CASE,
     &STATEMENT_IN_COMMENT,
     &UNKNOWN_SUPPRESSION,
