@@ -181,6 +181,14 @@ fn explanations_read_well() {
 }
 
 #[test]
+fn an_environment_named_instead_of_its_id_is_suggested() {
+    let engine = engine();
+    let bob = engine.tenant().find_user("bob@acme.example").unwrap();
+    let error = engine.query(&Request::new(bob, "storage:logs:read").in_environment("production")).unwrap_err();
+    assert_eq!(error.to_string(), "unknown environment `production`; did you mean `prod`?");
+}
+
+#[test]
 fn json_explanation_names_the_failing_condition() {
     let engine = engine();
     let bob = engine.tenant().find_user("bob@acme.example").unwrap();

@@ -176,6 +176,31 @@ fn requests_with_unknown_names_are_errors_not_denies() {
     assert_eq!(error(request), "unknown attribute `storage:k8s.clustr.name`; did you mean `storage:k8s.cluster.name`?");
 }
 
+#[test]
+fn unknown_names_with_no_near_match_are_answered_with_what_there_is() {
+    let config = format!("{ONE_USER}[[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\n");
+    let engine = engine(&tenant(&config, &[("p", "ALLOW storage:logs:read, iam:policies:read;")], &[]));
+    let alice = engine.tenant().find_user("alice@acme.example").unwrap();
+    let error = |request: Request| engine.query(&request).unwrap_err().to_string();
+    assert_eq!(
+        error(Request::new(alice, "storage:logs:read").in_environment("production")),
+        "unknown environment `production`; the tenant's environments are `prod`, `dev`"
+    );
+    let mut request = Request::new(alice, "storage:logs:read");
+    request.attribute("storage:namespace", "a");
+    assert_eq!(
+        error(request),
+        "unknown attribute `storage:namespace`; the keys of `storage:logs:read` nearest to it are \
+         `storage:k8s.namespace.name`, `storage:host.name`, `storage:log.source`"
+    );
+    let mut request = Request::new(alice, "iam:policies:read");
+    request.attribute("iam:policy", "a");
+    assert_eq!(
+        error(request),
+        "unknown attribute `iam:policy`; `iam:policies:read` takes no request attributes (only `global:` ones, which warden sets itself)"
+    );
+}
+
 /// The findings of warden.toml, rendered as `warden lint` prints them.
 fn config_findings(files: &TenantFiles) -> (Vec<&'static str>, String) {
     let loaded = load(files, Catalog::builtin());

@@ -206,6 +206,23 @@ pub fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
         .map(|(_, candidate)| candidate)
 }
 
+/// The `count` candidates nearest to `name`, nearest first: the names a person most likely meant
+/// when none is near enough for [`nearest`] to call it a typo. Candidates holding the last part
+/// of `name` (`namespace` of `storage:namespace`) come first, then by edit distance, then by name.
+pub fn nearest_few<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>, count: usize) -> Vec<&'c str> {
+    let name = name.to_lowercase();
+    let part = name.rsplit(':').next().filter(|part| part.len() >= 3);
+    let rank = |candidate: &str| {
+        let candidate = candidate.to_lowercase();
+        (part.is_none_or(|part| !candidate.contains(part)), edit_distance(&name, &candidate))
+    };
+    let mut ranked: Vec<((bool, usize), &str)> =
+        candidates.into_iter().map(|candidate| (rank(candidate), candidate)).collect();
+    ranked.sort_unstable();
+    ranked.dedup_by_key(|(_, candidate)| *candidate);
+    ranked.into_iter().take(count).map(|(_, candidate)| candidate).collect()
+}
+
 /// Levenshtein distance over characters.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -232,6 +249,13 @@ mod tests {
         assert_eq!(nearest("settings:obects:read", names), Some("settings:objects:read"));
         assert_eq!(nearest("Storage:Logs:Read", names), Some("storage:logs:read"));
         assert_eq!(nearest("vault:secrets:read", names), None);
+    }
+
+    #[test]
+    fn nearest_few_puts_names_holding_the_last_part_first() {
+        let keys = ["storage:host.name", "storage:k8s.namespace.name", "storage:log.source", "storage:bucket-name"];
+        assert_eq!(nearest_few("storage:namespace", keys, 2), ["storage:k8s.namespace.name", "storage:host.name"]);
+        assert_eq!(nearest_few("x", keys, 9).len(), 4);
     }
 
     #[test]
