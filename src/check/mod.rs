@@ -76,3 +76,18 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.code()));
     Linted { document, diagnostics }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_one_code_and_the_tenant_rules_are_listed() {
+        let codes: Vec<&str> = all_rules().iter().map(|rule| rule.code).collect();
+        let unique: HashSet<&str> = codes.iter().copied().collect();
+        assert_eq!(unique.len(), codes.len(), "a code used twice: {codes:?}");
+        for code in ["W0111", "W0306", "E0601", "W0611", "S0612"] {
+            assert!(codes.contains(&code), "{code} is missing from the rules SARIF lists");
+        }
+    }
+}

@@ -77,7 +77,9 @@ pub struct BindingReport {
 /// What one boundary of a binding does for the permission of a statement.
 #[derive(Debug, Clone, Serialize)]
 pub struct BoundaryReport {
+    /// The boundary's name in the tenant.
     pub name: String,
+    /// What it does for the permission.
     pub effect: BoundaryEffect,
     /// For `restricted`: the boundary's conditions on this permission, parameters filled in.
     #[serde(skip_serializing_if = "Vec::is_empty")]
