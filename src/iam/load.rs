@@ -273,15 +273,6 @@ impl Config<'_> {
             policies,
             boundaries,
             bindings,
-            deployment: parsed
-                .deployment
-                .map(|d| Deployment {
-                    token_limit: d.token_limit,
-                    token_prefix: d.token_prefix,
-                    propagation_seconds: d.propagation_seconds,
-                    database: d.database,
-                })
-                .unwrap_or_default(),
         }
     }
 

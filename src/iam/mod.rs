@@ -150,16 +150,6 @@ pub struct Binding {
     pub boundaries: Vec<String>,
 }
 
-/// The `[deployment]` table of warden.toml (decisions D26): token-service settings that flags
-/// and environment variables override.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Deployment {
-    pub token_limit: Option<usize>,
-    pub token_prefix: Option<String>,
-    pub propagation_seconds: Option<i64>,
-    pub database: Option<String>,
-}
-
 /// A loaded, checked tenant.
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -171,7 +161,6 @@ pub struct Tenant {
     pub policies: BTreeMap<String, Policy>,
     pub boundaries: BTreeMap<String, Boundary>,
     pub bindings: Vec<Binding>,
-    pub deployment: Deployment,
     /// Users by email and id; service users by email, id and name (built by [`load`]).
     pub(crate) user_names: HashMap<String, Principal>,
     pub(crate) service_user_names: HashMap<String, Principal>,
