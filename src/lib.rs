@@ -10,6 +10,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod eval;
 pub mod iam;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod store;
 pub mod syntax;
