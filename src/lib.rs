@@ -5,6 +5,8 @@
 //! [`catalog`] holds the permission vocabulary, [`check`] validates and lints, and
 //! [`diagnostic`] renders every finding for people, for tools (JSON) and for code scanning (SARIF).
 
+#![warn(missing_docs)]
+
 pub mod catalog;
 pub mod check;
 pub mod diagnostic;

@@ -24,18 +24,22 @@ pub const BUILTIN_TEXT: &str = include_str!("../../policies/catalog.toml");
 pub struct OperatorSet(u16);
 
 impl OperatorSet {
+    /// Whether the set holds `operator`.
     pub fn contains(self, operator: Operator) -> bool {
         self.0 & (1 << operator as u16) != 0
     }
 
+    /// Adds `operator`.
     pub fn insert(&mut self, operator: Operator) {
         self.0 |= 1 << operator as u16;
     }
 
+    /// The operators of either set.
     pub fn union(self, other: OperatorSet) -> OperatorSet {
         OperatorSet(self.0 | other.0)
     }
 
+    /// The operators, in the order of [`Operator::ALL`].
     pub fn iter(self) -> impl Iterator<Item = Operator> {
         Operator::ALL.into_iter().filter(move |op| self.contains(*op))
     }
@@ -63,32 +67,50 @@ impl FromIterator<Operator> for OperatorSet {
 
 /// What a `global:` key's values are, which decides how they compare (semantics.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GlobalType {
+    /// An environment id (`global:environmentId`).
     Environment,
+    /// The principal's group ids (`global:userGroup`): a list.
     Groups,
+    /// A date with a zone.
     Date,
+    /// An RFC 3339 date-time.
     DateTime,
+    /// A time of day with a zone.
     TimeOfDay,
+    /// A day of the week, never with a zone (decisions D17).
     WeekDay,
 }
 
+/// A service of the platform: the first part of its permissions' names.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Service {
+    /// `storage`, `settings`, …
     pub name: String,
+    /// One line about it.
     pub description: String,
     /// Whether the service's permissions may be platform-token scopes.
     pub token_scope: bool,
 }
 
+/// A permission and the condition keys it takes.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Permission {
+    /// `service:resource:action`.
     pub name: String,
+    /// One line about what it grants.
     pub description: String,
     /// False for the permissions that take no `WHERE` at all (decisions D10).
     pub takes_conditions: bool,
+    /// Its own condition keys and the operators each accepts (`global:` keys aside).
     pub keys: BTreeMap<String, OperatorSet>,
 }
 
+/// The permission vocabulary: what [`check`](crate::check) validates policies against and
+/// what the evaluator resolves requests with.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     services: BTreeMap<String, Service>,
@@ -134,6 +156,7 @@ impl Catalog {
         file::load(self, text)
     }
 
+    /// A permission by name.
     pub fn permission(&self, name: &str) -> Option<&Permission> {
         self.permissions.get(name)
     }
@@ -143,14 +166,17 @@ impl Catalog {
         self.permissions.values()
     }
 
+    /// A service by name.
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.get(name)
     }
 
+    /// Every service, by name.
     pub fn services(&self) -> impl Iterator<Item = &Service> {
         self.services.values()
     }
 
+    /// A `global:` key's type and the operators it accepts.
     pub fn global(&self, key: &str) -> Option<(GlobalType, OperatorSet)> {
         self.globals.get(key).copied()
     }

@@ -1,3 +1,5 @@
+//! Why a request cannot be evaluated.
+
 use thiserror::Error;
 
 use crate::catalog::{Catalog, Permission, nearest, nearest_few};
@@ -11,19 +13,49 @@ const NEAREST_KEYS: usize = 3;
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
+    /// No statement of the tenant names the permission.
     #[error("unknown permission `{permission}`{}", did_you_mean(suggestion))]
-    UnknownPermission { permission: String, suggestion: Option<String> },
-    /// `known` lists the tenant's environments, for when nothing is near enough to suggest.
+    UnknownPermission {
+        /// The permission asked for.
+        permission: String,
+        /// The permission meant, when one is near enough to be a typo.
+        suggestion: Option<String>,
+    },
+    /// The tenant has no such environment.
     #[error("unknown environment `{environment}`{}", environments(suggestion, known))]
-    UnknownEnvironment { environment: String, suggestion: Option<String>, known: Vec<String> },
-    /// `nearest` holds the keys of `permission` nearest to `key`, for when no key of the catalog
-    /// is near enough to be the one meant.
+    UnknownEnvironment {
+        /// The environment asked for.
+        environment: String,
+        /// The id meant: a near one, or the one with that name.
+        suggestion: Option<String>,
+        /// The tenant's environments, for when nothing is near enough to suggest.
+        known: Vec<String>,
+    },
+    /// No permission of the catalog takes the attribute key.
     #[error("unknown attribute `{key}`{}", attributes(suggestion, permission, nearest))]
-    UnknownAttribute { key: String, suggestion: Option<String>, permission: String, nearest: Vec<String> },
+    UnknownAttribute {
+        /// The key as sent.
+        key: String,
+        /// The key meant, when one is near enough to be a typo.
+        suggestion: Option<String>,
+        /// The permission asked for.
+        permission: String,
+        /// The keys of `permission` nearest to `key`, for when no key of the catalog is near
+        /// enough to be the one meant.
+        nearest: Vec<String>,
+    },
+    /// The principal is not one of the engine's tenant's: it was looked up in another tenant,
+    /// or in an earlier load of this one (look it up again in [`Engine::tenant`](super::Engine::tenant)).
+    #[error("the principal belongs to another tenant, or to an earlier load of this one; look it up again")]
+    ForeignPrincipal,
+    /// A request may not set a `global:` key.
     #[error(
         "`{key}` is a global attribute: warden sets it from the principal, the environment and the time, never from a request"
     )]
-    GlobalAttribute { key: String },
+    GlobalAttribute {
+        /// The key as sent.
+        key: String,
+    },
 }
 
 impl RequestError {

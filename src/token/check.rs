@@ -111,6 +111,14 @@ impl TokenService {
         let now = self.clock.now();
         let engine = self.engine();
         let tenant = engine.tenant();
+        // The tenant may have been reloaded since the caller was found: find the owner again.
+        let owner = match tenant.owns(owner) {
+            true => owner,
+            false => match record.owner.principal(tenant) {
+                Some(owner) => owner,
+                None => return Ok(Outcome::refused(CheckReason::PolicyDenied, Some(record))),
+            },
+        };
         let in_resource = match &request.environment {
             Some(environment) => {
                 tenant.environment(environment).is_some()
@@ -176,11 +184,7 @@ impl TokenService {
         if record.account != tenant.account.id {
             return refused(CheckReason::WrongResource);
         }
-        let owner = match record.owner.service_user {
-            true => tenant.find_service_user(&record.owner.id),
-            false => tenant.find_user(&record.owner.id),
-        };
-        match owner {
+        match record.owner.principal(tenant) {
             Some(owner) => Ok(Caller::Token { owner, token: record }),
             // An owner who left the tenant has no policies: nothing is allowed.
             None => refused(CheckReason::PolicyDenied),
