@@ -4,7 +4,7 @@
 use warden::catalog::Catalog;
 use warden::diagnostic::{FileReport, SourceFile, human};
 use warden::eval::{Decision, Engine, Request, RequestError};
-use warden::iam::{TenantFiles, load};
+use warden::iam::{PrincipalKind, TenantFiles, load};
 
 fn tenant(config: &str, policies: &[(&str, &str)], boundaries: &[(&str, &str)]) -> TenantFiles {
     let file =
@@ -265,4 +265,38 @@ fn a_principal_of_another_load_is_refused() {
     assert_eq!(error, RequestError::ForeignPrincipal);
     assert_eq!(again.effective(alice, None, chrono::Utc::now()).unwrap_err(), RequestError::ForeignPrincipal);
     insta::assert_snapshot!(error.to_string(), @"the principal belongs to another tenant, or to an earlier load of this one; look it up again");
+}
+
+/// One lookup of a principal by name for every command: of one kind or either, and an unknown
+/// name answered with the one meant (a swap of two letters is one typo).
+#[test]
+fn an_unknown_principal_is_answered_with_the_one_meant() {
+    let tenant = engine(&tenant(
+        &format!("{ONE_USER}[[service_user]]\nid = \"s-1\"\nname = \"ci-bot\"\n"),
+        &[("devs", "ALLOW storage:logs:read;")],
+        &[],
+    ))
+    .tenant()
+    .clone();
+    let alice = tenant.principal("alice@acme.example", Some(PrincipalKind::User)).unwrap();
+    assert_eq!(tenant.principal("u-1", None), Ok(alice));
+    assert!(tenant.principal("ci-bot", None).unwrap().is_service_user());
+    let messages: Vec<String> = [
+        ("alcie@acme.example", Some(PrincipalKind::User)),
+        ("ci-bto", Some(PrincipalKind::ServiceUser)),
+        ("ci-bot", Some(PrincipalKind::User)),
+        ("bob@acme.example", None),
+    ]
+    .into_iter()
+    .map(|(name, kind)| tenant.principal(name, kind).unwrap_err().to_string())
+    .collect();
+    assert_eq!(
+        messages,
+        [
+            "the tenant has no user `alcie@acme.example`; did you mean `alice@acme.example`?",
+            "the tenant has no service user `ci-bto`; did you mean `ci-bot`?",
+            "the tenant has no user `ci-bot`",
+            "the tenant has no user or service user `bob@acme.example`",
+        ]
+    );
 }

@@ -5,6 +5,7 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 mod source;
+mod suggest;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,6 +14,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 pub use source::SourceFile;
+pub use suggest::{did_you_mean, did_you_mean_clause, nearest, nearest_few};
 
 /// How bad a finding is, in the order AWS IAM Access Analyzer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -2,7 +2,8 @@
 
 use thiserror::Error;
 
-use crate::catalog::{Catalog, Permission, nearest, nearest_few};
+use crate::catalog::{Catalog, Permission};
+use crate::diagnostic::{did_you_mean_clause, nearest, nearest_few};
 
 /// How many names an error lists before it says how many more there are.
 const LISTED: usize = 10;
@@ -14,7 +15,7 @@ const NEAREST_KEYS: usize = 3;
 #[non_exhaustive]
 pub enum RequestError {
     /// No statement of the tenant names the permission.
-    #[error("unknown permission `{permission}`{}", did_you_mean(suggestion))]
+    #[error("unknown permission `{permission}`{}", did_you_mean_clause(suggestion.as_deref()))]
     UnknownPermission {
         /// The permission asked for.
         permission: String,
@@ -89,10 +90,6 @@ impl RequestError {
     }
 }
 
-fn did_you_mean(suggestion: &Option<String>) -> String {
-    suggestion.as_ref().map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
-}
-
 /// "`a`, `b`" or "`a`, … and 3 more".
 fn listed(names: &[String]) -> String {
     let shown: Vec<String> = names.iter().take(LISTED).map(|n| format!("`{n}`")).collect();
@@ -104,7 +101,7 @@ fn listed(names: &[String]) -> String {
 
 fn environments(suggestion: &Option<String>, known: &[String]) -> String {
     match (suggestion, known) {
-        (Some(_), _) => did_you_mean(suggestion),
+        (Some(suggestion), _) => did_you_mean_clause(Some(suggestion)),
         (None, []) => {
             "; the tenant has no environments (leave out the environment for an account-level request)".to_string()
         }
@@ -114,7 +111,7 @@ fn environments(suggestion: &Option<String>, known: &[String]) -> String {
 
 fn attributes(suggestion: &Option<String>, permission: &str, nearest: &[String]) -> String {
     match (suggestion, nearest) {
-        (Some(_), _) => did_you_mean(suggestion),
+        (Some(suggestion), _) => did_you_mean_clause(Some(suggestion)),
         (None, []) => {
             format!("; `{permission}` takes no request attributes (only `global:` ones, which warden sets itself)")
         }

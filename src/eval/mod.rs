@@ -65,7 +65,8 @@ pub use explain::Explanation;
 pub use value::AttrValue;
 pub(crate) use value::Truth;
 
-use crate::catalog::{Catalog, nearest};
+use crate::catalog::Catalog;
+use crate::diagnostic::nearest;
 use crate::iam::{Principal, Stamp, Tenant};
 use crate::syntax::Effect;
 

@@ -10,9 +10,9 @@ use toml::Spanned;
 
 use super::file::{BindingFile, ParameterFile, TenantFile};
 use super::*;
-use crate::catalog::{Catalog, nearest};
+use crate::catalog::Catalog;
 use crate::check;
-use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean, nearest};
 use crate::syntax::{Kind, Operand, Placeholder, Segment};
 
 /// The texts of a tenant directory, read into memory.
@@ -155,7 +155,7 @@ impl Config<'_> {
         otherwise: &'static str,
     ) {
         let help = match nearest(reference.get_ref(), known) {
-            Some(s) => format!("did you mean `{s}`?"),
+            Some(s) => did_you_mean(s),
             None => otherwise.to_string(),
         };
         self.report(Diagnostic::new(rule, reference.span(), message).with_help(help));

@@ -4,6 +4,7 @@
 
 mod boundaries;
 mod builtin;
+mod error;
 mod file;
 mod load;
 pub mod rules;
@@ -14,10 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustc_hash::FxHashMap as HashMap;
 
 pub use builtin::BUILTIN_POLICIES;
+pub use error::UnknownPrincipal;
 pub use load::{FileFindings, Loaded, TenantFiles, load};
 
 use crate::catalog::{Catalog, Permission};
-use crate::diagnostic::SourceFile;
+use crate::diagnostic::{SourceFile, nearest};
 use crate::syntax::{Condition, Document};
 
 /// The email domain of service users: `<id>@service.sso.dynatrace.com`.
@@ -273,6 +275,26 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// A user by email or id, or a service user by email, id or name: of `kind`, or of either
+    /// kind (users first). The error suggests the user email or service-user name meant.
+    pub fn principal(&self, name: &str, kind: Option<PrincipalKind>) -> Result<Principal, UnknownPrincipal> {
+        let users = || self.users.iter().map(|u| u.email.as_str());
+        let service_users = || self.service_users.iter().map(|s| s.name.as_str());
+        let (found, suggestion) = match kind {
+            Some(PrincipalKind::User) => (self.find_user(name), nearest(name, users())),
+            Some(PrincipalKind::ServiceUser) => (self.find_service_user(name), nearest(name, service_users())),
+            None => (
+                self.find_user(name).or_else(|| self.find_service_user(name)),
+                nearest(name, users().chain(service_users())),
+            ),
+        };
+        found.ok_or_else(|| UnknownPrincipal {
+            name: name.to_string(),
+            kind,
+            suggestion: suggestion.map(str::to_string),
+        })
+    }
+
     /// Whether `principal` is one of this tenant's (rather than of another tenant, or of an
     /// earlier load of the same files).
     pub fn owns(&self, principal: Principal) -> bool {

@@ -11,7 +11,7 @@ use super::error::TokenError;
 use super::reason::Rule;
 use super::record::TokenRecord;
 use super::service::{NewToken, TokenService};
-use crate::catalog::nearest;
+use crate::diagnostic::{did_you_mean_clause, nearest};
 use crate::eval::Engine;
 use crate::iam::Principal;
 
@@ -99,9 +99,7 @@ impl TokenService {
             let known = self.catalog.permission(scope).is_some();
             if !known || !may_be_scope(scope) {
                 let scopes = self.catalog.permissions().filter(|p| may_be_scope(&p.name));
-                let hint = nearest(scope, scopes.map(|p| p.name.as_str()))
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
+                let hint = did_you_mean_clause(nearest(scope, scopes.map(|p| p.name.as_str())));
                 let why =
                     if known { "its service cannot be a token scope" } else { "it is not a permission of the catalog" };
                 return Err(TokenError::refused(
