@@ -1102,3 +1102,53 @@ fn error_answers_say_what_to_change() {
         .replace(id_of(&token), "<the caller's token id>");
     insta::assert_snapshot!(text);
 }
+
+// --- Hostile clients ------------------------------------------------------------------------------
+
+#[test]
+fn clients_that_pipeline_and_hang_up_never_end_the_server() {
+    use std::os::unix::process::ExitStatusExt;
+    let sandbox = Sandbox::new();
+    let mut server = sandbox.serve(&[]);
+    // Ten requests on one connection, closed without reading a byte: the answers go to a peer
+    // that is gone (closing with unread data resets the connection), so the server's writes
+    // fail with EPIPE, which is SIGPIPE unless the server ignores it.
+    let pipelined = "GET /nope/answered-with-a-json-body HTTP/1.1\r\nHost: w\r\n\r\n".repeat(10);
+    for round in 0..500 {
+        let Ok(mut stream) = TcpStream::connect(&server.addr) else {
+            let status = server.child.wait().unwrap();
+            panic!("the server ended after {round} hang-ups: {status:?} (signal {:?})", status.signal());
+        };
+        let _ = stream.write_all(pipelined.as_bytes());
+        drop(stream);
+    }
+    assert_status(&server.get("/healthz", None), 200);
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status:?}\n{log}");
+}
+
+/// The other side of the server ignoring SIGPIPE: the command line keeps the default, so a
+/// reader that goes away (`warden lint … | head`) ends it quietly rather than with a panic.
+#[test]
+fn the_command_line_still_ends_quietly_when_its_reader_goes_away() {
+    use std::os::unix::process::ExitStatusExt;
+    let sandbox = Sandbox::new();
+    let policy = sandbox.dir.join("many.policy");
+    // Far more findings than a pipe holds, so the writer is still writing when the reader goes.
+    std::fs::write(&policy, "ALLOW storage:logs:reed;\n".repeat(5_000)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("lint")
+        .arg(&policy)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{:?}", output.status);
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
