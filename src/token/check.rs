@@ -13,7 +13,7 @@ use super::error::TokenError;
 use super::record::{Status, TokenRecord};
 use super::service::{CachedToken, TokenService};
 use super::string::{TokenId, parse};
-use crate::eval::{AttrValue, Decision, Explanation, Request};
+use crate::eval::{AttrValue, Decision, Explanation, Request, Residual, ResidualLimit};
 use crate::iam::Principal;
 
 /// What is asked of a token.
@@ -43,6 +43,9 @@ pub struct Outcome {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub residual: Option<String>,
+    /// The residual was larger than [`ResidualLimit::ANSWER`] and is left out.
+    #[serde(rename = "residualOmitted", skip_serializing_if = "std::ops::Not::not")]
+    pub residual_omitted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Box<Explanation>>,
 }
@@ -57,6 +60,7 @@ impl Outcome {
             token_id: token.map(|t| t.id.clone()),
             user: None,
             residual: None,
+            residual_omitted: false,
             explanation: None,
         }
     }
@@ -124,6 +128,7 @@ impl TokenService {
         if allowed {
             self.touch(&record.id, now);
         }
+        let residual = engine.residual_within(&query, &decision, ResidualLimit::ANSWER);
         Ok(Outcome {
             allowed,
             decision: word,
@@ -131,7 +136,8 @@ impl TokenService {
             reason,
             token_id: Some(record.id.clone()),
             user: Some(tenant.email(owner).to_string()),
-            residual: engine.residual_text(&query, &decision),
+            residual_omitted: residual == Some(Residual::Omitted),
+            residual: residual.and_then(Residual::into_text),
             explanation: request.explain.then(|| Box::new(engine.explain(&query, &decision))),
         })
     }
