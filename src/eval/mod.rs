@@ -468,14 +468,10 @@ mod tests {
     use crate::diagnostic::SourceFile;
     use crate::iam::{TenantFiles, load};
 
-    #[test]
-    fn a_residual_holds_each_line_once_up_to_its_limit_and_is_left_out_past_it() {
-        // 1,001 distinct conditional ALLOWs, each written twice, in policies of the platform's
-        // 100 statements at most.
-        let lines: Vec<String> = (0..2_002)
-            .map(|i| format!("ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"ns-{}\";\n", i % 1_001))
-            .collect();
-        let policies: Vec<SourceFile> = lines
+    /// An engine where alice is bound to these statements, in policies of the platform's 100
+    /// statements at most.
+    fn alice_bound_to(statements: &[String]) -> (Engine, Principal) {
+        let policies: Vec<SourceFile> = statements
             .chunks(100)
             .enumerate()
             .map(|(i, chunk)| SourceFile::new(format!("policies/p{i}.policy"), &chunk.concat()))
@@ -490,7 +486,49 @@ mod tests {
         let loaded = load(&files, Catalog::builtin());
         let tenant = loaded.tenant.unwrap_or_else(|| panic!("{:?}", loaded.findings[0].diagnostics[0]));
         let alice = tenant.find_user("alice@acme.example").unwrap();
-        let engine = Engine::new(tenant, Catalog::builtin());
+        (Engine::new(tenant, Catalog::builtin()), alice)
+    }
+
+    #[test]
+    fn long_in_lists_decide_as_short_ones_do() {
+        let list = |n: usize| {
+            let mut values: Vec<String> = (0..n).map(|i| format!("\"app-{i}\"")).collect();
+            values.insert(n / 2, "\"${global:userId}\"".to_string());
+            values.join(", ")
+        };
+        for n in [3, 1_000] {
+            let (engine, alice) = alice_bound_to(&[
+                format!("ALLOW app-engine:apps:run WHERE shared:app-id IN ({});\n", list(n)),
+                format!("ALLOW app-engine:apps:install WHERE shared:app-id NOT IN ({});\n", list(n)),
+            ]);
+            let decide = |permission: &str, elements: &[&str]| {
+                let mut request = Request::new(alice, permission);
+                let elements = elements.iter().map(|e| e.to_string()).collect();
+                request.attributes.insert("shared:app-id".into(), AttrValue::Many(elements));
+                engine.evaluate(&engine.query(&request).unwrap()).is_allowed()
+            };
+            let last = format!("app-{}", n - 1);
+            for (elements, inside) in [
+                (vec!["elsewhere"], false),
+                (vec!["elsewhere", last.as_str()], true),
+                (vec!["app-0"], true),
+                (vec!["u-alice"], true),
+                (vec!["app-"], false),
+                (vec![], false),
+            ] {
+                assert_eq!(decide("app-engine:apps:run", &elements), inside, "{n} values, IN {elements:?}");
+                assert_eq!(decide("app-engine:apps:install", &elements), !inside, "{n} values, NOT IN {elements:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_residual_holds_each_line_once_up_to_its_limit_and_is_left_out_past_it() {
+        // 1,001 distinct conditional ALLOWs, each written twice.
+        let lines: Vec<String> = (0..2_002)
+            .map(|i| format!("ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"ns-{}\";\n", i % 1_001))
+            .collect();
+        let (engine, alice) = alice_bound_to(&lines);
         let query = engine.query(&Request::new(alice, "storage:logs:read")).unwrap();
         let decision = engine.evaluate(&query);
 
