@@ -474,7 +474,7 @@ mod tests {
         let policies: Vec<SourceFile> = statements
             .chunks(100)
             .enumerate()
-            .map(|(i, chunk)| SourceFile::new(format!("policies/p{i}.policy"), &chunk.concat()))
+            .map(|(i, chunk)| SourceFile::new(format!("policies/p{i}.policy"), chunk.concat()))
             .collect();
         let mut config = "[account]\nid = \"acme\"\n[[user]]\nid = \"u-alice\"\nemail = \"alice@acme.example\"\n\
                           [[group]]\nid = \"sre\"\nmembers = [\"alice@acme.example\"]\n"
@@ -482,7 +482,7 @@ mod tests {
         for i in 0..policies.len() {
             config.push_str(&format!("[[binding]]\npolicy = \"p{i}\"\ngroups = [\"sre\"]\nlevel = \"account\"\n"));
         }
-        let files = TenantFiles { config: SourceFile::new("warden.toml", &config), policies, boundaries: vec![] };
+        let files = TenantFiles { config: SourceFile::new("warden.toml", config), policies, boundaries: vec![] };
         let loaded = load(&files, Catalog::builtin());
         let tenant = loaded.tenant.unwrap_or_else(|| panic!("{:?}", loaded.findings[0].diagnostics[0]));
         let alice = tenant.find_user("alice@acme.example").unwrap();
