@@ -305,13 +305,16 @@ fn forward_auth_answers_200_401_403_with_the_headers_gateways_read() {
     assert_eq!(allowed.header("x-warden-reason"), Some("ok"));
     assert_eq!(allowed.header("www-authenticate"), None);
 
+    // No credentials at all: a bare challenge (RFC 6750 §3.1, D33); a bad token: `invalid_token`.
     let missing = server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), None);
     assert_status(&missing, 401);
-    assert_eq!(missing.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
+    assert_eq!(missing.header("www-authenticate"), Some(r#"Bearer realm="warden""#));
     assert_eq!(missing.header("x-warden-reason"), Some("invalid_token"));
 
     let forged = format!("{}X", &token[..token.len() - 1]);
-    assert_status(&server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&forged)), 401);
+    let forged = server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&forged));
+    assert_status(&forged, 401);
+    assert_eq!(forged.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
 
     // Denied by the owner's policies (nothing allows it in prod) and outside the scopes.
     let denied = server.get(&format!("/v1/auth?permission={RUN}&environment=prod"), Some(&token));
@@ -469,7 +472,7 @@ fn authorize_answers_400_for_a_malformed_call_naming_the_field() {
     // A request the evaluator cannot judge: an attribute key the catalog does not know.
     let unknown_key =
         bad(r#"{"permission": "app-engine:apps:run", "environment": "staging", "attributes": {"storage:nope": "x"}}"#);
-    assert_error(&unknown_key, 400, "bad_request");
+    assert_error(&unknown_key, 400, "unknown_attribute");
 }
 
 // --- Token management ------------------------------------------------------------------------------
@@ -715,8 +718,10 @@ fn the_management_api_refuses_bad_callers_and_unknown_accounts() {
     let server = sandbox.serve(&[]);
     let none = server.get(TOKENS, None);
     assert_error(&none, 401, "invalid_token");
-    assert_eq!(none.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
-    assert_error(&server.get(TOKENS, Some("dt0s16.AAAA.BBBB")), 401, "invalid_token");
+    assert_eq!(none.header("www-authenticate"), Some(r#"Bearer realm="warden""#));
+    let bad = server.get(TOKENS, Some("dt0s16.AAAA.BBBB"));
+    assert_error(&bad, 401, "invalid_token");
+    assert_eq!(bad.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
     let elsewhere = server.get("/iam/v1/accounts/globex/platform-tokens", Some(&alice));
     assert_error(&elsewhere, 404, "unknown_account");
     // Without a valid token nobody learns which account is served, nor has anything judged.
@@ -773,7 +778,7 @@ fn oversized_bodies_and_headers_are_refused_with_413_and_431() {
     assert_error(&server.raw(chunked.as_bytes()), 413, "body_too_large");
     // Just under the limit is read (and judged: the environment does not exist).
     let fits = format!(r#"{{"permission": "{RUN}", "environment": "{}"}}"#, "x".repeat(60 * 1024));
-    assert_status(&server.call("POST", "/v1/authorize", Some(&token), Some(&fits)), 200);
+    assert_error(&server.call("POST", "/v1/authorize", Some(&token), Some(&fits)), 400, "unknown_environment");
 
     let header =
         format!("GET /healthz HTTP/1.1\r\nHost: w\r\nConnection: close\r\nX-Filler: {}\r\n\r\n", "y".repeat(8 * 1024));
@@ -1015,8 +1020,11 @@ fn no_input_crashes_the_server_or_gets_a_server_error() {
         b"GET /v1/auth HTTP/1.1\r\nHost: w\r\nConnection: close\r\nAuthorization: \xff\xfe\r\n\r\n".to_vec(),
         b"GET /v1/auth?permission=a HTTP/1.1\r\nHost: w\r\nConnection: close\r\nX-Warden-Environment: \xc3\r\n\r\n"
             .to_vec(),
-        b"POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nContent-Length: 5\r\n\r\n\xff\xff\xff\xff\xff"
-            .to_vec(),
+        [
+            format!("POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: 5\r\n\r\n").as_bytes(),
+            b"\xff\xff\xff\xff\xff",
+        ]
+        .concat(),
         b"POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nContent-Length: -1\r\n\r\n".to_vec(),
         b"POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"
             .to_vec(),

@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::credentials::Credentials;
 use super::json::reply;
 use super::log::Logged;
 use crate::token::{Outcome, StoreError, TokenError, TokenId, redact};
@@ -16,11 +17,13 @@ pub struct ApiError {
     pub message: String,
     /// The calling token, for the request log.
     pub token: Option<TokenId>,
+    /// `WWW-Authenticate`, for refusals of the caller's credentials.
+    pub challenge: Option<HeaderValue>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, reason, message: message.into(), token: None }
+        ApiError { status, reason, message: message.into(), token: None, challenge: None }
     }
 
     pub fn bad_request(reason: &'static str, message: impl Into<String>) -> ApiError {
@@ -32,21 +35,24 @@ impl ApiError {
         self
     }
 
+    pub fn challenged(mut self, challenge: HeaderValue) -> ApiError {
+        self.challenge = Some(challenge);
+        self
+    }
+
     /// The check refused the calling token (tokens.md §4 steps 1–5).
-    pub fn refused(outcome: Outcome) -> ApiError {
+    pub fn refused(outcome: Outcome, credentials: &Credentials) -> ApiError {
+        let challenge = credentials.challenge(outcome.reason);
         let message = match outcome.reason {
             "invalid_token" => "send `Authorization: Bearer <platform token>` with a valid token of this account",
             "token_expired" => "the calling token has expired; use another token or rotate this one",
             "token_disabled" => "the calling token is disabled; enable it or use another token",
             "wrong_resource" => "the calling token belongs to another account",
             "policy_denied" => "the calling token's owner is no longer in the tenant",
-            other => {
-                return ApiError::new(StatusCode::FORBIDDEN, other, "the calling token was refused")
-                    .by(outcome.token_id);
-            }
+            _ => "the calling token was refused",
         };
         let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::FORBIDDEN);
-        ApiError::new(status, outcome.reason, message).by(outcome.token_id)
+        ApiError::new(status, outcome.reason, message).by(outcome.token_id).challenged(challenge)
     }
 }
 
@@ -90,8 +96,8 @@ impl IntoResponse for ApiError {
         let body = json!({"error": {"code": self.status.as_u16(), "message": message, "reason": self.reason}});
         let mut response = reply(self.status, &body);
         let headers = response.headers_mut();
-        if matches!(self.reason, "invalid_token" | "token_expired" | "token_disabled") {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge(self.reason)));
+        if let Some(challenge) = self.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

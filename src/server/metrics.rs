@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// The reasons a check answers with (tokens.md §4), a malformed call, and warden's own failures.
-const REASONS: [&str; 11] = [
+const REASONS: [&str; 15] = [
     "ok",
     "invalid_token",
     "token_expired",
@@ -19,6 +19,10 @@ const REASONS: [&str; 11] = [
     "policy_denied",
     "conditional",
     "bad_request",
+    "invalid_request",
+    "unknown_permission",
+    "unknown_environment",
+    "unknown_attribute",
     "storage_busy",
     "storage_error",
 ];
@@ -100,7 +104,13 @@ impl Metrics {
                 let outcome = match *reason {
                     "ok" => "allow",
                     "conditional" => "conditional",
-                    "bad_request" | "storage_busy" | "storage_error" => "error",
+                    "bad_request"
+                    | "invalid_request"
+                    | "unknown_permission"
+                    | "unknown_environment"
+                    | "unknown_attribute"
+                    | "storage_busy"
+                    | "storage_error" => "error",
                     _ => "deny",
                 };
                 let _ = writeln!(

@@ -5,6 +5,7 @@
 
 mod api;
 mod check;
+mod credentials;
 mod error;
 mod json;
 mod log;
@@ -66,6 +67,8 @@ pub(crate) struct State {
     tenant: TenantSource,
     tenant_status: Mutex<reload::TenantStatus>,
     limits: Limits,
+    costly: check::CostlyDecisions,
+    unknown_names: check::UnknownNames,
 }
 
 fn router(state: Arc<State>) -> Router {
@@ -117,6 +120,8 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
         tenant: config.tenant,
         tenant_status: Mutex::default(),
         limits: config.limits,
+        costly: check::CostlyDecisions::new(),
+        unknown_names: check::UnknownNames::default(),
     });
     // Signals are ours before anything can send them: an early SIGHUP must not end the process.
     let hangup = signal(SignalKind::hangup())?;

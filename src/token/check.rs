@@ -74,8 +74,9 @@ pub enum Caller {
     Refused(Outcome),
 }
 
-/// `Bearer <token>`; the scheme is case-insensitive (RFC 6750 follows RFC 7235).
-fn bearer(header: &str) -> Option<&str> {
+/// The token of an `Authorization: Bearer <token>` header value; `None` when the header offers no
+/// bearer token at all. The scheme is case-insensitive (RFC 6750 follows RFC 7235).
+pub fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -101,11 +102,14 @@ impl TokenService {
         let now = self.clock.now();
         let engine = self.engine();
         let tenant = engine.tenant();
+        // An unknown permission, environment or attribute key is a mistake to name (D34), not a
+        // denial: the request is resolved before the token's resource and scopes are judged.
+        let mut query = Request::new(owner, request.permission.clone()).at(now);
+        query.environment = request.environment.clone();
+        query.attributes = request.attributes.clone();
+        let query = engine.query(&query)?;
         let in_resource = match &request.environment {
-            Some(environment) => {
-                tenant.environment(environment).is_some()
-                    && (record.environments.is_empty() || record.environments.contains(environment))
-            }
+            Some(environment) => record.environments.is_empty() || record.environments.contains(environment),
             // D22: a token narrowed to environments is no good for an account-level request.
             None => record.environments.is_empty(),
         };
@@ -115,10 +119,6 @@ impl TokenService {
         if !record.scopes.contains(&request.permission) {
             return Ok(Outcome::refused(403, "insufficient_scope", Some(record)));
         }
-        let mut query = Request::new(owner, request.permission.clone()).at(now);
-        query.environment = request.environment.clone();
-        query.attributes = request.attributes.clone();
-        let query = engine.query(&query)?;
         let decision = engine.evaluate(&query);
         let (allowed, word, status, reason) = match decision {
             Decision::Allow { .. } => (true, "allow", 200, "ok"),

@@ -34,7 +34,10 @@ impl TokenError {
             TokenError::Store(StoreError::LimitReached(_)) => "token_limit",
             TokenError::Store(StoreError::Busy) => "storage_busy",
             TokenError::Store(_) => "storage_error",
-            TokenError::Request(_) => "bad_request",
+            TokenError::Request(RequestError::UnknownPermission { .. }) => "unknown_permission",
+            TokenError::Request(RequestError::UnknownEnvironment { .. }) => "unknown_environment",
+            TokenError::Request(RequestError::UnknownAttribute { .. }) => "unknown_attribute",
+            TokenError::Request(RequestError::GlobalAttribute { .. }) => "bad_request",
             TokenError::Random(_) => "no_randomness",
         }
     }

@@ -55,7 +55,7 @@ mod service;
 mod store;
 mod string;
 
-pub use check::{Caller, CheckRequest, Outcome};
+pub use check::{Caller, CheckRequest, Outcome, bearer};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::TokenError;
 pub use record::{Owner, ShownStatus, Status, TokenRecord, TokenView};
