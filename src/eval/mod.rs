@@ -235,6 +235,17 @@ impl Engine {
         self.index.get(permission).map_or(&[], Vec::as_slice)
     }
 
+    /// The statements on a permission that reach a principal at some level: what a decision
+    /// on its requests may read.
+    pub fn statements_reaching(
+        &self,
+        principal: Principal,
+        permission: &str,
+    ) -> impl Iterator<Item = &CompiledStatement> {
+        let groups = &self.membership(principal).groups;
+        self.statements(permission).iter().filter(move |statement| statement.groups.intersects(groups))
+    }
+
     /// Every permission that some statement names, sorted.
     pub fn permissions(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.index.iter().filter(|(_, s)| !s.is_empty()).map(|(k, _)| k.as_str()).collect();
@@ -477,6 +488,7 @@ mod tests {
             .map(|(i, chunk)| SourceFile::new(format!("policies/p{i}.policy"), chunk.concat()))
             .collect();
         let mut config = "[account]\nid = \"acme\"\n[[user]]\nid = \"u-alice\"\nemail = \"alice@acme.example\"\n\
+                          [[user]]\nid = \"u-bob\"\nemail = \"bob@acme.example\"\n\
                           [[group]]\nid = \"sre\"\nmembers = [\"alice@acme.example\"]\n"
             .to_string();
         for i in 0..policies.len() {
@@ -531,6 +543,10 @@ mod tests {
         let (engine, alice) = alice_bound_to(&lines);
         let query = engine.query(&Request::new(alice, "storage:logs:read")).unwrap();
         let decision = engine.evaluate(&query);
+
+        assert_eq!(engine.statements_reaching(alice, "storage:logs:read").count(), 2_002);
+        let bob = engine.tenant().find_user("bob@acme.example").unwrap();
+        assert_eq!(engine.statements_reaching(bob, "storage:logs:read").count(), 0, "bob is in no group");
 
         let whole = engine.residual_text(&query, &decision).unwrap();
         assert_eq!(whole.lines().count(), 1_001);
