@@ -141,7 +141,9 @@ fn bind(tenant: &Path, name: &str, statements: &[String]) {
     let mut config = std::fs::read_to_string(tenant.join("warden.toml")).expect("the tenant's config");
     for (i, chunk) in statements.chunks(100).enumerate() {
         std::fs::write(tenant.join(format!("policies/{name}-{i}.policy")), chunk.concat()).expect("a policy");
-        config.push_str(&format!("\n[[binding]]\npolicy = \"{name}-{i}\"\ngroups = [\"readers\"]\nlevel = \"account\"\n"));
+        config.push_str(&format!(
+            "\n[[binding]]\npolicy = \"{name}-{i}\"\ngroups = [\"readers\"]\nlevel = \"account\"\n"
+        ));
     }
     std::fs::write(tenant.join("warden.toml"), config).expect("the tenant's config");
 }

@@ -30,6 +30,7 @@ fn tenant() -> PathBuf {
 struct Sandbox {
     dir: PathBuf,
     db: PathBuf,
+    tenant: PathBuf,
 }
 
 impl Sandbox {
@@ -43,14 +44,31 @@ impl Sandbox {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("tokens.db");
-        Sandbox { dir, db }
+        Sandbox { dir, db, tenant: tenant() }
+    }
+
+    /// A sandbox whose tenant is a copy of the example with `extra` appended to its warden.toml.
+    fn with_tenant_config(extra: &str) -> Sandbox {
+        let mut sandbox = Sandbox::new();
+        let copy = sandbox.dir.join("tenant");
+        for folder in ["policies", "boundaries"] {
+            std::fs::create_dir_all(copy.join(folder)).unwrap();
+            for entry in std::fs::read_dir(tenant().join(folder)).unwrap() {
+                let path = entry.unwrap().path();
+                std::fs::copy(&path, copy.join(folder).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        let config = std::fs::read_to_string(tenant().join("warden.toml")).unwrap();
+        std::fs::write(copy.join("warden.toml"), format!("{config}\n{extra}")).unwrap();
+        sandbox.tenant = copy;
+        sandbox
     }
 
     /// The command with the tenant and database flags appended, environment variables that
     /// would change it removed, and `env` set.
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
-        command.args(args).arg("--tenant").arg(tenant()).arg("--db").arg(&self.db).current_dir(&self.dir);
+        command.args(args).arg("--tenant").arg(&self.tenant).arg("--db").arg(&self.db).current_dir(&self.dir);
         for name in
             ["WARDEN_DB", "WARDEN_TOKEN", "WARDEN_TOKEN_LIMIT", "WARDEN_TOKEN_PREFIX", "WARDEN_PROPAGATION_SECONDS"]
         {
@@ -185,6 +203,21 @@ fn refusals_exit_1_with_the_rule_and_unknown_ids_exit_2() {
     assert_exit(&sb.run(&["token", "expire", &id, "--as", ALICE, "--at", "2099-01-01"]), 0);
     assert_exit(&sb.run(&["token", "delete", &id, "--as", ALICE]), 0);
     assert_exit(&sb.run(&["token", "show", &id, "--as", ALICE]), 2);
+}
+
+#[test]
+fn the_deployment_table_of_the_tenant_sets_the_limit_and_prefix() {
+    let sb = Sandbox::with_tenant_config("[deployment]\ntoken_limit = 1\ntoken_prefix = \"dt0x42\"\n");
+    let token = sb.create(ALICE, "first", &[READ]);
+    assert!(token.starts_with("dt0x42."), "{token}");
+    assert_refused(&sb.run(&create_args(ALICE, "second", READ)), "token_limit");
+    // The environment overrides the table.
+    assert_exit(&sb.run_with(&create_args(ALICE, "second", READ), None, &[("WARDEN_TOKEN_LIMIT", "2")]), 0);
+
+    let misspelt = Sandbox::with_tenant_config("[deployment]\ntoken_limt = 1\n");
+    let output = misspelt.run(&create_args(ALICE, "first", READ));
+    assert_exit(&output, 3);
+    assert!(err(&output).contains("unknown field `token_limt`"), "{}", err(&output));
 }
 
 #[test]
@@ -662,7 +695,7 @@ fn a_whole_token_given_as_an_id_is_not_echoed() {
             .unwrap();
     let alice = service.engine().tenant().find_user(ALICE).unwrap();
     let error = service.show(alice, &TokenId(token.clone())).unwrap_err();
-    assert_eq!(error.rule(), "unknown_token");
+    assert_eq!(error.rule().as_str(), "unknown_token");
     assert!(!format!("{error} {error:?}").contains(secret_of(&token)), "{error}");
 }
 

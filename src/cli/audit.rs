@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use warden::token::TokenId;
 
-use super::token::{ServiceArgs, refused};
+use super::service::{ServiceArgs, refused};
 use super::{Exit, OutputFormat};
 
 /// Show the audit log: every lifecycle operation, refusals included (admins see all, owners
@@ -25,7 +25,7 @@ pub struct Args {
 pub fn run(args: Args) -> Exit {
     let run = || -> Result<Exit, Exit> {
         let opened = args.service.open()?;
-        let actor = super::token::actor(&opened.service, &args.actor)?;
+        let actor = super::service::actor(&opened.service, &args.actor)?;
         let token = args.token.as_deref().map(TokenId::from_input);
         let entries = opened.service.audit_log(actor, args.since, token.as_ref()).map_err(refused)?;
         match opened.format {

@@ -20,13 +20,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use super::credentials::Credentials;
-use super::error::{ApiError, challenge};
+use super::error::{ApiError, ApiReason, challenge};
 use super::json::{RawBody, parse, reply};
 use super::log::Logged;
 use super::metrics::Endpoint;
 use crate::eval::AttrValue;
 use crate::iam::Principal;
-use crate::token::{Actor, Caller, CheckRequest, Outcome, TokenError, TokenService, redact};
+use crate::token::{Actor, Caller, CheckReason, CheckRequest, Outcome, TokenError, TokenService, redact};
 
 /// Reading policies is the right to see an explanation (D29).
 const READ_POLICIES: &str = "iam:policies:read";
@@ -153,14 +153,16 @@ pub async fn authorize(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let failed = |error: ApiError| {
-        state.metrics.decision(Endpoint::Authorize, error.reason, started.elapsed());
+        if let ApiReason::Check(reason) = error.reason {
+            state.metrics.decision(Endpoint::Authorize, reason, started.elapsed());
+        }
         error
     };
     let credentials = Credentials::of(&headers).map_err(failed)?;
     let (owner, token) = match authenticate(&state.service, &credentials).await {
         Ok(Caller::Token { owner, token }) => (owner, token),
         Ok(Caller::Refused(outcome)) => return Ok(authorized(&state, started, outcome, false)),
-        Err(error) => return Err(failed(error.into())),
+        Err(error) => return Err(failed(ApiError::check_failed(error))),
     };
     // Only now is the body read as a request: a stranger learns nothing from its mistakes.
     let body: AuthorizeBody = parse(&body).map_err(|error| error.by(Some(token.id.clone())))?;
@@ -181,7 +183,7 @@ pub async fn authorize(
     .await;
     match checked {
         Ok((outcome, withheld)) => Ok(authorized(&state, started, outcome, withheld)),
-        Err(error) => Err(failed(ApiError::from(error).by(Some(caller)))),
+        Err(error) => Err(failed(ApiError::check_failed(error).by(Some(caller)))),
     }
 }
 
@@ -192,7 +194,7 @@ fn authorized(state: &super::State, started: Instant, outcome: Outcome, withheld
     let explanation_withheld = (withheld && outcome.user.is_some()).then(|| {
         format!("an explanation needs `{READ_POLICIES}` among the calling token's scopes and its owner's rights")
     });
-    let logged = Logged { token: outcome.token_id.clone(), decision: outcome.reason };
+    let logged = Logged { token: outcome.token_id.clone(), decision: outcome.reason.as_str() };
     let mut response = reply(StatusCode::OK, &Authorized { outcome, explanation_withheld });
     response.extensions_mut().insert(logged);
     response
@@ -205,8 +207,10 @@ fn authorized(state: &super::State, started: Instant, outcome: Outcome, withheld
 pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, headers: HeaderMap) -> Response {
     let started = Instant::now();
     let failed = |error: ApiError| {
-        state.metrics.decision(Endpoint::ForwardAuth, error.reason, started.elapsed());
-        let reason = error.reason;
+        if let ApiReason::Check(reason) = error.reason {
+            state.metrics.decision(Endpoint::ForwardAuth, reason, started.elapsed());
+        }
+        let reason = error.reason.as_str();
         let mut response = error.into_response();
         response.headers_mut().insert(REASON, HeaderValue::from_static(reason));
         response
@@ -223,7 +227,7 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
     let (owner, token) = match authenticate(&state.service, &credentials).await {
         Ok(Caller::Token { owner, token }) => (owner, token),
         Ok(Caller::Refused(outcome)) => return forward_answer(&state, started, outcome, &credentials),
-        Err(error) => return failed(error.into()),
+        Err(error) => return failed(ApiError::check_failed(error)),
     };
     let request = CheckRequest { environment, permission, ..CheckRequest::default() };
     let caller = token.id.clone();
@@ -235,10 +239,12 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
             // The names sit in the gateway's configuration: 403 with the reason, and a word
             // in the log for its operators (D34).
             state.unknown_names.warn_once(&mistake.to_string());
-            let error = ApiError { status: StatusCode::FORBIDDEN, ..ApiError::from(TokenError::Request(mistake)) };
-            failed(error.by(Some(caller)).challenged(HeaderValue::from_static(challenge("bad_request"))))
+            let error = TokenError::Request(mistake);
+            let challenge = HeaderValue::from_static(challenge(error.check_reason()));
+            let error = ApiError { status: StatusCode::FORBIDDEN, ..ApiError::check_failed(error) };
+            failed(error.by(Some(caller)).challenged(challenge))
         }
-        Err(error) => failed(ApiError::from(error).by(Some(caller))),
+        Err(error) => failed(ApiError::check_failed(error).by(Some(caller))),
     }
 }
 
@@ -270,7 +276,7 @@ fn forward_answer(state: &super::State, started: Instant, outcome: Outcome, cred
     let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::FORBIDDEN);
     let mut response = reply(status, &outcome);
     let headers = response.headers_mut();
-    headers.insert(REASON, HeaderValue::from_static(outcome.reason));
+    headers.insert(REASON, HeaderValue::from_static(outcome.reason.as_str()));
     if let Some(id) = outcome.token_id.as_ref().and_then(|id| HeaderValue::from_str(&id.0).ok()) {
         headers.insert(HeaderName::from_static("x-warden-token-id"), id);
     }
@@ -280,7 +286,7 @@ fn forward_answer(state: &super::State, started: Instant, outcome: Outcome, cred
     if !outcome.allowed {
         headers.insert(axum::http::header::WWW_AUTHENTICATE, credentials.challenge(outcome.reason));
     }
-    response.extensions_mut().insert(Logged { token: outcome.token_id, decision: outcome.reason });
+    response.extensions_mut().insert(Logged { token: outcome.token_id, decision: outcome.reason.as_str() });
     response
 }
 
@@ -288,6 +294,6 @@ const REASON: HeaderName = HeaderName::from_static("x-warden-reason");
 
 /// A call the gateway's configuration got wrong: 403 `bad_request` (D29), with the message.
 fn bad_call(message: String) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "bad_request", message)
-        .challenged(HeaderValue::from_static(challenge("bad_request")))
+    let reason = CheckReason::BadRequest;
+    ApiError::new(StatusCode::FORBIDDEN, reason, message).challenged(HeaderValue::from_static(challenge(reason)))
 }

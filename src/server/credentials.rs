@@ -6,7 +6,7 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use super::error::{ApiError, challenge};
-use crate::token::bearer;
+use crate::token::{CheckReason, bearer};
 
 /// The challenge for a request that offered no bearer token at all.
 const BARE_CHALLENGE: &str = r#"Bearer realm="warden""#;
@@ -21,11 +21,9 @@ impl Credentials {
         let first = values.next();
         let more = values.count();
         if more > 0 {
-            return Err(ApiError::bad_request(
-                "invalid_request",
-                format!("the request has {} `Authorization` headers; send exactly one", more + 1),
-            )
-            .challenged(HeaderValue::from_static(r#"Bearer error="invalid_request""#)));
+            let reason = CheckReason::InvalidRequest;
+            let message = format!("the request has {} `Authorization` headers; send exactly one", more + 1);
+            return Err(ApiError::bad_request(reason, message).challenged(HeaderValue::from_static(challenge(reason))));
         }
         // A header that is not text is no token either: it is refused as one.
         Ok(Credentials(first.map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()).unwrap_or_default()))
@@ -37,7 +35,7 @@ impl Credentials {
     }
 
     /// The `WWW-Authenticate` challenge for a refusal of these credentials.
-    pub fn challenge(&self, reason: &str) -> HeaderValue {
+    pub fn challenge(&self, reason: CheckReason) -> HeaderValue {
         match bearer(&self.0) {
             None => HeaderValue::from_static(BARE_CHALLENGE),
             Some(_) => HeaderValue::from_static(challenge(reason)),
