@@ -64,6 +64,7 @@ pub(super) struct CostlyDecisions {
 }
 
 impl CostlyDecisions {
+    /// One turn per core the process may use.
     pub fn new() -> CostlyDecisions {
         let cores = std::thread::available_parallelism().map_or(1, NonZero::get);
         CostlyDecisions { permits: Semaphore::new(cores) }

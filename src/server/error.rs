@@ -117,6 +117,7 @@ impl ApiError {
         self
     }
 
+    /// With a `WWW-Authenticate` challenge: the answer refuses the caller's credentials.
     pub fn challenged(mut self, challenge: HeaderValue) -> ApiError {
         self.challenge = Some(challenge);
         self
