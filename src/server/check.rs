@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -285,7 +285,7 @@ fn forward_answer(state: &super::State, started: Instant, outcome: Outcome, cred
         headers.insert(HeaderName::from_static("x-warden-user"), user);
     }
     if !outcome.allowed {
-        headers.insert(axum::http::header::WWW_AUTHENTICATE, credentials.challenge(outcome.reason));
+        headers.insert(header::WWW_AUTHENTICATE, credentials.challenge(outcome.reason));
     }
     response.extensions_mut().insert(Logged { token: outcome.token_id, decision: outcome.reason.as_str() });
     response
