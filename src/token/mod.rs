@@ -67,7 +67,7 @@ mod string;
 
 pub use actor::{Actor, MANAGE_ALL, WRITE_OWN};
 pub use cache::Reload;
-pub use check::{Caller, CheckRequest, Outcome};
+pub use check::{Caller, CheckRequest, Outcome, bearer};
 #[cfg(feature = "test-util")]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
