@@ -18,6 +18,7 @@ use crate::diagnostic::{Diagnostic, Rule, SourceFile};
 use crate::syntax::{self, Document, Kind};
 
 /// A linted text: its syntax tree and every finding.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Linted {
     /// The syntax tree, as far as the parser could build it.

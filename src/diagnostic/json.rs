@@ -7,6 +7,7 @@ use super::{Diagnostic, FileReport, Severity};
 
 /// One finding as the JSON output shows it; lines and columns are 1-based, columns count
 /// characters (decisions D7).
+#[non_exhaustive]
 #[derive(Serialize)]
 pub struct JsonDiagnostic<'a> {
     /// The rule's stable code.
@@ -38,6 +39,7 @@ pub struct JsonDiagnostic<'a> {
 }
 
 /// A secondary location of a finding.
+#[non_exhaustive]
 #[derive(Serialize)]
 pub struct JsonLabel<'a> {
     /// What is there.
@@ -53,6 +55,7 @@ pub struct JsonLabel<'a> {
 }
 
 /// A finding's fix.
+#[non_exhaustive]
 #[derive(Serialize)]
 pub struct JsonFix<'a> {
     /// What the fix does.
@@ -62,6 +65,7 @@ pub struct JsonFix<'a> {
 }
 
 /// One replacement of a fix, in byte offsets of the file.
+#[non_exhaustive]
 #[derive(Serialize)]
 pub struct JsonEdit<'a> {
     /// The byte offset where it starts.

@@ -55,6 +55,7 @@ impl TenantFiles {
 }
 
 /// One file's findings.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct FileFindings {
     /// The file.
@@ -64,6 +65,7 @@ pub struct FileFindings {
 }
 
 /// The outcome of loading: the tenant when nothing refused it, and every finding.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Loaded {
     /// The tenant; `None` when an error refused it.

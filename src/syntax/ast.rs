@@ -340,6 +340,7 @@ pub enum Kind {
 }
 
 /// A parsed text: its statements (policy) or conditions (boundary), comments, and keyword uses.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
     /// A policy's statements.

@@ -12,6 +12,7 @@ pub const MAX_STATEMENTS: usize = 100;
 pub const MAX_BOUNDARY_CONDITIONS: usize = 10;
 
 /// A parsed text and the syntax diagnostics found on the way.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Parsed {
     /// The syntax tree; a statement that did not parse is left out.

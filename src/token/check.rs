@@ -31,6 +31,7 @@ pub struct CheckRequest {
 
 /// The answer: an HTTP status, a machine-readable reason and, for policy decisions, the residual
 /// of a conditional answer and (on request) the explanation.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     /// Whether the request is allowed (200).
