@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap as HashMap;
 
 use super::actor::{Actor, MANAGE_ALL, Reach, WRITE_OWN};
-use super::admission::{MAX_NAME, in_the_future, not_expired, rotated_name};
+use super::admission::{duplicate_name, in_the_future, not_expired, rotated_name};
 use super::cache::{EngineCache, LastUsed, Reload, TokenCache};
 use super::clock::Clock;
 use super::error::TokenError;
@@ -56,6 +56,15 @@ pub struct Rotation {
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// `None`: now.
     pub old_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Rotation {
+    /// The new token's name and expiry when a rotation of `record` at `now` is not told
+    /// otherwise (D20): the old name with today's date, and the old token's lifetime again
+    /// (never → never).
+    pub fn proposal(record: &TokenRecord, now: DateTime<Utc>) -> (String, Option<DateTime<Utc>>) {
+        (rotated_name(&record.name, now), record.expires_at.map(|at| now + (at - record.created_at)))
+    }
 }
 
 /// The token service: the lifecycle and the check (see `check.rs`) over a [`TokenStore`].
@@ -322,7 +331,7 @@ impl TokenService {
             let record = self.reach(&engine, actor, id, "duplicate", Reach::Own)?;
             not_expired(&record, self.clock.now(), "duplicated")?;
             let (owner, mut new) = self.copy(&engine, &record)?;
-            new.name = format!("Duplicate of: {}", record.name).chars().take(MAX_NAME).collect();
+            new.name = duplicate_name(&record.name);
             let name = self.admit(&engine, actor, owner, &new)?;
             let created = self.mint(&engine, actor, owner, name, &new)?;
             let audit = self.audit(&actor_email, "duplicate", Some(&created.record.id), "ok");
@@ -354,9 +363,9 @@ impl TokenService {
                 ));
             }
             let (owner, mut new) = self.copy(&engine, &record)?;
-            new.name = rotation.name.clone().unwrap_or_else(|| rotated_name(&record.name, now));
-            new.expires_at =
-                rotation.expires_at.unwrap_or_else(|| record.expires_at.map(|at| now + (at - record.created_at)));
+            let (proposed_name, proposed_expiry) = Rotation::proposal(&record, now);
+            new.name = rotation.name.clone().unwrap_or(proposed_name);
+            new.expires_at = rotation.expires_at.unwrap_or(proposed_expiry);
             let name = self.admit(&engine, actor, owner, &new)?;
             let created = self.mint(&engine, actor, owner, name, &new)?;
             self.store.rotate(id, old_expires, &created.record, &self.audit(&actor_email, "rotate", Some(id), "ok"))?;
