@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use crate::token::{AuditEntry, Change, Owner, Status, StoreError, TokenDigest, TokenId, TokenRecord, TokenStore};
 
 /// Schema versions, applied in order; `PRAGMA user_version` says how many have run.
-const MIGRATIONS: &[&str] = &["CREATE TABLE accounts (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE accounts (
         id TEXT PRIMARY KEY,
         platform_tokens INTEGER NOT NULL
     );
@@ -50,7 +51,8 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE accounts (
     CREATE TABLE ui_spent_form_tokens (
         nonce TEXT PRIMARY KEY,
         until INTEGER NOT NULL
-    );"];
+    );",
+];
 
 /// Busy waits are the database's job (decisions D25): at least five seconds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -320,8 +322,9 @@ impl TokenStore for SqliteStore {
         self.write(|transaction| {
             let insert = "INSERT INTO ui_form_key (id, key) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING";
             transaction.execute(insert, [candidate.as_slice()]).map_err(error)?;
-            let key: Vec<u8> =
-                transaction.query_row("SELECT key FROM ui_form_key WHERE id = 1", [], |row| row.get(0)).map_err(error)?;
+            let key: Vec<u8> = transaction
+                .query_row("SELECT key FROM ui_form_key WHERE id = 1", [], |row| row.get(0))
+                .map_err(error)?;
             key.try_into().map_err(|_| StoreError::Database("the stored form key is not 32 bytes".into()))
         })
     }
@@ -329,7 +332,8 @@ impl TokenStore for SqliteStore {
     fn spend_ui_form_token(&self, nonce: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.write(|transaction| {
             transaction.execute("DELETE FROM ui_spent_form_tokens WHERE until < ?1", [millis(now)]).map_err(error)?;
-            let insert = "INSERT INTO ui_spent_form_tokens (nonce, until) VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING";
+            let insert =
+                "INSERT INTO ui_spent_form_tokens (nonce, until) VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING";
             let inserted = transaction.execute(insert, params![nonce, millis(until)]).map_err(error)?;
             Ok(inserted == 1)
         })
