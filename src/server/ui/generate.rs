@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::UiError;
 use super::form::{FORM_TOKEN, Fields, Submitted};
-use super::layout::{Nav, Viewer, field_error, html, notice, page, when};
+use super::layout::{Nav, Viewer, error_summary, field_error, html, page, when};
 use super::secret::NewSecret;
 use super::signin::SignedIn;
 use super::tokens::owner_label;
@@ -55,6 +55,19 @@ impl Field {
         }
     }
 
+    /// The input the problem is shown beside, which the summary links to.
+    fn input(self) -> Option<&'static str> {
+        match self {
+            Field::Name => Some("name"),
+            Field::Expiry => Some("expires-on"),
+            Field::Resource => Some("resource-account"),
+            Field::Owner => Some("owner"),
+            Field::Scopes => Some("scope-note"),
+            Field::OldExpires => Some("old-expires-at"),
+            Field::Form => None,
+        }
+    }
+
     fn id(self) -> &'static str {
         match self {
             Field::Name => "name-error",
@@ -92,6 +105,15 @@ impl Problem {
 
     fn at(problem: Option<&Problem>, field: Field) -> Option<&str> {
         problem.filter(|p| p.field == field).map(|p| p.message.as_str())
+    }
+
+    /// The summary at the top of the form.
+    fn summary(problem: Option<&Problem>, what: &str) -> Markup {
+        html! {
+            @if let Some(problem) = problem {
+                (error_summary(what, &problem.message, problem.field.input()))
+            }
+        }
     }
 }
 
@@ -304,7 +326,9 @@ fn scope_permissions(
 ) -> impl Iterator<Item = (&crate::catalog::Service, Vec<&crate::catalog::Permission>)> {
     catalog.services().filter(|service| service.token_scope).map(move |service| {
         let prefix = format!("{}:", service.name);
-        (service, catalog.permissions().filter(|p| p.name.starts_with(&prefix)).collect())
+        let mut permissions: Vec<_> = catalog.permissions().filter(|p| p.name.starts_with(&prefix)).collect();
+        permissions.sort_by(|a, b| a.name.cmp(&b.name));
+        (service, permissions)
     })
 }
 
@@ -367,7 +391,7 @@ fn generate_page(context: &Context, draft: &Draft, problem: Option<&Problem>) ->
             @if let Some(original) = &context.duplicate_of {
                 p.hint { "Prefilled from " code { (original.0) } ". The duplicate gets a secret of its own and counts toward the limit." }
             }
-            (notice(at(Field::Form), true))
+            (Problem::summary(problem, "The token was not generated:"))
             form.token-form method="post" action="/ui/tokens" {
                 input type="hidden" name=(FORM_TOKEN) value=(context.form_token);
                 div.field {
@@ -627,7 +651,7 @@ fn rotate_page(
             h1 { "Rotate platform token" }
             p { "A new token takes the place of " code.token-id { (record.id.0) } " (" (record.name) "), with the same scopes, "
                 "owner and resource and a secret of its own. The old token stops now, or later so that what uses it can move over." }
-            (notice(at(Field::Form), true))
+            (Problem::summary(problem, "The token was not rotated:"))
             form.token-form method="post" action={ "/ui/tokens/" (record.id.0) "/rotate" } {
                 input type="hidden" name=(FORM_TOKEN) value=(form_token);
                 div.field {

@@ -89,6 +89,16 @@ pub(super) fn when(at: Option<DateTime<Utc>>, none: &str) -> String {
     at.map_or_else(|| none.to_string(), |at| at.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
+/// A time in a table cell: the day, and the time of day (UTC) below it.
+pub(super) fn day_and_time(at: Option<DateTime<Utc>>, none: &str) -> Markup {
+    html! {
+        @match at {
+            Some(at) => time datetime=(at.to_rfc3339()) { (at.format("%Y-%m-%d")) " " span.time { (at.format("%H:%M")) } },
+            None => (none),
+        }
+    }
+}
+
 /// A token's status as a badge.
 pub(super) fn status_badge(status: ShownStatus) -> Markup {
     let (class, label) = match status {
@@ -99,11 +109,25 @@ pub(super) fn status_badge(status: ShownStatus) -> Markup {
     html! { span class=(class) { (label) } }
 }
 
-/// A refusal or a problem with one field, shown beside it and announced.
+/// A refusal or a problem with one field, shown beside it (the summary at the top of the form
+/// announces it and links here).
 pub(super) fn field_error(id: &str, message: Option<&str>) -> Markup {
     html! {
         @if let Some(message) = message {
-            p.field-error id=(id) role="alert" { (crate::token::redact(message)) }
+            p.field-error id=(id) { (crate::token::redact(message)) }
+        }
+    }
+}
+
+/// The top of a form sent back: what stopped it, linked to the field it concerns.
+pub(super) fn error_summary(what: &str, message: &str, field: Option<&str>) -> Markup {
+    html! {
+        div.notice.error role="alert" {
+            strong { (what) } " "
+            @match field {
+                Some(field) => a href={ "#" (field) } { (crate::token::redact(message)) },
+                None => (crate::token::redact(message)),
+            }
         }
     }
 }

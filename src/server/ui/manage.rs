@@ -51,6 +51,18 @@ pub(super) async fn list(State(state): State<Arc<Shared>>, user: SignedIn, uri: 
         let body = page("Manage users tokens", Some(&viewer), html! {
             h1 { "Manage users tokens" }
             (notice(filter.done().as_deref(), false))
+            h2 { "Every token of the account" }
+            (filter.form("/ui/manage", Some(owner_field)))
+            form #bulk method="get" action="/ui/confirm" {
+                input type="hidden" name="from" value="manage";
+                div.buttons.bulk {
+                    span { "With the selected tokens:" }
+                    button type="submit" name="action" value="disable" { "Disable" }
+                    button.danger type="submit" name="action" value="delete" { "Delete" }
+                }
+            }
+            (token_table(Table::Manage, &rows, tenant, now, &form_token))
+            (filter.pager("/ui/manage", rows.len(), total))
             section.switch aria-labelledby="switch-title" {
                 h2 #switch-title { "Platform tokens in account " (tenant.account.name) }
                 form method="post" action="/ui/manage/switch" {
@@ -66,18 +78,6 @@ pub(super) async fn list(State(state): State<Arc<Shared>>, user: SignedIn, uri: 
                     }
                 }
             }
-            h2 { "Every token of the account" }
-            (filter.form("/ui/manage", Some(owner_field)))
-            form #bulk method="get" action="/ui/confirm" {
-                input type="hidden" name="from" value="manage";
-                div.buttons.bulk {
-                    span { "With the selected tokens:" }
-                    button type="submit" name="action" value="disable" { "Disable" }
-                    button.danger type="submit" name="action" value="delete" { "Delete" }
-                }
-            }
-            (token_table(Table::Manage, &rows, tenant, now, &form_token))
-            (filter.pager("/ui/manage", rows.len(), total))
         });
         Ok(html(StatusCode::OK, body))
     })

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::error::UiError;
 use super::form::{FORM_TOKEN, Submitted};
-use super::layout::{Nav, Viewer, html, notice, page, status_badge, when};
+use super::layout::{Nav, Viewer, day_and_time, html, notice, page, status_badge};
 use super::signin::SignedIn;
 use super::{blocking, is_admin, pages};
 use crate::iam::Tenant;
@@ -187,7 +187,7 @@ pub(super) fn token_table(
     form_token: &dyn Fn() -> String,
 ) -> Markup {
     html! {
-        table.tokens {
+        div.table-wrap { table.tokens {
             caption.visually-hidden { "Platform tokens" }
             thead {
                 tr {
@@ -220,18 +220,18 @@ pub(super) fn token_table(
                         td data-label="Status" { (status_badge(status)) }
                         td data-label="Scopes" { ul.scopes { @for scope in &record.scopes { li { code { (scope) } } } } }
                         td data-label="Resource" {
-                            @if record.environments.is_empty() { "Account " (record.account) } @else {
-                                "Environments: " (record.environments.join(", "))
+                            @if record.environments.is_empty() { "Account" } @else {
+                                (record.environments.join(", "))
                             }
                         }
-                        td data-label="Expires" { (when(record.expires_at, "Never")) }
-                        td data-label="Last used" { (when(record.last_used_at, "Never used")) }
-                        td data-label="Created" { (when(Some(record.created_at), "")) }
+                        td data-label="Expires" { (day_and_time(record.expires_at, "Never")) }
+                        td data-label="Last used" { (day_and_time(record.last_used_at, "Never used")) }
+                        td data-label="Created" { (day_and_time(Some(record.created_at), "")) }
                         td data-label="Actions" { (actions(table, record, status, form_token)) }
                     }
                 }
             }
-        }
+        } }
     }
 }
 
@@ -297,7 +297,7 @@ pub(super) async fn list(State(state): State<Arc<Shared>>, user: SignedIn, uri: 
             }
             (notice(filter.done().as_deref(), false))
             p.hint { "Platform tokens let scripts and services act for you. A token grants only what its scopes name "
-                "and your policies allow at the moment it is used." }
+                "and your policies allow at the moment it is used. Times are in UTC." }
             (filter.form("/ui/tokens", None))
             (token_table(Table::Mine, &rows, engine.tenant(), now, &form_token))
             (filter.pager("/ui/tokens", rows.len(), total))

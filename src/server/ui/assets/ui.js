@@ -4,11 +4,12 @@ document.addEventListener("DOMContentLoaded", () => {
   // Copy the new token to the clipboard.
   for (const button of document.querySelectorAll("[data-copy]")) {
     button.hidden = false;
-    button.addEventListener("click", async () => {
+    button.addEventListener("click", () => {
       const field = document.getElementById(button.dataset.copy);
+      const copied = () => { button.textContent = "Copied"; };
       field.select();
-      try { await navigator.clipboard.writeText(field.value); } catch { document.execCommand("copy"); }
-      button.textContent = "Copied";
+      if (document.execCommand("copy")) copied();
+      else navigator.clipboard?.writeText(field.value).then(copied, () => {});
     });
   }
   // A part of a form that applies only while a radio button is chosen (the environments, the
