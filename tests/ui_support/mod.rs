@@ -45,6 +45,23 @@ impl Warden {
     /// Serves the pages to people the gateway at 127.0.0.2 signs in; forms must come from
     /// `public_origin`.
     pub fn start(public_origin: &str) -> Warden {
+        let trusted = format!("{GATEWAY_ADDRESS}/32");
+        Warden::serve(&[
+            "--ui-user-header",
+            USER_HEADER,
+            "--trusted-proxies",
+            &trusted,
+            "--public-origin",
+            public_origin,
+        ])
+    }
+
+    /// `warden serve` as it runs without `--ui-user-header`.
+    pub fn start_without_pages() -> Warden {
+        Warden::serve(&[])
+    }
+
+    fn serve(extra: &[&str]) -> Warden {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "warden-ui-{}-{}",
@@ -53,18 +70,8 @@ impl Warden {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let trusted = format!("{GATEWAY_ADDRESS}/32");
-        let args = [
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--ui-user-header",
-            USER_HEADER,
-            "--trusted-proxies",
-            &trusted,
-            "--public-origin",
-            public_origin,
-        ];
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
         let mut child =
             warden(&dir, &args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));

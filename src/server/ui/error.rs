@@ -68,7 +68,9 @@ impl IntoResponse for UiError {
             maud::html! {
                 h1 { (self.title) }
                 p.error role="alert" { (message) }
+                @if self.status != StatusCode::UNAUTHORIZED {
                 p { a href="/ui/tokens" { "Back to My platform tokens" } }
+            }
             },
         );
         html(self.status, body)

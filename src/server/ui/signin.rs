@@ -101,14 +101,15 @@ impl FromRequestParts<Arc<State>> for SignedIn {
         }
         let email = match single(&parts.headers, header) {
             Ok(Some(email)) if !email.contains(',') && !email.trim().is_empty() => email.trim(),
-            Ok(_) => {
+            Ok(None | Some("")) => {
                 return Err(UiError::unauthenticated(format!(
                     "the gateway did not name the signed-in person: `{header}` is missing or empty"
                 )));
             }
-            Err(()) => {
+            // Twice, a list, or bytes that are no text: the gateway did not name one person.
+            Ok(Some(_)) | Err(()) => {
                 return Err(UiError::unauthenticated(format!(
-                    "`{header}` names more than one person; the gateway must set it once"
+                    "`{header}` names more than one person, or none clearly; the gateway must set it once, to one email"
                 )));
             }
         };
