@@ -675,8 +675,11 @@ fn rotate_page(
                         label for="old-expires-at" { "Old token stops at (UTC)" }
                         input #old-expires-at type="datetime-local" name="old_expires_at" value=(old_at) data-when="old-at"
                             aria-invalid=[at(Field::OldExpires).map(|_| "true")];
-                        p.hint { "At most 30 days from now, and never after the old token's own expiry ("
-                            (when(record.expires_at, "never")) ")." }
+                        p.hint {
+                            "At most 30 days from now"
+                            @if let Some(at) = record.expires_at { ", and never after the old token's own expiry (" (when(Some(at), "")) ")" }
+                            "."
+                        }
                     }
                     (field_error(Field::OldExpires.id(), at(Field::OldExpires)))
                 }
