@@ -18,7 +18,7 @@ use super::layout::{Nav, Viewer, error_summary, field_error, html, page, when};
 use super::secret::NewSecret;
 use super::signin::SignedIn;
 use super::tokens::owner_label;
-use super::{blocking, is_admin, pages};
+use super::{blocking, pages};
 use crate::catalog::Catalog;
 use crate::eval::{Decision, Engine, Request};
 use crate::iam::{Principal, Tenant};
@@ -366,7 +366,7 @@ impl<'a> Context<'a> {
         let catalog = &shared.tenant.catalog;
         let owner = draft.owner(tenant, user.principal);
         Ok(Context {
-            viewer: Viewer { email: &user.email, admin: is_admin(service, user.principal)?, current: Nav::Mine },
+            viewer: Viewer::of(service, user, Nav::Mine)?,
             tenant,
             catalog,
             service_users,
@@ -495,15 +495,14 @@ pub(super) struct FormQuery {
 /// `GET /ui/tokens/new[?duplicate=ID]`: the Generate form, blank or prefilled from a token.
 pub(super) async fn form(State(state): State<Arc<Shared>>, user: SignedIn, uri: Uri) -> Result<Response, UiError> {
     let query: FormQuery = Query::try_from_uri(&uri).map(|Query(q)| q).unwrap_or_default();
-    let shared = Arc::clone(&state);
-    blocking(&state, move |service| {
+    blocking(state, move |shared, service| {
         let original = match query.duplicate.as_deref() {
             Some(id) => Some(service.show(Actor::from(user.principal), &TokenId::from_input(id))?),
             None => None,
         };
         let draft = original.as_ref().map_or_else(|| Draft::blank(Utc::now()), Draft::duplicate);
         let engine = service.engine();
-        let mut context = Context::new(&shared, service, &engine, &user, &draft)?;
+        let mut context = Context::new(shared, service, &engine, &user, &draft)?;
         context.duplicate_of = original.map(|r| r.id);
         Ok(html(StatusCode::OK, generate_page(&context, &draft, None)))
     })
@@ -533,18 +532,17 @@ fn show_once(shared: &Shared, engine: &Engine, user: &SignedIn, created: Created
 /// its field.
 pub(super) async fn generate(State(state): State<Arc<Shared>>, form: Submitted) -> Result<Response, UiError> {
     let Submitted { user, fields } = form;
-    let shared = Arc::clone(&state);
-    blocking(&state, move |service| {
+    blocking(state, move |shared, service| {
         let engine = service.engine();
         let (draft, problem) = Draft::read(&fields, Utc::now());
         let problem = match problem.map_or_else(|| draft.new_token(engine.tenant()), Err) {
             Ok(token) => match service.create(Actor::from(user.principal), token) {
-                Ok(created) => return show_once(&shared, &engine, &user, created),
+                Ok(created) => return show_once(shared, &engine, &user, created),
                 Err(error) => Problem::refusal(error)?,
             },
             Err(problem) => problem,
         };
-        let context = Context::new(&shared, service, &engine, &user, &draft)?;
+        let context = Context::new(shared, service, &engine, &user, &draft)?;
         Ok(html(problem.status, generate_page(&context, &draft, Some(&problem))))
     })
     .await
@@ -556,10 +554,9 @@ pub(super) async fn shown(
     user: SignedIn,
     Path(key): Path<String>,
 ) -> Result<Response, UiError> {
-    let shared = Arc::clone(&state);
-    blocking(&state, move |service| {
-        let viewer = Viewer { email: &user.email, admin: is_admin(service, user.principal)?, current: Nav::Mine };
-        let Some(new) = pages(&shared)?.secrets.take(&key, &user.id) else {
+    blocking(state, move |shared, service| {
+        let viewer = Viewer::of(service, &user, Nav::Mine)?;
+        let Some(new) = pages(shared)?.secrets.take(&key, &user.id) else {
             let body = page("Nothing to show", Some(&viewer), html! {
                 h1 { "Nothing to show" }
                 p { "A new token is shown once, right after it is made, and this one was shown already "
@@ -698,12 +695,11 @@ pub(super) async fn rotate_form(
     user: SignedIn,
     Path(token): Path<String>,
 ) -> Result<Response, UiError> {
-    let shared = Arc::clone(&state);
-    blocking(&state, move |service| {
+    blocking(state, move |shared, service| {
         let record = service.show(Actor::from(user.principal), &TokenId::from_input(&token))?;
-        let viewer = Viewer { email: &user.email, admin: is_admin(service, user.principal)?, current: Nav::Mine };
+        let viewer = Viewer::of(service, &user, Nav::Mine)?;
         let (name, expires_at) = Rotation::proposal(&record, Utc::now());
-        let form_token = pages(&shared)?.forms.issue(&user.id, Utc::now());
+        let form_token = pages(shared)?.forms.issue(&user.id, Utc::now());
         let body = rotate_page(&viewer, &record, (&name, Expiry::of(expires_at), OldStops::Now), &form_token, None);
         Ok(html(StatusCode::OK, body))
     })
@@ -718,8 +714,7 @@ pub(super) async fn rotate(
     form: Submitted,
 ) -> Result<Response, UiError> {
     let Submitted { user, fields } = form;
-    let shared = Arc::clone(&state);
-    blocking(&state, move |service| {
+    blocking(state, move |shared, service| {
         let actor = Actor::from(user.principal);
         let id = TokenId::from_input(&token);
         let name = fields.one("name")?.unwrap_or_default().to_string();
@@ -738,15 +733,15 @@ pub(super) async fn rotate(
                     },
                 };
                 match service.rotate(actor, &id, rotation) {
-                    Ok(created) => return show_once(&shared, &service.engine(), &user, created),
+                    Ok(created) => return show_once(shared, &service.engine(), &user, created),
                     Err(error) => Problem::refusal(error)?,
                 }
             }
             (Err(problem), _) | (_, Err(problem)) => problem,
         };
         let record = service.show(actor, &id)?;
-        let viewer = Viewer { email: &user.email, admin: is_admin(service, user.principal)?, current: Nav::Mine };
-        let form_token = pages(&shared)?.forms.issue(&user.id, Utc::now());
+        let viewer = Viewer::of(service, &user, Nav::Mine)?;
+        let form_token = pages(shared)?.forms.issue(&user.id, Utc::now());
         let body = rotate_page(&viewer, &record, (&name, shown.0, shown.1), &form_token, Some(&problem));
         Ok(html(problem.status, body))
     })

@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
-use crate::token::ShownStatus;
+use super::error::UiError;
+use super::signin::SignedIn;
+use crate::token::{Actor, MANAGE_ALL, ShownStatus, TokenService};
 
 /// The headers of every page (D36): a strict content security policy, nothing cached (a page
 /// may hold a secret once), no framing, no referrer.
@@ -46,6 +48,15 @@ pub(super) struct Viewer<'a> {
     /// Whether to offer Manage users tokens.
     pub admin: bool,
     pub current: Nav,
+}
+
+impl<'a> Viewer<'a> {
+    /// The signed-in person, offered Manage users tokens when they may manage every token of
+    /// the account (`platform-token:tokens:manage`).
+    pub fn of(service: &TokenService, user: &'a SignedIn, current: Nav) -> Result<Viewer<'a>, UiError> {
+        let admin = service.permits(Actor::from(user.principal), MANAGE_ALL)?;
+        Ok(Viewer { email: &user.email, admin, current })
+    }
 }
 
 /// A whole page: the header (for a signed-in person), then `main`.

@@ -23,9 +23,8 @@ use crate::token::Actor;
 /// `GET /ui/manage`: every token of the account.
 pub(super) async fn list(State(state): State<Arc<Shared>>, user: SignedIn, uri: Uri) -> Result<Response, UiError> {
     let filter = Filter::read(&uri);
-    let shared = Arc::clone(&state);
-    blocking(&state, move |service| {
-        let pages = pages(&shared)?;
+    blocking(state, move |shared, service| {
+        let pages = pages(shared)?;
         // The service refuses anyone who is not an account admin, with the right it needs.
         let records = service.list(Actor::from(user.principal), true)?;
         let allowed = service.tokens_allowed()?;
@@ -92,7 +91,7 @@ pub(super) async fn switch(State(state): State<Arc<Shared>>, form: Submitted) ->
         Some("false") => false,
         _ => return Err(UiError::bad_form("`allowed` is `true` or `false`")),
     };
-    blocking(&state, move |service| {
+    blocking(state, move |_, service| {
         service.set_account_switch(Actor::from(user.principal), allowed)?;
         let done = if allowed { "tokens_on" } else { "tokens_off" };
         Ok(Redirect::to(&format!("/ui/manage?done={done}")).into_response())

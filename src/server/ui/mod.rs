@@ -26,9 +26,8 @@ use axum::http::{HeaderName, StatusCode};
 use axum::response::Redirect;
 use axum::routing::{get, post};
 
-use crate::iam::Principal;
 use crate::server::State;
-use crate::token::{Actor, MANAGE_ALL, TokenService};
+use crate::token::TokenService;
 use error::UiError;
 pub use signin::{Cidr, normalized_origin};
 
@@ -82,18 +81,12 @@ pub(crate) fn routes() -> Router<Arc<State>> {
 
 /// Runs the work where it may block (the token service reads SQLite).
 async fn blocking<T: Send + 'static>(
-    state: &Arc<State>,
-    work: impl FnOnce(&TokenService) -> Result<T, UiError> + Send + 'static,
+    state: Arc<State>,
+    work: impl FnOnce(&State, &TokenService) -> Result<T, UiError> + Send + 'static,
 ) -> Result<T, UiError> {
-    let service = Arc::clone(&state.service);
-    tokio::task::spawn_blocking(move || work(&service)).await.unwrap_or_else(|_| {
+    tokio::task::spawn_blocking(move || work(&state, &state.service)).await.unwrap_or_else(|_| {
         Err(UiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "the page stopped unexpectedly"))
     })
-}
-
-/// Whether the person may manage every token of the account (offer Manage users tokens).
-fn is_admin(service: &TokenService, principal: Principal) -> Result<bool, UiError> {
-    Ok(service.permits(Actor::from(principal), MANAGE_ALL)?)
 }
 
 /// The pages, once configured: a handler only runs when they are.

@@ -15,7 +15,7 @@ use super::error::UiError;
 use super::form::{FORM_TOKEN, Submitted};
 use super::layout::{Nav, Viewer, day_and_time, html, notice, page, status_badge};
 use super::signin::SignedIn;
-use super::{blocking, is_admin, pages};
+use super::{blocking, pages};
 use crate::iam::Tenant;
 use crate::server::State as Shared;
 use crate::token::{Actor, Owner, ShownStatus, TokenError, TokenId, TokenRecord, TokenService};
@@ -153,6 +153,13 @@ impl Table {
         }
     }
 
+    fn nav(self) -> Nav {
+        match self {
+            Table::Mine => Nav::Mine,
+            Table::Manage => Nav::Manage,
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             Table::Mine => "/ui/tokens",
@@ -269,11 +276,9 @@ fn actions(table: Table, record: &TokenRecord, status: ShownStatus, form_token: 
 /// `GET /ui/tokens`: My platform tokens.
 pub(super) async fn list(State(state): State<Arc<Shared>>, user: SignedIn, uri: Uri) -> Result<Response, UiError> {
     let filter = Filter::read(&uri);
-    let shared = Arc::clone(&state);
-    blocking(&state, move |service| {
-        let pages = pages(&shared)?;
-        let admin = is_admin(service, user.principal)?;
-        let viewer = Viewer { email: &user.email, admin, current: Nav::Mine };
+    blocking(state, move |shared, service| {
+        let pages = pages(shared)?;
+        let viewer = Viewer::of(service, &user, Nav::Mine)?;
         let records = match service.list(Actor::from(user.principal), false) {
             Ok(records) => records,
             Err(error @ TokenError::Refused { .. }) => {
@@ -375,14 +380,9 @@ pub(super) async fn confirm(State(state): State<Arc<Shared>>, user: SignedIn, ur
     let change = Change::parse(&value("action").unwrap_or_default())?;
     let table = table_of(value("from").as_deref());
     let ids = ids(pairs.iter().filter(|(key, _)| key == "id").map(|(_, value)| value.as_str()))?;
-    let shared = Arc::clone(&state);
-    blocking(&state, move |service| {
-        let pages = pages(&shared)?;
-        let viewer = Viewer {
-            email: &user.email,
-            admin: is_admin(service, user.principal)?,
-            current: if table == Table::Manage { Nav::Manage } else { Nav::Mine },
-        };
+    blocking(state, move |shared, service| {
+        let pages = pages(shared)?;
+        let viewer = Viewer::of(service, &user, table.nav())?;
         let visible = service.visible(Actor::from(user.principal))?;
         let name_of = |id: &TokenId| visible.iter().find(|r| &r.id == id).map(|r| r.name.clone());
         let count = if ids.len() == 1 { "this token".to_string() } else { format!("these {} tokens", ids.len()) };
@@ -429,7 +429,7 @@ pub(super) async fn change(State(state): State<Arc<Shared>>, form: Submitted) ->
     let change = Change::parse(fields.one("action")?.unwrap_or_default())?;
     let table = table_of(fields.one("from")?);
     let ids = ids(fields.all("id"))?;
-    blocking(&state, move |service| {
+    blocking(state, move |_, service| {
         let actor = Actor::from(user.principal);
         let refused: Vec<(TokenId, UiError)> = ids
             .iter()
@@ -440,11 +440,7 @@ pub(super) async fn change(State(state): State<Arc<Shared>>, form: Submitted) ->
             let back = link_with(table.path(), &[("done", change.name()), ("count", &count)]);
             return Ok(Redirect::to(&back).into_response());
         }
-        let viewer = Viewer {
-            email: &user.email,
-            admin: is_admin(service, user.principal)?,
-            current: if table == Table::Manage { Nav::Manage } else { Nav::Mine },
-        };
+        let viewer = Viewer::of(service, &user, table.nav())?;
         let done = ids.len() - refused.len();
         let status = refused[0].1.status;
         let title = format!("Could not {} every token", change.name());
