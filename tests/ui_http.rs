@@ -318,3 +318,54 @@ async fn without_the_header_flag_there_are_no_pages() {
     assert_eq!(reply.status, 404);
     assert!(reply.body.contains("\"not_found\""), "{}", reply.body);
 }
+
+#[tokio::test]
+async fn only_an_admin_turns_platform_tokens_off_and_then_none_are_generated() {
+    let warden = Warden::start(ORIGIN);
+    let switch_form = |token: &str| format!("form_token={token}&allowed=false");
+    let manage = get(&warden, HEIDI, "/ui/manage").await;
+    assert_eq!(manage.status, 403);
+    assert!(manage.main_text().contains("platform-token:tokens:manage"), "{}", manage.main_text());
+    let refused =
+        post(&warden, HEIDI, "/ui/manage/switch", &[], &switch_form(&fresh_form_token(&warden, HEIDI).await)).await;
+    assert_eq!(refused.status, 403);
+
+    let page = get(&warden, GRACE, "/ui/manage").await;
+    assert!(page.text().contains("Turn platform tokens off"));
+    let off = post(&warden, GRACE, "/ui/manage/switch", &[], &switch_form(&form_token(&page.body))).await;
+    assert_eq!((off.status, off.header("location")), (303, Some("/ui/manage?done=tokens_off")));
+    assert!(get(&warden, GRACE, "/ui/manage?done=tokens_off").await.text().contains("Allow platform tokens"));
+
+    let form = generate_form(&fresh_form_token(&warden, HEIDI).await, "blocked");
+    let blocked = post(&warden, HEIDI, "/ui/tokens", &[], &form).await;
+    assert_eq!(blocked.status, 403);
+    assert!(
+        blocked.main_text().contains("The token was not generated: account `acme` does not allow platform tokens"),
+        "{}",
+        blocked.main_text()
+    );
+    assert_eq!(token_count(&warden, HEIDI).await, 0);
+}
+
+#[tokio::test]
+async fn a_refused_rotation_says_why_beside_the_field_it_concerns() {
+    let warden = Warden::start(ORIGIN);
+    post(&warden, HEIDI, "/ui/tokens", &[], &generate_form(&fresh_form_token(&warden, HEIDI).await, "old")).await;
+    let list = get(&warden, HEIDI, "/ui/tokens").await;
+    let id = list.body.split("data-token=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let path = format!("/ui/tokens/{id}/rotate");
+    let page = get(&warden, HEIDI, &path).await;
+    assert!(
+        page.body.contains(&format!("value=\"old {}\"", chrono::Utc::now().format("%Y-%m-%d"))),
+        "the proposed name"
+    );
+    let too_late = (chrono::Utc::now() + chrono::Duration::days(40)).format("%Y-%m-%dT%H:%M");
+    let form =
+        format!("form_token={}&name=new&expires=never&old_stops=at&old_expires_at={too_late}", form_token(&page.body));
+    let refused = post(&warden, HEIDI, &path, &[], &form).await;
+    assert_eq!(refused.status, 400, "{}", refused.main_text());
+    let beside = refused.body.split("id=\"old-expires-error\">").nth(1).expect("the message beside the field");
+    assert!(beside.starts_with("the old token can stop"), "{beside:.200}");
+    assert!(refused.body.contains("value=\"new\""), "what was typed stays");
+    assert_eq!(token_count(&warden, HEIDI).await, 1, "nothing was rotated");
+}

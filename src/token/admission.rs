@@ -126,7 +126,7 @@ impl TokenService {
 }
 
 /// The longest overlap of a rotation: how long the old token may go on working (D31).
-const MAX_OVERLAP: Duration = Duration::days(30);
+pub const MAX_OVERLAP: Duration = Duration::days(30);
 
 impl TokenService {
     /// A token whose predecessor still works (inside its overlap) is not rotated again until

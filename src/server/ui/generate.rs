@@ -25,7 +25,8 @@ use crate::iam::{Principal, Tenant};
 use crate::server::State as Shared;
 use crate::server::error::ApiError;
 use crate::token::{
-    Actor, Created, MAX_NAME, NewToken, Rotation, Rule, TokenError, TokenId, TokenRecord, TokenService, duplicate_name,
+    Actor, Created, MAX_NAME, MAX_OVERLAP, NewToken, Rotation, Rule, TokenError, TokenId, TokenRecord, TokenService,
+    duplicate_name,
 };
 
 /// The form field a problem concerns.
@@ -636,7 +637,7 @@ fn rotate_page(
     let (name, expiry, old) = rotation;
     let at = |field| Problem::at(problem, field);
     let now = Utc::now();
-    let latest = record.expires_at.map_or(now + Duration::days(30), |at| at.min(now + Duration::days(30)));
+    let latest = record.expires_at.map_or(now + MAX_OVERLAP, |at| at.min(now + MAX_OVERLAP));
     let old_at = match old {
         OldStops::At(at) => at.format("%Y-%m-%dT%H:%M").to_string(),
         OldStops::Now => (now + Duration::days(1)).min(latest).format("%Y-%m-%dT%H:%M").to_string(),
@@ -673,7 +674,7 @@ fn rotate_page(
                         input #old-expires-at type="datetime-local" name="old_expires_at" value=(old_at) data-when="old-at"
                             aria-invalid=[at(Field::OldExpires).map(|_| "true")];
                         p.hint {
-                            "At most 30 days from now"
+                            "At most " (MAX_OVERLAP.num_days()) " days from now"
                             @if let Some(at) = record.expires_at { ", and never after the old token's own expiry (" (when(Some(at), "")) ")" }
                             "."
                         }
