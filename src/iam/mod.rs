@@ -116,6 +116,9 @@ pub struct Binding {
     pub level: Level,
     pub parameters: BTreeMap<String, Parameter>,
     pub boundaries: Vec<String>,
+    /// Where the binding is written: the tenant file, and the line of its `policy`.
+    pub file: String,
+    pub line: usize,
 }
 
 /// The `[deployment]` table of warden.toml (decisions D26): token-service settings that flags

@@ -136,10 +136,21 @@ pub struct Outcome {
     /// The explanation's one-line summary.
     pub summary: String,
     /// The statements that decided, with their files, lines and bindings.
-    pub statements: Vec<StatementReport>,
+    pub statements: Vec<Decider>,
     /// The residual policy of a conditional decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub residual: Option<String>,
+}
+
+/// A statement that decided, and where the binding it came through is written.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Decider {
+    /// The statement, its file and line, and its binding.
+    #[serde(flatten)]
+    pub statement: StatementReport,
+    /// The binding's place: `file:line`.
+    pub binding_at: String,
 }
 
 /// One change: a principal, a level, a permission, what happened, and the proof.
@@ -522,11 +533,26 @@ impl Question<'_> {
             Decision::Deny { .. } | Decision::NoMatch => 0,
         };
         let explanation = engine.explain(&query, &decision);
+        // The explanation lists the deciding statements in the decision's order.
+        let deciding: Vec<usize> = match &decision {
+            Decision::Allow { statement } | Decision::Deny { statement } => vec![*statement],
+            Decision::Conditional { residual } => residual.iter().map(|r| r.statement).collect(),
+            Decision::NoMatch => Vec::new(),
+        };
+        let statements = explanation
+            .deciding
+            .into_iter()
+            .zip(deciding)
+            .map(|(statement, index)| {
+                let binding = &engine.tenant().bindings[engine.statements(self.permission)[index].binding];
+                Decider { statement, binding_at: format!("{}:{}", binding.file, binding.line) }
+            })
+            .collect();
         let outcome = Outcome {
             decision: explanation.decision,
             reason: explanation.reason,
             summary: explanation.summary,
-            statements: explanation.deciding,
+            statements,
             residual: explanation.residual,
         };
         (rank, outcome)
