@@ -83,11 +83,13 @@ fn compare(args: Args) -> Result<Exit, Exit> {
         (Some(_), _) => return Err(fail("with --git, give one path: the tenant directory or policy file to compare")),
         (None, _) => return Err(fail("give two paths, OLD and NEW (or one path with --git REV)")),
     };
+    // The binding of a lone policy is made up: not worth showing.
+    let bindings = !args.paths.iter().any(|p| is_policy(p));
     let [old, new] = &engines;
     let report = diff(old, new).map_err(fail)?;
     match args.format {
-        Format::Human => print!("{}", render::human(&report)),
-        Format::Markdown => print!("{}", render::markdown(&report, &names[0], &names[1])),
+        Format::Human => print!("{}", render::human(&report, bindings)),
+        Format::Markdown => print!("{}", render::markdown(&report, &names[0], &names[1], bindings)),
         Format::Json => println!("{}", render::json(&report)),
     }
     let failed = match args.fail_on {

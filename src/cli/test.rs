@@ -212,10 +212,10 @@ fn run_file(engine: &Engine, path: &Path, color: bool) -> Vec<Outcome> {
         .collect()
 }
 
-/// "bob@acme.example storage:logs:read in prod is allowed".
+/// "bob@acme.example → storage:logs:read in prod", as `explain` heads its answer.
 fn default_name(case: &Case) -> String {
     let place = case.environment.as_ref().map_or_else(|| "at account level".to_string(), |e| format!("in {e}"));
-    format!("{} {} {place}: {}", case.principal, case.permission, case.expect.as_str())
+    format!("{} → {} {place}", case.principal, case.permission)
 }
 
 fn judge(engine: &Engine, case: &Case, color: bool) -> Verdict {

@@ -19,8 +19,8 @@ impl Group<'_> {
     fn reads_as(&self, change: &Change) -> bool {
         self.change.kind == change.kind
             && self.change.witness == change.witness
-            && outcome(&self.change.old) == outcome(&change.old)
-            && outcome(&self.change.new) == outcome(&change.new)
+            && outcome(&self.change.old, true) == outcome(&change.old, true)
+            && outcome(&self.change.new, true) == outcome(&change.new, true)
     }
 }
 
@@ -71,9 +71,9 @@ fn levels(levels: &[Option<&str>]) -> String {
     }
 }
 
-/// The request in one line: its attributes (the others absent) and its time.
-fn witness(witness: &Witness) -> String {
-    let mut parts: Vec<String> = witness
+/// The request's attributes in one line (the others absent); empty for none.
+fn attributes(witness: &Witness) -> String {
+    let parts: Vec<String> = witness
         .attributes
         .iter()
         .map(|(key, value)| match value {
@@ -81,26 +81,37 @@ fn witness(witness: &Witness) -> String {
             AttrValue::Many(many) => format!("{key} = {many:?}"),
         })
         .collect();
-    if parts.is_empty() {
-        parts.push("no attributes".to_string());
-    }
-    if let Some(at) = witness.at {
-        parts.push(format!("at {} ({})", at.format("%Y-%m-%dT%H:%M:%SZ"), at.format("%A")));
-    }
     parts.join(", ")
 }
 
-/// How one side decided, and through which statements, in one line per statement.
-fn outcome(outcome: &Outcome) -> Vec<String> {
+/// The request's time, when time conditions take part.
+fn time(witness: &Witness) -> Option<String> {
+    witness.at.map(|at| format!("at {} ({})", at.format("%Y-%m-%dT%H:%M:%SZ"), at.format("%A")))
+}
+
+/// The request in one line: its attributes and its time.
+fn witness(witness: &Witness) -> String {
+    let mut parts = vec![match attributes(witness) {
+        none if none.is_empty() => "no attributes".to_string(),
+        some => some,
+    }];
+    parts.extend(time(witness));
+    parts.join(", ")
+}
+
+/// How one side decided, and through which statements (and bindings, unless the tenant was
+/// made for a lone policy), a line each.
+fn outcome(outcome: &Outcome, bindings: bool) -> Vec<String> {
     let statements = |verb: &str| -> Vec<String> {
-        outcome
-            .statements
-            .iter()
-            .flat_map(|d| {
-                let s = &d.statement;
-                [format!("{verb} {}:{} ({})", s.file, s.line, s.effect), format!("  via {}: {}", d.binding_at, s.via)]
-            })
-            .collect()
+        let mut lines = Vec::new();
+        for d in &outcome.statements {
+            let s = &d.statement;
+            lines.push(format!("{verb} {}:{} ({})", s.file, s.line, s.effect));
+            if bindings {
+                lines.push(format!("  via {}: {}", d.binding_at, s.via));
+            }
+        }
+        lines
     };
     match outcome.reason {
         "allowed" => statements("allowed by"),
@@ -115,21 +126,21 @@ fn outcome(outcome: &Outcome) -> Vec<String> {
     }
 }
 
-/// The closing line: who gains and loses, or that nothing changed.
+/// How much was compared.
+fn compared(report: &Report) -> String {
+    format!("{} principals × {} levels × {} permissions compared", report.principals, report.levels, report.permissions)
+}
+
+/// The closing line: who gains and loses, and that nothing changed when so.
 fn summary(report: &Report) -> String {
     match report.is_unchanged() {
-        true => format!(
-            "{}; access is unchanged for every request ({} principals × {} levels × {} permissions compared)",
-            report.summary(),
-            report.principals,
-            report.levels,
-            report.permissions
-        ),
+        true => format!("{}: access is unchanged ({})", report.summary(), compared(report)),
         false => report.summary(),
     }
 }
 
-pub fn human(report: &Report) -> String {
+/// The diff for a person; `bindings`: whether to name the binding of each statement.
+pub fn human(report: &Report, bindings: bool) -> String {
     let mut out = String::new();
     for (principal, groups) in by_principal(report) {
         out.push_str(&format!("{principal}\n"));
@@ -143,7 +154,7 @@ pub fn human(report: &Report) -> String {
             ));
             out.push_str(&format!("    request: {}\n", witness(&change.witness)));
             for (side, decided) in [("old", &change.old), ("new", &change.new)] {
-                for (i, line) in outcome(decided).iter().enumerate() {
+                for (i, line) in outcome(decided, bindings).iter().enumerate() {
                     let label = if i == 0 { format!("{side}:") } else { String::new() };
                     out.push_str(&format!("    {label:<4} {line}\n"));
                 }
@@ -168,12 +179,25 @@ fn code(text: &str) -> String {
     format!("{fence}{}{close}", cell(text))
 }
 
-fn markdown_outcome(outcome: &Outcome) -> String {
+fn markdown_witness(witness: &Witness) -> String {
+    let mut parts = vec![match attributes(witness) {
+        none if none.is_empty() => "no attributes".to_string(),
+        some => code(&some),
+    }];
+    parts.extend(time(witness));
+    parts.join(", ")
+}
+
+fn markdown_outcome(outcome: &Outcome, bindings: bool) -> String {
     let places: Vec<String> = outcome
         .statements
         .iter()
         .map(|d| {
-            format!("{} `{}:{}` (binding `{}`)", d.statement.effect, d.statement.file, d.statement.line, d.binding_at)
+            let s = &d.statement;
+            match bindings {
+                true => format!("{} `{}:{}` (binding `{}`)", s.effect, s.file, s.line, d.binding_at),
+                false => format!("{} `{}:{}`", s.effect, s.file, s.line),
+            }
         })
         .collect();
     match outcome.reason {
@@ -185,15 +209,35 @@ fn markdown_outcome(outcome: &Outcome) -> String {
     }
 }
 
-pub fn markdown(report: &Report, old: &str, new: &str) -> String {
-    let mut out = format!("### warden diff: {}\n\n", summary(report));
-    out.push_str(&format!("Comparing {} with {}.\n", code(old), code(new)));
+/// The diff as a pull-request comment, comparing `old` with `new`.
+pub fn markdown(report: &Report, old: &str, new: &str, bindings: bool) -> String {
+    let mut out = match report.is_unchanged() {
+        true => format!(
+            "### warden diff: access is unchanged\n\nComparing {} with {}: {} ({}).\n",
+            code(old),
+            code(new),
+            report.summary(),
+            compared(report)
+        ),
+        false => format!(
+            "### warden diff: {}\n\nComparing {} with {} ({}).\n",
+            report.summary(),
+            code(old),
+            code(new),
+            compared(report)
+        ),
+    };
     for (principal, groups) in by_principal(report) {
         let mut kinds: Vec<String> = Vec::new();
         for kind in [ChangeKind::Gained, ChangeKind::Widened, ChangeKind::Narrowed, ChangeKind::Lost] {
-            let count = groups.iter().filter(|g| g.change.kind == kind).count();
-            if count > 0 {
-                kinds.push(format!("{} {count}", kind.as_str()));
+            let mut permissions: Vec<&str> =
+                groups.iter().filter(|g| g.change.kind == kind).flat_map(|g| g.permissions.iter().copied()).collect();
+            permissions.sort_unstable();
+            permissions.dedup();
+            match permissions.len() {
+                0 => {}
+                1 => kinds.push(format!("{} 1 permission", kind.as_str())),
+                n => kinds.push(format!("{} {n} permissions", kind.as_str())),
             }
         }
         out.push_str(&format!(
@@ -211,9 +255,9 @@ pub fn markdown(report: &Report, old: &str, new: &str) -> String {
                 "| {kind} | {} | {} | {} | {} | {} |\n",
                 group.permissions.iter().map(|p| code(p)).collect::<Vec<_>>().join(", "),
                 cell(&levels(&group.levels)),
-                code(&witness(&change.witness)),
-                markdown_outcome(&change.old),
-                markdown_outcome(&change.new)
+                markdown_witness(&change.witness),
+                markdown_outcome(&change.old, bindings),
+                markdown_outcome(&change.new, bindings)
             ));
         }
         out.push_str("\n</details>\n");
@@ -221,6 +265,7 @@ pub fn markdown(report: &Report, old: &str, new: &str) -> String {
     out
 }
 
+/// The report as one JSON document, with its summary.
 pub fn json(report: &Report) -> String {
     #[derive(serde::Serialize)]
     struct Document<'r> {

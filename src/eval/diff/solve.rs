@@ -182,7 +182,7 @@ impl<'p> Solver<'p> {
                 next[earlier] &= !earlier_mask;
             }
             next[atom] &= mask;
-            if next.iter().any(|&d| d == 0) {
+            if next.contains(&0) {
                 continue;
             }
             if let Some(found) = self.descend(next, open.clone())? {
