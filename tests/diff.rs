@@ -132,7 +132,7 @@ fn a_new_grant_is_gained_with_a_witness_the_evaluator_allows() {
     assert!(attribute(change, "test:b").is_some_and(|v| !v.as_slice().contains(&"y".to_string())));
     assert_eq!((change.old.decision, change.new.decision), ("deny", "allow"));
     assert_eq!(change.new.statements[0].statement.file, "policies/p.policy");
-    assert_eq!(change.new.statements[0].binding_at, "warden.toml:41");
+    assert_eq!(change.new.statements[0].binding_at, "warden.toml:21");
     assert_eq!(change.new.statements[0].statement.line, 1);
     // Ben is not in g1; the binding reaches Ann at account level and in both environments.
     assert_eq!(report.changes.len(), 3);
