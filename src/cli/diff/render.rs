@@ -128,7 +128,7 @@ fn outcome(outcome: &Outcome, bindings: bool) -> Vec<String> {
 
 /// How much was compared.
 fn compared(report: &Report) -> String {
-    format!("{} principals × {} levels × {} permissions compared", report.principals, report.levels, report.permissions)
+    format!("{} compared", report.scope())
 }
 
 /// The closing line: who gains and loses, and that nothing changed when so.

@@ -210,6 +210,16 @@ impl Report {
         (principals.len(), permissions.len())
     }
 
+    /// How much was compared: "12 principals × 4 levels × 67 permissions".
+    pub fn scope(&self) -> String {
+        format!(
+            "{} × {} × {}",
+            plural(self.principals, "principal"),
+            plural(self.levels, "level"),
+            plural(self.permissions, "permission")
+        )
+    }
+
     /// "2 principals gain access to 3 permissions; 1 principal loses access to 1 permission".
     pub fn summary(&self) -> String {
         let (gaining, gained) = self.gains();
