@@ -8,12 +8,28 @@ pub enum DiffError {
     #[error(
         "the conditions on `{permission}` for `{principal}` {place} are too intricate to compare exactly within warden's limits"
     )]
-    TooComplex { principal: String, place: String, permission: String },
+    TooComplex {
+        /// The principal's email.
+        principal: String,
+        /// "at account level" or "in `env`".
+        place: String,
+        /// The permission.
+        permission: String,
+    },
     /// The evaluator did not confirm a witness the search found: a defect in warden.
     #[error(
         "internal error: the evaluator does not confirm the {kind} witness for `{principal}` {place} on `{permission}` (please report it)"
     )]
-    Unconfirmed { principal: String, place: String, permission: String, kind: &'static str },
+    Unconfirmed {
+        /// The principal's email.
+        principal: String,
+        /// "at account level" or "in `env`".
+        place: String,
+        /// The permission.
+        permission: String,
+        /// `gain` or `loss`.
+        kind: &'static str,
+    },
 }
 
 /// The search's own limit was reached (the caller says where).

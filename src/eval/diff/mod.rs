@@ -30,10 +30,10 @@
 //!   negation. Which atoms a list makes true depends only on which of them it must hit and
 //!   which it must miss, and such demands can be met exactly when each language to hit still
 //!   has a value outside the union of the languages to miss: one element per language to hit
-//!   then does it. That question is decided on the product of the globs' automata ([`glob`]),
-//!   which also yields the shortest element;
+//!   then does it. That question is decided on the product of the globs' automata (module
+//!   `glob`), which also yields the shortest element;
 //! - the **time**: finitely many cases, one moment of each found from the conditions' own
-//!   instants and daily changes ([`time`]).
+//!   instants and daily changes (module `time`).
 //!
 //! # The search
 //!
@@ -52,7 +52,7 @@
 //! not False, at once. So the existential choices range over what the change touched, and a
 //! one-statement edit costs one short search, whatever the size of the tenant. Each case is
 //! decided by a complete branch-and-propagate search over the atoms' truth values
-//! ([`solve`]); the four together cover every request, so when none finds one there is none.
+//! (module `solve`); the four together cover every request, so when none finds one there is none.
 //! A search that exceeds its limits is an error, never a "no change".
 //!
 //! Before any search, the statements that reach the principal are compared by their text as
@@ -342,9 +342,9 @@ impl<'e> Prints<'e> {
 }
 
 /// The instant at which witnesses without time conditions are judged (the time is irrelevant
-/// to them): 5 January 2026, 00:00 UTC.
+/// to them).
 fn judged_at() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_767_571_200, 0).expect("a valid instant")
+    DateTime::from_timestamp(time::reference(), 0).expect("a valid instant")
 }
 
 /// Compares two engines built with the same catalog: every principal of either side, at

@@ -24,7 +24,7 @@ pub(super) type AtomId = usize;
 pub(super) enum Atom {
     /// Some element of the attribute lies in the language: the positive form of the condition.
     Attribute { language: LanguageId },
-    /// A time condition (position in [`Problem::time`]'s truths).
+    /// A time condition (its position in each moment's truths).
     Time { slot: usize },
 }
 

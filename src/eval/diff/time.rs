@@ -83,7 +83,8 @@ fn midnight(date: NaiveDate) -> i64 {
     date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp()
 }
 
-/// Monday 5 January 2026, 00:00 UTC: the week searched when no condition names a date.
-fn reference() -> i64 {
+/// Monday 5 January 2026, 00:00 UTC: the week searched when no condition names a date, and
+/// the time of witnesses that no time condition concerns.
+pub(super) fn reference() -> i64 {
     midnight(NaiveDate::from_ymd_opt(2026, 1, 5).expect("a valid date"))
 }
