@@ -16,24 +16,14 @@
 //! Run: `cargo bench --bench diff`; one group: `cargo bench --bench diff -- diff/1`.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use warden::catalog::Catalog;
-use warden::eval::Engine;
 use warden::eval::diff::diff;
-use warden::iam::{TenantFiles, load};
+use warden::iam::TenantFiles;
 
-fn workload_dir() -> PathBuf {
-    std::env::var_os("BENCH_WORKLOAD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/workload"))
-}
+mod support;
 
-fn compile(files: &TenantFiles) -> Engine {
-    let loaded = load(files, Catalog::builtin());
-    Engine::new(loaded.tenant.expect("the workload tenant loads"), Catalog::builtin())
-}
+use support::{compile, workload_dir};
 
 /// One statement (a line) turned around: an ALLOW becomes a DENY and a DENY an ALLOW. (Most
 /// permissions of a workload user are granted unconditionally several times over, so a changed

@@ -2,38 +2,11 @@
 //! every output format and exit code. The human and Markdown outputs are snapshots.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Command;
 
-fn warden_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
+mod support;
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
-
-/// A fresh, empty directory under the system's temp dir.
-fn scratch() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "warden-diff-cli-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::{scratch, stderr, stdout, warden_in};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -57,7 +30,7 @@ fn edit(path: &Path, from: &str, to: &str) {
 
 /// `old/` and `new/` copies of the example tenant in a scratch directory.
 fn two_examples() -> PathBuf {
-    let dir = scratch();
+    let dir = scratch("diff-cli");
     copy_dir(Path::new("policies/example"), &dir.join("old"));
     copy_dir(Path::new("policies/example"), &dir.join("new"));
     dir
@@ -163,7 +136,7 @@ fn a_reformatted_tenant_is_unchanged() {
 
 #[test]
 fn one_policy_file_against_another() {
-    let dir = scratch();
+    let dir = scratch("diff-cli");
     let old = "allow storage:logs:read, storage:spans:read where storage:k8s.namespace.name in (\"a\", \"b\")\n";
     std::fs::write(dir.join("old.policy"), old).unwrap();
     // `lint --fix` and `fmt` change the text, never the meaning.
@@ -193,7 +166,7 @@ fn one_policy_file_against_another() {
 
 #[test]
 fn a_git_revision_against_the_work_tree() {
-    let dir = scratch();
+    let dir = scratch("diff-cli");
     copy_dir(Path::new("policies/example"), &dir.join("tenant"));
     let git = |args: &[&str]| {
         let output = Command::new("git")

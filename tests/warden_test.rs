@@ -2,36 +2,15 @@
 //! with the explanation of what it got; JUnit for dashboards; cases that cannot run say why.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn warden_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
+mod support;
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
+use support::{scratch, stderr, stdout, warden_in};
 
 /// A copy of the example tenant without its tests, with these test files, in a scratch dir
 /// (named `tenant` inside it, so the output's paths do not depend on the scratch dir).
 fn tenant_with(tests: &[(&str, &str)]) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "warden-test-cli-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("test-cli");
     let tenant = dir.join("tenant");
     for folder in ["policies", "boundaries"] {
         std::fs::create_dir_all(tenant.join(folder)).unwrap();
