@@ -11,6 +11,7 @@ mod files;
 mod fmt;
 mod lint;
 mod serve;
+mod service;
 mod tenant;
 mod test;
 mod token;

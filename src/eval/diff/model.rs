@@ -125,7 +125,7 @@ impl<'s, 'e> Builder<'s, 'e> {
         };
         let permission = engine.catalog.permission(view.permission);
         // A key the permission does not take never reaches the evaluator (decisions D15).
-        let accepted = |key: &str| permission.is_none_or(|p| engine.catalog.operators(p, key).is_some());
+        let accepted = |key: &str| permission.is_none_or(|p| engine.catalog.accepts(p, key));
         let mut seen: HashSet<(Effect, Rule)> = HashSet::default();
         for statement in view.statements() {
             let Some(rule) = self.rule(statement, &context, &accepted) else { continue };
