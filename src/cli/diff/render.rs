@@ -172,6 +172,11 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Text inside HTML (the collapsible sections' titles).
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 /// Text in a Markdown code span that holds any backtick.
 fn code(text: &str) -> String {
     let fence = if text.contains('`') { "`` " } else { "`" };
@@ -242,7 +247,7 @@ pub fn markdown(report: &Report, old: &str, new: &str, bindings: bool) -> String
         }
         out.push_str(&format!(
             "\n<details>\n<summary><b>{}</b>: {}</summary>\n\n| change | permission | where | request | old | new |\n|---|---|---|---|---|---|\n",
-            cell(principal),
+            html(principal),
             kinds.join(", ")
         ));
         for group in groups {

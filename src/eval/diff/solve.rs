@@ -20,7 +20,8 @@ const TRUE: Mask = 2;
 const ABSENT: Mask = 4;
 const PRESENT: Mask = FALSE | TRUE;
 
-/// How many nodes one search may visit before the diff gives up (it says so; it never guesses).
+/// How many nodes one search (one choice of statements in one case) may visit before the diff
+/// gives up: it says so, it never guesses. The choices themselves are polynomially many.
 const NODE_LIMIT: usize = 100_000;
 
 /// An atom and the values it may take for a literal to be what a case needs.
@@ -143,6 +144,7 @@ impl<'p> Solver<'p> {
     }
 
     fn search(&mut self, units: &[Demand], clauses: &[&Clause]) -> Result<Option<Found>, Exhausted> {
+        self.nodes = 0;
         let mut domains: Vec<Mask> = self
             .problem
             .atoms
