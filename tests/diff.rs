@@ -69,6 +69,11 @@ fn one_policy(text: &str) -> Engine {
     engine(BIND_P_TO_G1, &[("p", text)])
 }
 
+/// The policy bound to g1 at a level: `account` or `environment:ID`.
+fn one_policy_at(text: &str, level: &str) -> Engine {
+    engine(&BIND_P_TO_G1.replace("level = \"account\"", &format!("level = \"{level}\"")), &[("p", text)])
+}
+
 fn compare(old: &str, new: &str) -> Report {
     diff(&one_policy(old), &one_policy(new)).expect("the diff decides")
 }
@@ -375,8 +380,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_diff_finds_every_difference_brute_force_finds((old, new) in two_policies()) {
-        let (old_engine, new_engine) = (one_policy(&old), one_policy(&new));
+    fn the_diff_finds_every_difference_brute_force_finds(
+        (old, new) in two_policies(),
+        levels in prop::sample::select(vec![("account", "account"), ("account", "environment:prod"), ("environment:dev", "environment:dev")]),
+    ) {
+        let (old_engine, new_engine) = (one_policy_at(&old, levels.0), one_policy_at(&new, levels.1));
         let report = diff(&old_engine, &new_engine).expect("the diff decides");
         let values = universe_values();
         let ann = old_engine.tenant().find_user("ann@acme.example").unwrap();

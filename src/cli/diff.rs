@@ -36,17 +36,21 @@ decided higher than before) · 2 could not run · 3 a tenant or policy has error
 #[derive(clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// OLD and NEW: two tenant directories, or two policy files. With --git, one path: it is
-    /// compared with itself as it was at the revision
-    #[arg(value_name = "OLD NEW", num_args = 1..=2, required = true)]
-    paths: Vec<PathBuf>,
-    /// Compare PATH as it is now with PATH at this git revision (commit, branch, tag), read
+    /// The old tenant directory or policy file; with --git, the one path to compare with itself
+    /// as it was at the revision
+    #[arg(value_name = "OLD")]
+    old: PathBuf,
+    /// The new tenant directory or policy file
+    #[arg(value_name = "NEW")]
+    new: Option<PathBuf>,
+    /// Compare OLD as it is now with OLD at this git revision (commit, branch, tag), read
     /// through `git` without a checkout
     #[arg(long, value_name = "REV")]
     git: Option<String>,
     /// What makes the exit code 1: any change, or only new access (gained or widened)
     #[arg(long, value_enum, default_value = "any", value_name = "WHAT")]
     fail_on: FailOn,
+    /// How to print the changes
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
     #[command(flatten)]
@@ -77,14 +81,16 @@ pub fn run(args: Args) -> Exit {
 
 fn compare(args: Args) -> Result<Exit, Exit> {
     let catalog = args.catalog.load().map_err(fail)?;
-    let (engines, names) = match (&args.git, args.paths.as_slice()) {
-        (Some(revision), [path]) => from_git(revision, path, &catalog)?,
-        (None, [old, new]) => (from_paths([old, new], &catalog)?, [shown(old), shown(new)]),
-        (Some(_), _) => return Err(fail("with --git, give one path: the tenant directory or policy file to compare")),
-        (None, _) => return Err(fail("give two paths, OLD and NEW (or one path with --git REV)")),
+    let (engines, names) = match (&args.git, &args.new) {
+        (Some(revision), None) => from_git(revision, &args.old, &catalog)?,
+        (None, Some(new)) => (from_paths([&args.old, new], &catalog)?, [shown(&args.old), shown(new)]),
+        (Some(_), Some(_)) => {
+            return Err(fail("with --git, give one path: the tenant directory or policy file to compare"));
+        }
+        (None, None) => return Err(fail("give two paths, OLD and NEW (or one path with --git REV)")),
     };
     // The binding of a lone policy is made up: not worth showing.
-    let bindings = !args.paths.iter().any(|p| is_policy(p));
+    let bindings = !is_policy(&args.old);
     let [old, new] = &engines;
     let report = diff(old, new).map_err(fail)?;
     match args.format {

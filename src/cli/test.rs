@@ -41,6 +41,7 @@ pub struct Args {
     /// The tenant directory; its cases are in DIR/tests/*.toml
     #[arg(value_name = "DIR", default_value = ".")]
     tenant: PathBuf,
+    /// How to print the results
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
     #[command(flatten)]
