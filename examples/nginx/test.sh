@@ -93,9 +93,11 @@ expect() {
 
 app="http://127.0.0.1:$nginx_port"
 expect "no token" 401 "" -- "$app/apps/deploy"
-grep -qi '^www-authenticate: Bearer error="invalid_token"' "$work/headers" \
-  || { echo "FAIL  no token: no WWW-Authenticate challenge" >&2; failures=$((failures + 1)); }
+grep -qi '^www-authenticate: Bearer realm="warden"' "$work/headers" \
+  || { echo "FAIL  no token: no bare WWW-Authenticate challenge" >&2; failures=$((failures + 1)); }
 expect "a forged token" 401 "" -- -H "Authorization: Bearer ${runner%?}A" "$app/apps/deploy"
+grep -qi '^www-authenticate: Bearer error="invalid_token"' "$work/headers" \
+  || { echo "FAIL  a forged token: no invalid_token challenge" >&2; failures=$((failures + 1)); }
 expect "a valid token" 200 "ok" -- -H "Authorization: Bearer $runner" "$app/apps/deploy"
 grep -q "hello alice@acme.example from /apps/deploy" "$work/body" \
   || { echo "FAIL  the application did not get the user from warden" >&2; failures=$((failures + 1)); }

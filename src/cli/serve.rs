@@ -33,8 +33,15 @@ Example:
 #[derive(clap::Args)]
 #[command(after_help = ENDPOINTS)]
 pub struct Args {
-    /// The address to listen on; port 0 picks a free port (the log names it)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", env = "WARDEN_LISTEN")]
+    /// The address to listen on, an IP address and a port; port 0 picks a free port (the log
+    /// names it)
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:8080",
+        env = "WARDEN_LISTEN",
+        value_parser = listen_address
+    )]
     listen: SocketAddr,
     /// Look for changed tenant files this often; 0: only on SIGHUP
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
@@ -44,6 +51,17 @@ pub struct Args {
     client_timeout: f64,
     #[command(flatten)]
     store: StoreArgs,
+}
+
+/// `--listen`: a bare port or a host name are the usual slips, so the message shows the form.
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| {
+        let example = match text.parse::<u16>() {
+            Ok(port) => format!("127.0.0.1:{port} (this host only) or 0.0.0.0:{port} (every interface)"),
+            Err(_) => "127.0.0.1:8080".to_string(),
+        };
+        format!("`--listen` takes host:port, an IP address and a port, such as {example}")
+    })
 }
 
 pub fn run_server(args: Args) -> Exit {

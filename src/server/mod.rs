@@ -5,6 +5,7 @@
 
 mod api;
 mod check;
+mod credentials;
 mod error;
 mod json;
 mod log;
@@ -66,6 +67,8 @@ pub(crate) struct State {
     tenant: TenantSource,
     tenant_status: Mutex<reload::TenantStatus>,
     limits: Limits,
+    costly: check::CostlyDecisions,
+    unknown_names: check::UnknownNames,
 }
 
 fn router(state: Arc<State>) -> Router {
@@ -91,8 +94,22 @@ fn router(state: Arc<State>) -> Router {
 
 /// Serves until SIGTERM or SIGINT on a runtime of its own; prints `listening on http://ADDR` to
 /// the log once the socket is bound (port 0 picks a free one).
+///
+/// The process ignores SIGPIPE from here on: a client that hangs up before reading its answers
+/// makes the next write fail with EPIPE, which ends that connection, never the process.
 pub fn run(service: TokenService, config: Config) -> std::io::Result<()> {
+    ignore_broken_pipes();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(service, config))
+}
+
+/// A command-line tool wants the default SIGPIPE (`warden lint … | head` ends quietly); a server
+/// must not die of a peer's hang-up.
+fn ignore_broken_pipes() {
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler; it is process-wide
+    // and takes effect atomically, whatever other threads run.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }
 
 async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
@@ -103,6 +120,8 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
         tenant: config.tenant,
         tenant_status: Mutex::default(),
         limits: config.limits,
+        costly: check::CostlyDecisions::new(),
+        unknown_names: check::UnknownNames::default(),
     });
     // Signals are ours before anything can send them: an early SIGHUP must not end the process.
     let hangup = signal(SignalKind::hangup())?;

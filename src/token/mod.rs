@@ -62,7 +62,7 @@ mod string;
 
 pub use actor::{Actor, MANAGE_ALL, WRITE_OWN};
 pub use cache::Reload;
-pub use check::{Caller, CheckRequest, Outcome};
+pub use check::{Caller, CheckRequest, Outcome, bearer};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::TokenError;
 pub use reason::{CheckReason, Rule};
