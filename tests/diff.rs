@@ -278,6 +278,26 @@ fn a_user_id_placeholder_is_the_principals_own_id() {
     assert!(value.starts_with("00000000-0000-4000-8000-000000000001") && value.len() > 36, "{value}");
 }
 
+#[test]
+fn long_lists_are_compared_as_sets() {
+    let list = |skip: usize| -> String {
+        (0..10_000).filter(|i| *i != skip).map(|i| format!("\"ns-{i}\"")).collect::<Vec<_>>().join(", ")
+    };
+    let report = compare(
+        &format!("ALLOW test:things:read WHERE test:a IN ({});", list(usize::MAX)),
+        &format!(
+            "ALLOW test:things:read WHERE test:a IN ({});\nDENY test:things:read WHERE test:b NOT IN ({});",
+            list(5_000),
+            list(1)
+        ),
+    );
+    let changes = at_account(&report);
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    // The value the new list lost: allowed before, not now.
+    assert_eq!((changes[0].kind, attribute(changes[0], "test:a")), (ChangeKind::Narrowed, one("ns-5000")));
+    assert_eq!((changes[0].old.decision, changes[0].new.decision), ("allow", "deny"));
+}
+
 // ---- The property: the diff against brute force on a small alphabet ----
 
 /// Values and patterns over `a` and `b`.

@@ -7,9 +7,11 @@
 //! the question is a breadth-first search of the product of the automata involved: the first
 //! state where the wanted set accepts and no unwanted one does gives the shortest witness.
 //! Characters that no glob names behave alike, so the search reads one fresh character for all
-//! of them.
+//! of them. Globs without a wildcard (the values of `=` and `IN` lists, which may be long) are
+//! kept as sets of words: one trie in the product instead of one automaton per value, and no
+//! search at all when the wanted set holds words only (they are tried, shortest first).
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::VecDeque;
 
 use super::error::Exhausted;
@@ -51,9 +53,26 @@ impl Glob {
         Glob(tokens)
     }
 
-    #[cfg(test)]
+    /// The one value of a glob without a wildcard.
+    fn word(&self) -> Option<String> {
+        self.0
+            .iter()
+            .map(|t| match t {
+                Token::Char(c) => Some(*c),
+                Token::Star => None,
+            })
+            .collect()
+    }
+
+    fn chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.0.iter().filter_map(|t| match t {
+            Token::Char(c) => Some(*c),
+            Token::Star => None,
+        })
+    }
+
     fn matches(&self, value: &str) -> bool {
-        let automaton = Automaton::new(&[self]);
+        let automaton = Automaton::new(&[self], Trie::default(), Trie::default());
         let mut state = automaton.start();
         for c in value.chars() {
             state = automaton.step(&state, c);
@@ -65,10 +84,88 @@ impl Glob {
 /// A set of values: the union of some globs (none: the empty set).
 pub(super) type LanguageId = u32;
 
+/// A language split for the search: its globs with wildcards, and its words.
+#[derive(Debug)]
+struct Language {
+    globs: Vec<Glob>,
+    /// Shortest first, then in order.
+    words: Vec<String>,
+    set: HashSet<String>,
+}
+
+impl Language {
+    fn new(globs: &[Glob]) -> Language {
+        let (mut words, mut starred) = (Vec::new(), Vec::new());
+        for glob in globs {
+            match glob.word() {
+                Some(word) => words.push(word),
+                None => starred.push(glob.clone()),
+            }
+        }
+        words.sort_by(|a, b| (a.chars().count(), a).cmp(&(b.chars().count(), b)));
+        let set = words.iter().cloned().collect();
+        Language { globs: starred, words, set }
+    }
+
+    fn holds(&self, value: &String) -> bool {
+        self.set.contains(value) || self.globs.iter().any(|g| g.matches(value))
+    }
+}
+
+/// Words as a trie: a node per prefix; `GONE` past every word.
+#[derive(Default)]
+struct Trie {
+    next: HashMap<(u32, char), u32>,
+    ends: Vec<bool>,
+}
+
+const GONE: u32 = u32::MAX;
+
+impl Trie {
+    fn of<'w>(words: impl IntoIterator<Item = &'w String>) -> Trie {
+        let mut trie = Trie::default();
+        for word in words {
+            if trie.ends.is_empty() {
+                trie.ends.push(false);
+            }
+            let mut node = 0;
+            for c in word.chars() {
+                let fresh = trie.ends.len() as u32;
+                node = *trie.next.entry((node, c)).or_insert(fresh);
+                if node == fresh {
+                    trie.ends.push(false);
+                }
+            }
+            trie.ends[node as usize] = true;
+        }
+        trie
+    }
+
+    /// The root, or `GONE` for a trie of no words.
+    fn root(&self) -> u32 {
+        if self.ends.is_empty() { GONE } else { 0 }
+    }
+
+    fn step(&self, node: u32, c: char) -> u32 {
+        match node {
+            GONE => GONE,
+            _ => self.next.get(&(node, c)).copied().unwrap_or(GONE),
+        }
+    }
+
+    fn ends(&self, node: u32) -> bool {
+        node != GONE && self.ends[node as usize]
+    }
+
+    fn chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.next.keys().map(|(_, c)| *c)
+    }
+}
+
 /// The languages of one diff, interned, with the answers to the questions already asked.
 #[derive(Default)]
 pub(super) struct Languages {
-    languages: Vec<Vec<Glob>>,
+    languages: Vec<Language>,
     ids: HashMap<Vec<Glob>, LanguageId>,
     answers: HashMap<(Option<LanguageId>, Vec<LanguageId>), Option<String>>,
 }
@@ -81,7 +178,7 @@ impl Languages {
             return id;
         }
         let id = self.languages.len() as LanguageId;
-        self.languages.push(globs.clone());
+        self.languages.push(Language::new(&globs));
         self.ids.insert(globs, id);
         id
     }
@@ -100,38 +197,57 @@ impl Languages {
         if let Some(answer) = self.answers.get(&question) {
             return Ok(answer.clone());
         }
-        let everything = Glob(vec![Token::Star]);
-        let inside: Vec<&Glob> = match wanted {
-            Some(id) => self.languages[id as usize].iter().collect(),
-            None => vec![&everything],
+        let outside: Vec<&Language> = question.1.iter().map(|&id| &self.languages[id as usize]).collect();
+        let answer = match wanted.map(|id| &self.languages[id as usize]) {
+            // Words only: the first that nothing unwanted holds, the empty one last.
+            Some(inside) if inside.globs.is_empty() => {
+                let mut free = inside.words.iter().filter(|w| !outside.iter().any(|l| l.holds(w)));
+                match free.next() {
+                    Some(empty) if empty.is_empty() => Some(free.next().unwrap_or(empty).clone()),
+                    other => other.cloned(),
+                }
+            }
+            inside => {
+                let everything = [Glob(vec![Token::Star])];
+                let (globs, words): (&[Glob], &[String]) = match inside {
+                    Some(language) => (&language.globs, &language.words),
+                    None => (&everything, &[]),
+                };
+                let inside: Vec<&Glob> = globs.iter().collect();
+                let outside_globs: Vec<&Glob> = outside.iter().flat_map(|l| &l.globs).collect();
+                let outside_words = Trie::of(outside.iter().flat_map(|l| &l.words));
+                search(&inside, Trie::of(words), &outside_globs, outside_words)?
+            }
         };
-        let outside: Vec<&Glob> = question.1.iter().flat_map(|&id| &self.languages[id as usize]).collect();
-        let answer = search(&inside, &outside)?;
         self.answers.insert(question, answer.clone());
         Ok(answer)
     }
 }
 
-/// The product of the globs' automata; a state is one set of positions per glob, as bits.
+/// The product of the globs' automata and two tries (the words wanted, the words unwanted); a
+/// state is one set of positions per glob, as bits, then the two tries' nodes.
 struct Automaton<'g> {
     globs: Vec<&'g Glob>,
     /// Where each glob's bits start in a state, in 64-bit words.
     offsets: Vec<usize>,
-    words: usize,
+    /// The 64-bit words of the globs' bits; the tries' nodes follow them.
+    bits: usize,
     /// The first position of each glob from which only wildcards remain, when it ends in one:
     /// a glob holding such a position accepts every continuation.
     open_tail: Vec<Option<usize>>,
+    wanted_words: Trie,
+    unwanted_words: Trie,
 }
 
 type State = Box<[u64]>;
 
 impl<'g> Automaton<'g> {
-    fn new(globs: &[&'g Glob]) -> Automaton<'g> {
+    fn new(globs: &[&'g Glob], wanted_words: Trie, unwanted_words: Trie) -> Automaton<'g> {
         let mut offsets = Vec::with_capacity(globs.len());
-        let mut words = 0;
+        let mut bits = 0;
         for glob in globs {
-            offsets.push(words);
-            words += (glob.0.len() + 1).div_ceil(64);
+            offsets.push(bits);
+            bits += (glob.0.len() + 1).div_ceil(64);
         }
         let open_tail = globs
             .iter()
@@ -140,7 +256,7 @@ impl<'g> Automaton<'g> {
                 stars => Some(glob.0.len() - stars),
             })
             .collect();
-        Automaton { globs: globs.to_vec(), offsets, words, open_tail }
+        Automaton { globs: globs.to_vec(), offsets, bits, open_tail, wanted_words, unwanted_words }
     }
 
     fn get(&self, state: &[u64], glob: usize, position: usize) -> bool {
@@ -151,6 +267,11 @@ impl<'g> Automaton<'g> {
     fn set(&self, state: &mut [u64], glob: usize, position: usize) {
         let bit = self.offsets[glob] * 64 + position;
         state[bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// The wanted and the unwanted trie's nodes.
+    fn nodes(&self, state: &[u64]) -> (u32, u32) {
+        (state[self.bits] as u32, state[self.bits + 1] as u32)
     }
 
     /// Adds the positions a wildcard reaches without reading anything (it may match nothing).
@@ -165,16 +286,18 @@ impl<'g> Automaton<'g> {
     }
 
     fn start(&self) -> State {
-        let mut state = vec![0u64; self.words].into_boxed_slice();
+        let mut state = vec![0u64; self.bits + 2].into_boxed_slice();
         for g in 0..self.globs.len() {
             self.set(&mut state, g, 0);
         }
         self.close(&mut state);
+        state[self.bits] = u64::from(self.wanted_words.root());
+        state[self.bits + 1] = u64::from(self.unwanted_words.root());
         state
     }
 
     fn step(&self, state: &[u64], c: char) -> State {
-        let mut next = vec![0u64; self.words].into_boxed_slice();
+        let mut next = vec![0u64; self.bits + 2].into_boxed_slice();
         for (g, glob) in self.globs.iter().enumerate() {
             for (position, token) in glob.0.iter().enumerate() {
                 if !self.get(state, g, position) {
@@ -188,10 +311,13 @@ impl<'g> Automaton<'g> {
             }
         }
         self.close(&mut next);
+        let (wanted, unwanted) = self.nodes(state);
+        next[self.bits] = u64::from(self.wanted_words.step(wanted, c));
+        next[self.bits + 1] = u64::from(self.unwanted_words.step(unwanted, c));
         next
     }
 
-    /// Whether some of the first `inside` globs accepts.
+    /// Whether a glob accepts what was read.
     fn accepts(&self, state: &[u64], glob: usize) -> bool {
         self.get(state, glob, self.globs[glob].0.len())
     }
@@ -205,25 +331,35 @@ impl<'g> Automaton<'g> {
     }
 }
 
-/// Breadth-first search of the product for a value the first `inside.len()` globs accept (one
-/// of them) and the `outside` ones do not (none of them).
-fn search(inside: &[&Glob], outside: &[&Glob]) -> Result<Option<String>, Exhausted> {
-    if inside.is_empty() {
+/// Breadth-first search of the product for a value one of the `inside` globs or wanted words
+/// accepts, and none of the `outside` globs or unwanted words does.
+fn search(
+    inside: &[&Glob],
+    wanted_words: Trie,
+    outside: &[&Glob],
+    unwanted_words: Trie,
+) -> Result<Option<String>, Exhausted> {
+    if inside.is_empty() && wanted_words.root() == GONE {
         return Ok(None);
     }
     let globs: Vec<&Glob> = inside.iter().chain(outside).copied().collect();
-    let automaton = Automaton::new(&globs);
+    let named = globs.iter().flat_map(|g| g.chars()).chain(wanted_words.chars()).chain(unwanted_words.chars());
+    let alphabet = alphabet(named.collect());
+    let automaton = Automaton::new(&globs, wanted_words, unwanted_words);
     let wanted = 0..inside.len();
     let unwanted = inside.len()..globs.len();
     let accepting = |state: &[u64]| {
-        wanted.clone().any(|g| automaton.accepts(state, g)) && !unwanted.clone().any(|g| automaton.accepts(state, g))
+        let (wanted_node, unwanted_node) = automaton.nodes(state);
+        (wanted.clone().any(|g| automaton.accepts(state, g)) || automaton.wanted_words.ends(wanted_node))
+            && !unwanted.clone().any(|g| automaton.accepts(state, g))
+            && !automaton.unwanted_words.ends(unwanted_node)
     };
-    // No continuation can be accepted: every wanted glob is stuck, or an unwanted one takes all.
+    // No continuation can be accepted: everything wanted is stuck, or something unwanted takes all.
     let dead = |state: &[u64]| {
-        !wanted.clone().any(|g| automaton.holds_any(state, g))
+        let (wanted_node, _) = automaton.nodes(state);
+        (wanted_node == GONE && !wanted.clone().any(|g| automaton.holds_any(state, g)))
             || unwanted.clone().any(|g| automaton.accepts_everything_after(state, g))
     };
-    let alphabet = alphabet(&globs);
 
     let start = automaton.start();
     if dead(&start) {
@@ -261,16 +397,8 @@ fn search(inside: &[&Glob], outside: &[&Glob]) -> Result<Option<String>, Exhaust
     Ok(empty_accepted.then(String::new))
 }
 
-/// The characters the globs name, after one that none names (it stands for all the others).
-fn alphabet(globs: &[&Glob]) -> Vec<char> {
-    let mut named: Vec<char> = globs
-        .iter()
-        .flat_map(|g| &g.0)
-        .filter_map(|t| match t {
-            Token::Char(c) => Some(*c),
-            Token::Star => None,
-        })
-        .collect();
+/// The characters named, after one that none is (it stands for all the others).
+fn alphabet(mut named: Vec<char>) -> Vec<char> {
     named.sort_unstable();
     named.dedup();
     let fresh = "xyzqkw0123456789"
@@ -368,6 +496,18 @@ mod tests {
                 proptest::prop_assert_eq!(shortest.unwrap_or(0), value.chars().count());
             }
         }
+    }
+
+    #[test]
+    fn long_lists_are_sets_of_words() {
+        let values: Vec<Glob> = (0..20_000).map(|i| Glob::literal(&format!("value-{i}"))).collect();
+        let all_but_one: Vec<Glob> = values.iter().filter(|g| **g != Glob::literal("value-7777")).cloned().collect();
+        assert_eq!(ask(Some(values.clone()), vec![all_but_one.clone()]), Some("value-7777".into()));
+        assert_eq!(ask(Some(values.clone()), vec![values.clone()]), None);
+        // `value-*` but none of the list: past the list's words.
+        assert_eq!(ask(Some(vec![Glob::prefix("value-")]), vec![values]), Some("value-".into()));
+        let unwanted = vec![all_but_one, vec![Glob::literal("value-")]];
+        assert_eq!(ask(Some(vec![Glob::prefix("value-")]), unwanted), Some("value-x".into()));
     }
 
     #[test]

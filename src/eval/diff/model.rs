@@ -234,7 +234,7 @@ fn language(condition: &CompiledCondition, context: &Context<'_>) -> Vec<Glob> {
         _ => None,
     };
     let mut globs = Vec::new();
-    for value in &condition.values {
+    for value in condition.values.iter() {
         match value {
             Value::Text(text) => globs.extend(compared(text)),
             Value::Pattern(pattern) if operator == Operator::Match => globs.push(Glob::pieces(pattern.pieces())),

@@ -29,7 +29,7 @@ pub(super) struct Moment {
 pub(super) fn moments(conditions: &[&CompiledCondition]) -> Vec<Moment> {
     let mut absolute: Vec<i64> = Vec::new();
     let mut daily: Vec<i64> = Vec::new();
-    for value in conditions.iter().flat_map(|c| &c.values) {
+    for value in conditions.iter().flat_map(|c| c.values.iter()) {
         let Value::Typed(typed) = value else { continue };
         match *typed {
             GlobalValue::Date(date, zone) => {
