@@ -246,6 +246,9 @@ pub struct Binding {
     pub parameters: BTreeMap<String, Parameter>,
     /// Names in [`Tenant::boundaries`]; the grant is the union over them (semantics.md §4.3).
     pub boundaries: Vec<String>,
+    /// Where the binding is written: the tenant file, and the line of its `policy`.
+    pub file: String,
+    pub line: usize,
 }
 
 /// A loaded, checked tenant.
