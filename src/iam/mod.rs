@@ -246,8 +246,9 @@ pub struct Binding {
     pub parameters: BTreeMap<String, Parameter>,
     /// Names in [`Tenant::boundaries`]; the grant is the union over them (semantics.md §4.3).
     pub boundaries: Vec<String>,
-    /// Where the binding is written: the tenant file, and the line of its `policy`.
+    /// The tenant file the binding is written in.
     pub file: String,
+    /// The line of its `policy` there.
     pub line: usize,
 }
 
