@@ -85,8 +85,9 @@
 //! - [`check`]: validation against the catalog and the lints, one file per family.
 //! - [`iam`]: the model (account, environments, users, groups, policies, boundaries, bindings)
 //!   and the loading of a tenant.
-//! - [`eval`]: the [`Engine`] (statements indexed by permission), decisions with residuals, and
-//!   explanations down to the condition that failed.
+//! - [`eval`]: the [`Engine`] (statements indexed by permission), decisions with residuals,
+//!   explanations down to the condition that failed, and [`eval::diff`], the exact comparison
+//!   of two engines.
 //! - [`token`]: token strings, the lifecycle rules and the check; rights come from the
 //!   evaluator, scopes from the catalog's token services, storage through [`TokenStore`].
 //! - `store` (feature `sqlite`) and `server` (feature `server`): SQLite and HTTP. The
