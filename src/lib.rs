@@ -102,6 +102,7 @@ pub mod eval;
 pub mod iam;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "sqlite")]
 pub mod store;
 pub mod syntax;
 pub mod token;
