@@ -1474,6 +1474,29 @@ fn a_residual_too_large_to_send_is_left_out_and_the_decision_stands() {
 }
 
 #[test]
+fn an_explanation_leaves_out_what_the_answer_leaves_out() {
+    let sandbox = costly_sandbox();
+    bind_statements(&sandbox.tenant, "readers", "policy-readers", &["ALLOW iam:policies:read;\n".to_string()]);
+    let token = sandbox.token(FRANK, &[LOGS, "iam:policies:read"]);
+    let server = sandbox.serve(&[]);
+    let body = json!({"permission": LOGS, "environment": "dev", "explain": true});
+    let reply = server.post("/v1/authorize", Some(&token), &body);
+    let answer = reply.json();
+    assert_eq!(answer["residualOmitted"], true, "{answer}");
+    let explanation = &answer["explanation"];
+    assert_eq!(explanation["decision"], "conditional");
+    assert_eq!(explanation["residual_omitted"], true);
+    assert!(explanation["residual"].is_null(), "the explanation's residual is left out as the answer's is");
+    let listed = explanation["deciding"].as_array().unwrap().len();
+    let omitted = explanation["deciding_omitted"].as_u64().unwrap() as usize;
+    assert_eq!(listed, 1_000, "as many statements as the residual's limit");
+    assert!(listed + omitted > 1_100, "every DENY is listed or counted: {listed} + {omitted}");
+    let missing = explanation["missing_attributes"].as_array().unwrap();
+    assert!(missing.contains(&json!("storage:k8s.namespace.name")), "{missing:?}");
+    assert!(reply.body.len() < 2 * 1024 * 1024, "the answer is bounded: {} bytes", reply.body.len());
+}
+
+#[test]
 fn a_long_attribute_list_against_a_long_in_list_is_decided_right() {
     let sandbox = costly_sandbox();
     let token = sandbox.token(FRANK, &[RUN]);

@@ -367,6 +367,9 @@ fn check(
                     println!("  {line}");
                 }
             }
+            if outcome.residual_omitted {
+                println!("residual policy: left out, over 1,000 statements or 256 KiB (the decision stands)");
+            }
             if let Some(explanation) = &outcome.explanation {
                 print!("{}", opened.service.engine().render_explanation(explanation, color_for(&std::io::stdout())));
             }
