@@ -258,6 +258,29 @@ async fn huge_and_malformed_forms_get_clean_refusals() {
 }
 
 #[tokio::test]
+async fn pages_quote_at_most_a_hundred_characters_of_what_was_sent() {
+    let warden = Warden::start(ORIGIN);
+    let long = "9".repeat(30_000);
+    let form = format!(
+        "form_token={}&name=n&expires=date&expires_on={long}&resource=account&owner=me&scope=app-engine%3Aapps%3Arun",
+        fresh_form_token(&warden, HEIDI).await
+    );
+    let refused = post(&warden, HEIDI, "/ui/tokens", &[], &form).await;
+    assert_eq!(refused.status, 400);
+    let beside = refused.body.split("id=\"expiry-error\">").nth(1).expect("the message beside the field");
+    let beside = beside.split("</p>").next().unwrap();
+    assert_eq!(beside, format!("`{}…` is not a date; choose one, as YYYY-MM-DD", "9".repeat(100)));
+
+    let id = format!("dt0s16{}", "Q".repeat(5_000));
+    let form = format!("form_token={}&action=disable&from=mine&id={id}", fresh_form_token(&warden, HEIDI).await);
+    let refused = post(&warden, HEIDI, "/ui/change", &[], &form).await;
+    assert_eq!(refused.status, 404, "{}", refused.main_text());
+    let text = refused.main_text();
+    assert!(text.contains(&format!("{}…", &id[..100])), "{text:.400}");
+    assert!(!text.contains(&id[..101]), "{text:.400}");
+}
+
+#[tokio::test]
 async fn the_one_time_page_shows_a_new_secret_once_and_to_its_owner_only() {
     let warden = Warden::start(ORIGIN);
     let made =
