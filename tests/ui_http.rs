@@ -343,6 +343,41 @@ async fn without_the_header_flag_there_are_no_pages() {
 }
 
 #[tokio::test]
+async fn the_log_names_who_was_signed_in_and_a_wrong_address_says_where_the_pages_are() {
+    let warden = Warden::start(ORIGIN);
+    assert_eq!(get(&warden, HEIDI, "/ui/tokens").await.status, 200);
+    let stranger = call(&warden, None, "GET", "/ui/tokens?from=stranger", &[signed_in(GRACE)], b"").await;
+    assert_eq!(stranger.status, 401);
+
+    let mistyped = get(&warden, HEIDI, "/ui/tokns").await;
+    assert_eq!(mistyped.status, 404);
+    assert!(mistyped.main_text().contains("there is no such page"), "{}", mistyped.main_text());
+    assert!(mistyped.header("content-security-policy").is_some_and(|csp| csp.starts_with("default-src 'self'")));
+    let api = call(&warden, None, "GET", "/tokens", &[], b"").await;
+    assert_eq!(api.status, 404);
+    assert!(api.body.contains("and the token pages under /ui/"), "{}", api.body);
+
+    let started = std::time::Instant::now();
+    let lines = loop {
+        let log = warden.log();
+        let lines: Vec<String> = log.lines().filter(|l| l.contains(" token=")).map(str::to_string).collect();
+        if lines.len() >= 4 || started.elapsed() > std::time::Duration::from_secs(10) {
+            break lines;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines[0].contains("GET /ui/tokens 200 token=- user=heidi@acme.example decision="), "{}", lines[0]);
+    assert!(
+        lines[1].contains("GET /ui/tokens 401 token=- user=- "),
+        "from a peer that is not the gateway: {}",
+        lines[1]
+    );
+    assert!(lines[2].contains("GET /ui/tokns 404 token=- user=heidi@acme.example "), "{}", lines[2]);
+    assert!(lines[3].contains("GET /tokens 404 token=- user=- "), "{}", lines[3]);
+}
+
+#[tokio::test]
 async fn only_an_admin_turns_platform_tokens_off_and_then_none_are_generated() {
     let warden = Warden::start(ORIGIN);
     let switch_form = |token: &str| format!("form_token={token}&allowed=false");

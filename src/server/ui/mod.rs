@@ -24,7 +24,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::Redirect;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::server::State;
 use crate::token::TokenService;
@@ -76,7 +76,14 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         .route("/ui/change", post(tokens::change))
         .route("/ui/manage", get(manage::list))
         .route("/ui/manage/switch", post(manage::switch))
+        .route("/ui/{*rest}", any(missing_page))
         .layer(axum::middleware::map_response(layout::headers))
+}
+
+/// A mistyped page address gets a page, not the API's JSON; the person is signed in as on any
+/// page, so the log names them.
+async fn missing_page(_: Result<signin::SignedIn, UiError>) -> UiError {
+    UiError::not_found()
 }
 
 /// Runs the work where it may block (the token service reads SQLite).
