@@ -16,8 +16,9 @@ use warden::eval::{AttrValue, Engine};
 use warden::iam::{Principal, TenantFiles, load};
 use warden::store::SqliteStore;
 use warden::token::{
-    Actor, Caller, CheckRequest, Created, DEFAULT_PREFIX, Malformed, ManualClock, NewToken, Outcome, Rotation,
-    Settings, ShownStatus, Status, TokenError, TokenId, TokenRecord, TokenSecret, TokenService, TokenStore, parse,
+    Actor, Caller, CheckRequest, Created, DEFAULT_PREFIX, Duplication, Malformed, ManualClock, NewToken, Outcome,
+    Rotation, Settings, ShownStatus, Status, TokenError, TokenId, TokenRecord, TokenSecret, TokenService, TokenStore,
+    parse,
 };
 
 // --- Fixtures ---------------------------------------------------------------------------------
@@ -573,6 +574,57 @@ fn duplicate_copies_everything_but_name_and_secret() {
     fx.advance(31 * 24 * 3600);
     refused(fx.service.duplicate(alice, &original.record.id), "token_expired");
     fx.assert_audited(ALICE, "duplicate", Some(&original.record.id), "token_expired");
+}
+
+/// A duplicate made from an edited form (the token pages): the changes it gives, the rest the
+/// original's, every create rule and D31 as for a plain duplicate, and the audit entry of both.
+#[test]
+fn a_duplicate_with_changes_keeps_every_rule_of_a_duplicate() {
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let original = fx
+        .service
+        .create(
+            alice,
+            NewToken { environments: vec!["dev".into()], tags: vec!["ci".into()], ..token("reader", &[READ]) },
+        )
+        .unwrap();
+    let mut changes = Duplication::default();
+    changes.name = Some("  second reader ".into());
+    changes.expires_at = Some(Some(t0() + Duration::days(7)));
+    changes.scopes = Some(vec![READ.into(), "storage:logs:read".into()]);
+    changes.environments = Some(vec![]);
+    let copy = fx.service.duplicate_with(alice, &original.record.id, changes.clone()).unwrap();
+    let new = fx.record(&copy.record.id);
+    assert_eq!(new.name, "second reader", "trimmed, as a created token's name");
+    assert_eq!(new.expires_at, Some(t0() + Duration::days(7)));
+    assert_eq!(new.scopes, [READ, "storage:logs:read"]);
+    assert!(new.environments.is_empty(), "the whole account");
+    assert_eq!((&new.tags, &new.owner), (&original.record.tags, &original.record.owner));
+    let entries = fx.service.audit_log(alice, None, Some(&copy.record.id)).unwrap();
+    let made: Vec<_> = entries.iter().map(|e| (e.action.as_str(), e.token.as_ref(), e.new_token.as_ref())).collect();
+    assert_eq!(made, [("duplicate", Some(&original.record.id), Some(&copy.record.id))]);
+
+    // The create rules hold for what was changed.
+    let mut bad = changes.clone();
+    bad.scopes = Some(vec!["storage:log:read".into()]);
+    refused(fx.service.duplicate_with(alice, &original.record.id, bad), "unknown_scope");
+    let mut bad = changes.clone();
+    bad.environments = Some(vec!["qa".into()]);
+    refused(fx.service.duplicate_with(alice, &original.record.id, bad), "unknown_environment");
+    let mut bad = changes.clone();
+    bad.name = Some(" ".into());
+    refused(fx.service.duplicate_with(alice, &original.record.id, bad), "invalid_name");
+    let mut bad = changes.clone();
+    bad.expires_at = Some(Some(t0() - Duration::days(1)));
+    refused(fx.service.duplicate_with(alice, &original.record.id, bad), "expiry_in_past");
+    fx.assert_audited(ALICE, "duplicate", Some(&original.record.id), "expiry_in_past");
+
+    // D31: a rotated-out token is not duplicated, whatever the changes, even while it works.
+    let overlap = Rotation { old_expires_at: Some(fx.now() + Duration::days(1)), ..Rotation::default() };
+    fx.service.rotate(alice, &original.record.id, overlap).unwrap();
+    refused(fx.service.duplicate_with(alice, &original.record.id, changes), "already_rotated");
+    fx.assert_audited(ALICE, "duplicate", Some(&original.record.id), "already_rotated");
 }
 
 #[test]

@@ -405,6 +405,71 @@ async fn only_an_admin_turns_platform_tokens_off_and_then_none_are_generated() {
     assert_eq!(token_count(&warden, HEIDI).await, 0);
 }
 
+/// The ids of the tokens the list shows, in its order.
+fn listed_ids(list: &Reply) -> Vec<String> {
+    list.body.split("data-token=\"").skip(1).map(|rest| rest.split('"').next().unwrap().to_string()).collect()
+}
+
+/// A row of the list, as words: its cells and the Actions it offers.
+fn row_text(list: &Reply, id: &str) -> String {
+    let row = list.body.split(&format!("data-token=\"{id}\"")).nth(1).unwrap();
+    words(row.split("</tr>").next().unwrap())
+}
+
+#[tokio::test]
+async fn a_duplicate_from_the_page_is_the_service_s_duplicate() {
+    let warden = Warden::start(ORIGIN);
+    post(&warden, HEIDI, "/ui/tokens", &[], &generate_form(&fresh_form_token(&warden, HEIDI).await, "original")).await;
+    let original = listed_ids(&get(&warden, HEIDI, "/ui/tokens").await).remove(0);
+    let path = format!("/ui/tokens/{original}/duplicate");
+    let page = get(&warden, HEIDI, &path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("action=\"{path}\"")), "the form goes to the duplicate");
+    assert!(page.body.contains("value=\"Duplicate of: original\""));
+    assert!(page.main_text().contains("a duplicate has the original's owner"), "{}", page.main_text());
+
+    // Edited before it is sent: the changes hold, and the audit names both tokens.
+    let form = format!(
+        "form_token={}&name=edited+copy&expires=never&resource=environments&environment=staging&scope=app-engine%3Aapps%3Arun",
+        form_token(&page.body)
+    );
+    let made = post(&warden, HEIDI, &path, &[], &form).await;
+    assert_eq!(made.status, 303, "{}", made.main_text());
+    let ids = listed_ids(&get(&warden, HEIDI, "/ui/tokens").await);
+    let copy = ids.iter().find(|id| **id != original).expect("the duplicate is listed").clone();
+    let list = get(&warden, HEIDI, "/ui/tokens").await;
+    let row = row_text(&list, &copy);
+    assert!(row.starts_with("edited copy") && row.contains("app-engine:apps:run staging Never"), "{row}");
+    assert!(warden.audit(HEIDI).contains(&format!("duplicate  {original} → {copy}  ok")), "{}", warden.audit(HEIDI));
+
+    // Rotated out, with an overlap: still working, but neither duplicated nor rotated again,
+    // and the list does not offer either.
+    let rotate = get(&warden, HEIDI, &format!("/ui/tokens/{original}/rotate")).await;
+    let overlap = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M");
+    let form = format!(
+        "form_token={}&name=next&expires=never&old_stops=at&old_expires_at={overlap}",
+        form_token(&rotate.body)
+    );
+    assert_eq!(post(&warden, HEIDI, &format!("/ui/tokens/{original}/rotate"), &[], &form).await.status, 303);
+    let list = get(&warden, HEIDI, "/ui/tokens").await;
+    let actions = row_text(&list, &original);
+    assert!(actions.contains("Active") && actions.contains("Disable"), "{actions}");
+    assert!(!actions.contains("Duplicate") && !actions.contains("Rotate"), "{actions}");
+    assert!(row_text(&list, &copy).contains("Duplicate"), "other tokens keep the action");
+
+    let page = get(&warden, HEIDI, &path).await;
+    let form = format!(
+        "form_token={}&name=again&expires=never&resource=account&scope=app-engine%3Aapps%3Arun",
+        form_token(&page.body)
+    );
+    let refused = post(&warden, HEIDI, &path, &[], &form).await;
+    assert_eq!(refused.status, 409, "{}", refused.main_text());
+    assert!(refused.main_text().contains("cannot be duplicated again"), "{}", refused.main_text());
+    assert!(refused.body.contains("value=\"again\""), "what was typed stays");
+    assert!(warden.audit(HEIDI).contains(&format!("duplicate  {original}  already_rotated")));
+    assert_eq!(listed_ids(&get(&warden, HEIDI, "/ui/tokens").await).len(), 3, "nothing more was made");
+}
+
 #[tokio::test]
 async fn a_refused_rotation_says_why_beside_the_field_it_concerns() {
     let warden = Warden::start(ORIGIN);

@@ -72,6 +72,7 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         .route("/ui/tokens/new", get(generate::form))
         .route("/ui/tokens/shown/{key}", get(generate::shown))
         .route("/ui/tokens/{token}/rotate", get(generate::rotate_form).post(generate::rotate))
+        .route("/ui/tokens/{token}/duplicate", get(generate::duplicate_form).post(generate::duplicate))
         .route("/ui/confirm", get(tokens::confirm))
         .route("/ui/change", post(tokens::change))
         .route("/ui/manage", get(manage::list))

@@ -264,8 +264,9 @@ fn actions(table: Table, record: &TokenRecord, status: ShownStatus, form_token: 
                         }
                     }
                 }
-                @if table == Table::Mine && status != ShownStatus::Expired {
-                    li { a href=(link_with("/ui/tokens/new", &[("duplicate", id)])) { "Duplicate" } }
+                // A rotated-out token is neither duplicated nor rotated again (D31).
+                @if table == Table::Mine && status != ShownStatus::Expired && record.rotated_to.is_none() {
+                    li { a href={ "/ui/tokens/" (id) "/duplicate" } { "Duplicate" } }
                     li { a href={ "/ui/tokens/" (id) "/rotate" } { "Rotate" } }
                 }
                 li { a href=(confirm("delete")) { "Delete" } }
