@@ -3,6 +3,7 @@
 mod account;
 mod audit;
 mod catalog;
+mod db;
 mod effective;
 mod exit;
 mod explain;
@@ -51,6 +52,9 @@ enum Command {
     Account(account::AccountCommand),
     Audit(audit::Args),
     Serve(serve::Args),
+    /// The token database: migrate its schema, copy it into another
+    #[command(subcommand)]
+    Db(db::DbCommand),
     Catalog(catalog::Args),
 }
 
@@ -109,6 +113,7 @@ pub fn run() -> ExitCode {
         Command::Account(command) => account::run(command),
         Command::Audit(args) => audit::run(args),
         Command::Serve(args) => serve::run_server(args),
+        Command::Db(command) => db::run(command),
         Command::Catalog(args) => catalog::run(args),
     };
     exit.into()

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use warden::server::{Config, Limits, TenantSource, run};
+use warden::store::Schema;
 
 use super::service::StoreArgs;
 use super::{Exit, color_for, fail};
@@ -42,6 +43,10 @@ pub struct Args {
     /// Cut off a client that takes longer than this to send its headers or its body
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     client_timeout: f64,
+    /// Bring a PostgreSQL schema up to date before serving, for setups where the service's role
+    /// may change it (else `warden db migrate` does, and serve refuses a schema behind its own)
+    #[arg(long)]
+    migrate: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -62,7 +67,8 @@ pub fn run_server(args: Args) -> Exit {
         .with_ansi(color_for(&std::io::stderr()))
         .with_target(false)
         .init();
-    let service = match args.store.open() {
+    let schema = if args.migrate { Schema::Migrate } else { Schema::Expect };
+    let service = match args.store.open(schema) {
         Ok(service) => service,
         Err(exit) => return exit,
     };

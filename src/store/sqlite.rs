@@ -5,7 +5,10 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
-use crate::token::{AuditEntry, Change, Owner, Status, StoreError, TokenDigest, TokenId, TokenRecord, TokenStore};
+use super::error::SchemaError;
+use crate::token::{
+    AuditEntry, Change, Owner, Snapshot, Status, StoreError, TokenDigest, TokenId, TokenRecord, TokenStore,
+};
 
 /// Schema versions, applied in order; `PRAGMA user_version` says how many have run.
 const MIGRATIONS: &[&str] = &["CREATE TABLE accounts (
@@ -104,6 +107,19 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(TokenRecord, bool)> {
 }
 
 impl SqliteStore {
+    /// The schema version this warden brings a database to.
+    pub const VERSION: usize = MIGRATIONS.len();
+
+    /// The schema version of a database file, 0 for one not made yet; nothing is changed.
+    pub fn version(path: &Path) -> Result<usize, StoreError> {
+        if !path.exists() {
+            return Ok(0);
+        }
+        let connection =
+            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(error)?;
+        connection.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(error)
+    }
+
     /// Opens (and creates, on first use) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let mut connection = Connection::open(path).map_err(error)?;
@@ -112,6 +128,10 @@ impl SqliteStore {
         connection.pragma_update(None, "synchronous", "NORMAL").map_err(error)?;
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(error)?;
         let version: usize = transaction.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(error)?;
+        if version > MIGRATIONS.len() {
+            let newer = SchemaError::Newer { found: version, known: MIGRATIONS.len() };
+            return Err(StoreError::Database(format!("`{}`: {newer}", path.display())));
+        }
         for migration in MIGRATIONS.iter().skip(version) {
             transaction.execute_batch(migration).map_err(error)?;
         }
@@ -150,10 +170,10 @@ fn insert_audit(connection: &Connection, audit: &AuditEntry) -> rusqlite::Result
     Ok(())
 }
 
-fn insert_token(connection: &Connection, r: &TokenRecord) -> rusqlite::Result<()> {
+fn insert_token(connection: &Connection, r: &TokenRecord, deleted: bool) -> rusqlite::Result<()> {
     connection.execute(
         &format!(
-            "INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)"
+            "INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
         ),
         params![
             r.id.0,
@@ -170,6 +190,7 @@ fn insert_token(connection: &Connection, r: &TokenRecord) -> rusqlite::Result<()
             if r.status == Status::Active { "active" } else { "disabled" },
             r.last_used_at.map(millis),
             r.digest.0.as_slice(),
+            deleted,
         ],
     )?;
     Ok(())
@@ -190,7 +211,7 @@ impl TokenStore for SqliteStore {
                     return Err(StoreError::LimitReached(limit));
                 }
             }
-            insert_token(transaction, record).map_err(error)?;
+            insert_token(transaction, record, false).map_err(error)?;
             insert_audit(transaction, audit).map_err(error)
         })
     }
@@ -249,7 +270,7 @@ impl TokenStore for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound(old.clone()));
             }
-            insert_token(transaction, new).map_err(error)?;
+            insert_token(transaction, new, false).map_err(error)?;
             insert_audit(transaction, audit).map_err(error)
         })
     }
@@ -286,24 +307,84 @@ impl TokenStore for SqliteStore {
                 "SELECT at, actor, action, token, outcome FROM audit
                  WHERE at >= ?1 AND (?2 IS NULL OR token = ?2) ORDER BY seq",
             )?;
-            let rows =
-                statement.query_map(params![since.map_or(i64::MIN, millis), token.map(|t| t.0.as_str())], |row| {
-                    Ok(AuditEntry {
-                        at: time(row.get(0)?),
-                        actor: row.get(1)?,
-                        action: row.get(2)?,
-                        token: row.get::<_, Option<String>>(3)?.map(TokenId),
-                        outcome: row.get(4)?,
-                    })
-                })?;
+            let rows = statement
+                .query_map(params![since.map_or(i64::MIN, millis), token.map(|t| t.0.as_str())], audit_entry)?;
             rows.collect()
         })
     }
 
-    fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
+    fn touch(&self, uses: &[(TokenId, DateTime<Utc>)]) -> Result<(), StoreError> {
         self.write(|transaction| {
-            let update = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1";
-            transaction.execute(update, params![id.0, millis(at)]).map(|_| ()).map_err(error)
+            let mut update = transaction
+                .prepare(
+                    "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+                )
+                .map_err(error)?;
+            for (id, at) in uses {
+                update.execute(params![id.0, millis(*at)]).map_err(error)?;
+            }
+            Ok(())
         })
     }
+
+    fn export(&self) -> Result<Snapshot, StoreError> {
+        // One read transaction, so the three parts are of one moment.
+        self.read(|c| {
+            c.execute_batch("BEGIN")?;
+            let snapshot = (|| {
+                let accounts = c
+                    .prepare("SELECT id, platform_tokens FROM accounts ORDER BY id")?
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let tokens = c
+                    .prepare(&format!("SELECT {COLUMNS} FROM tokens ORDER BY id"))?
+                    .query_map([], record)?
+                    .collect::<rusqlite::Result<_>>()?;
+                let audit = c
+                    .prepare("SELECT at, actor, action, token, outcome FROM audit ORDER BY seq")?
+                    .query_map([], audit_entry)?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(Snapshot { accounts, tokens, audit })
+            })();
+            c.execute_batch("COMMIT")?;
+            snapshot
+        })
+    }
+
+    fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.write(|transaction| {
+            let held: i64 = transaction
+                .query_row(
+                    "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM tokens) + (SELECT COUNT(*) FROM audit)",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(error)?;
+            if held > 0 {
+                return Err(StoreError::Database("the database is not empty".into()));
+            }
+            for (account, allowed) in &snapshot.accounts {
+                transaction
+                    .execute("INSERT INTO accounts (id, platform_tokens) VALUES (?1, ?2)", params![account, allowed])
+                    .map_err(error)?;
+            }
+            for (token, deleted) in &snapshot.tokens {
+                insert_token(transaction, token, *deleted).map_err(error)?;
+            }
+            for entry in &snapshot.audit {
+                insert_audit(transaction, entry).map_err(error)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn audit_entry(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        at: time(row.get(0)?),
+        actor: row.get(1)?,
+        action: row.get(2)?,
+        token: row.get::<_, Option<String>>(3)?.map(TokenId),
+        outcome: row.get(4)?,
+    })
 }

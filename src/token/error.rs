@@ -34,6 +34,7 @@ impl TokenError {
             TokenError::UnknownToken(_) | TokenError::Store(StoreError::NotFound(_)) => Rule::UnknownToken,
             TokenError::Store(StoreError::LimitReached(_)) => Rule::TokenLimit,
             TokenError::Store(StoreError::Busy) => Rule::StorageBusy,
+            TokenError::Store(StoreError::Unavailable(_)) => Rule::StorageUnavailable,
             TokenError::Store(_) => Rule::StorageError,
             TokenError::Request(_) => Rule::BadRequest,
             TokenError::Random(_) => Rule::NoRandomness,
@@ -45,6 +46,7 @@ impl TokenError {
         match self {
             TokenError::Request(_) => CheckReason::BadRequest,
             TokenError::Store(StoreError::Busy) => CheckReason::StorageBusy,
+            TokenError::Store(StoreError::Unavailable(_)) => CheckReason::StorageUnavailable,
             _ => CheckReason::StorageError,
         }
     }

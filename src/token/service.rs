@@ -9,13 +9,13 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::actor::{Actor, MANAGE_ALL, Reach, WRITE_OWN};
 use super::admission::{MAX_NAME, in_the_future, not_expired, rotated_name};
-use super::cache::{EngineCache, LastUsed, Reload, TokenCache};
+use super::cache::{EngineCache, LastUsed, Reload, SwitchCache, TokenCache};
 use super::clock::Clock;
 use super::error::TokenError;
 use super::reason::Rule;
 use super::record::{Owner, Status, TokenRecord};
 use super::settings::Settings;
-use super::store::{AuditEntry, Change, TokenStore};
+use super::store::{AuditEntry, Change, Invalidation, StoreError, TokenStore};
 use super::string::{TokenId, TokenSecret};
 use crate::catalog::Catalog;
 use crate::eval::Engine;
@@ -65,7 +65,8 @@ pub struct TokenService {
     pub(super) settings: Settings,
     pub(super) catalog: Catalog,
     engine: EngineCache,
-    pub(super) tokens: TokenCache,
+    pub(super) tokens: Arc<TokenCache>,
+    switch: Arc<SwitchCache>,
     pub(super) last_used: LastUsed,
 }
 
@@ -84,6 +85,22 @@ impl TokenService {
             store.set_account_switch(&account.id, account.platform_tokens, None)?;
         }
         let now = clock.now();
+        let tokens = Arc::new(TokenCache::default());
+        let switch = Arc::new(SwitchCache::default());
+        // What other processes change reaches this one as soon as the store hears of it; the
+        // caches are the service's, so the store holds them only weakly.
+        let (forget_tokens, forget_switch) = (Arc::downgrade(&tokens), Arc::downgrade(&switch));
+        store.subscribe(Box::new(move |change| {
+            let (Some(tokens), Some(switch)) = (forget_tokens.upgrade(), forget_switch.upgrade()) else { return };
+            match change {
+                Invalidation::Token(id) => tokens.forget(&id),
+                Invalidation::Account(_) => switch.forget(),
+                Invalidation::Everything => {
+                    tokens.forget_all();
+                    switch.forget();
+                }
+            }
+        }));
         Ok(TokenService {
             last_used: LastUsed::new(Arc::clone(&store)),
             store,
@@ -91,7 +108,8 @@ impl TokenService {
             settings,
             catalog: catalog.clone(),
             engine: EngineCache::new(engine, now),
-            tokens: TokenCache::default(),
+            tokens,
+            switch,
         })
     }
 
@@ -110,6 +128,13 @@ impl TokenService {
     /// The compiled tenant, read again when older than the propagation bound.
     pub fn engine(&self) -> Arc<Engine> {
         self.engine.get(self.clock.now(), self.settings.propagation)
+    }
+
+    /// The account's switch, from memory within the propagation bound (D26: `None` before it
+    /// was ever set).
+    pub(super) fn account_switch(&self, account: &str) -> Result<Option<bool>, StoreError> {
+        let (now, bound) = (self.clock.now(), self.settings.propagation);
+        self.switch.get_or_fetch(account, now, bound, || self.store.account_switch(account))
     }
 
     /// Whether the database's account switch differs from the tenant file's (D26: warn).
@@ -374,7 +399,9 @@ impl TokenService {
         self.audited(&actor_email, action, None, || {
             self.require(&engine, actor, MANAGE_ALL, "turn platform tokens on or off")?;
             let account = &engine.tenant().account.id;
-            Ok(self.store.set_account_switch(account, allowed, Some(&self.audit(&actor_email, action, None, "ok")))?)
+            self.store.set_account_switch(account, allowed, Some(&self.audit(&actor_email, action, None, "ok")))?;
+            self.switch.forget();
+            Ok(())
         })
     }
 

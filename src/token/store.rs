@@ -1,5 +1,5 @@
-//! What the lifecycle needs from storage. `store::SqliteStore` implements it; every method is
-//! one transaction.
+//! What the lifecycle needs from storage. `store::SqliteStore` and `store::PostgresStore`
+//! implement it; every method is one transaction.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -35,8 +35,38 @@ pub enum StoreError {
     NotFound(TokenId),
     #[error("the token database is busy; try again")]
     Busy,
+    /// The database cannot be reached (stopped, restarting, unreachable): nothing was changed.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("token database error: {0}")]
     Database(String),
+}
+
+/// What another process changed, as a store shared between processes reports it: a copy of it
+/// held in memory is stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Invalidation {
+    /// A token was disabled, enabled, deleted or given a new expiry.
+    Token(TokenId),
+    /// An account's platform-tokens switch was set.
+    Account(String),
+    /// Changes may have been missed (the store lost touch with the database for a while).
+    Everything,
+}
+
+/// Called with every [`Invalidation`], on a thread of the store's.
+pub type InvalidationListener = Box<dyn Fn(Invalidation) + Send + Sync>;
+
+/// Everything a store holds, for moving it to another store (`warden db copy`).
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Each account's platform-tokens switch, by account id.
+    pub accounts: Vec<(String, bool)>,
+    /// Every token, deleted ones included (the flag), ordered by id.
+    pub tokens: Vec<(TokenRecord, bool)>,
+    /// The audit log, oldest first.
+    pub audit: Vec<AuditEntry>,
 }
 
 pub trait TokenStore: Send + Sync {
@@ -63,6 +93,17 @@ pub trait TokenStore: Send + Sync {
     fn record_audit(&self, audit: &AuditEntry) -> Result<(), StoreError>;
     /// Audit entries since a time, of one token or of all, oldest first.
     fn audit_log(&self, since: Option<DateTime<Utc>>, token: Option<&TokenId>) -> Result<Vec<AuditEntry>, StoreError>;
-    /// Records a successful use.
-    fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records successful uses, a batch in one transaction; a time never moves backwards.
+    fn touch(&self, uses: &[(TokenId, DateTime<Utc>)]) -> Result<(), StoreError>;
+    /// Has `listener` called with what other processes change, as soon as they commit it. A
+    /// store that cannot tell (SQLite) never calls it: changes then reach this process within
+    /// the propagation bound.
+    fn subscribe(&self, listener: InvalidationListener) {
+        let _ = listener;
+    }
+    /// Everything the store holds.
+    fn export(&self) -> Result<Snapshot, StoreError>;
+    /// Fills an empty store with a snapshot, in one transaction; a store that holds tokens,
+    /// accounts or audit entries already is refused.
+    fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
 }
