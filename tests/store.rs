@@ -76,7 +76,7 @@ impl Backend {
     fn postgres() -> Backend {
         use cluster::{ADMIN, SERVICE, SERVICE_PASSWORD};
         static CLUSTER: std::sync::OnceLock<cluster::Cluster> = std::sync::OnceLock::new();
-        let cluster = CLUSTER.get_or_init(|| cluster::Cluster::start(&[]));
+        let cluster = CLUSTER.get_or_init(|| cluster::Cluster::start());
         let name = cluster.database();
         let admin = cluster.url(ADMIN, &name).replacen(ADMIN, &format!("{ADMIN}:{}", cluster::ADMIN_PASSWORD), 1);
         Database::parse(&admin, Origin::Environment).unwrap().migrate(Some(SERVICE)).unwrap();
@@ -354,7 +354,7 @@ fn a_copy_reads_back_alike_and_needs_an_empty_destination(backend: &Backend) {
     assert_eq!(digest(&after), copied.digest);
     assert_eq!(format!("{before:?}"), format!("{after:?}"));
     let refused = copy(&destination.database, &backend.database).unwrap_err().to_string();
-    assert!(refused.contains("the database is not empty"), "{refused}");
+    assert!(refused.contains(warden::token::NOT_EMPTY), "{refused}");
     assert_eq!(digest(&source.export().unwrap()), copied.digest, "a refused copy changes nothing");
     let mut changed = before.clone();
     changed.tokens[0].0.name.push('!');

@@ -114,8 +114,8 @@ pub fn failed(error: DatabaseError) -> Exit {
     };
     eprintln!("error: {error}");
     match &error {
-        DatabaseError::Schema { database, error: SchemaError::Behind { .. } } => eprintln!(
-            "(run `warden db migrate --db '{database}'` as a role that may change the schema, or start `warden serve --migrate` where one role does both)"
+        DatabaseError::Schema { error: SchemaError::Behind { .. }, .. } => eprintln!(
+            "(run `warden db migrate --db URL --grant ROLE` as a role that may change the schema, ROLE being the one warden serve runs as; where one role does both, start `warden serve --migrate`)"
         ),
         DatabaseError::Store { error: StoreError::Unavailable(_), .. } => {
             eprintln!("(is the database server running, and does it take connections from here?)")

@@ -72,7 +72,7 @@ pub enum DatabaseError {
         error: SchemaError,
     },
     /// The database refused or failed.
-    #[error("the token database `{database}`: {error}")]
+    #[error("the token database `{database}`: {}", cause(error))]
     Store {
         /// The database, without its password.
         database: String,
@@ -101,5 +101,13 @@ impl DatabaseError {
             DatabaseError::Store { error, .. } => Some(error),
             _ => None,
         }
+    }
+}
+
+/// A store's failure after the database's name: without repeating that it is the database's.
+fn cause(error: &StoreError) -> String {
+    match error {
+        StoreError::Database(message) => message.clone(),
+        other => other.to_string(),
     }
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 
 use super::error::SchemaError;
 use crate::token::{
-    AuditEntry, Change, Owner, Snapshot, Status, StoreError, TokenDigest, TokenId, TokenRecord, TokenStore,
+    AuditEntry, Change, NOT_EMPTY, Owner, Snapshot, Status, StoreError, TokenDigest, TokenId, TokenRecord, TokenStore,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` says how many have run.
@@ -361,7 +361,7 @@ impl TokenStore for SqliteStore {
                 )
                 .map_err(error)?;
             if held > 0 {
-                return Err(StoreError::Database("the database is not empty".into()));
+                return Err(StoreError::Database(NOT_EMPTY.into()));
             }
             for (account, allowed) in &snapshot.accounts {
                 transaction

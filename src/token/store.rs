@@ -58,6 +58,10 @@ pub enum Invalidation {
 /// Called with every [`Invalidation`], on a thread of the store's.
 pub type InvalidationListener = Box<dyn Fn(Invalidation) + Send + Sync>;
 
+/// Why [`TokenStore::import`] refused a store that holds something.
+pub const NOT_EMPTY: &str =
+    "it holds tokens, account switches or audit entries already; a copy goes into an empty database";
+
 /// Everything a store holds, for moving it to another store (`warden db copy`).
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {

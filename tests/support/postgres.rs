@@ -78,8 +78,14 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    /// A new server; `settings` are extra `postgresql.conf` lines (`ssl = on`, …).
-    pub fn start(settings: &[&str]) -> Cluster {
+    /// A new server with the default settings.
+    pub fn start() -> Cluster {
+        Cluster::start_with(|_| Vec::new())
+    }
+
+    /// A new server; `prepare` is given its directory before it starts and returns settings
+    /// to add (`ssl=on`, …).
+    pub fn start_with(prepare: impl FnOnce(&Path) -> Vec<String>) -> Cluster {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let bin = bin_dir();
         let dir = std::env::temp_dir().join(format!(
@@ -102,17 +108,15 @@ impl Cluster {
                 .arg(format!("--pwfile={}", dir.join("password").display())),
             "initdb",
         );
-        let mut cluster = Cluster { dir, port: 0, bin, settings: settings.iter().map(|s| s.to_string()).collect() };
+        let settings = prepare(&dir);
+        let cluster = Cluster { dir, port: free_port(), bin, settings };
         cluster.start_again();
         cluster.sql("postgres", &format!("CREATE ROLE {SERVICE} LOGIN PASSWORD '{SERVICE_PASSWORD}'"));
         cluster
     }
 
-    /// Starts the server (again), on a new free port the first time.
-    pub fn start_again(&mut self) {
-        if self.port == 0 {
-            self.port = free_port();
-        }
+    /// Starts the server (again).
+    pub fn start_again(&self) {
         let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300",
             self.port,

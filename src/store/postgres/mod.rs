@@ -26,8 +26,8 @@ use self::schema::NotMigrated;
 use super::error::DatabaseError;
 use super::{Migrated, Schema};
 use crate::token::{
-    AuditEntry, Change, InvalidationListener, Owner, Snapshot, Status, StoreError, TokenDigest, TokenId, TokenRecord,
-    TokenStore,
+    AuditEntry, Change, InvalidationListener, NOT_EMPTY, Owner, Snapshot, Status, StoreError, TokenDigest, TokenId,
+    TokenRecord, TokenStore,
 };
 
 /// Connections one store keeps at most: enough for a 2-core instance's concurrent writes,
@@ -353,7 +353,7 @@ impl TokenStore for PostgresStore {
                 )?
                 .get(0);
             if held > 0 {
-                return Err(StoreError::Database("the database is not empty".into()).into());
+                return Err(StoreError::Database(NOT_EMPTY.into()).into());
             }
             for (account, allowed) in &snapshot.accounts {
                 session.execute("INSERT INTO accounts (id, platform_tokens) VALUES ($1, $2)", &[account, allowed])?;

@@ -118,7 +118,7 @@ pub(super) fn store_error(error: &postgres::Error) -> StoreError {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             return match io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
                 Some(tls) => StoreError::Database(format!("TLS: {tls}")),
-                None => StoreError::Unavailable(error.to_string()),
+                None => StoreError::Unavailable(io.to_string()),
             };
         }
         source = cause.source();
