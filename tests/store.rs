@@ -76,7 +76,7 @@ impl Backend {
     fn postgres() -> Backend {
         use cluster::{ADMIN, SERVICE, SERVICE_PASSWORD};
         static CLUSTER: std::sync::OnceLock<cluster::Cluster> = std::sync::OnceLock::new();
-        let cluster = CLUSTER.get_or_init(|| cluster::Cluster::start());
+        let cluster = CLUSTER.get_or_init(cluster::Cluster::start);
         let name = cluster.database();
         let admin = cluster.url(ADMIN, &name).replacen(ADMIN, &format!("{ADMIN}:{}", cluster::ADMIN_PASSWORD), 1);
         Database::parse(&admin, Origin::Environment).unwrap().migrate(Some(SERVICE)).unwrap();
