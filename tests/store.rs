@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use warden::catalog::Catalog;
 use warden::eval::Engine;
 use warden::iam::{TenantFiles, load};
-use warden::store::{Database, DatabaseError, Origin, Schema, copy, digest};
+use warden::store::{Database, DatabaseError, Schema, copy, digest};
 use warden::token::{
     AuditEntry, Change, CheckRequest, NewToken, Owner, Settings, Status, StoreError, SystemClock, TokenId, TokenRecord,
     TokenSecret, TokenService, TokenStore,
@@ -75,6 +75,7 @@ impl Backend {
     #[cfg(feature = "postgres")]
     fn postgres() -> Backend {
         use cluster::{ADMIN, SERVICE, SERVICE_PASSWORD};
+        use warden::store::Origin;
         static CLUSTER: std::sync::OnceLock<cluster::Cluster> = std::sync::OnceLock::new();
         let cluster = CLUSTER.get_or_init(cluster::Cluster::start);
         let name = cluster.database();

@@ -26,10 +26,12 @@ pub struct Copied {
 /// Copies everything `from` holds into `to`, which must hold nothing yet (its schema is
 /// brought up to date first), and checks that `to` reads back as `from` did.
 pub fn copy(from: &Database, to: &Database) -> Result<Copied, DatabaseError> {
-    if let Database::Sqlite(path) = from {
-        if !path.exists() {
+    // Opening a file that is not there would make an empty one to copy from.
+    match from {
+        Database::Sqlite(path) if !path.exists() => {
             return Err(DatabaseError::InvalidName { text: from.to_string(), reason: "no such file".into() });
         }
+        _ => {}
     }
     let failed = |database: &Database| {
         let database = database.to_string();
