@@ -8,9 +8,13 @@
 #[cfg(feature = "postgres")]
 #[path = "support/postgres.rs"]
 mod cluster;
+#[cfg(feature = "postgres")]
+use cluster::temp;
+#[cfg(not(feature = "postgres"))]
+#[path = "support/temp.rs"]
+mod temp;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration as Elapsed, Instant};
 
@@ -43,21 +47,9 @@ impl Drop for Backend {
     }
 }
 
-fn temp_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "warden-store-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 impl Backend {
     fn sqlite() -> Backend {
-        let dir = temp_dir();
+        let dir = temp::dir("store");
         let file = dir.join("tokens.db");
         let raw_file = file.clone();
         Backend {
@@ -84,7 +76,7 @@ impl Backend {
         let service = cluster.url(SERVICE, &name).replacen(SERVICE, &format!("{SERVICE}:{SERVICE_PASSWORD}"), 1);
         Backend {
             database: Database::parse(&service, Origin::Environment).unwrap(),
-            dir: temp_dir(),
+            dir: temp::dir("store"),
             raw: Box::new(move |sql| {
                 let output = cluster.psql(&name, ADMIN, sql);
                 match output.status.success() {

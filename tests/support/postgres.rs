@@ -5,6 +5,9 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this
 
+#[path = "temp.rs"]
+pub mod temp;
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -86,15 +89,8 @@ impl Cluster {
     /// A new server; `prepare` is given its directory before it starts and returns settings
     /// to add (`ssl=on`, …).
     pub fn start_with(prepare: impl FnOnce(&Path) -> Vec<String>) -> Cluster {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
         let bin = bin_dir();
-        let dir = std::env::temp_dir().join(format!(
-            "warden-pg-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp::dir("pg");
         std::fs::write(dir.join("password"), ADMIN_PASSWORD).unwrap();
         if running_as_root() {
             run(Command::new("chown").args(["-R", "nobody"]).arg(&dir), "chown");

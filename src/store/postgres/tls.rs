@@ -36,19 +36,15 @@ impl Tls {
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| StoreError::Database(format!("TLS: {e}")))?;
-        let verifier: Arc<dyn ServerCertVerifier> = match url.tls {
-            TlsMode::VerifyCa | TlsMode::VerifyFull => {
-                let roots = trusted_roots(url)?;
-                let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+        let chain = match url.tls.verifies() {
+            true => Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(trusted_roots(url)?), Arc::clone(&provider))
                     .build()
-                    .map_err(|e| StoreError::Database(format!("TLS: {e}")))?;
-                match url.tls {
-                    TlsMode::VerifyFull => webpki,
-                    _ => Arc::new(AnyHostName(webpki)),
-                }
-            }
-            TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => Arc::new(Unchecked(provider)),
+                    .map_err(|e| StoreError::Database(format!("TLS: {e}")))?,
+            ),
+            false => None,
         };
+        let verifier = Arc::new(Verifier { chain, host_name: url.tls == TlsMode::VerifyFull, provider });
         let config = builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
         Ok(Tls(Arc::new(config)))
     }
@@ -79,50 +75,17 @@ fn trusted_roots(url: &PostgresUrl) -> Result<RootCertStore, StoreError> {
     Ok(roots)
 }
 
-/// `prefer` and `require`: any certificate, though the handshake's signatures are still checked.
+/// What `sslmode` checks of the server's certificate: with `chain`, that it leads to a trusted
+/// CA (`verify-ca`), and with `host_name` too, that it names the host (`verify-full`); without,
+/// nothing (`prefer`, `require`). The handshake's signatures are checked in every mode.
 #[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        signed: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, signed, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        signed: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, signed, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct Verifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    host_name: bool,
+    provider: Arc<CryptoProvider>,
 }
 
-/// `verify-ca`: the chain is checked, the host name is not.
-#[derive(Debug)]
-struct AnyHostName(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyHostName {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -131,11 +94,12 @@ impl ServerCertVerifier for AnyHostName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        let Some(chain) = &self.chain else { return Ok(ServerCertVerified::assertion()) };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
+            )) if !self.host_name => Ok(ServerCertVerified::assertion()),
+            verified => verified,
         }
     }
 
@@ -145,7 +109,7 @@ impl ServerCertVerifier for AnyHostName {
         cert: &CertificateDer<'_>,
         signed: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, signed)
+        verify_tls12_signature(message, cert, signed, &self.provider.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -154,11 +118,11 @@ impl ServerCertVerifier for AnyHostName {
         cert: &CertificateDer<'_>,
         signed: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, signed)
+        verify_tls13_signature(message, cert, signed, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
