@@ -10,15 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
 
-install() {
-  local runner=()
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "error: $* is missing and there is no sudo to install it" >&2; exit 2; }
-    runner=(sudo)
-  fi
-  "${runner[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${runner[@]}" apt-get install -y -qq "$@" >/dev/null
-}
+. "$root/examples/lib.sh"
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 [ -n "$(pg_bin)" ] || install postgresql
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || install nginx-light
@@ -76,14 +68,6 @@ pids+=("$a_pid")
 "$warden" serve --tenant "$tenant" --db "$url" --listen "127.0.0.1:$b_port" 2>"$work/b.log" &
 pids+=($!)
 
-wait_for() { # URL
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "$1" && return 0
-    sleep 0.1
-  done
-  echo "error: nothing answers at $1" >&2
-  return 1
-}
 wait_for "http://127.0.0.1:$a_port/healthz"
 wait_for "http://127.0.0.1:$b_port/healthz"
 
