@@ -58,13 +58,17 @@ fn record(owner: usize) -> (TokenRecord, AuditEntry) {
         expires_at: None,
         status: Status::Active,
         last_used_at: None,
+        rotated_from: None,
+        rotated_to: None,
         digest: secret.digest(),
     };
     let audit = AuditEntry {
         at: now,
+        account: "acme".into(),
         actor: "bench".into(),
         action: "create".into(),
         token: Some(record.id.clone()),
+        new_token: None,
         outcome: "ok".into(),
     };
     (record, audit)

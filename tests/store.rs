@@ -120,6 +120,7 @@ suite!(
     a_copy_reads_back_alike_and_needs_an_empty_destination,
     a_schema_newer_than_this_warden_is_refused,
     another_instance_refuses_a_disabled_token,
+    the_token_pages_form_state_is_shared_by_instances,
 );
 
 const ACCOUNT: &str = "acme";
@@ -147,6 +148,8 @@ fn record(owner: &str, name: &str) -> TokenRecord {
         expires_at: Some(t0() + Duration::days(30)),
         status: Status::Active,
         last_used_at: None,
+        rotated_from: None,
+        rotated_to: None,
         digest: secret.digest(),
     }
 }
@@ -154,9 +157,11 @@ fn record(owner: &str, name: &str) -> TokenRecord {
 fn audit(action: &str, token: Option<&TokenId>, at: DateTime<Utc>) -> AuditEntry {
     AuditEntry {
         at,
+        account: ACCOUNT.into(),
         actor: "alice@acme.example".into(),
         action: action.into(),
         token: token.cloned(),
+        new_token: None,
         outcome: "ok".into(),
     }
 }
@@ -204,7 +209,7 @@ fn twenty_creates_racing_on_two_instances_make_exactly_ten(backend: &Backend) {
     let refused = results.iter().filter(|r| matches!(r, Err(StoreError::LimitReached(10)))).count();
     assert_eq!((results.iter().filter(|r| r.is_ok()).count(), refused), (10, 10), "{results:?}");
     assert_eq!(instances[0].list(ACCOUNT, Some("racer")).unwrap().len(), 10);
-    assert_eq!(instances[1].audit_log(None, None).unwrap().len(), 10, "one audit entry per token made");
+    assert_eq!(instances[1].audit_log(ACCOUNT, None, None).unwrap().len(), 10, "one audit entry per token made");
 }
 
 fn a_deleted_token_frees_its_slot_but_keeps_its_id(backend: &Backend) {
@@ -244,7 +249,7 @@ fn changes_reach_live_tokens_only(backend: &Backend) {
     let unknown = TokenId("dt0s16.AAAAAAAAAAAAAAAAAAAAAAAA".into());
     let refused = store.change(&unknown, &Change::Delete, &audit("delete", Some(&unknown), t0()));
     assert!(matches!(refused, Err(StoreError::NotFound(_))));
-    assert_eq!(store.audit_log(None, None).unwrap().len(), 5, "refused changes write no audit entry");
+    assert_eq!(store.audit_log(ACCOUNT, None, None).unwrap().len(), 5, "refused changes write no audit entry");
 }
 
 fn a_rotation_is_one_transaction(backend: &Backend) {
@@ -252,14 +257,19 @@ fn a_rotation_is_one_transaction(backend: &Backend) {
     let (old, new, orphan) = (record("u1", "old"), record("u1", "new"), record("u1", "orphan"));
     insert(&*store, &old);
     let stop = t0() + Duration::hours(1);
+    let mut new = new;
+    new.rotated_from = Some(old.id.clone());
     store.rotate(&old.id, stop, &new, &audit("rotate", Some(&old.id), t0())).unwrap();
-    assert_eq!(store.get(&old.id).unwrap().unwrap().0.expires_at, Some(stop));
-    assert!(store.get(&new.id).unwrap().is_some());
+    let (rotated, _) = store.get(&old.id).unwrap().unwrap();
+    assert_eq!((rotated.expires_at, rotated.rotated_to.as_ref()), (Some(stop), Some(&new.id)));
+    assert_eq!(store.get(&new.id).unwrap().unwrap().0.rotated_from.as_ref(), Some(&old.id));
+    let twice = store.rotate(&old.id, stop, &orphan, &audit("rotate", Some(&old.id), t0()));
+    assert!(matches!(twice, Err(StoreError::AlreadyRotated(_))), "{twice:?}");
     let missing = TokenId("dt0s16.BBBBBBBBBBBBBBBBBBBBBBBB".into());
     let refused = store.rotate(&missing, stop, &orphan, &audit("rotate", Some(&missing), t0()));
     assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
     assert!(store.get(&orphan.id).unwrap().is_none(), "no new token without the old one's change");
-    assert_eq!(store.audit_log(None, None).unwrap().len(), 2);
+    assert_eq!(store.audit_log(ACCOUNT, None, None).unwrap().len(), 2);
 }
 
 fn the_audit_log_is_append_only(backend: &Backend) {
@@ -270,7 +280,7 @@ fn the_audit_log_is_append_only(backend: &Backend) {
         let refused = (backend.raw)(sql).expect_err(sql);
         assert!(refused.contains("append-only"), "{sql}: {refused}");
     }
-    assert_eq!(store.audit_log(None, None).unwrap()[0].actor, "alice@acme.example");
+    assert_eq!(store.audit_log(ACCOUNT, None, None).unwrap()[0].actor, "alice@acme.example");
 }
 
 fn last_uses_arrive_in_batches_and_never_go_back(backend: &Backend) {
@@ -293,7 +303,7 @@ fn the_account_switch_is_kept(backend: &Backend) {
     store.set_account_switch(ACCOUNT, false, Some(&audit("deny_tokens", None, t0()))).unwrap();
     assert_eq!(backend.open().account_switch(ACCOUNT).unwrap(), Some(false));
     assert_eq!(store.account_switch("other").unwrap(), None);
-    assert_eq!(store.audit_log(None, None).unwrap().len(), 1, "seeding the switch is not audited");
+    assert_eq!(store.audit_log(ACCOUNT, None, None).unwrap().len(), 1, "seeding the switch is not audited");
 }
 
 fn the_audit_log_is_read_by_time_and_token(backend: &Backend) {
@@ -304,18 +314,22 @@ fn the_audit_log_is_read_by_time_and_token(backend: &Backend) {
         audit("create", Some(&b.id), t0() + Duration::seconds(1)),
         audit("allow_tokens", None, t0() + Duration::seconds(2)),
         audit("disable", Some(&a.id), t0() + Duration::seconds(3)),
+        AuditEntry { new_token: Some(b.id.clone()), ..audit("duplicate", Some(&a.id), t0() + Duration::seconds(4)) },
+        AuditEntry { account: "beta".into(), ..audit("create", Some(&a.id), t0() + Duration::seconds(5)) },
     ];
     for entry in &entries {
         store.record_audit(entry).unwrap();
     }
     let actions = |since: Option<DateTime<Utc>>, token: Option<&TokenId>| -> Vec<String> {
-        store.audit_log(since, token).unwrap().into_iter().map(|e| e.action).collect()
+        store.audit_log(ACCOUNT, since, token).unwrap().into_iter().map(|e| e.action).collect()
     };
-    assert_eq!(actions(None, None), ["create", "create", "allow_tokens", "disable"]);
-    assert_eq!(actions(None, Some(&a.id)), ["create", "disable"]);
-    assert_eq!(actions(Some(t0() + Duration::seconds(1)), None), ["create", "allow_tokens", "disable"]);
-    assert_eq!(actions(Some(t0() + Duration::seconds(2)), Some(&b.id)), Vec::<String>::new());
-    let first = &store.audit_log(None, None).unwrap()[0];
+    assert_eq!(actions(None, None), ["create", "create", "allow_tokens", "disable", "duplicate"]);
+    assert_eq!(actions(None, Some(&a.id)), ["create", "disable", "duplicate"]);
+    assert_eq!(actions(None, Some(&b.id)), ["create", "duplicate"], "the token a duplicate made counts too");
+    assert_eq!(actions(Some(t0() + Duration::seconds(1)), None), ["create", "allow_tokens", "disable", "duplicate"]);
+    assert_eq!(actions(Some(t0() + Duration::seconds(2)), Some(&b.id)), ["duplicate"]);
+    assert_eq!(store.audit_log("beta", None, None).unwrap().len(), 1, "each account sees its own entries");
+    let first = &store.audit_log(ACCOUNT, None, None).unwrap()[0];
     assert_eq!((first.at, first.outcome.as_str(), first.token.as_ref()), (t0(), "ok", Some(&a.id)));
 }
 
@@ -409,4 +423,17 @@ fn another_instance_refuses_a_disabled_token(backend: &Backend) {
     assert_eq!(reason(&b), "token_disabled");
     let bound = if backend.announces_changes { Elapsed::from_secs(1) } else { Elapsed::from_millis(3_500) };
     assert!(took < bound, "B refused it after {took:?}");
+}
+
+fn the_token_pages_form_state_is_shared_by_instances(backend: &Backend) {
+    let (a, b) = (backend.open(), backend.open());
+    let key = a.ui_form_key(&[7; 32]).unwrap();
+    assert_eq!(key, [7; 32], "the first candidate is kept");
+    assert_eq!(b.ui_form_key(&[9; 32]).unwrap(), key, "every instance signs with the same key");
+    let (now, later) = (t0(), t0() + Duration::minutes(10));
+    assert!(a.spend_ui_form_token("nonce-1", later, now).unwrap());
+    assert!(!b.spend_ui_form_token("nonce-1", later, now).unwrap(), "a replay through another instance");
+    assert!(a.spend_ui_form_token("nonce-2", now, now).unwrap());
+    let after = now + Duration::minutes(1);
+    assert!(b.spend_ui_form_token("nonce-2", later, after).unwrap(), "marks past their time are dropped");
 }

@@ -7,39 +7,22 @@
 # installs postgresql, nginx-light and curl when missing)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cd "$root"
-
-. "$root/examples/lib.sh"
+# shellcheck source=../setup.sh
+. "$here/../setup.sh"
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 [ -n "$(pg_bin)" ] || install postgresql
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || install nginx-light
-command -v curl >/dev/null || install curl
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
 pg="$(pg_bin)"
 
-warden="${WARDEN:-$root/target/debug/warden}"
-[ -x "$warden" ] || cargo build --locked -q
-tenant="$root/policies/example"
-
-work="$(mktemp -d)"
-chmod 755 "$work"
-pids=()
+# PostgreSQL refuses to run as root: its files and processes are nobody's then.
 as_owner=()
 if [ "$(id -u)" = 0 ]; then
   chown nobody "$work"
   as_owner=(runuser -u nobody --)
 fi
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ -d "$work/pg" ] && "${as_owner[@]}" "$pg/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
+stop_postgres() {
+  [ ! -d "$work/pg" ] || "${as_owner[@]}" "$pg/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
 }
-trap cleanup EXIT
-
-# Ports of our own, so that the test runs beside anything else on the machine.
-base=$((20000 + RANDOM % 20000))
+trap 'stop_postgres; cleanup' EXIT
 nginx_port=$base a_port=$((base + 1)) b_port=$((base + 2)) pg_port=$((base + 3))
 
 # PostgreSQL: its superuser migrates, the role `warden` serves.

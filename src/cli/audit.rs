@@ -6,8 +6,9 @@ use warden::token::TokenId;
 use super::service::{ServiceArgs, refused};
 use super::{Exit, OutputFormat};
 
-/// Show the audit log: every lifecycle operation, refusals included (admins see all, owners
-/// the entries of their own tokens)
+/// Show the audit log of the tenant's account: every lifecycle operation, refusals included
+/// (admins see all, owners the entries of their own tokens; a rotate or duplicate names the old
+/// and the new token)
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long = "as", value_name = "USER")]
@@ -32,7 +33,10 @@ pub fn run(args: Args) -> Exit {
             OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&entries).expect("entries serialize")),
             OutputFormat::Human => {
                 for e in &entries {
-                    let token = e.token.as_ref().map_or("-", |t| t.0.as_str());
+                    let mut token = e.token.as_ref().map_or_else(|| "-".to_string(), ToString::to_string);
+                    if let Some(new) = &e.new_token {
+                        token = format!("{token} → {new}");
+                    }
                     println!("{}  {}  {}  {token}  {}", e.at.to_rfc3339(), e.actor, e.action, e.outcome);
                 }
             }

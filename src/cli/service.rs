@@ -7,7 +7,7 @@ use chrono::Duration;
 use warden::diagnostic::{FileReport, SourceFile, human};
 use warden::iam::Principal;
 use warden::store::Schema;
-use warden::token::{Deployment, SystemClock, TokenError, TokenService};
+use warden::token::{Deployment, MAX_PROPAGATION, SystemClock, TokenError, TokenService, valid_prefix};
 
 use super::tenant::TenantArgs;
 use super::{Exit, OutputFormat, color_for, db, fail};
@@ -21,8 +21,48 @@ pub struct StoreArgs {
     /// database, else ./warden.db]
     #[arg(long, value_name = "PATH|URL")]
     db: Option<String>,
+    /// Tokens one owner may hold in the account; every token not deleted counts [default: the
+    /// tenant's [deployment] token_limit, else 10]
+    #[arg(long, value_name = "N", env = "WARDEN_TOKEN_LIMIT", value_parser = setting(token_limit, "WARDEN_TOKEN_LIMIT"), help_heading = "Deployment")]
+    token_limit: Option<usize>,
+    /// The prefix of new tokens, `dt0` + a letter + two digits [default: the tenant's
+    /// [deployment] token_prefix, else dt0s16]
+    #[arg(long, value_name = "PREFIX", env = "WARDEN_TOKEN_PREFIX", value_parser = setting(token_prefix, "WARDEN_TOKEN_PREFIX"), help_heading = "Deployment")]
+    token_prefix: Option<String>,
+    /// How long a cached token or tenant may serve before it is read again, 0 to 300 [default:
+    /// the tenant's [deployment] propagation_seconds, else 60]
+    #[arg(long, value_name = "SECONDS", env = "WARDEN_PROPAGATION_SECONDS", value_parser = setting(propagation_seconds, "WARDEN_PROPAGATION_SECONDS"), help_heading = "Deployment")]
+    propagation_seconds: Option<i64>,
     #[command(flatten)]
     pub tenant: TenantArgs,
+}
+
+/// A parser of a deployment setting whose complaint names the environment variable too: clap
+/// names only the flag, and the value may well have come from the variable.
+fn setting<T: 'static>(
+    parse: fn(&str) -> Result<T, String>,
+    variable: &'static str,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |text| parse(text).map_err(|why| format!("{why} (set by the flag or by {variable})"))
+}
+
+fn token_limit(text: &str) -> Result<usize, String> {
+    text.parse().map_err(|_| format!("`{text}` is not a number of tokens"))
+}
+
+fn token_prefix(text: &str) -> Result<String, String> {
+    if valid_prefix(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!("`{text}` is not a token prefix: `dt0`, a lower-case letter and two digits"))
+    }
+}
+
+fn propagation_seconds(text: &str) -> Result<i64, String> {
+    match text.parse() {
+        Ok(seconds) if (0..=MAX_PROPAGATION.num_seconds()).contains(&seconds) => Ok(seconds),
+        _ => Err(format!("`{text}` is not a number of seconds from 0 to {}", MAX_PROPAGATION.num_seconds())),
+    }
 }
 
 /// The tenant, database and output flags every token command takes.
@@ -48,21 +88,20 @@ impl ServiceArgs {
 
 impl StoreArgs {
     /// Loads the tenant, opens the database (migrating a PostgreSQL schema only with
-    /// [`Schema::Migrate`]), applies `[deployment]` and the environment's overrides
-    /// (`WARDEN_TOKEN_LIMIT`, `WARDEN_TOKEN_PREFIX`, `WARDEN_PROPAGATION_SECONDS`).
+    /// [`Schema::Migrate`]), applies `[deployment]` and the flags (or their environment
+    /// variables) over it.
     pub fn open(&self, schema: Schema) -> Result<TokenService, Exit> {
         let engine = self.tenant.engine()?;
         let catalog = self.tenant.catalog.load().map_err(fail)?;
         let deployment = self.deployment()?;
-        let from_env = |name: &str| std::env::var(name).ok();
         let mut settings = deployment.settings();
-        if let Some(limit) = from_env("WARDEN_TOKEN_LIMIT").and_then(|v| v.parse().ok()) {
+        if let Some(limit) = self.token_limit {
             settings.limit = limit;
         }
-        if let Some(prefix) = from_env("WARDEN_TOKEN_PREFIX") {
-            settings.prefix = prefix;
+        if let Some(prefix) = &self.token_prefix {
+            settings.prefix = prefix.clone();
         }
-        if let Some(seconds) = from_env("WARDEN_PROPAGATION_SECONDS").and_then(|v| v.parse().ok()) {
+        if let Some(seconds) = self.propagation_seconds {
             settings.propagation = Duration::seconds(seconds);
         }
         let settings = settings.validated().map_err(fail)?;

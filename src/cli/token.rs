@@ -9,7 +9,7 @@ use clap::Subcommand;
 use warden::eval::AttrValue;
 use warden::iam::Principal;
 use warden::token::{
-    CheckReason, CheckRequest, Created, NewToken, Rotation, TokenError, TokenId, TokenRecord, TokenService,
+    CheckReason, CheckRequest, Created, NewToken, Outcome, Rotation, TokenError, TokenId, TokenRecord, TokenService,
 };
 
 use super::explain::parse_attribute;
@@ -110,7 +110,8 @@ pub enum TokenCommand {
         /// The new token's name [default: the old name with today's date]
         #[arg(long)]
         name: Option<String>,
-        /// When the old token stops: `now` or an RFC 3339 time before its own expiry
+        /// When the old token stops: `now`, or an RFC 3339 time at most 30 days ahead and not
+        /// after its own expiry
         #[arg(long, value_name = "now|RFC3339", value_parser = parse_old_expiry, default_value = "now")]
         old_expires: OldExpiry,
         /// The new token's expiry [default: the old token's lifetime again]
@@ -366,9 +367,7 @@ fn check(
     match opened.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&outcome).expect("outcomes serialize")),
         OutputFormat::Human => {
-            let token = outcome.token_id.as_ref().map_or_else(|| "the token".to_string(), |id| format!("token {id}"));
-            let who = outcome.user.as_ref().map(|u| format!(" of {u}")).unwrap_or_default();
-            println!("{} {}: {token}{who}, {}", outcome.status, outcome.reason, request.permission);
+            println!("{} {}: {}", outcome.status, outcome.reason, sentence(&outcome, &request));
             if let Some(residual) = &outcome.residual {
                 println!("residual policy (applies where these hold):");
                 for line in residual.lines() {
@@ -386,6 +385,41 @@ fn check(
         (_, CheckReason::Conditional) if allow_conditional => Exit::Ok,
         _ => Exit::No,
     })
+}
+
+/// What decided a check, as a person says it: which token, whose policies, what was asked.
+fn sentence(outcome: &Outcome, request: &CheckRequest) -> String {
+    let token = outcome.token_id.as_ref().map_or_else(|| "the token".to_string(), |id| format!("token {id}"));
+    let asked = match &request.environment {
+        Some(environment) => format!("{} in environment {environment}", request.permission),
+        None => format!("{} at account level", request.permission),
+    };
+    let owner = outcome.user.as_deref().unwrap_or("its owner");
+    match outcome.reason {
+        CheckReason::Ok => format!("{token} of {owner} may use {asked}"),
+        CheckReason::InvalidToken => format!("no valid token of this account was given, so {asked} is refused"),
+        CheckReason::TokenExpired => format!("{token} has expired"),
+        CheckReason::TokenDisabled => format!("{token} is disabled"),
+        CheckReason::WrongResource => match &request.environment {
+            Some(environment) => {
+                format!(
+                    "{token} is not valid in environment {environment} (it is for other environments or another account)"
+                )
+            }
+            None => format!(
+                "{token} is not valid at account level (it is for some environments only, or another account; give --env)"
+            ),
+        },
+        CheckReason::InsufficientScope => format!("{token} does not hold the scope {}", request.permission),
+        CheckReason::PolicyDenied if outcome.user.is_none() => {
+            format!("the owner of {token} is no longer in the tenant")
+        }
+        CheckReason::PolicyDenied => format!("the policies of {owner} do not allow {asked} ({token})"),
+        CheckReason::Conditional => {
+            format!("the policies of {owner} allow {asked} only where the residual below holds ({token})")
+        }
+        other => other.help().to_string(),
+    }
 }
 
 fn scan(paths: &[PathBuf]) -> Exit {

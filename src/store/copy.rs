@@ -95,16 +95,22 @@ pub fn digest(snapshot: &Snapshot) -> String {
         for at in [Some(token.created_at), token.expires_at, token.last_used_at] {
             field(time(at).as_bytes());
         }
+        for lineage in [&token.rotated_from, &token.rotated_to] {
+            field(&[u8::from(lineage.is_some())]);
+            field(lineage.as_ref().map_or(&[][..], |t| t.0.as_bytes()));
+        }
         field(&token.digest.0);
     }
     for entry in &snapshot.audit {
         field(b"audit");
         field(time(Some(entry.at)).as_bytes());
-        for text in [&entry.actor, &entry.action, &entry.outcome] {
+        for text in [&entry.account, &entry.actor, &entry.action, &entry.outcome] {
             field(text.as_bytes());
         }
-        field(&[u8::from(entry.token.is_some())]);
-        field(entry.token.as_ref().map_or(&[][..], |t| t.0.as_bytes()));
+        for token in [&entry.token, &entry.new_token] {
+            field(&[u8::from(token.is_some())]);
+            field(token.as_ref().map_or(&[][..], |t| t.0.as_bytes()));
+        }
     }
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -203,7 +203,8 @@ pub enum Rule {
     TokenLimit,
     /// The token has expired: it cannot be duplicated, rotated or given a new expiry (409).
     TokenExpired,
-    /// The token was rotated out: it cannot be rotated or duplicated again (D31, 409).
+    /// The token was rotated out: it cannot be rotated or duplicated again, and its expiry can
+    /// only be brought forward (D31, 409).
     AlreadyRotated,
     /// The token's predecessor is still inside its overlap (D31, 409).
     RotationInProgress,
@@ -213,8 +214,8 @@ pub enum Rule {
     InvalidName,
     /// An expiry must lie in the future (400).
     ExpiryInPast,
-    /// The old token of a rotation stops now or within 30 days, never after its own expiry,
-    /// and a rotated-out token's expiry can only be brought forward (D31, 400).
+    /// The old token of a rotation stops now or within 30 days, never after its own expiry
+    /// (D31, 400).
     InvalidOverlap,
     /// The account has no such environment (400).
     UnknownEnvironment,

@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap as HashMap;
 
 use super::actor::{Actor, MANAGE_ALL, Reach, WRITE_OWN};
-use super::admission::{MAX_NAME, in_the_future, not_expired, rotated_name};
+use super::admission::{
+    duplicate_name, in_the_future, not_expired, not_rotated_out, only_brought_forward, overlap_allowed, rotated_name,
+    within_caller,
+};
 use super::cache::{EngineCache, LastUsed, Reload, SwitchCache, TokenCache};
 use super::clock::Clock;
 use super::error::TokenError;
@@ -56,6 +59,21 @@ pub struct Rotation {
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// `None`: now.
     pub old_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Rotation {
+    /// The new token's name and expiry when a rotation of `record` at `now` is not told
+    /// otherwise (D20): the old name with today's date, and the old token's lifetime again
+    /// (never → never).
+    pub fn proposal(record: &TokenRecord, now: DateTime<Utc>) -> (String, Option<DateTime<Utc>>) {
+        (rotated_name(&record.name, now), record.expires_at.map(|at| now + (at - record.created_at)))
+    }
+}
+
+/// Who acts, in which account: what every audit entry of an operation begins with.
+struct Auditor {
+    account: String,
+    actor: String,
 }
 
 /// The token service: the lifecycle and the check (see `check.rs`) over a [`TokenStore`].
@@ -144,12 +162,26 @@ impl TokenService {
         Ok(self.store.account_switch(&account.id)? != Some(account.platform_tokens))
     }
 
-    fn audit(&self, actor: &str, action: &str, token: Option<&TokenId>, outcome: &str) -> AuditEntry {
+    fn auditor(&self, engine: &Engine, actor: Actor) -> Auditor {
+        let tenant = engine.tenant();
+        Auditor { account: tenant.account.id.clone(), actor: tenant.email(actor.principal).to_string() }
+    }
+
+    fn entry(
+        &self,
+        by: &Auditor,
+        action: &str,
+        token: Option<&TokenId>,
+        new_token: Option<&TokenId>,
+        outcome: &str,
+    ) -> AuditEntry {
         AuditEntry {
             at: self.clock.now(),
-            actor: actor.to_string(),
+            account: by.account.clone(),
+            actor: by.actor.clone(),
             action: action.to_string(),
             token: token.cloned(),
+            new_token: new_token.cloned(),
             outcome: outcome.to_string(),
         }
     }
@@ -157,7 +189,7 @@ impl TokenService {
     /// Runs an operation and writes its refusal to the audit log when a rule refused it (D24).
     fn audited<T>(
         &self,
-        actor: &str,
+        by: &Auditor,
         action: &str,
         token: Option<&TokenId>,
         work: impl FnOnce() -> Result<T, TokenError>,
@@ -166,7 +198,7 @@ impl TokenService {
         if let Err(error) = &result {
             let rule = error.rule();
             if rule.is_refusal() {
-                let _ = self.store.record_audit(&self.audit(actor, action, token, rule.as_str()));
+                let _ = self.store.record_audit(&self.entry(by, action, token, None, rule.as_str()));
             }
         }
         result
@@ -195,6 +227,8 @@ impl TokenService {
             expires_at: token.expires_at,
             status: Status::Active,
             last_used_at: None,
+            rotated_from: None,
+            rotated_to: None,
             digest: secret.digest(),
         };
         Ok(Created { record, secret })
@@ -204,16 +238,13 @@ impl TokenService {
     pub fn create<'a>(&self, actor: impl Into<Actor<'a>>, token: NewToken) -> Result<Created, TokenError> {
         let actor = actor.into();
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor.principal).to_string();
-        self.audited(&actor_email, "create", None, || {
+        let by = self.auditor(&engine, actor);
+        self.audited(&by, "create", None, || {
             let owner = token.service_user.unwrap_or(actor.principal);
             let name = self.admit(&engine, actor, owner, &token)?;
             let created = self.mint(&engine, actor, owner, name, &token)?;
-            self.store.insert(
-                &created.record,
-                Some(self.settings.limit),
-                &self.audit(&actor_email, "create", Some(&created.record.id), "ok"),
-            )?;
+            let entry = self.entry(&by, "create", Some(&created.record.id), None, "ok");
+            self.store.insert(&created.record, Some(self.settings.limit), &entry)?;
             Ok(created)
         })
     }
@@ -278,11 +309,11 @@ impl TokenService {
         check: impl FnOnce(&TokenRecord) -> Result<(), TokenError>,
     ) -> Result<(), TokenError> {
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor.principal).to_string();
-        self.audited(&actor_email, action, Some(id), || {
+        let by = self.auditor(&engine, actor);
+        self.audited(&by, action, Some(id), || {
             let record = self.reach(&engine, actor, id, action, Reach::Managed)?;
             check(&record)?;
-            self.store.change(id, &change, &self.audit(&actor_email, action, Some(id), "ok"))?;
+            self.store.change(id, &change, &self.entry(&by, action, Some(id), None, "ok"))?;
             self.tokens.forget(id);
             Ok(())
         })
@@ -310,10 +341,13 @@ impl TokenService {
         id: &TokenId,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(), TokenError> {
+        let actor = actor.into();
         let now = self.clock.now();
-        self.apply(actor.into(), id, "set_expiry", Change::Expiry(expires_at), |record| {
+        self.apply(actor, id, "set_expiry", Change::Expiry(expires_at), |record| {
             not_expired(record, now, "given a new expiry")?;
-            expires_at.map_or(Ok(()), |at| in_the_future(at, now))
+            expires_at.map_or(Ok(()), |at| in_the_future(at, now))?;
+            only_brought_forward(record, expires_at)?;
+            within_caller(actor, expires_at)
         })
     }
 
@@ -342,22 +376,24 @@ impl TokenService {
     pub fn duplicate<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<Created, TokenError> {
         let actor = actor.into();
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor.principal).to_string();
-        self.audited(&actor_email, "duplicate", Some(id), || {
+        let by = self.auditor(&engine, actor);
+        self.audited(&by, "duplicate", Some(id), || {
             let record = self.reach(&engine, actor, id, "duplicate", Reach::Own)?;
             not_expired(&record, self.clock.now(), "duplicated")?;
+            not_rotated_out(&record, "duplicated")?;
             let (owner, mut new) = self.copy(&engine, &record)?;
-            new.name = format!("Duplicate of: {}", record.name).chars().take(MAX_NAME).collect();
+            new.name = duplicate_name(&record.name);
             let name = self.admit(&engine, actor, owner, &new)?;
             let created = self.mint(&engine, actor, owner, name, &new)?;
-            let audit = self.audit(&actor_email, "duplicate", Some(&created.record.id), "ok");
-            self.store.insert(&created.record, Some(self.settings.limit), &audit)?;
+            let entry = self.entry(&by, "duplicate", Some(id), Some(&created.record.id), "ok");
+            self.store.insert(&created.record, Some(self.settings.limit), &entry)?;
             Ok(created)
         })
     }
 
-    /// A new token in place of an old one, which stops now or at the end of an overlap window
-    /// (never later than its own expiry). No free slot is needed (D20).
+    /// A new token in place of an old one, which stops now or at the end of an overlap window of
+    /// at most 30 days (never later than its own expiry). No free slot is needed (D20), and a
+    /// token is rotated once (D31): neither it nor, during the overlap, its successor again.
     pub fn rotate<'a>(
         &self,
         actor: impl Into<Actor<'a>>,
@@ -366,25 +402,31 @@ impl TokenService {
     ) -> Result<Created, TokenError> {
         let actor = actor.into();
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor.principal).to_string();
+        let by = self.auditor(&engine, actor);
         let now = self.clock.now();
-        self.audited(&actor_email, "rotate", Some(id), || {
+        self.audited(&by, "rotate", Some(id), || {
             let record = self.reach(&engine, actor, id, "rotate", Reach::Own)?;
             not_expired(&record, now, "rotated")?;
+            not_rotated_out(&record, "rotated")?;
+            self.no_rotation_in_progress(&record, now)?;
             let old_expires = rotation.old_expires_at.unwrap_or(now);
-            if old_expires < now || record.expires_at.is_some_and(|at| old_expires > at) {
-                return Err(TokenError::refused(
-                    Rule::InvalidOverlap,
-                    format!("the old token can stop between now and its expiry, not at {}", old_expires.to_rfc3339()),
-                ));
-            }
+            overlap_allowed(&record, old_expires, now)?;
             let (owner, mut new) = self.copy(&engine, &record)?;
-            new.name = rotation.name.clone().unwrap_or_else(|| rotated_name(&record.name, now));
-            new.expires_at =
-                rotation.expires_at.unwrap_or_else(|| record.expires_at.map(|at| now + (at - record.created_at)));
+            let (proposed_name, proposed_expiry) = Rotation::proposal(&record, now);
+            new.name = rotation.name.clone().unwrap_or(proposed_name);
+            new.expires_at = rotation.expires_at.unwrap_or(proposed_expiry);
             let name = self.admit(&engine, actor, owner, &new)?;
-            let created = self.mint(&engine, actor, owner, name, &new)?;
-            self.store.rotate(id, old_expires, &created.record, &self.audit(&actor_email, "rotate", Some(id), "ok"))?;
+            let mut created = self.mint(&engine, actor, owner, name, &new)?;
+            created.record.rotated_from = Some(record.id.clone());
+            let entry = self.entry(&by, "rotate", Some(id), Some(&created.record.id), "ok");
+            self.store.rotate(id, old_expires, &created.record, &entry).map_err(|error| match error {
+                // Another rotation came first.
+                StoreError::AlreadyRotated(_) => TokenError::refused(
+                    Rule::AlreadyRotated,
+                    format!("`{id}` was rotated while this rotation was under way; rotate its successor instead"),
+                ),
+                other => other.into(),
+            })?;
             self.tokens.forget(id);
             Ok(created)
         })
@@ -394,12 +436,12 @@ impl TokenService {
     pub fn set_account_switch<'a>(&self, actor: impl Into<Actor<'a>>, allowed: bool) -> Result<(), TokenError> {
         let actor = actor.into();
         let engine = self.engine();
-        let actor_email = engine.tenant().email(actor.principal).to_string();
+        let by = self.auditor(&engine, actor);
         let action = if allowed { "allow_tokens" } else { "deny_tokens" };
-        self.audited(&actor_email, action, None, || {
+        self.audited(&by, action, None, || {
             self.require(&engine, actor, MANAGE_ALL, "turn platform tokens on or off")?;
-            let account = &engine.tenant().account.id;
-            self.store.set_account_switch(account, allowed, Some(&self.audit(&actor_email, action, None, "ok")))?;
+            let entry = self.entry(&by, action, None, None, "ok");
+            self.store.set_account_switch(&by.account, allowed, Some(&entry))?;
             self.switch.forget();
             Ok(())
         })
@@ -414,15 +456,16 @@ impl TokenService {
     ) -> Result<Vec<AuditEntry>, TokenError> {
         let actor = actor.into();
         let engine = self.engine();
+        let account = &engine.tenant().account.id;
         if self.allows(&engine, actor, MANAGE_ALL, None)? {
-            return Ok(self.store.audit_log(since, token)?);
+            return Ok(self.store.audit_log(account, since, token)?);
         }
         self.require(&engine, actor, WRITE_OWN, "read the audit log of platform tokens")?;
         // The entries of tokens the actor owns or created, deleted ones included.
         let actor_id = engine.tenant().id(actor.principal);
         let mut mine: HashMap<TokenId, bool> = HashMap::default();
         let mut entries = Vec::new();
-        for entry in self.store.audit_log(since, token)? {
+        for entry in self.store.audit_log(account, since, token)? {
             let Some(id) = &entry.token else { continue };
             let own = match mine.get(id) {
                 Some(own) => *own,

@@ -61,7 +61,7 @@ fn status_name(status: Status) -> &'static str {
 macro_rules! token_columns {
     () => {
         "id, account, owner, owner_is_service_user, creator, name, tags, environments, scopes, \
-         created_at, expires_at, status, last_used_at, digest, deleted"
+         created_at, expires_at, status, last_used_at, digest, deleted, rotated_from, rotated_to"
     };
 }
 
@@ -82,32 +82,44 @@ fn record(row: &Row) -> (TokenRecord, bool) {
             expires_at: row.get(10),
             status: if status == STATUS_DISABLED { Status::Disabled } else { Status::Active },
             last_used_at: row.get(12),
+            rotated_from: row.get::<_, Option<String>>(15).map(TokenId),
+            rotated_to: row.get::<_, Option<String>>(16).map(TokenId),
             digest: TokenDigest(digest.try_into().unwrap_or([0; 32])),
         },
         row.get(14),
     )
 }
 
+/// The columns [`audit_entry`] reads, for `concat!`.
+macro_rules! audit_columns {
+    () => {
+        "at, account, actor, action, token, new_token, outcome"
+    };
+}
+
 fn audit_entry(row: &Row) -> AuditEntry {
     AuditEntry {
         at: row.get(0),
-        actor: row.get(1),
-        action: row.get(2),
-        token: row.get::<_, Option<String>>(3).map(TokenId),
-        outcome: row.get(4),
+        account: row.get(1),
+        actor: row.get(2),
+        action: row.get(3),
+        token: row.get::<_, Option<String>>(4).map(TokenId),
+        new_token: row.get::<_, Option<String>>(5).map(TokenId),
+        outcome: row.get(6),
     }
 }
 
 const INSERT_TOKEN: &str = concat!(
     "INSERT INTO tokens (",
     token_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
 );
 
 fn insert_token<C: GenericClient>(session: &mut Session<'_, C>, r: &TokenRecord, deleted: bool) -> Result<(), Failure> {
     let (created, expires, used) = (millis(r.created_at), r.expires_at.map(millis), r.last_used_at.map(millis));
     let digest = r.digest.0.as_slice();
-    let params: [&(dyn ToSql + Sync); 15] = [
+    let (from, to) = (r.rotated_from.as_ref().map(|t| t.0.as_str()), r.rotated_to.as_ref().map(|t| t.0.as_str()));
+    let params: [&(dyn ToSql + Sync); 17] = [
         &r.id.0,
         &r.account,
         &r.owner.id,
@@ -123,16 +135,23 @@ fn insert_token<C: GenericClient>(session: &mut Session<'_, C>, r: &TokenRecord,
         &used,
         &digest,
         &deleted,
+        &from,
+        &to,
     ];
     session.execute(INSERT_TOKEN, &params)?;
     Ok(())
 }
 
-const INSERT_AUDIT: &str = "INSERT INTO audit (at, actor, action, token, outcome) VALUES ($1, $2, $3, $4, $5)";
+const INSERT_AUDIT: &str = concat!("INSERT INTO audit (", audit_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
 
 fn insert_audit<C: GenericClient>(session: &mut Session<'_, C>, audit: &AuditEntry) -> Result<(), Failure> {
     let token = audit.token.as_ref().map(|t| t.0.as_str());
-    session.execute(INSERT_AUDIT, &[&millis(audit.at), &audit.actor, &audit.action, &token, &audit.outcome])?;
+    let new_token = audit.new_token.as_ref().map(|t| t.0.as_str());
+    let at = millis(audit.at);
+    session.execute(
+        INSERT_AUDIT,
+        &[&at, &audit.account, &audit.actor, &audit.action, &token, &new_token, &audit.outcome],
+    )?;
     Ok(())
 }
 
@@ -261,11 +280,17 @@ impl TokenStore for PostgresStore {
     ) -> Result<(), StoreError> {
         self.pool.write(|session| {
             let changed = session.execute(
-                "UPDATE tokens SET expires_at = $2 WHERE id = $1 AND NOT deleted",
-                &[&old.0, &millis(old_expires)],
+                "UPDATE tokens SET expires_at = $2, rotated_to = $3 WHERE id = $1 AND NOT deleted AND rotated_to IS NULL",
+                &[&old.0, &millis(old_expires), &new.id.0],
             )?;
             if changed == 0 {
-                return Err(StoreError::NotFound(old.clone()).into());
+                let rotated =
+                    session.query_opt("SELECT rotated_to IS NOT NULL FROM tokens WHERE id = $1 AND NOT deleted", &[&old.0])?;
+                return Err(match rotated.map(|row| row.get::<_, bool>(0)) {
+                    Some(true) => StoreError::AlreadyRotated(old.clone()),
+                    _ => StoreError::NotFound(old.clone()),
+                }
+                .into());
             }
             insert_token(session, new, false)?;
             insert_audit(session, audit)
@@ -294,13 +319,22 @@ impl TokenStore for PostgresStore {
         self.pool.write(|session| insert_audit(session, audit))
     }
 
-    fn audit_log(&self, since: Option<DateTime<Utc>>, token: Option<&TokenId>) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit_log(
+        &self,
+        account: &str,
+        since: Option<DateTime<Utc>>,
+        token: Option<&TokenId>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let token = token.map(|t| t.0.as_str());
         self.pool.read(|session| {
             let rows = session.query(
-                "SELECT at, actor, action, token, outcome FROM audit
-                 WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::text IS NULL OR token = $2) ORDER BY seq",
-                &[&since, &token],
+                concat!(
+                    "SELECT ",
+                    audit_columns!(),
+                    " FROM audit WHERE account = $1 AND ($2::timestamptz IS NULL OR at >= $2)
+                     AND ($3::text IS NULL OR token = $3 OR new_token = $3) ORDER BY seq"
+                ),
+                &[&account, &since, &token],
             )?;
             Ok(rows.iter().map(audit_entry).collect())
         })
@@ -320,6 +354,29 @@ impl TokenStore for PostgresStore {
         })
     }
 
+    fn ui_form_key(&self, candidate: &[u8; 32]) -> Result<[u8; 32], StoreError> {
+        self.pool.write(|session| {
+            let candidate = candidate.as_slice();
+            session.execute(
+                "INSERT INTO ui_form_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+                &[&candidate],
+            )?;
+            let key: Vec<u8> = session.query_one("SELECT key FROM ui_form_key WHERE id = 1", &[])?.get(0);
+            key.try_into().map_err(|_| StoreError::Database("the stored form key is not 32 bytes".into()).into())
+        })
+    }
+
+    fn spend_ui_form_token(&self, nonce: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.pool.write(|session| {
+            session.execute("DELETE FROM ui_spent_form_tokens WHERE until < $1", &[&now])?;
+            let inserted = session.execute(
+                "INSERT INTO ui_spent_form_tokens (nonce, until) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
+                &[&nonce, &until],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+
     fn subscribe(&self, listener: InvalidationListener) {
         let listening = listen::listen(Arc::clone(&self.connector), self.database.clone(), listener);
         self.listening.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(listening);
@@ -332,7 +389,7 @@ impl TokenStore for PostgresStore {
             let accounts = session.query("SELECT id, platform_tokens FROM accounts ORDER BY id COLLATE \"C\"", &[])?;
             let tokens =
                 session.query(concat!("SELECT ", token_columns!(), " FROM tokens ORDER BY id COLLATE \"C\""), &[])?;
-            let audit = session.query("SELECT at, actor, action, token, outcome FROM audit ORDER BY seq", &[])?;
+            let audit = session.query(concat!("SELECT ", audit_columns!(), " FROM audit ORDER BY seq"), &[])?;
             Ok(Snapshot {
                 accounts: accounts.iter().map(|row| (row.get(0), row.get(1))).collect(),
                 tokens: tokens.iter().map(record).collect(),

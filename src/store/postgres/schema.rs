@@ -46,18 +46,32 @@ CREATE TABLE tokens (
     status text NOT NULL CHECK (status IN ('active', 'disabled')),
     last_used_at timestamptz,
     digest bytea NOT NULL CHECK (length(digest) = 32),
-    deleted boolean NOT NULL DEFAULT false
+    deleted boolean NOT NULL DEFAULT false,
+    -- The rotation lineage (D31).
+    rotated_from text,
+    rotated_to text
 );
 CREATE INDEX tokens_by_owner ON tokens (account, owner) WHERE NOT deleted;
 CREATE TABLE audit (
     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at timestamptz NOT NULL,
+    account text NOT NULL,
     actor text NOT NULL,
     action text NOT NULL,
     token text,
+    new_token text,
     outcome text NOT NULL
 );
-CREATE INDEX audit_by_token ON audit (token);
+CREATE INDEX audit_by_account ON audit (account, seq);
+-- The token pages (D36): the key of their form tokens, and the form tokens already used.
+CREATE TABLE ui_form_key (
+    id integer PRIMARY KEY CHECK (id = 1),
+    key bytea NOT NULL
+);
+CREATE TABLE ui_spent_form_tokens (
+    nonce text PRIMARY KEY,
+    until timestamptz NOT NULL
+);
 
 -- The second wall around the audit log (the first: the service's role may only insert).
 CREATE FUNCTION warden_audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -142,7 +156,7 @@ impl From<postgres::Error> for NotMigrated {
 
 /// Runs the migrations the database lacks, in one transaction; with `grant`, gives that role
 /// what the service needs and nothing more: no UPDATE or DELETE on the audit log, no DELETE on
-/// tokens, no schema changes.
+/// tokens, no schema changes (it may delete only used form tokens of the token pages).
 pub(super) fn migrate(client: &mut postgres::Client, grant: Option<&str>) -> Result<Migrated, NotMigrated> {
     let mut transaction = client.transaction()?;
     transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
@@ -160,7 +174,8 @@ pub(super) fn migrate(client: &mut postgres::Client, grant: Option<&str>) -> Res
         transaction.batch_execute(&format!(
             "GRANT SELECT ON warden_schema_version TO {role};
              GRANT SELECT, INSERT, UPDATE ON accounts, owners, tokens TO {role};
-             GRANT SELECT, INSERT ON audit TO {role};"
+             GRANT SELECT, INSERT ON audit, ui_form_key TO {role};
+             GRANT SELECT, INSERT, DELETE ON ui_spent_form_tokens TO {role};"
         ))?;
     }
     transaction.commit()?;
