@@ -582,43 +582,36 @@ fn duplicate_copies_everything_but_name_and_secret() {
 fn a_duplicate_with_changes_keeps_every_rule_of_a_duplicate() {
     let fx = Fx::new(small());
     let alice = fx.user(ALICE);
-    let original = fx
-        .service
-        .create(
-            alice,
-            NewToken { environments: vec!["dev".into()], tags: vec!["ci".into()], ..token("reader", &[READ]) },
-        )
-        .unwrap();
+    let original = fx.create(ALICE, "reader", &[READ]);
     let mut changes = Duplication::default();
     changes.name = Some("  second reader ".into());
     changes.expires_at = Some(Some(t0() + Duration::days(7)));
     changes.scopes = Some(vec![READ.into(), "storage:logs:read".into()]);
-    changes.environments = Some(vec![]);
+    changes.environments = Some(vec!["dev".into()]);
     let copy = fx.service.duplicate_with(alice, &original.record.id, changes.clone()).unwrap();
     let new = fx.record(&copy.record.id);
     assert_eq!(new.name, "second reader", "trimmed, as a created token's name");
-    assert_eq!(new.expires_at, Some(t0() + Duration::days(7)));
+    assert_eq!((new.expires_at, &new.environments), (Some(t0() + Duration::days(7)), &vec!["dev".to_string()]));
     assert_eq!(new.scopes, [READ, "storage:logs:read"]);
-    assert!(new.environments.is_empty(), "the whole account");
-    assert_eq!((&new.tags, &new.owner), (&original.record.tags, &original.record.owner));
+    assert_eq!(new.owner, original.record.owner);
     let entries = fx.service.audit_log(alice, None, Some(&copy.record.id)).unwrap();
     let made: Vec<_> = entries.iter().map(|e| (e.action.as_str(), e.token.as_ref(), e.new_token.as_ref())).collect();
     assert_eq!(made, [("duplicate", Some(&original.record.id), Some(&copy.record.id))]);
 
     // The create rules hold for what was changed.
-    let mut bad = changes.clone();
-    bad.scopes = Some(vec!["storage:log:read".into()]);
-    refused(fx.service.duplicate_with(alice, &original.record.id, bad), "unknown_scope");
-    let mut bad = changes.clone();
-    bad.environments = Some(vec!["qa".into()]);
-    refused(fx.service.duplicate_with(alice, &original.record.id, bad), "unknown_environment");
-    let mut bad = changes.clone();
-    bad.name = Some(" ".into());
-    refused(fx.service.duplicate_with(alice, &original.record.id, bad), "invalid_name");
-    let mut bad = changes.clone();
-    bad.expires_at = Some(Some(t0() - Duration::days(1)));
-    refused(fx.service.duplicate_with(alice, &original.record.id, bad), "expiry_in_past");
-    fx.assert_audited(ALICE, "duplicate", Some(&original.record.id), "expiry_in_past");
+    type Spoil = fn(&mut Duplication);
+    let spoilt: [(Spoil, &str); 4] = [
+        (|d| d.scopes = Some(vec!["storage:log:read".into()]), "unknown_scope"),
+        (|d| d.environments = Some(vec!["qa".into()]), "unknown_environment"),
+        (|d| d.name = Some(" ".into()), "invalid_name"),
+        (|d| d.expires_at = Some(Some(t0() - Duration::days(1))), "expiry_in_past"),
+    ];
+    for (spoil, rule) in spoilt {
+        let mut bad = changes.clone();
+        spoil(&mut bad);
+        refused(fx.service.duplicate_with(alice, &original.record.id, bad), rule);
+        fx.assert_audited(ALICE, "duplicate", Some(&original.record.id), rule);
+    }
 
     // D31: a rotated-out token is not duplicated, whatever the changes, even while it works.
     let overlap = Rotation { old_expires_at: Some(fx.now() + Duration::days(1)), ..Rotation::default() };

@@ -510,15 +510,41 @@ fn scope_table(context: &Context, draft: &Draft, problem: Option<&str>) -> Marku
     }
 }
 
+/// The Generate form holding `draft`, or a duplicate's of `original`, with the problem that
+/// sent it back.
+fn form_page(
+    shared: &Shared,
+    service: &TokenService,
+    user: &SignedIn,
+    draft: &Draft,
+    original: Option<TokenId>,
+    problem: Option<&Problem>,
+) -> Result<Response, UiError> {
+    let engine = service.engine();
+    let mut context = Context::new(shared, service, &engine, user, draft)?;
+    context.duplicate_of = original;
+    Ok(html(problem.map_or(StatusCode::OK, |p| p.status), generate_page(&context, draft, problem)))
+}
+
+/// What became of a sent form: the new token, shown once, or the problem to show beside the
+/// form (a refusal of the token service, or what the form holds).
+fn made(
+    shared: &Shared,
+    engine: &Engine,
+    user: &SignedIn,
+    made: Result<Result<Created, TokenError>, Problem>,
+) -> Result<Result<Response, Problem>, UiError> {
+    match made {
+        Ok(Ok(created)) => show_once(shared, engine, user, created).map(Ok),
+        Ok(Err(error)) => Problem::refusal(error).map(Err),
+        Err(problem) => Ok(Err(problem)),
+    }
+}
+
 /// `GET /ui/tokens/new`: the Generate form.
 pub(super) async fn form(State(state): State<Arc<Shared>>, user: SignedIn) -> Result<Response, UiError> {
-    blocking(state, move |shared, service| {
-        let draft = Draft::blank(Utc::now());
-        let engine = service.engine();
-        let context = Context::new(shared, service, &engine, &user, &draft)?;
-        Ok(html(StatusCode::OK, generate_page(&context, &draft, None)))
-    })
-    .await
+    blocking(state, move |shared, service| form_page(shared, service, &user, &Draft::blank(Utc::now()), None, None))
+        .await
 }
 
 /// `GET /ui/tokens/{token}/duplicate`: the form prefilled from the token, named
@@ -530,11 +556,7 @@ pub(super) async fn duplicate_form(
 ) -> Result<Response, UiError> {
     blocking(state, move |shared, service| {
         let original = service.show(Actor::from(user.principal), &TokenId::from_input(&token))?;
-        let draft = Draft::duplicate(&original);
-        let engine = service.engine();
-        let mut context = Context::new(shared, service, &engine, &user, &draft)?;
-        context.duplicate_of = Some(original.id);
-        Ok(html(StatusCode::OK, generate_page(&context, &draft, None)))
+        form_page(shared, service, &user, &Draft::duplicate(&original), Some(original.id), None)
     })
     .await
 }
@@ -551,20 +573,16 @@ pub(super) async fn duplicate(
     blocking(state, move |shared, service| {
         let actor = Actor::from(user.principal);
         let id = TokenId::from_input(&token);
-        let engine = service.engine();
         let (mut draft, problem) = Draft::read(&fields, Utc::now());
-        let problem = match problem.map_or_else(|| draft.duplication(), Err) {
-            Ok(changes) => match service.duplicate_with(actor, &id, changes) {
-                Ok(created) => return show_once(shared, &engine, &user, created),
-                Err(error) => Problem::refusal(error)?,
-            },
+        let sent = problem.map_or_else(|| draft.duplication(), Err);
+        let problem = match made(shared, &service.engine(), &user, sent.map(|c| service.duplicate_with(actor, &id, c)))?
+        {
+            Ok(shown) => return Ok(shown),
             Err(problem) => problem,
         };
         let original = service.show(actor, &id)?;
         draft.owner = Draft::duplicate(&original).owner;
-        let mut context = Context::new(shared, service, &engine, &user, &draft)?;
-        context.duplicate_of = Some(original.id);
-        Ok(html(problem.status, generate_page(&context, &draft, Some(&problem))))
+        form_page(shared, service, &user, &draft, Some(original.id), Some(&problem))
     })
     .await
 }
@@ -595,15 +613,11 @@ pub(super) async fn generate(State(state): State<Arc<Shared>>, form: Submitted) 
     blocking(state, move |shared, service| {
         let engine = service.engine();
         let (draft, problem) = Draft::read(&fields, Utc::now());
-        let problem = match problem.map_or_else(|| draft.new_token(engine.tenant()), Err) {
-            Ok(token) => match service.create(Actor::from(user.principal), token) {
-                Ok(created) => return show_once(shared, &engine, &user, created),
-                Err(error) => Problem::refusal(error)?,
-            },
-            Err(problem) => problem,
-        };
-        let context = Context::new(shared, service, &engine, &user, &draft)?;
-        Ok(html(problem.status, generate_page(&context, &draft, Some(&problem))))
+        let sent = problem.map_or_else(|| draft.new_token(engine.tenant()), Err);
+        match made(shared, &engine, &user, sent.map(|token| service.create(Actor::from(user.principal), token)))? {
+            Ok(shown) => Ok(shown),
+            Err(problem) => form_page(shared, service, &user, &draft, None, Some(&problem)),
+        }
     })
     .await
 }
@@ -782,22 +796,17 @@ pub(super) async fn rotate(
         let old = OldStops::read(&fields);
         let shown =
             (expiry.as_ref().map_or(Expiry::Never, |expiry| *expiry), old.as_ref().map_or(OldStops::Now, |old| *old));
-        let problem = match (expiry, old) {
-            (Ok(expiry), Ok(old)) => {
-                let rotation = Rotation {
-                    name: Some(name.clone()),
-                    expires_at: Some(expiry.at()),
-                    old_expires_at: match old {
-                        OldStops::Now => None,
-                        OldStops::At(at) => Some(at.and_utc()),
-                    },
-                };
-                match service.rotate(actor, &id, rotation) {
-                    Ok(created) => return show_once(shared, &service.engine(), &user, created),
-                    Err(error) => Problem::refusal(error)?,
-                }
-            }
-            (Err(problem), _) | (_, Err(problem)) => problem,
+        let sent = expiry.and_then(|expiry| Ok((expiry, old?))).map(|(expiry, old)| Rotation {
+            name: Some(name.clone()),
+            expires_at: Some(expiry.at()),
+            old_expires_at: match old {
+                OldStops::Now => None,
+                OldStops::At(at) => Some(at.and_utc()),
+            },
+        });
+        let problem = match made(shared, &service.engine(), &user, sent.map(|r| service.rotate(actor, &id, r)))? {
+            Ok(shown) => return Ok(shown),
+            Err(problem) => problem,
         };
         let record = service.show(actor, &id)?;
         let viewer = Viewer::of(service, &user, Nav::Mine)?;
