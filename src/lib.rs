@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod check;
 pub mod diagnostic;
 pub mod eval;
+pub mod host;
 pub mod iam;
 pub mod server;
 pub mod store;

@@ -62,15 +62,6 @@ pub enum OutputFormat {
     Json,
 }
 
-/// What a text is, for standard input and for files whose name does not say.
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
-pub enum KindArg {
-    /// Statements: `ALLOW …;` and `DENY …;`
-    Policy,
-    /// Conditions only, one per `;`
-    Boundary,
-}
-
 /// The catalog flag shared by the commands that check names.
 #[derive(clap::Args)]
 pub struct CatalogArg {

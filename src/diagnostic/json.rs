@@ -1,5 +1,6 @@
 //! The stable JSON shape of diagnostics (documented in the README):
-//! `[{code, severity, message, file, start, end, line, column, end_line, end_column, labels, help, fix}]`.
+//! `[{code, severity, message, file, start, end, line, column, end_line, end_column, labels, help, fix,
+//! resource, notes}]`.
 
 use serde::Serialize;
 
@@ -20,6 +21,9 @@ pub struct JsonDiagnostic<'a> {
     pub labels: Vec<JsonLabel<'a>>,
     pub help: Option<&'a str>,
     pub fix: Option<JsonFix<'a>>,
+    /// The resource inside a host file (`dynatrace_iam_policy.admin`); `null` in policy files.
+    pub resource: Option<&'a str>,
+    pub notes: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +85,8 @@ fn one<'a>(report: &FileReport<'a>, d: &'a Diagnostic) -> JsonDiagnostic<'a> {
                 .map(|e| JsonEdit { start: e.span.start, end: e.span.end, replacement: &e.replacement })
                 .collect(),
         }),
+        resource: d.resource.as_deref(),
+        notes: d.notes.iter().map(|note| note.as_ref()).collect(),
     }
 }
 

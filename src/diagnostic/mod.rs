@@ -102,11 +102,25 @@ pub struct Diagnostic {
     /// Most helps and labels are fixed texts: `Cow` spares a copy of each for every finding.
     pub help: Option<Cow<'static, str>>,
     pub fix: Option<Fix>,
+    /// What the finding belongs to inside its file, when the file holds several policies: a
+    /// Terraform resource (`dynatrace_iam_policy.admin`), a monaco entry (`policies[id=admin]`).
+    pub resource: Option<String>,
+    /// Context that has no place of its own in the file, such as the resource that reads it.
+    pub notes: Vec<Cow<'static, str>>,
 }
 
 impl Diagnostic {
     pub fn new(rule: &'static Rule, span: Range<usize>, message: impl Into<Cow<'static, str>>) -> Diagnostic {
-        Diagnostic { rule, message: message.into(), span, labels: Vec::new(), help: None, fix: None }
+        Diagnostic {
+            rule,
+            message: message.into(),
+            span,
+            labels: Vec::new(),
+            help: None,
+            fix: None,
+            resource: None,
+            notes: Vec::new(),
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<Cow<'static, str>>) -> Diagnostic {
@@ -121,6 +135,16 @@ impl Diagnostic {
 
     pub fn with_fix(mut self, fix: Fix) -> Diagnostic {
         self.fix = Some(fix);
+        self
+    }
+
+    pub fn with_resource(mut self, resource: impl Into<String>) -> Diagnostic {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<Cow<'static, str>>) -> Diagnostic {
+        self.notes.push(note.into());
         self
     }
 
