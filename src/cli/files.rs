@@ -122,3 +122,66 @@ pub fn read(input: &Input) -> Result<String, String> {
 pub fn refused(path: &Path, error: &ReadError) -> String {
     format!("cannot read `{}`: {error}", path.display())
 }
+
+/// The files `token scan` looks in: files named, and the files the walker finds below
+/// directories; with the directories it could not list.
+pub fn scan_targets(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let walk = host::walk(path);
+            files.extend(walk.files);
+            problems.extend(
+                walk.failed.iter().map(|(dir, e)| format!("cannot read the directory `{}`: {e}", dir.display())),
+            );
+        } else if path.exists() || path.is_symlink() {
+            files.push(path.clone());
+        } else {
+            problems.push(format!("`{}` does not exist", path.display()));
+        }
+    }
+    (files, problems)
+}
+
+/// Bytes read at a time by [`scan_tokens`].
+const SCAN_CHUNK: usize = 64 * 1024;
+/// A line longer than this is scanned in windows that overlap by more than a token's length.
+const SCAN_WINDOW: usize = 1024 * 1024;
+const SCAN_OVERLAP: usize = 256;
+
+/// Finds the token strings of a file of any size, holding at most about a window of it in
+/// memory: line numbers and token ids.
+pub fn scan_tokens(path: &Path) -> Result<Vec<(usize, warden::token::TokenId)>, ReadError> {
+    use std::io::Read;
+    let mut file = host::open_regular(path)?;
+    let mut found: Vec<(usize, warden::token::TokenId)> = Vec::new();
+    let mut buffer: Vec<u8> = Vec::with_capacity(2 * SCAN_CHUNK);
+    let mut chunk = vec![0; SCAN_CHUNK];
+    let mut line = 1;
+    loop {
+        let read = file.read(&mut chunk)?;
+        buffer.extend_from_slice(&chunk[..read]);
+        let end = read == 0;
+        let cut = match buffer.iter().rposition(|b| *b == b'\n') {
+            _ if end => buffer.len(),
+            Some(newline) => newline + 1,
+            None if buffer.len() > SCAN_WINDOW => buffer.len() - SCAN_OVERLAP,
+            None => continue,
+        };
+        // Without a line break the whole window is scanned and only its head dropped, so a
+        // token across the cut is seen whole; one seen twice on one line is reported once.
+        let scanned = if cut < buffer.len() && !buffer[..cut].contains(&b'\n') { buffer.len() } else { cut };
+        for (offset, id) in warden::token::scan(&String::from_utf8_lossy(&buffer[..scanned])) {
+            let hit = (line + offset - 1, id);
+            if !found.contains(&hit) {
+                found.push(hit);
+            }
+        }
+        line += buffer[..cut].iter().filter(|b| **b == b'\n').count();
+        buffer.drain(..cut);
+        if end {
+            return Ok(found);
+        }
+    }
+}
