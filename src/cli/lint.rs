@@ -147,8 +147,10 @@ fn lint(collected: &Inputs, catalog: &Catalog) -> Result<Linted, String> {
     let mut not_hosts = Vec::new();
     let mut checked: Vec<FileId> = Vec::new();
     for input in &collected.inputs {
-        let text = files::read(input)?;
-        let id = sources.add(input.path.as_deref(), input.name.clone(), text);
+        let id = match input.path.as_deref().and_then(|path| sources.id(path)) {
+            Some(id) => id,
+            None => sources.add(input.path.as_deref(), input.name.clone(), files::read(input)?),
+        };
         let extract = host::read(&mut sources, id, input.format);
         if !extract.host {
             not_hosts.push(input.name.clone());
@@ -171,7 +173,7 @@ fn lint(collected: &Inputs, catalog: &Catalog) -> Result<Linted, String> {
         let name = text.file().map_or_else(String::new, |id| sources.file(id).name.clone());
         let linted = check::lint(&SourceFile::new(name, text.text.text()), kind, catalog);
         findings.extend(linted.diagnostics.iter().filter_map(|d| text.to_host(d, &sources)));
-        findings.extend(text.not_checked(NOT_CHECKED_HELP));
+        findings.extend(text.not_checked(NOT_CHECKED_HELP, &sources));
         checked.extend(text.text.files());
     }
     let mut by_file: BTreeMap<FileId, Vec<Diagnostic>> = checked.into_iter().map(|id| (id, Vec::new())).collect();

@@ -3,11 +3,12 @@
 //! `dynatrace_iam_policy_boundary` (`query`), as quoted strings, heredocs, templates, or
 //! `file()` / `templatefile()` of a policy file.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use hcl_edit::Span;
-use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
+use hcl_edit::expr::{Expression, FuncCall, ObjectKey, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 use hcl_edit::template::{Element, Template};
 
@@ -219,7 +220,10 @@ impl Texts<'_> {
             Ok((text, None))
         };
         let Some(path) = call.args.iter().next().and_then(|arg| self.known_string(arg)) else { return opaque(self) };
-        let path = if Path::new(&path).is_absolute() { PathBuf::from(&path) } else { self.module.join(&path) };
+        // `${path.module}/…` names the module's directory already; a bare relative path is
+        // taken relative to the module too (where Terraform runs for a root module).
+        let path = PathBuf::from(&path);
+        let path = if path.is_absolute() || path.starts_with(&self.module) { path } else { self.module.join(&path) };
         let id = self.sources.load(&path).map_err(|error| {
             Box::new(
                 Diagnostic::new(
@@ -236,7 +240,20 @@ impl Texts<'_> {
             return Ok((Traced::verbatim(whole, id, 0, Form::Raw), via));
         }
         let raw = Traced::verbatim(whole, id, 0, Form::HclTemplate);
-        let (text, findings) = template_over(&raw);
+        let vars = match call.args.iter().nth(1) {
+            Some(Expression::Object(object)) => object
+                .iter()
+                .filter_map(|(key, value)| {
+                    let key = match key {
+                        ObjectKey::Ident(ident) => ident.as_str().to_string(),
+                        ObjectKey::Expression(expr) => self.known_string(expr)?,
+                    };
+                    Some((key, self.known_string(value.expr())?))
+                })
+                .collect(),
+            _ => HashMap::new(),
+        };
+        let (text, findings) = template_over(&raw, &vars);
         self.findings.extend(findings);
         Ok((text, via))
     }
@@ -283,21 +300,22 @@ fn filler(before: &str, after: Option<&str>) -> &'static str {
 /// A text that Terraform reads as a template (a `templatefile()` file, a `.tf.json` string):
 /// `$${` and `%%{` undone, interpolations and directives opaque; and the findings for
 /// `${bindParam:…}` written where Terraform would interpolate it.
-pub(super) fn template_over(raw: &Traced) -> (Traced, Vec<(FileId, Diagnostic)>) {
+/// `vars` are the template variables known as literal strings.
+pub(super) fn template_over(raw: &Traced, vars: &HashMap<String, String>) -> (Traced, Vec<(FileId, Diagnostic)>) {
     let text = raw.text();
     if let Ok(template) = hcl_edit::parser::parse_template(text) {
-        return (template_elements(raw, &template), Vec::new());
+        return (template_elements(raw, &template, vars), Vec::new());
     }
     let patches = unescaped_placeholders(text);
     match hcl_edit::parser::parse_template(&patched(text, &patches)) {
         Ok(template) if !patches.is_empty() => {
-            (template_elements(raw, &template), placeholder_findings(text, &patches, |at| raw.locate(at)))
+            (template_elements(raw, &template, vars), placeholder_findings(text, &patches, |at| raw.locate(at)))
         }
         _ => (raw.clone(), Vec::new()),
     }
 }
 
-fn template_elements(raw: &Traced, template: &Template) -> Traced {
+fn template_elements(raw: &Traced, template: &Template, vars: &HashMap<String, String>) -> Traced {
     let text = raw.text();
     let elements: Vec<&Element> = template.iter().collect();
     let mut out = Traced::new();
@@ -329,10 +347,20 @@ fn template_elements(raw: &Traced, template: &Template) -> Traced {
                 out.append_range(raw, run..span.end);
             }
             Element::Interpolation(_) | Element::Directive(_) => {
-                let next = elements.get(i + 1).and_then(|e| e.span()).map(|s| &text[s]);
-                let filler = filler(out.text(), next);
-                if let Some((file, host)) = raw.host_span(span.clone()) {
-                    out.push_opaque(filler, file, host, &text[span]);
+                let Some((file, host)) = raw.host_span(span.clone()) else { continue };
+                let known = match element {
+                    Element::Interpolation(i) => match &i.expr {
+                        Expression::Variable(name) => vars.get(name.as_str()),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match known {
+                    Some(value) => out.push_escaped(value, file, host, Form::Interpolated),
+                    None => {
+                        let next = elements.get(i + 1).and_then(|e| e.span()).map(|s| &text[s]);
+                        out.push_opaque(filler(out.text(), next), file, host, &text[span]);
+                    }
                 }
             }
         }

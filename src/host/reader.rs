@@ -25,8 +25,12 @@ impl Sources {
         Sources::default()
     }
 
-    /// Adds a text read elsewhere (standard input, a test).
+    /// Adds a text read elsewhere (standard input, a test); a path already read keeps the
+    /// text read first.
     pub fn add(&mut self, path: Option<&Path>, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        if let Some(id) = path.and_then(|path| self.id(path)) {
+            return id;
+        }
         let id = FileId(self.files.len() as u32);
         if let Some(path) = path {
             self.by_path.insert(normalize(path), id);
@@ -151,6 +155,7 @@ impl Found {
                 }
             }
         }
+        self.place(file, &mut moved, sources);
         moved.fix = diagnostic.fix.as_ref().and_then(|fix| {
             let edits: Option<Vec<_>> = fix
                 .edits
@@ -159,18 +164,24 @@ impl Found {
                 .collect();
             Some(Fix { description: fix.description.clone(), edits: edits? })
         });
-        if let Some(via) = self.via.as_ref().filter(|via| via.file != file) {
-            let reader = sources.file(via.file);
-            let (line, _) = reader.line_column(via.span.start);
-            moved.notes.push(format!("read by `{}` ({}:{line})", via.resource, reader.name).into());
-        } else {
-            moved.resource = self.resource.clone();
-        }
         Some((file, moved))
     }
 
+    /// Says where a finding on `file` belongs: in the resource, when the file is the host;
+    /// read by the resource, when the file is one the host reads.
+    fn place(&self, file: FileId, diagnostic: &mut Diagnostic, sources: &Sources) {
+        match self.via.as_ref().filter(|via| via.file != file) {
+            Some(via) => {
+                let reader = sources.file(via.file);
+                let (line, _) = reader.line_column(via.span.start);
+                diagnostic.notes.push(format!("read by `{}` ({}:{line})", via.resource, reader.name).into());
+            }
+            None => diagnostic.resource = self.resource.clone(),
+        }
+    }
+
     /// One suggestion per part that could not be resolved: what was not checked.
-    pub fn not_checked(&self, help: &str) -> Vec<(FileId, Diagnostic)> {
+    pub fn not_checked(&self, help: &str, sources: &Sources) -> Vec<(FileId, Diagnostic)> {
         let mut seen: Vec<(FileId, Range<usize>)> = Vec::new();
         let mut out = Vec::new();
         for part in self.text.opaque() {
@@ -182,7 +193,7 @@ impl Found {
             let message = format!("`{what}` was not checked: warden cannot resolve it here");
             let mut diagnostic =
                 Diagnostic::new(&rules::NOT_CHECKED, part.span.clone(), message).with_help(help.to_string());
-            diagnostic.resource = self.resource.clone();
+            self.place(part.file, &mut diagnostic, sources);
             out.push((part.file, diagnostic));
         }
         out

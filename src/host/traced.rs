@@ -37,6 +37,9 @@ pub enum Form {
     YamlDouble,
     /// A JSON string.
     Json,
+    /// A value Terraform puts in place of an interpolation (`${team}` of a `templatefile()`):
+    /// found where the interpolation stands, but not to be edited there.
+    Interpolated,
     /// A JSON string of a `.tf.json` file, which Terraform reads as a template: JSON escapes
     /// around `$${` for `${`.
     TerraformJson,
@@ -74,6 +77,7 @@ impl Form {
             Form::YamlDouble => Some(json_escape(text)),
             Form::Json => Some(json_escape(text)),
             Form::TerraformJson => Some(json_escape(&template(text))),
+            Form::Interpolated => None,
         }
     }
 
