@@ -20,6 +20,12 @@ mod decode;
 mod hcl;
 #[cfg(feature = "iac")]
 mod json;
+#[cfg(feature = "iac")]
+mod model;
+#[cfg(feature = "iac")]
+mod monaco;
+#[cfg(feature = "iac")]
+mod terraform;
 mod reader;
 mod traced;
 #[cfg(feature = "iac")]
@@ -30,4 +36,36 @@ pub use format::{Format, TextKind};
 pub use walk::{MAX_FILE_BYTES, SKIPPED_DIRS, Skipped, Walk, open_regular, read_text, walk};
 
 pub use reader::{Extract, Found, Sources, Via, read, supported};
+#[cfg(feature = "iac")]
+pub use model::{
+    At, Model, ModelBinding, ModelGroup, ModelLevel, ModelParameter, ModelServiceUser, ModelUser, NamedText, PolicyRef,
+    TenantHost, slug,
+};
+#[cfg(feature = "iac")]
+pub use terraform::Variables;
 pub use traced::{FileId, Form, OpaquePart, Origin, Traced};
+
+/// Which host a directory is as a tenant: a Terraform module (it holds `*.tf` files) or a
+/// monaco project (a `manifest.yaml`, or YAML files with account resources).
+#[cfg(feature = "iac")]
+pub fn tenant_host(dir: &std::path::Path) -> Option<TenantHost> {
+    let has_tf = std::fs::read_dir(dir).ok()?.filter_map(Result::ok).any(|e| {
+        e.file_type().is_ok_and(|t| t.is_file()) && Format::from_path(&e.path()) == Some(Format::Terraform)
+    });
+    if has_tf {
+        Some(TenantHost::Terraform)
+    } else if monaco::is_project(dir) {
+        Some(TenantHost::Monaco)
+    } else {
+        None
+    }
+}
+
+/// Reads a Terraform module or a monaco project as a tenant model.
+#[cfg(feature = "iac")]
+pub fn read_tenant(dir: &std::path::Path, host: TenantHost, variables: &Variables) -> Result<Model, ReadError> {
+    match host {
+        TenantHost::Terraform => terraform::read_tenant(dir, variables),
+        TenantHost::Monaco => monaco::read(dir),
+    }
+}

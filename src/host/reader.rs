@@ -14,10 +14,22 @@ use crate::diagnostic::{Diagnostic, Fix, SourceFile};
 
 /// Every file read for one lint or tenant, by [`FileId`]; a file is read once however often
 /// it is referenced.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Sources {
     files: Vec<(Option<PathBuf>, SourceFile)>,
     by_path: HashMap<PathBuf, FileId>,
+    /// Values for Terraform variables (`--var`, `--var-file`).
+    #[cfg(feature = "iac")]
+    pub variables: super::terraform::Variables,
+    /// Terraform modules evaluated, by directory.
+    #[cfg(feature = "iac")]
+    pub(super) terraform: HashMap<PathBuf, std::rc::Rc<super::terraform::Cached>>,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources").field("files", &self.files.len()).finish_non_exhaustive()
+    }
 }
 
 impl Sources {
@@ -304,7 +316,7 @@ fn read_host(_: &mut Sources, _: FileId, _: Format) -> Extract {
 fn read_host(sources: &mut Sources, file: FileId, format: Format) -> Extract {
     let mut extract = match format {
         Format::Policy | Format::Boundary => unreachable!("read by `read`"),
-        Format::Terraform => super::hcl::read(sources, file),
+        Format::Terraform => super::terraform::read_file(sources, file),
         Format::TerraformJson => super::json::read_terraform(sources, file),
         Format::Json => super::json::read_iam(&sources.file(file).text.clone(), file),
         Format::Yaml => super::yaml::read(&sources.file(file).text, file, None),

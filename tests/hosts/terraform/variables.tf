@@ -9,5 +9,5 @@ variable "schema" {
 
 variable "extra_policy" {
   type    = string
-  default = "ALLOW document:documents:read;"
+  default = "ALLOW document:documents:reed;"
 }

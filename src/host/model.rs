@@ -1,0 +1,139 @@
+//! A tenant as a Terraform module or a monaco project describes it, before warden's own
+//! checks: every value with the place the host wrote it, so that each check on the tenant can
+//! point at a host line. `iam` turns it into a `warden.toml` tenant.
+
+use std::ops::Range;
+
+use super::reader::{Found, Sources};
+use super::traced::FileId;
+use crate::diagnostic::Diagnostic;
+
+/// A value and where the host wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct At<T> {
+    pub value: T,
+    pub file: FileId,
+    pub span: Range<usize>,
+}
+
+impl<T> At<T> {
+    pub fn new(value: T, file: FileId, span: Range<usize>) -> At<T> {
+        At { value, file, span }
+    }
+}
+
+/// Which host a tenant directory is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TenantHost {
+    Terraform,
+    Monaco,
+}
+
+/// A policy or boundary with the name warden gives it (a policy file stem) and its text.
+#[derive(Debug, Clone)]
+pub struct NamedText {
+    pub key: String,
+    pub found: Found,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelUser {
+    pub email: At<String>,
+    /// Group ids.
+    pub groups: Vec<At<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelServiceUser {
+    pub id: At<String>,
+    pub name: String,
+    pub groups: Vec<At<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelGroup {
+    pub id: At<String>,
+    pub name: String,
+}
+
+/// What a binding binds: a policy of the tenant (by key), or a platform policy by its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyRef {
+    Key(String),
+    Builtin(String),
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelLevel {
+    Account,
+    Environment(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelParameter {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelBinding {
+    pub policy: At<PolicyRef>,
+    pub group: At<String>,
+    pub level: At<ModelLevel>,
+    pub parameters: Vec<(At<String>, At<ModelParameter>)>,
+    /// Boundary keys.
+    pub boundaries: Vec<At<String>>,
+}
+
+/// A tenant read from a host directory.
+#[derive(Debug, Default)]
+pub struct Model {
+    pub account: Option<At<String>>,
+    pub environments: Vec<At<String>>,
+    pub users: Vec<ModelUser>,
+    pub service_users: Vec<ModelServiceUser>,
+    pub groups: Vec<ModelGroup>,
+    pub policies: Vec<NamedText>,
+    pub boundaries: Vec<NamedText>,
+    pub bindings: Vec<ModelBinding>,
+    /// What the tenant needs but warden could not resolve (rule E0710), each with what to supply.
+    pub unresolved: Vec<(FileId, Diagnostic)>,
+    /// Problems of the host files themselves (they do not parse, a file they read is missing).
+    pub findings: Vec<(FileId, Diagnostic)>,
+    /// Every file read.
+    pub sources: Sources,
+}
+
+impl Model {
+    /// Adds an environment once.
+    pub fn environment(&mut self, id: At<String>) {
+        if !self.environments.iter().any(|e| e.value == id.value) {
+            self.environments.push(id);
+        }
+    }
+}
+
+/// The name of a platform policy as a file stem: `Storage All Grail Data Read` →
+/// `storage-all-grail-data-read`.
+pub fn slug(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn platform_policy_names_become_stems() {
+        assert_eq!(super::slug("AppEngine - Admin"), "appengine-admin");
+        assert_eq!(super::slug("Storage All Grail Data Read"), "storage-all-grail-data-read");
+    }
+}
