@@ -9,10 +9,11 @@ use warden::catalog::Catalog;
 use warden::check;
 use warden::diagnostic::{self, Diagnostic, FileReport, Rule, Severity, SourceFile};
 use warden::host::{self, FileId, Found, Sources, TextKind};
-use warden::iam::{TenantFiles, load};
+use warden::iam::{TenantDir, load};
 use warden::syntax::Kind;
 
 use super::files::{self, FromArg, Inputs};
+use super::tenant::VariableArgs;
 use super::{CatalogArg, Exit, color_for, fail};
 
 const EXAMPLES: &str = "Examples:
@@ -52,6 +53,8 @@ pub struct Args {
     #[arg(short, long)]
     verbose: bool,
     #[command(flatten)]
+    variables: VariableArgs,
+    #[command(flatten)]
     catalog: CatalogArg,
 }
 
@@ -89,11 +92,11 @@ pub fn run(args: Args) -> Exit {
         return fail("`--fix` rewrites files in place; it cannot fix standard input");
     }
     if args.fix {
-        if let Err(message) = fix(&collected, &catalog) {
+        if let Err(message) = fix(&collected, &catalog, &args.variables) {
             return fail(message);
         }
     }
-    let linted = match lint(&collected, &catalog) {
+    let linted = match lint(&collected, &catalog, &args.variables) {
         Ok(linted) => linted,
         Err(message) => return fail(message),
     };
@@ -107,9 +110,9 @@ pub fn run(args: Args) -> Exit {
     }
     let mut results: Vec<(SourceFile, Vec<Diagnostic>)> =
         linted.results.into_iter().map(|(id, diagnostics)| (linted.sources.file(id).clone(), diagnostics)).collect();
-    for dir in args.paths.iter().filter(|p| files::is_tenant(p)) {
-        match tenant_findings(dir, &catalog, &results) {
-            Ok(findings) => results.extend(findings),
+    for dir in args.paths.iter().filter(|p| p.is_dir()) {
+        match tenant_findings(dir, &catalog, &args.variables, &results) {
+            Ok(findings) => merge(&mut results, findings),
             Err(message) => return fail(message),
         }
     }
@@ -140,8 +143,14 @@ struct Linted {
     not_hosts: Vec<String>,
 }
 
-fn lint(collected: &Inputs, catalog: &Catalog) -> Result<Linted, String> {
+fn lint(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Result<Linted, String> {
     let mut sources = Sources::new();
+    #[cfg(feature = "iac")]
+    {
+        sources.variables = variables.variables();
+    }
+    #[cfg(not(feature = "iac"))]
+    let _ = variables;
     let mut found: Vec<Found> = Vec::new();
     let mut findings: Vec<(FileId, Diagnostic)> = Vec::new();
     let mut not_hosts = Vec::new();
@@ -205,11 +214,11 @@ fn same_finding(a: &Diagnostic, b: &Diagnostic) -> bool {
 
 /// Applies fixes round by round (one fix can make the next one possible) and writes each
 /// file that changed, host files escaped for their string forms.
-fn fix(collected: &Inputs, catalog: &Catalog) -> Result<(), String> {
+fn fix(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Result<(), String> {
     const ROUNDS: usize = 10;
     let mut applied: BTreeMap<PathBuf, usize> = BTreeMap::new();
     for _ in 0..ROUNDS {
-        let linted = lint(collected, catalog)?;
+        let linted = lint(collected, catalog, variables)?;
         let mut changed = false;
         for (id, diagnostics) in &linted.results {
             let Some(path) = linted.sources.path(*id) else { continue };
@@ -233,20 +242,54 @@ fn fix(collected: &Inputs, catalog: &Catalog) -> Result<(), String> {
 }
 
 /// The tenant checks of a tenant directory (decisions D9): bindings, parameters, references.
-/// Its policy and boundary files are linted as files already; only the other findings are new.
+/// Its policy and boundary texts are linted as files already; only the other findings are
+/// new. A Terraform module or monaco project adds, as warnings (W0711), what loading it as a
+/// tenant would refuse.
 fn tenant_findings(
     dir: &std::path::Path,
     catalog: &Catalog,
+    variables: &VariableArgs,
     linted: &[(SourceFile, Vec<Diagnostic>)],
 ) -> Result<Vec<(SourceFile, Vec<Diagnostic>)>, String> {
-    let files = TenantFiles::read(dir).map_err(|e| format!("cannot read the tenant `{}`: {e}", dir.display()))?;
-    let loaded = load(&files, catalog);
-    Ok(loaded
-        .findings
-        .into_iter()
-        .filter(|f| !linted.iter().any(|(file, _)| file.name == f.file.name))
-        .map(|f| (f.file, f.diagnostics))
-        .collect())
+    let is_host = || {
+        #[cfg(feature = "iac")]
+        return host::tenant_host(dir).is_some();
+        #[cfg(not(feature = "iac"))]
+        false
+    };
+    if !files::is_tenant(dir) && !is_host() {
+        return Ok(Vec::new());
+    }
+    let tenant = variables.read(dir).map_err(|e| format!("cannot read the tenant `{}`: {e}", dir.display()))?;
+    let findings = match &tenant {
+        TenantDir::Warden(files) => load(files, catalog)
+            .findings
+            .into_iter()
+            .filter(|f| !linted.iter().any(|(file, _)| file.name == f.file.name))
+            .collect(),
+        #[cfg(feature = "iac")]
+        TenantDir::Host(host) => host.lint_findings(catalog),
+        #[allow(unreachable_patterns)]
+        _ => Vec::new(),
+    };
+    Ok(findings.into_iter().map(|f| (f.file, f.diagnostics)).collect())
+}
+
+/// Adds findings to the files already reported, or as files of their own.
+fn merge(results: &mut Vec<(SourceFile, Vec<Diagnostic>)>, findings: Vec<(SourceFile, Vec<Diagnostic>)>) {
+    for (file, diagnostics) in findings {
+        match results.iter_mut().find(|(known, _)| known.name == file.name) {
+            Some((_, known)) => {
+                for diagnostic in diagnostics {
+                    if !known.iter().any(|d| same_finding(d, &diagnostic)) {
+                        known.push(diagnostic);
+                    }
+                }
+                known.sort_by_key(|d| (d.span.start, d.span.end, d.code()));
+            }
+            None => results.push((file, diagnostics)),
+        }
+    }
 }
 
 fn summary(reports: &[FileReport<'_>]) -> String {

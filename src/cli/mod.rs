@@ -51,6 +51,9 @@ enum Command {
     Audit(audit::Args),
     Serve(serve::Args),
     Catalog(catalog::Args),
+    /// Tenants kept as Terraform modules or monaco projects: export them as warden.toml
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
 }
 
 /// How the evaluating commands print.
@@ -100,6 +103,7 @@ pub fn run() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Serve(args) => serve::run_server(args),
         Command::Catalog(args) => catalog::run(args),
+        Command::Tenant(command) => tenant::run(command),
     };
     exit.into()
 }

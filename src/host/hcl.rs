@@ -107,7 +107,11 @@ pub(super) fn parse(sources: &Sources, file: FileId) -> Parsed {
                 },
                 _ => {
                     let at = error.location().offset();
-                    Parsed { body: None, patched: false, findings: vec![(file, host_error("HCL", at..at, error.message()))] }
+                    Parsed {
+                        body: None,
+                        patched: false,
+                        findings: vec![(file, host_error("HCL", at..at, error.message()))],
+                    }
                 }
             }
         }
@@ -116,7 +120,15 @@ pub(super) fn parse(sources: &Sources, file: FileId) -> Parsed {
 
 /// A literal part of a quoted string or a heredoc, decoded and checked against hcl-edit's
 /// value (`patched`: the file's placeholders were patched for the parser).
-pub(super) fn literal(host: &str, file: FileId, patched: bool, span: Range<usize>, value: &str, form: Form, at_line_start: bool) -> Traced {
+pub(super) fn literal(
+    host: &str,
+    file: FileId,
+    patched: bool,
+    span: Range<usize>,
+    value: &str,
+    form: Form,
+    at_line_start: bool,
+) -> Traced {
     let decoded = match form {
         Form::HclHeredoc { indent } => decode::heredoc(host, span.clone(), file, indent, at_line_start, form),
         _ => decode::hcl_quoted(host, span.clone(), file),

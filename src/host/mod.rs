@@ -24,9 +24,9 @@ mod json;
 mod model;
 #[cfg(feature = "iac")]
 mod monaco;
+mod reader;
 #[cfg(feature = "iac")]
 mod terraform;
-mod reader;
 mod traced;
 #[cfg(feature = "iac")]
 mod yaml;
@@ -35,12 +35,12 @@ pub use error::ReadError;
 pub use format::{Format, TextKind};
 pub use walk::{MAX_FILE_BYTES, SKIPPED_DIRS, Skipped, Walk, open_regular, read_text, walk};
 
-pub use reader::{Extract, Found, Sources, Via, read, supported};
 #[cfg(feature = "iac")]
 pub use model::{
     At, Model, ModelBinding, ModelGroup, ModelLevel, ModelParameter, ModelServiceUser, ModelUser, NamedText, PolicyRef,
     TenantHost, slug,
 };
+pub use reader::{Extract, Found, Sources, Via, read, supported};
 #[cfg(feature = "iac")]
 pub use terraform::Variables;
 pub use traced::{FileId, Form, OpaquePart, Origin, Traced};
@@ -49,9 +49,10 @@ pub use traced::{FileId, Form, OpaquePart, Origin, Traced};
 /// monaco project (a `manifest.yaml`, or YAML files with account resources).
 #[cfg(feature = "iac")]
 pub fn tenant_host(dir: &std::path::Path) -> Option<TenantHost> {
-    let has_tf = std::fs::read_dir(dir).ok()?.filter_map(Result::ok).any(|e| {
-        e.file_type().is_ok_and(|t| t.is_file()) && Format::from_path(&e.path()) == Some(Format::Terraform)
-    });
+    let has_tf = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .any(|e| e.file_type().is_ok_and(|t| t.is_file()) && Format::from_path(&e.path()) == Some(Format::Terraform));
     if has_tf {
         Some(TenantHost::Terraform)
     } else if monaco::is_project(dir) {

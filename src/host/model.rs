@@ -39,6 +39,9 @@ pub struct NamedText {
 
 #[derive(Debug, Clone)]
 pub struct ModelUser {
+    /// The user's id in the tenant (`${global:userId}`): the host's name for the user, as
+    /// neither Terraform nor monaco holds the platform's id.
+    pub id: At<String>,
     pub email: At<String>,
     /// Group ids.
     pub groups: Vec<At<String>>,

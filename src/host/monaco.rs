@@ -3,28 +3,35 @@
 
 use std::path::Path;
 
-use super::model::{At, Model, ModelBinding, ModelGroup, ModelLevel, ModelServiceUser, ModelUser, NamedText, PolicyRef};
-use super::reader::{Found, Sources};
 use super::format::TextKind;
+use super::model::{
+    At, Model, ModelBinding, ModelGroup, ModelLevel, ModelServiceUser, ModelUser, NamedText, PolicyRef,
+};
+use super::reader::{Found, Sources};
 use super::traced::FileId;
 use super::walk::walk;
 use super::yaml::{self, Node};
-use super::{rules, read as read_host, Format};
+use super::{Format, read as read_host, rules};
 use crate::diagnostic::Diagnostic;
 
-/// The project folders of a monaco directory: those its `manifest.yaml` lists, or the
-/// directory itself.
-fn project_dirs(dir: &Path, sources: &mut Sources) -> Vec<std::path::PathBuf> {
+/// The project folders of a monaco directory (those its `manifest.yaml` lists, or the
+/// directory itself), and the manifest's first account by name.
+fn project_dirs(dir: &Path, sources: &mut Sources) -> (Vec<std::path::PathBuf>, Option<At<String>>) {
     let manifest = dir.join("manifest.yaml");
-    let Ok(id) = sources.load(&manifest) else { return vec![dir.to_path_buf()] };
-    let Ok(documents) = yaml::parse(&sources.file(id).text) else { return vec![dir.to_path_buf()] };
+    let Ok(id) = sources.load(&manifest) else { return (vec![dir.to_path_buf()], None) };
+    let Ok(documents) = yaml::parse(&sources.file(id).text) else { return (vec![dir.to_path_buf()], None) };
+    let account = documents
+        .iter()
+        .flat_map(|d| d.get("accounts").map(Node::items).unwrap_or_default())
+        .find_map(|a| a.get("name"))
+        .and_then(|n| at(id, n));
     let projects: Vec<_> = documents
         .iter()
         .flat_map(|d| d.get("projects").map(Node::items).unwrap_or_default())
         .filter_map(|p| p.get("path").or_else(|| p.get("name")).and_then(Node::as_str))
         .map(|p| dir.join(p))
         .collect();
-    if projects.is_empty() { vec![dir.to_path_buf()] } else { projects }
+    (if projects.is_empty() { vec![dir.to_path_buf()] } else { projects }, account)
 }
 
 /// Whether `dir` is a monaco project: it has a manifest, or YAML files with account resources.
@@ -34,9 +41,10 @@ pub fn is_project(dir: &Path) -> bool {
     }
     let Ok(entries) = std::fs::read_dir(dir) else { return false };
     entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| Format::from_path(p) == Some(Format::Yaml)).any(|p| {
-        super::read_text(&p).ok().and_then(|text| yaml::parse(&text).ok()).is_some_and(|docs| {
-            yaml::flavour(&docs) == Some(yaml::Flavour::Monaco)
-        })
+        super::read_text(&p)
+            .ok()
+            .and_then(|text| yaml::parse(&text).ok())
+            .is_some_and(|docs| yaml::flavour(&docs) == Some(yaml::Flavour::Monaco))
     })
 }
 
@@ -50,9 +58,12 @@ struct Item<'a> {
 pub fn read(dir: &Path) -> Result<Model, super::ReadError> {
     let mut model = Model::default();
     let mut files: Vec<(FileId, Vec<Node>)> = Vec::new();
-    for project in project_dirs(dir, &mut model.sources) {
+    let (projects, account) = project_dirs(dir, &mut model.sources);
+    model.account = account;
+    for project in projects {
         for path in walk(&project).files {
-            if Format::from_path(&path) != Some(Format::Yaml) || path.file_name().is_some_and(|n| n == "manifest.yaml") {
+            if Format::from_path(&path) != Some(Format::Yaml) || path.file_name().is_some_and(|n| n == "manifest.yaml")
+            {
                 continue;
             }
             let id = model.sources.load(&path)?;
@@ -71,7 +82,11 @@ pub fn read(dir: &Path) -> Result<Model, super::ReadError> {
     let items = |list: &str| -> Vec<Item<'_>> {
         files
             .iter()
-            .flat_map(|(file, docs)| docs.iter().flat_map(move |d| d.get(list).map(Node::items).unwrap_or_default().iter().map(move |node| Item { file: *file, node })))
+            .flat_map(|(file, docs)| {
+                docs.iter().flat_map(move |d| {
+                    d.get(list).map(Node::items).unwrap_or_default().iter().map(move |node| Item { file: *file, node })
+                })
+            })
             .collect()
     };
     let (policies, boundaries, groups) = (items("policies"), items("boundaries"), items("groups"));
@@ -121,9 +136,14 @@ pub fn read(dir: &Path) -> Result<Model, super::ReadError> {
                     Some(policy) => (policy, binding.get("boundaries").map(Node::items).unwrap_or_default()),
                     None => (binding, &[][..]),
                 };
-                let Some(policy) = reference(item.file, policy_node, |name| {
-                    Some(by_name(&policies, name).map_or(PolicyRef::Builtin(name.to_string()), PolicyRef::Key))
-                }, PolicyRef::Key) else { continue };
+                let Some(policy) = reference(
+                    item.file,
+                    policy_node,
+                    |name| Some(by_name(&policies, name).map_or(PolicyRef::Builtin(name.to_string()), PolicyRef::Key)),
+                    PolicyRef::Key,
+                ) else {
+                    continue;
+                };
                 let boundaries = boundary_nodes
                     .iter()
                     .filter_map(|b| reference(item.file, b, |name| by_name(&boundaries, name), |id| id))
@@ -163,7 +183,8 @@ pub fn read(dir: &Path) -> Result<Model, super::ReadError> {
             for user in doc.get("users").map(Node::items).unwrap_or_default() {
                 let Some(email) = user.get("email").and_then(|n| at(*file, n)) else { continue };
                 let groups = group_refs(&mut model, *file, user.get("groups"));
-                model.users.push(ModelUser { email, groups });
+                let id = At::new(format!("users.{}", email.value), email.file, email.span.clone());
+                model.users.push(ModelUser { id, email, groups });
             }
             for service in doc.get("serviceUsers").map(Node::items).unwrap_or_default() {
                 let Some(name) = service.get("name").and_then(|n| at(*file, n)) else { continue };

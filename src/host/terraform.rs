@@ -36,15 +36,6 @@ pub struct Variables {
     pub files: Vec<PathBuf>,
 }
 
-impl Variables {
-    /// Parses `name=value`.
-    pub fn parse_assignment(text: &str) -> Result<(String, String), String> {
-        let (name, value) =
-            text.split_once('=').ok_or_else(|| format!("`{text}` is not NAME=VALUE, e.g. `--var team=payments`"))?;
-        Ok((name.trim().to_string(), value.to_string()))
-    }
-}
-
 /// Something warden cannot work out, where it stands, and what would settle it.
 #[derive(Debug)]
 pub(super) struct Unknown {
@@ -155,6 +146,21 @@ struct Scope {
     bound: Vec<(String, Value)>,
 }
 
+/// An attribute evaluated, with where its expression is written.
+struct Attribute {
+    name: String,
+    value: Value,
+    file: FileId,
+    span: Range<usize>,
+}
+
+/// One instance of a block: `each.key`/`each.value` (or none), and its key (a `for_each` key
+/// or a `count` index).
+struct Instantiation {
+    each: Option<(Value, Value)>,
+    key: Option<String>,
+}
+
 /// One instance of a resource or data block, its attributes evaluated.
 struct Resource {
     kind: String,
@@ -163,14 +169,17 @@ struct Resource {
     address: String,
     file: FileId,
     span: Range<usize>,
-    attributes: Vec<(String, Value, FileId, Range<usize>)>,
+    attributes: Vec<Attribute>,
     /// Nested blocks (`policy { … }` of bindings), each with its attributes.
-    blocks: Vec<(String, Vec<(String, Value, FileId, Range<usize>)>)>,
+    blocks: Vec<(String, Vec<Attribute>)>,
+    /// The keys of object literals in its attributes, where they are written (a binding's
+    /// parameter names).
+    object_keys: Vec<(String, FileId, Range<usize>)>,
 }
 
 impl Resource {
     fn attribute(&self, name: &str) -> Option<(&Value, FileId, Range<usize>)> {
-        self.attributes.iter().find(|(n, ..)| n == name).map(|(_, v, f, s)| (v, *f, s.clone()))
+        self.attributes.iter().find(|a| a.name == name).map(|a| (&a.value, a.file, a.span.clone()))
     }
 }
 
@@ -188,7 +197,13 @@ struct Evaluator<'s> {
 
 impl<'s> Evaluator<'s> {
     fn new(sources: &'s mut Sources) -> Evaluator<'s> {
-        Evaluator { sources, modules: HashMap::new(), findings: Vec::new(), resources: Vec::new(), children: Vec::new() }
+        Evaluator {
+            sources,
+            modules: HashMap::new(),
+            findings: Vec::new(),
+            resources: Vec::new(),
+            children: Vec::new(),
+        }
     }
 
     /// The `.tf` files of `dir`, parsed once.
@@ -198,8 +213,11 @@ impl<'s> Evaluator<'s> {
         }
         let mut files = Vec::new();
         let listed = super::walk(dir);
-        let mut paths: Vec<&PathBuf> =
-            listed.files.iter().filter(|p| p.parent() == Some(dir) && super::Format::from_path(p) == Some(super::Format::Terraform)).collect();
+        let mut paths: Vec<&PathBuf> = listed
+            .files
+            .iter()
+            .filter(|p| p.parent() == Some(dir) && super::Format::from_path(p) == Some(super::Format::Terraform))
+            .collect();
         if paths.is_empty() && !listed.failed.is_empty() {
             return Err(listed.failed.into_iter().next().expect("checked").1.into());
         }
@@ -233,14 +251,10 @@ impl<'s> Evaluator<'s> {
     /// The root instance of a module: variables from defaults, `TF_VAR_…`, `terraform.tfvars`,
     /// `*.auto.tfvars`, then `--var-file` and `--var` in order, as Terraform takes them.
     fn root(&mut self, module: Rc<Module>, variables: &Variables) -> Result<Rc<Instance>, super::ReadError> {
-        let declared: Vec<(String, FileId, bool, Option<Expression>, Range<usize>)> = module
+        let declared: Vec<(&Block, FileId, bool)> = module
             .blocks()
-            .filter(|(_, _, b)| b.ident.as_str() == "variable")
-            .filter_map(|(file, patched, b)| {
-                let name = b.labels.first()?.as_str().to_string();
-                let default = b.body.get_attribute("default").map(|a| a.value.clone());
-                Some((name, file, patched, default, b.labels.first()?.span().unwrap_or(0..0)))
-            })
+            .filter(|(_, _, b)| b.ident.as_str() == "variable" && !b.labels.is_empty())
+            .map(|(f, p, b)| (b, f, p))
             .collect();
         let empty = Rc::new(Instance {
             module: Rc::clone(&module),
@@ -251,15 +265,29 @@ impl<'s> Evaluator<'s> {
             depth: 0,
         });
         let mut vars: HashMap<String, Value> = HashMap::new();
-        for (name, file, patched, default, span) in &declared {
-            let value = match default {
-                Some(expr) => {
-                    let scope = Scope { instance: Rc::clone(&empty), file: *file, patched: *patched, each: None, count: None, bound: Vec::new() };
-                    self.eval(expr, &scope)
+        for (block, file, patched) in declared {
+            let name = block.labels[0].as_str().to_string();
+            let value = match block.body.get_attribute("default") {
+                Some(default) => {
+                    let scope = Scope {
+                        instance: Rc::clone(&empty),
+                        file,
+                        patched,
+                        each: None,
+                        count: None,
+                        bound: Vec::new(),
+                    };
+                    self.eval(&default.value, &scope)
                 }
-                None => self.unknown(*file, span.clone(), format!("give `var.{name}` a value: `--var {name}=…`, a `.tfvars` file (`--var-file`), or a default")),
+                None => self.unknown(
+                    file,
+                    block.labels[0].span().unwrap_or(0..0),
+                    format!(
+                        "give `var.{name}` a value: `--var {name}=…`, a `.tfvars` file (`--var-file`), or a default"
+                    ),
+                ),
             };
-            vars.insert(name.clone(), value);
+            vars.insert(name, value);
         }
         for (key, value) in std::env::vars() {
             if let Some(name) = key.strip_prefix("TF_VAR_") {
@@ -289,7 +317,14 @@ impl<'s> Evaluator<'s> {
             let Some(body) = parsed.body else { continue };
             for attribute in body.attributes() {
                 if vars.contains_key(attribute.key.as_str()) {
-                    let scope = Scope { instance: Rc::clone(&empty), file: id, patched: parsed.patched, each: None, count: None, bound: Vec::new() };
+                    let scope = Scope {
+                        instance: Rc::clone(&empty),
+                        file: id,
+                        patched: parsed.patched,
+                        each: None,
+                        count: None,
+                        bound: Vec::new(),
+                    };
                     let value = self.eval(&attribute.value, &scope);
                     vars.insert(attribute.key.as_str().to_string(), value);
                 }
@@ -299,7 +334,14 @@ impl<'s> Evaluator<'s> {
             let id = self.sources.add(None, format!("--var {name}"), value.clone());
             vars.insert(name.clone(), self.command_line_value(id));
         }
-        Ok(Rc::new(Instance { module, prefix: String::new(), vars, locals: RefCell::default(), children: RefCell::default(), depth: 0 }))
+        Ok(Rc::new(Instance {
+            module,
+            prefix: String::new(),
+            vars,
+            locals: RefCell::default(),
+            children: RefCell::default(),
+            depth: 0,
+        }))
     }
 
     /// A value given on the command line: a list or map in HCL syntax, else a string.
@@ -308,8 +350,18 @@ impl<'s> Evaluator<'s> {
         if let Ok(expr) = hcl_edit::parser::parse_expr(&text) {
             if matches!(expr, Expression::Array(_) | Expression::Object(_)) {
                 let module = Rc::new(Module { dir: PathBuf::new(), files: Vec::new() });
-                let instance = Rc::new(Instance { module, prefix: String::new(), vars: HashMap::new(), locals: RefCell::default(), children: RefCell::default(), depth: 0 });
-                return self.eval(&expr, &Scope { instance, file: id, patched: false, each: None, count: None, bound: Vec::new() });
+                let instance = Rc::new(Instance {
+                    module,
+                    prefix: String::new(),
+                    vars: HashMap::new(),
+                    locals: RefCell::default(),
+                    children: RefCell::default(),
+                    depth: 0,
+                });
+                return self.eval(
+                    &expr,
+                    &Scope { instance, file: id, patched: false, each: None, count: None, bound: Vec::new() },
+                );
             }
         }
         Value::Text(Traced::verbatim(&text, id, 0, Form::Interpolated))
@@ -321,7 +373,10 @@ impl<'s> Evaluator<'s> {
         match expr {
             Expression::Null(_) => Value::Null,
             Expression::Bool(b) => Value::Bool(*b.value()),
-            Expression::Number(n) => n.value().as_f64().map_or_else(|| self.unknown(scope.file, span, "a number warden cannot read"), Value::Number),
+            Expression::Number(n) => n
+                .value()
+                .as_f64()
+                .map_or_else(|| self.unknown(scope.file, span, "a number warden cannot read"), Value::Number),
             Expression::String(s) => {
                 let host = self.sources.file(scope.file).text.clone();
                 let inner = span.start + 1..span.end.saturating_sub(1).max(span.start + 1);
@@ -374,10 +429,13 @@ impl<'s> Evaluator<'s> {
                 match (op.operator.value(), &lhs, &rhs) {
                     (BinaryOperator::And, Value::Bool(a), Value::Bool(b)) => Value::Bool(*a && *b),
                     (BinaryOperator::Or, Value::Bool(a), Value::Bool(b)) => Value::Bool(*a || *b),
-                    (BinaryOperator::Eq | BinaryOperator::NotEq, _, _) if text(&lhs).is_some() && text(&rhs).is_some() => {
+                    (BinaryOperator::Eq | BinaryOperator::NotEq, _, _)
+                        if text(&lhs).is_some() && text(&rhs).is_some() =>
+                    {
                         Value::Bool((text(&lhs) == text(&rhs)) == (*op.operator.value() == BinaryOperator::Eq))
                     }
-                    (BinaryOperator::Eq | BinaryOperator::NotEq, Value::Null, _) | (BinaryOperator::Eq | BinaryOperator::NotEq, _, Value::Null) => {
+                    (BinaryOperator::Eq | BinaryOperator::NotEq, Value::Null, _)
+                    | (BinaryOperator::Eq | BinaryOperator::NotEq, _, Value::Null) => {
                         let same = matches!((&lhs, &rhs), (Value::Null, Value::Null));
                         Value::Bool(same == (*op.operator.value() == BinaryOperator::Eq))
                     }
@@ -389,7 +447,9 @@ impl<'s> Evaluator<'s> {
             Expression::ForExpr(f) => {
                 let collection = self.eval(&f.intro.collection_expr, scope);
                 let items: Vec<(Value, Value)> = match collection {
-                    Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
+                    Value::List(items) => {
+                        items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect()
+                    }
                     Value::Map(entries) => {
                         let at = f.intro.collection_expr.span().unwrap_or(0..0);
                         entries.into_iter().map(|(k, v)| (Value::Text(plain(&k, scope.file, at.clone())), v)).collect()
@@ -444,7 +504,15 @@ impl<'s> Evaluator<'s> {
             match element {
                 Element::Literal(literal) => {
                     let at_line_start = out.is_empty() || out.text().ends_with('\n');
-                    out.append(&hcl::literal(&host, scope.file, scope.patched, span, literal.value(), form, at_line_start));
+                    out.append(&hcl::literal(
+                        &host,
+                        scope.file,
+                        scope.patched,
+                        span,
+                        literal.value(),
+                        form,
+                        at_line_start,
+                    ));
                 }
                 Element::Interpolation(interpolation) => match self.eval(&interpolation.expr, scope) {
                     Value::Text(text) => out.append(&text),
@@ -470,7 +538,13 @@ impl<'s> Evaluator<'s> {
 
     /// `var.x`, `local.x`, `each.value.x`, `module.m.out`, `data.t.n.attr`, `type.name[k].id` and
     /// the attribute and index operations after them.
-    fn traversal(&mut self, root: &Expression, operators: &[hcl_edit::Decorated<TraversalOperator>], span: Range<usize>, scope: &Scope) -> Value {
+    fn traversal(
+        &mut self,
+        root: &Expression,
+        operators: &[hcl_edit::Decorated<TraversalOperator>],
+        span: Range<usize>,
+        scope: &Scope,
+    ) -> Value {
         let attr = |i: usize| match operators.get(i).map(|o| o.value()) {
             Some(TraversalOperator::GetAttr(name)) => Some(name.as_str().to_string()),
             _ => None,
@@ -482,7 +556,9 @@ impl<'s> Evaluator<'s> {
         let (value, used) = match (name.as_str(), attr(0)) {
             (bound, _) if scope.bound.iter().any(|(n, _)| n == bound) => (self.eval(root, scope), 0),
             ("var", Some(var)) => (
-                scope.instance.vars.get(&var).cloned().unwrap_or_else(|| self.unknown(scope.file, span.clone(), format!("declare `variable \"{var}\"` in the module"))),
+                scope.instance.vars.get(&var).cloned().unwrap_or_else(|| {
+                    self.unknown(scope.file, span.clone(), format!("declare `variable \"{var}\"` in the module"))
+                }),
                 1,
             ),
             ("local", Some(local)) => (self.local(&local, span.clone(), scope), 1),
@@ -507,14 +583,30 @@ impl<'s> Evaluator<'s> {
                 (Some(name), _) => {
                     let (key, used) = self.instance_key(&name, operators, 2, scope);
                     let key = format!("{}{key}", scope.instance.prefix);
-                    (Value::Ref(Rc::new(Reference { kind: format!("data.{kind}"), key, file: scope.file, span: span.clone() })), used)
+                    (
+                        Value::Ref(Rc::new(Reference {
+                            kind: format!("data.{kind}"),
+                            key,
+                            file: scope.file,
+                            span: span.clone(),
+                        })),
+                        used,
+                    )
                 }
                 _ => (self.unknown(scope.file, span.clone(), "a data source warden cannot read"), operators.len()),
             },
             (kind, Some(name)) if scope.instance.module.has_resource(kind, &name) => {
                 let (key, used) = self.instance_key(&name, operators, 1, scope);
                 let key = format!("{}{key}", scope.instance.prefix);
-                (Value::Ref(Rc::new(Reference { kind: kind.to_string(), key, file: scope.file, span: span.clone() })), used)
+                (
+                    Value::Ref(Rc::new(Reference {
+                        kind: kind.to_string(),
+                        key,
+                        file: scope.file,
+                        span: span.clone(),
+                    })),
+                    used,
+                )
             }
             _ => (self.unknown(scope.file, span.clone(), "a reference warden cannot resolve"), operators.len()),
         };
@@ -522,7 +614,13 @@ impl<'s> Evaluator<'s> {
     }
 
     /// The key of a resource instance: `name`, or `name.key` when an index follows it.
-    fn instance_key(&mut self, name: &str, operators: &[hcl_edit::Decorated<TraversalOperator>], at: usize, scope: &Scope) -> (String, usize) {
+    fn instance_key(
+        &mut self,
+        name: &str,
+        operators: &[hcl_edit::Decorated<TraversalOperator>],
+        at: usize,
+        scope: &Scope,
+    ) -> (String, usize) {
         match operators.get(at).map(|o| o.value()) {
             Some(TraversalOperator::Index(index)) => match self.eval(index, scope).key_text() {
                 Some(key) => (format!("{name}.{key}"), at + 1),
@@ -534,12 +632,21 @@ impl<'s> Evaluator<'s> {
     }
 
     /// Attribute and index operations on a value; a reference keeps only its address.
-    fn apply(&mut self, mut value: Value, operators: &[hcl_edit::Decorated<TraversalOperator>], span: Range<usize>, scope: &Scope) -> Value {
+    fn apply(
+        &mut self,
+        mut value: Value,
+        operators: &[hcl_edit::Decorated<TraversalOperator>],
+        span: Range<usize>,
+        scope: &Scope,
+    ) -> Value {
         for operator in operators {
             value = match (value, operator.value()) {
                 (Value::Ref(reference), _) => Value::Ref(reference),
                 (unknown @ Value::Unknown(_), _) => unknown,
-                (Value::Map(entries), TraversalOperator::GetAttr(name)) => match entries.into_iter().find(|(k, _)| k == name.as_str()) {
+                (Value::Map(entries), TraversalOperator::GetAttr(name)) => match entries
+                    .into_iter()
+                    .find(|(k, _)| k == name.as_str())
+                {
                     Some((_, v)) => v,
                     None => return self.unknown(scope.file, span, format!("no `{}` in this object", name.as_str())),
                 },
@@ -554,7 +661,8 @@ impl<'s> Evaluator<'s> {
                     Value::Number(n) if n >= 0.0 && (n as usize) < items.len() => items[n as usize].clone(),
                     _ => return self.unknown(scope.file, span, "an index warden cannot work out"),
                 },
-                (Value::List(items), TraversalOperator::LegacyIndex(index)) => match items.get(*index.value() as usize) {
+                (Value::List(items), TraversalOperator::LegacyIndex(index)) => match items.get(*index.value() as usize)
+                {
                     Some(v) => v.clone(),
                     None => return self.unknown(scope.file, span, "an index past the end"),
                 },
@@ -566,24 +674,34 @@ impl<'s> Evaluator<'s> {
 
     fn local(&mut self, name: &str, span: Range<usize>, scope: &Scope) -> Value {
         if let Some(known) = scope.instance.locals.borrow().get(name) {
-            return known.clone().unwrap_or_else(|| self.unknown(scope.file, span.clone(), "a local that refers to itself"));
+            return known
+                .clone()
+                .unwrap_or_else(|| self.unknown(scope.file, span.clone(), "a local that refers to itself"));
         }
         let module = Rc::clone(&scope.instance.module);
-        let found = module.blocks().filter(|(_, _, b)| b.ident.as_str() == "locals").find_map(|(file, patched, b)| {
-            b.body.get_attribute(name).map(|a| (file, patched, a.value.clone()))
-        });
+        let found = module
+            .blocks()
+            .filter(|(_, _, b)| b.ident.as_str() == "locals")
+            .find_map(|(file, patched, b)| b.body.get_attribute(name).map(|a| (file, patched, a.value.clone())));
         let Some((file, patched, expr)) = found else {
             return self.unknown(scope.file, span, format!("define `{name}` in a `locals` block"));
         };
         scope.instance.locals.borrow_mut().insert(name.to_string(), None);
-        let inner = Scope { instance: Rc::clone(&scope.instance), file, patched, each: None, count: None, bound: Vec::new() };
+        let inner =
+            Scope { instance: Rc::clone(&scope.instance), file, patched, each: None, count: None, bound: Vec::new() };
         let value = self.eval(&expr, &inner);
         scope.instance.locals.borrow_mut().insert(name.to_string(), Some(value.clone()));
         value
     }
 
     /// `module.NAME.OUTPUT` (or `module.NAME[key].OUTPUT`): the output of a local child module.
-    fn module_output(&mut self, name: &str, operators: &[hcl_edit::Decorated<TraversalOperator>], span: Range<usize>, scope: &Scope) -> (Value, usize) {
+    fn module_output(
+        &mut self,
+        name: &str,
+        operators: &[hcl_edit::Decorated<TraversalOperator>],
+        span: Range<usize>,
+        scope: &Scope,
+    ) -> (Value, usize) {
         let (key, at) = match operators.get(1).map(|o| o.value()) {
             Some(TraversalOperator::Index(index)) => (self.eval(index, scope).key_text(), 2),
             _ => (None, 1),
@@ -597,12 +715,24 @@ impl<'s> Evaluator<'s> {
             None => name.to_string(),
         };
         let Some(child) = children.iter().find(|(n, _)| *n == instance_name).map(|(_, c)| Rc::clone(c)) else {
-            return (self.unknown(scope.file, span, format!("module `{name}` is not a local module warden can read (`source = \"./…\"`)")), operators.len());
+            return (
+                self.unknown(
+                    scope.file,
+                    span,
+                    format!("module `{name}` is not a local module warden can read (`source = \"./…\"`)"),
+                ),
+                operators.len(),
+            );
         };
         let module = Rc::clone(&child.module);
-        let found = module.block("output", &[output.as_str()]).and_then(|(file, patched, b)| b.body.get_attribute("value").map(|a| (file, patched, a.value.clone())));
+        let found = module
+            .block("output", &[output.as_str()])
+            .and_then(|(file, patched, b)| b.body.get_attribute("value").map(|a| (file, patched, a.value.clone())));
         let Some((file, patched, expr)) = found else {
-            return (self.unknown(scope.file, span, format!("module `{name}` has no output `{}`", output.as_str())), operators.len());
+            return (
+                self.unknown(scope.file, span, format!("module `{name}` has no output `{}`", output.as_str())),
+                operators.len(),
+            );
         };
         let inner = Scope { instance: child, file, patched, each: None, count: None, bound: Vec::new() };
         (self.eval(&expr, &inner), at + 1)
@@ -618,15 +748,20 @@ impl<'s> Evaluator<'s> {
         let mut made = Vec::new();
         for (file, patched, block) in module.blocks().filter(|(_, _, b)| b.ident.as_str() == "module") {
             let Some(name) = block.labels.first().map(|l| l.as_str().to_string()) else { continue };
-            let scope = Scope { instance: Rc::clone(instance), file, patched, each: None, count: None, bound: Vec::new() };
+            let scope =
+                Scope { instance: Rc::clone(instance), file, patched, each: None, count: None, bound: Vec::new() };
             let source = block.body.get_attribute("source").map(|a| self.eval(&a.value, &scope));
-            let Some(source) = source.as_ref().and_then(Value::known_text).filter(|s| s.starts_with("./") || s.starts_with("../")) else { continue };
+            let Some(source) =
+                source.as_ref().and_then(Value::known_text).filter(|s| s.starts_with("./") || s.starts_with("../"))
+            else {
+                continue;
+            };
             let dir = super::reader::normalize(&module.dir.join(source));
             let Ok(child_module) = self.module(&dir) else { continue };
             if !self.children.contains(&dir) {
                 self.children.push(dir);
             }
-            for (each, key) in self.instances(block, &scope) {
+            for Instantiation { each, key } in self.instances(block, &scope) {
                 let inner = Scope { each: each.clone(), ..scope.clone() };
                 let mut vars = HashMap::new();
                 for attribute in block.body.attributes() {
@@ -636,15 +771,36 @@ impl<'s> Evaluator<'s> {
                     }
                 }
                 // Defaults of the child's variables not given.
-                let empty = Rc::new(Instance { module: Rc::clone(&child_module), prefix: String::new(), vars: HashMap::new(), locals: RefCell::default(), children: RefCell::default(), depth: instance.depth + 1 });
+                let empty = Rc::new(Instance {
+                    module: Rc::clone(&child_module),
+                    prefix: String::new(),
+                    vars: HashMap::new(),
+                    locals: RefCell::default(),
+                    children: RefCell::default(),
+                    depth: instance.depth + 1,
+                });
                 for (vfile, vpatched, var) in child_module.blocks().filter(|(_, _, b)| b.ident.as_str() == "variable") {
                     let Some(var_name) = var.labels.first().map(|l| l.as_str().to_string()) else { continue };
                     if vars.contains_key(&var_name) {
                         continue;
                     }
                     let value = match var.body.get_attribute("default") {
-                        Some(default) => self.eval(&default.value, &Scope { instance: Rc::clone(&empty), file: vfile, patched: vpatched, each: None, count: None, bound: Vec::new() }),
-                        None => self.unknown(vfile, var.labels[0].span().unwrap_or(0..0), format!("module `{name}` gives no `{var_name}`")),
+                        Some(default) => self.eval(
+                            &default.value,
+                            &Scope {
+                                instance: Rc::clone(&empty),
+                                file: vfile,
+                                patched: vpatched,
+                                each: None,
+                                count: None,
+                                bound: Vec::new(),
+                            },
+                        ),
+                        None => self.unknown(
+                            vfile,
+                            var.labels[0].span().unwrap_or(0..0),
+                            format!("module `{name}` gives no `{var_name}`"),
+                        ),
                     };
                     vars.insert(var_name, value);
                 }
@@ -669,27 +825,33 @@ impl<'s> Evaluator<'s> {
 
     /// The instances of a resource or module block: `each` (key, value) per `for_each` entry,
     /// `count` indexes, or one; with the instance key.
-    fn instances(&mut self, block: &Block, scope: &Scope) -> Vec<(Option<(Value, Value)>, Option<String>)> {
+    fn instances(&mut self, block: &Block, scope: &Scope) -> Vec<Instantiation> {
         if let Some(for_each) = block.body.get_attribute("for_each") {
             let at = for_each.value.span().unwrap_or(0..0);
             return match self.eval(&for_each.value, scope) {
-                Value::Map(entries) => {
-                    entries.into_iter().map(|(k, v)| (Some((Value::Text(plain(&k, scope.file, at.clone())), v)), Some(k))).collect()
-                }
+                Value::Map(entries) => entries
+                    .into_iter()
+                    .map(|(k, v)| Instantiation {
+                        each: Some((Value::Text(plain(&k, scope.file, at.clone())), v)),
+                        key: Some(k),
+                    })
+                    .collect(),
                 Value::List(items) => items
                     .into_iter()
-                    .filter_map(|v| v.key_text().map(|k| (Some((v.clone(), v)), Some(k))))
+                    .filter_map(|v| v.key_text().map(|k| Instantiation { each: Some((v.clone(), v)), key: Some(k) }))
                     .collect(),
                 _ => Vec::new(),
             };
         }
         if let Some(count) = block.body.get_attribute("count") {
             if let Value::Number(n) = self.eval(&count.value, scope) {
-                return (0..n.max(0.0) as usize).map(|i| (None, Some(i.to_string()))).collect();
+                return (0..n.max(0.0) as usize)
+                    .map(|i| Instantiation { each: None, key: Some(i.to_string()) })
+                    .collect();
             }
             return Vec::new();
         }
-        vec![(None, None)]
+        vec![Instantiation { each: None, key: None }]
     }
 
     /// A function call: the ones policies and their data are built with.
@@ -750,19 +912,24 @@ impl<'s> Evaluator<'s> {
             ("distinct", [arg]) => match self.eval(arg, scope) {
                 Value::List(items) => {
                     let mut seen: Vec<Option<String>> = Vec::new();
-                    Value::List(items.into_iter().filter(|v| {
-                        let key = v.key_text();
-                        let new = key.is_none() || !seen.contains(&key);
-                        seen.push(key);
-                        new
-                    }).collect())
+                    Value::List(
+                        items
+                            .into_iter()
+                            .filter(|v| {
+                                let key = v.key_text();
+                                let new = key.is_none() || !seen.contains(&key);
+                                seen.push(key);
+                                new
+                            })
+                            .collect(),
+                    )
                 }
                 other => other,
             },
             ("keys" | "values", [arg]) => match self.eval(arg, scope) {
-                Value::Map(entries) if name == "keys" => {
-                    Value::List(entries.into_iter().map(|(k, _)| Value::Text(plain(&k, scope.file, span.clone()))).collect())
-                }
+                Value::Map(entries) if name == "keys" => Value::List(
+                    entries.into_iter().map(|(k, _)| Value::Text(plain(&k, scope.file, span.clone()))).collect(),
+                ),
                 Value::Map(entries) => Value::List(entries.into_iter().map(|(_, v)| v).collect()),
                 other => other,
             },
@@ -790,7 +957,10 @@ impl<'s> Evaluator<'s> {
             ("length", [arg]) => match self.eval(arg, scope) {
                 Value::List(items) => Value::Number(items.len() as f64),
                 Value::Map(entries) => Value::Number(entries.len() as f64),
-                other => other.known_text().map_or_else(|| self.unknown(scope.file, span, "a length warden cannot work out"), |t| Value::Number(t.chars().count() as f64)),
+                other => other.known_text().map_or_else(
+                    || self.unknown(scope.file, span, "a length warden cannot work out"),
+                    |t| Value::Number(t.chars().count() as f64),
+                ),
             },
             _ => self.unknown(scope.file, span, format!("`{name}()` is a function warden does not evaluate")),
         }
@@ -803,14 +973,22 @@ impl<'s> Evaluator<'s> {
             return self.unknown(scope.file, span, "a file whose path warden cannot work out");
         };
         let dir = &scope.instance.module.dir;
-        let path = if path.is_absolute() || path.starts_with(dir) && !dir.as_os_str().is_empty() { path } else { dir.join(path) };
+        let path = if path.is_absolute() || path.starts_with(dir) && !dir.as_os_str().is_empty() {
+            path
+        } else {
+            dir.join(path)
+        };
         let id = match self.sources.load(&path) {
             Ok(id) => id,
             Err(error) => {
                 self.findings.push((
                     scope.file,
-                    Diagnostic::new(&rules::UNREADABLE_REFERENCE, span.clone(), format!("cannot read `{}`: {error}", path.display()))
-                        .with_help("warden reads the file relative to the module, as Terraform does for a root module"),
+                    Diagnostic::new(
+                        &rules::UNREADABLE_REFERENCE,
+                        span.clone(),
+                        format!("cannot read `{}`: {error}", path.display()),
+                    )
+                    .with_help("warden reads the file relative to the module, as Terraform does for a root module"),
                 ));
                 return self.unknown(scope.file, span, format!("a readable `{}`", path.display()));
             }
@@ -826,10 +1004,12 @@ impl<'s> Evaluator<'s> {
             ..scope.clone()
         };
         let mut resolve = |expr: &Expression| match expr {
-            Expression::Variable(_) | Expression::Traversal(_) => match self.eval(expr, &Scope { file: id, ..template_scope.clone() }) {
-                Value::Text(text) => Some(text),
-                _ => None,
-            },
+            Expression::Variable(_) | Expression::Traversal(_) => {
+                match self.eval(expr, &Scope { file: id, ..template_scope.clone() }) {
+                    Value::Text(text) => Some(text),
+                    _ => None,
+                }
+            }
             _ => None,
         };
         let (text, findings) = hcl::template_over(&raw, &mut resolve);
@@ -841,7 +1021,9 @@ impl<'s> Evaluator<'s> {
     fn decode(&mut self, name: &str, value: Value, span: Range<usize>, scope: &Scope) -> Value {
         let Value::Text(text) = &value else { return value };
         let whole_file = match text.host_span(0..text.text().len()) {
-            Some((file, host)) if host == (0..self.sources.file(file).text.len()) && text.opaque().next().is_none() => Some(file),
+            Some((file, host)) if host == (0..self.sources.file(file).text.len()) && text.opaque().next().is_none() => {
+                Some(file)
+            }
             _ => None,
         };
         let Some(file) = whole_file else {
@@ -872,12 +1054,31 @@ impl<'s> Evaluator<'s> {
             if !RELEVANT.iter().any(|k| *k == kind) {
                 continue;
             }
-            let scope = Scope { instance: Rc::clone(instance), file, patched, each: None, count: None, bound: Vec::new() };
+            let scope =
+                Scope { instance: Rc::clone(instance), file, patched, each: None, count: None, bound: Vec::new() };
             let label_span = block.labels[1].span().unwrap_or(0..0);
-            for (each, key) in self.instances(block, &scope) {
+            for Instantiation { each, key } in self.instances(block, &scope) {
                 let count = if each.is_none() { key.as_ref().and_then(|k| k.parse().ok()) } else { None };
                 let inner = Scope { each, count, ..scope.clone() };
                 let attributes = self.attributes(&block.body, &inner);
+                let object_keys = block
+                    .body
+                    .attributes()
+                    .chain(block.body.blocks().flat_map(|nested| nested.body.attributes()))
+                    .filter_map(|a| match &a.value {
+                        Expression::Object(object) => Some(object),
+                        _ => None,
+                    })
+                    .flat_map(|object| object.iter().map(|(key, _)| key))
+                    .filter_map(|key| {
+                        let name = match key {
+                            ObjectKey::Ident(ident) => ident.as_str().to_string(),
+                            ObjectKey::Expression(Expression::String(s)) => s.value().clone(),
+                            ObjectKey::Expression(_) => return None,
+                        };
+                        Some((name, file, key.span()?))
+                    })
+                    .collect();
                 let blocks = block
                     .body
                     .blocks()
@@ -899,6 +1100,7 @@ impl<'s> Evaluator<'s> {
                     span: label_span.clone(),
                     attributes,
                     blocks,
+                    object_keys,
                 });
             }
         }
@@ -907,10 +1109,15 @@ impl<'s> Evaluator<'s> {
         }
     }
 
-    fn attributes(&mut self, body: &Body, scope: &Scope) -> Vec<(String, Value, FileId, Range<usize>)> {
+    fn attributes(&mut self, body: &Body, scope: &Scope) -> Vec<Attribute> {
         body.attributes()
             .filter(|a| !matches!(a.key.as_str(), "for_each" | "count" | "depends_on" | "lifecycle" | "provider"))
-            .map(|a| (a.key.as_str().to_string(), self.eval(&a.value, scope), scope.file, a.value.span().unwrap_or(0..0)))
+            .map(|a| Attribute {
+                name: a.key.as_str().to_string(),
+                value: self.eval(&a.value, scope),
+                file: scope.file,
+                span: a.value.span().unwrap_or(0..0),
+            })
             .collect()
     }
 }
@@ -973,8 +1180,12 @@ fn from_json(json: &serde_json::Value, file: FileId, span: Range<usize>) -> Valu
             text.push_escaped(s, file, span.clone(), Form::Interpolated);
             Value::Text(text)
         }
-        serde_json::Value::Array(items) => Value::List(items.iter().map(|v| from_json(v, file, span.clone())).collect()),
-        serde_json::Value::Object(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), from_json(v, file, span.clone()))).collect()),
+        serde_json::Value::Array(items) => {
+            Value::List(items.iter().map(|v| from_json(v, file, span.clone())).collect())
+        }
+        serde_json::Value::Object(map) => {
+            Value::Map(map.iter().map(|(k, v)| (k.clone(), from_json(v, file, span.clone()))).collect())
+        }
     }
 }
 
@@ -984,7 +1195,9 @@ fn from_yaml(host: &str, file: FileId, node: &yaml::Node) -> Value {
             (saphyr_parser::ScalarStyle::Plain, "true") => Value::Bool(true),
             (saphyr_parser::ScalarStyle::Plain, "false") => Value::Bool(false),
             (saphyr_parser::ScalarStyle::Plain, "null" | "~" | "") => Value::Null,
-            (saphyr_parser::ScalarStyle::Plain, number) if number.parse::<f64>().is_ok() => Value::Number(number.parse().expect("checked")),
+            (saphyr_parser::ScalarStyle::Plain, number) if number.parse::<f64>().is_ok() => {
+                Value::Number(number.parse().expect("checked"))
+            }
             _ => Value::Text(yaml::traced(host, file, scalar)),
         },
         yaml::Node::Seq(items) => Value::List(items.iter().map(|n| from_yaml(host, file, n)).collect()),
@@ -1003,7 +1216,12 @@ pub(super) struct Evaluated {
 }
 
 /// Evaluates the module in `dir` (or, with `file` and no directory, that file alone).
-pub(super) fn evaluate(sources: &mut Sources, dir: Option<&Path>, file: Option<FileId>, variables: &Variables) -> Result<Evaluated, super::ReadError> {
+pub(super) fn evaluate(
+    sources: &mut Sources,
+    dir: Option<&Path>,
+    file: Option<FileId>,
+    variables: &Variables,
+) -> Result<Evaluated, super::ReadError> {
     let mut evaluator = Evaluator::new(sources);
     let module = match (dir, file) {
         (Some(dir), _) => evaluator.module(dir)?,
@@ -1031,10 +1249,21 @@ impl Evaluated {
 
 /// The text of a policy or boundary attribute: a string, with the `file()` call it came
 /// through; anything else is one unresolved part.
-fn found(kind: TextKind, address: &str, name: Option<String>, value: &Value, file: FileId, span: Range<usize>) -> Found {
+fn found(
+    kind: TextKind,
+    address: &str,
+    name: Option<String>,
+    value: &Value,
+    file: FileId,
+    span: Range<usize>,
+) -> Found {
     match value {
         Value::Text(text) => {
-            let via = text.files().first().filter(|f| **f != file).map(|_| Via { file, span: span.clone(), resource: address.to_string() });
+            let via = text.files().first().filter(|f| **f != file).map(|_| Via {
+                file,
+                span: span.clone(),
+                resource: address.to_string(),
+            });
             Found::new(kind, Some(address.to_string()), name, text.clone(), via)
         }
         _ => {
@@ -1067,7 +1296,12 @@ struct TenantBuilder<'a> {
 impl TenantBuilder<'_> {
     fn unresolved(&mut self, file: FileId, span: Range<usize>, message: String, help: String) {
         let diagnostic = Diagnostic::new(&rules::UNRESOLVED_REFERENCE, span, message).with_help(help);
-        if !self.model.unresolved.iter().any(|(f, d)| *f == file && d.span == diagnostic.span && d.message == diagnostic.message) {
+        if !self
+            .model
+            .unresolved
+            .iter()
+            .any(|(f, d)| *f == file && d.span == diagnostic.span && d.message == diagnostic.message)
+        {
             self.model.unresolved.push((file, diagnostic));
         }
     }
@@ -1076,10 +1310,21 @@ impl TenantBuilder<'_> {
     fn needed(&mut self, value: &Value, file: FileId, span: Range<usize>, what: &str) {
         match value {
             Value::Unknown(unknown) => {
-                let (unknown_file, unknown_span) = if unknown.span.is_empty() { (file, span) } else { (unknown.file, unknown.span.clone()) };
-                self.unresolved(unknown_file, unknown_span, format!("{what}: warden cannot resolve `{}`", unknown.what), unknown.supply.clone());
+                let (unknown_file, unknown_span) =
+                    if unknown.span.is_empty() { (file, span) } else { (unknown.file, unknown.span.clone()) };
+                self.unresolved(
+                    unknown_file,
+                    unknown_span,
+                    format!("{what}: warden cannot resolve `{}`", unknown.what),
+                    unknown.supply.clone(),
+                );
             }
-            _ => self.unresolved(file, span, format!("{what}: warden cannot resolve this value"), "write it as a literal, or as a reference to a resource of the module".to_string()),
+            _ => self.unresolved(
+                file,
+                span,
+                format!("{what}: warden cannot resolve this value"),
+                "write it as a literal, or as a reference to a resource of the module".to_string(),
+            ),
         }
     }
 
@@ -1108,17 +1353,6 @@ impl TenantBuilder<'_> {
             let Some((value, file, span)) = resource.attribute(field) else { continue };
             let name = resource.attribute("name").and_then(|(v, ..)| v.known_text().map(str::to_string));
             let found = found(*kind, &resource.address, name, value, file, span);
-            for part in found.text.opaque() {
-                self.model.unresolved.push((
-                    part.file,
-                    Diagnostic::new(
-                        &rules::UNRESOLVED_REFERENCE,
-                        part.span.clone(),
-                        format!("the text of `{}` uses `{}`, which warden cannot resolve", resource.address, part.what.trim()),
-                    )
-                    .with_help("a policy with a part warden cannot check would be bound unseen: give the value (`--var`, `--var-file`) or write the text out"),
-                ));
-            }
             let named = NamedText { key: resource.key.clone(), found };
             match kind {
                 TextKind::Policy => self.model.policies.push(named),
@@ -1133,25 +1367,36 @@ impl TenantBuilder<'_> {
         let groups = self.of_kind(&["dynatrace_iam_group"]);
         for i in groups {
             let resource = &self.resources[i];
-            let name = resource.attribute("name").and_then(|(v, ..)| v.known_text().map(str::to_string)).unwrap_or_default();
-            self.model.groups.push(ModelGroup { id: At::new(resource.key.clone(), resource.file, resource.span.clone()), name });
+            let name =
+                resource.attribute("name").and_then(|(v, ..)| v.known_text().map(str::to_string)).unwrap_or_default();
+            self.model
+                .groups
+                .push(ModelGroup { id: At::new(resource.key.clone(), resource.file, resource.span.clone()), name });
         }
         let users = self.of_kind(&["dynatrace_iam_user"]);
         for i in users {
             let Some(email) = self.text(i, "email", "the email of a user") else { continue };
             let groups = self.group_list(i, "groups");
-            self.model.users.push(ModelUser { email, groups });
+            let resource = &self.resources[i];
+            let id = At::new(resource.key.clone(), resource.file, resource.span.clone());
+            self.model.users.push(ModelUser { id, email, groups });
         }
         let services = self.of_kind(&["dynatrace_iam_service_user"]);
         for i in services {
             let resource = &self.resources[i];
             let id = At::new(resource.key.clone(), resource.file, resource.span.clone());
-            let name = resource.attribute("name").and_then(|(v, ..)| v.known_text().map(str::to_string)).unwrap_or_else(|| resource.key.clone());
+            let name = resource
+                .attribute("name")
+                .and_then(|(v, ..)| v.known_text().map(str::to_string))
+                .unwrap_or_else(|| resource.key.clone());
             let groups = self.group_list(i, "groups");
             self.model.service_users.push(ModelServiceUser { id, name, groups });
         }
-        let bindings =
-            self.of_kind(&["dynatrace_iam_policy_bindings_v2", "dynatrace_iam_policy_bindings", "dynatrace_policy_bindings"]);
+        let bindings = self.of_kind(&[
+            "dynatrace_iam_policy_bindings_v2",
+            "dynatrace_iam_policy_bindings",
+            "dynatrace_policy_bindings",
+        ]);
         for i in bindings {
             self.bindings(i);
         }
@@ -1178,12 +1423,18 @@ impl TenantBuilder<'_> {
                 let data = self.resources.iter().find(|r| r.kind == reference.kind && r.key == reference.key)?;
                 let wanted = data.attribute("name").and_then(|(v, ..)| v.known_text().map(str::to_string));
                 let group = self.resources.iter().find(|r| {
-                    r.kind == "dynatrace_iam_group" && r.attribute("name").and_then(|(v, ..)| v.known_text().map(str::to_string)) == wanted
+                    r.kind == "dynatrace_iam_group"
+                        && r.attribute("name").and_then(|(v, ..)| v.known_text().map(str::to_string)) == wanted
                 });
                 match group {
                     Some(group) => Some(At::new(group.key.clone(), reference.file, reference.span.clone())),
                     None => {
-                        self.unresolved(reference.file, reference.span.clone(), format!("the group `{}` is not defined in the module", wanted.unwrap_or_default()), "warden knows the groups the module defines: add a `dynatrace_iam_group`".to_string());
+                        self.unresolved(
+                            reference.file,
+                            reference.span.clone(),
+                            format!("the group `{}` is not defined in the module", wanted.unwrap_or_default()),
+                            "warden knows the groups the module defines: add a `dynatrace_iam_group`".to_string(),
+                        );
                         None
                     }
                 }
@@ -1198,7 +1449,9 @@ impl TenantBuilder<'_> {
     fn bindings(&mut self, i: usize) {
         let resource = &self.resources[i];
         let group_value = resource.attribute("group");
-        let Some((group_value, group_file, group_span)) = group_value.map(|(v, f, s)| (v.clone(), f, s)) else { return };
+        let Some((group_value, group_file, group_span)) = group_value.map(|(v, f, s)| (v.clone(), f, s)) else {
+            return;
+        };
         let Some(group) = self.group(&group_value, group_file, group_span) else { return };
         let level = match (resource.attribute("environment"), resource.attribute("account")) {
             (Some((value, file, span)), _) => match value.known_text() {
@@ -1222,19 +1475,28 @@ impl TenantBuilder<'_> {
             (None, None) => At::new(ModelLevel::Account, resource.file, resource.span.clone()),
         };
         // v2: `policy { id, parameters, boundaries }` blocks; v1: `policies = [ids]`.
-        let mut entries: Vec<(Value, FileId, Range<usize>, Option<(Value, FileId, Range<usize>)>, Option<(Value, FileId, Range<usize>)>)> = Vec::new();
+        let mut entries: Vec<BoundPolicy> = Vec::new();
         for (ident, attributes) in &resource.blocks {
             if ident != "policy" {
                 continue;
             }
-            let get = |name: &str| attributes.iter().find(|(n, ..)| n == name).map(|(_, v, f, s)| (v.clone(), *f, s.clone()));
+            let get = |name: &str| {
+                attributes.iter().find(|a| a.name == name).map(|a| (a.value.clone(), a.file, a.span.clone()))
+            };
             let Some((id, file, span)) = get("id") else { continue };
-            entries.push((id, file, span, get("parameters"), get("boundaries")));
+            entries.push(BoundPolicy { id, file, span, parameters: get("parameters"), boundaries: get("boundaries") });
         }
-        if let Some((Value::List(ids), file, span)) = resource.attribute("policies").map(|(v, f, s)| (v.clone(), f, s)) {
-            entries.extend(ids.into_iter().map(|id| (id, file, span.clone(), None, None)));
+        if let Some((Value::List(ids), file, span)) = resource.attribute("policies").map(|(v, f, s)| (v.clone(), f, s))
+        {
+            entries.extend(ids.into_iter().map(|id| BoundPolicy {
+                id,
+                file,
+                span: span.clone(),
+                parameters: None,
+                boundaries: None,
+            }));
         }
-        for (id, file, span, parameters, boundaries) in entries {
+        for BoundPolicy { id, file, span, parameters, boundaries } in entries {
             let Some(policy) = self.policy(&id, file, span) else { continue };
             let parameters = match parameters {
                 Some((Value::Map(entries), pfile, pspan)) => entries
@@ -1242,10 +1504,16 @@ impl TenantBuilder<'_> {
                     .filter_map(|(name, value)| {
                         let (vfile, vspan) = value_place(&value).unwrap_or((pfile, pspan.clone()));
                         let parameter = match &value {
-                            Value::List(items) => ModelParameter::Many(items.iter().filter_map(|v| v.known_text().map(str::to_string)).collect()),
+                            Value::List(items) => ModelParameter::Many(
+                                items.iter().filter_map(|v| v.known_text().map(str::to_string)).collect(),
+                            ),
                             other => ModelParameter::One(other.key_text()?),
                         };
-                        Some((At::new(name, pfile, pspan.clone()), At::new(parameter, vfile, vspan)))
+                        let key = resource.object_keys.iter().find(|(k, f, s)| {
+                            *k == name && *f == pfile && pspan.start <= s.start && s.end <= pspan.end
+                        });
+                        let (kfile, kspan) = key.map_or((pfile, pspan.clone()), |(_, f, s)| (*f, s.clone()));
+                        Some((At::new(name, kfile, kspan), At::new(parameter, vfile, vspan)))
                     })
                     .collect(),
                 _ => Vec::new(),
@@ -1265,7 +1533,13 @@ impl TenantBuilder<'_> {
                     .collect(),
                 _ => Vec::new(),
             };
-            self.model.bindings.push(ModelBinding { policy, group: group.clone(), level: level.clone(), parameters, boundaries });
+            self.model.bindings.push(ModelBinding {
+                policy,
+                group: group.clone(),
+                level: level.clone(),
+                parameters,
+                boundaries,
+            });
         }
     }
 
@@ -1273,7 +1547,9 @@ impl TenantBuilder<'_> {
     /// a literal id warden cannot tell apart.
     fn policy(&mut self, value: &Value, file: FileId, span: Range<usize>) -> Option<At<PolicyRef>> {
         match value {
-            Value::Ref(reference) if reference.kind == "dynatrace_iam_policy" || reference.kind == "dynatrace_policy" => {
+            Value::Ref(reference)
+                if reference.kind == "dynatrace_iam_policy" || reference.kind == "dynatrace_policy" =>
+            {
                 Some(At::new(PolicyRef::Key(reference.key.clone()), reference.file, reference.span.clone()))
             }
             Value::Ref(reference) if reference.kind == "data.dynatrace_iam_policy" => {
@@ -1281,24 +1557,48 @@ impl TenantBuilder<'_> {
                 match data.and_then(|d| d.attribute("name")).and_then(|(v, ..)| v.known_text().map(str::to_string)) {
                     Some(name) => Some(At::new(PolicyRef::Builtin(name), reference.file, reference.span.clone())),
                     None => {
-                        self.unresolved(reference.file, reference.span.clone(), "a policy data source without a name warden can read".to_string(), "look the policy up by `name`".to_string());
+                        self.unresolved(
+                            reference.file,
+                            reference.span.clone(),
+                            "a policy data source without a name warden can read".to_string(),
+                            "look the policy up by `name`".to_string(),
+                        );
                         None
                     }
                 }
             }
             other => {
                 let help = match other.known_text() {
-                    Some(id) if id.contains("#-#") => format!("`{id}` is an id from an export: refer to the policy's resource, or to `data \"dynatrace_iam_policy\"` by name"),
-                    _ => "refer to a `dynatrace_iam_policy` of the module, or to `data \"dynatrace_iam_policy\"` by name".to_string(),
+                    Some(id) if id.contains("#-#") => format!(
+                        "`{id}` is an id from an export: refer to the policy's resource, or to `data \"dynatrace_iam_policy\"` by name"
+                    ),
+                    _ => {
+                        "refer to a `dynatrace_iam_policy` of the module, or to `data \"dynatrace_iam_policy\"` by name"
+                            .to_string()
+                    }
                 };
                 match other {
                     Value::Unknown(_) => self.needed(other, file, span, "a bound policy"),
-                    _ => self.unresolved(file, span, format!("a bound policy warden cannot resolve: `{}`", describe(other)), help),
+                    _ => self.unresolved(
+                        file,
+                        span,
+                        format!("a bound policy warden cannot resolve: `{}`", describe(other)),
+                        help,
+                    ),
                 }
                 None
             }
         }
     }
+}
+
+/// A policy of a bindings resource: its id, and the parameters and boundaries given with it.
+struct BoundPolicy {
+    id: Value,
+    file: FileId,
+    span: Range<usize>,
+    parameters: Option<(Value, FileId, Range<usize>)>,
+    boundaries: Option<(Value, FileId, Range<usize>)>,
 }
 
 /// Where a value was written, when it is a string.
@@ -1308,7 +1608,7 @@ fn value_place(value: &Value) -> Option<(FileId, Range<usize>)> {
         Value::List(items) => {
             let first = items.first().and_then(value_place)?;
             let last = items.last().and_then(value_place)?;
-            (first.0 == last.0).then(|| (first.0, first.1.start..last.1.end))
+            (first.0 == last.0).then_some((first.0, first.1.start..last.1.end))
         }
         _ => None,
     }
@@ -1345,11 +1645,18 @@ pub(super) fn read_file(sources: &mut Sources, file: FileId) -> super::Extract {
                 Ok(evaluated) => evaluated,
                 Err(error) => {
                     let mut extract = super::Extract { host: true, ..Default::default() };
-                    extract.findings.push((file, Diagnostic::new(&rules::UNREADABLE_REFERENCE, 0..0, format!("cannot read the module: {error}"))));
+                    extract.findings.push((
+                        file,
+                        Diagnostic::new(&rules::UNREADABLE_REFERENCE, 0..0, format!("cannot read the module: {error}")),
+                    ));
                     return extract;
                 }
             };
-            let cached = Rc::new(Cached { texts: evaluated.texts(), findings: evaluated.findings.clone(), spoken: Default::default() });
+            let cached = Rc::new(Cached {
+                texts: evaluated.texts(),
+                findings: evaluated.findings.clone(),
+                spoken: Default::default(),
+            });
             if let Some(dir) = &dir {
                 for child in evaluated.children.iter().chain([dir]) {
                     sources.terraform.entry(child.clone()).or_insert_with(|| Rc::clone(&cached));
@@ -1358,10 +1665,13 @@ pub(super) fn read_file(sources: &mut Sources, file: FileId) -> super::Extract {
             cached
         }
     };
-    let module_file = |id: &FileId| sources.path(*id).is_some_and(|p| super::Format::from_path(p) == Some(super::Format::Terraform));
-    let mut extract = super::Extract::default();
-    extract.found = cached.texts.iter().filter(|(f, _)| *f == file).map(|(_, found)| found.clone()).collect();
-    extract.findings = cached.findings.iter().filter(|(f, _)| *f == file).cloned().collect();
+    let module_file =
+        |id: &FileId| sources.path(*id).is_some_and(|p| super::Format::from_path(p) == Some(super::Format::Terraform));
+    let mut extract = super::Extract {
+        found: cached.texts.iter().filter(|(f, _)| *f == file).map(|(_, found)| found.clone()).collect(),
+        findings: cached.findings.iter().filter(|(f, _)| *f == file).cloned().collect(),
+        ..Default::default()
+    };
     if !cached.spoken.replace(true) {
         extract.findings.extend(cached.findings.iter().filter(|(f, _)| !module_file(f)).cloned());
     }

@@ -1,9 +1,13 @@
 //! The IAM model of semantics.md §1 (account, environments, users, service users, groups,
 //! policies, boundaries, bindings) and the loading of a tenant directory that admins keep in
-//! git: `warden.toml`, `policies/*.policy`, `boundaries/*.boundary`.
+//! git: `warden.toml`, `policies/*.policy`, `boundaries/*.boundary`; or a Terraform module or
+//! a monaco project ([`TenantDir`]).
 
 mod builtin;
+mod dir;
 mod file;
+#[cfg(feature = "iac")]
+mod host;
 mod load;
 pub mod rules;
 
@@ -12,6 +16,9 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap as HashMap;
 
 pub use builtin::BUILTIN_POLICIES;
+pub use dir::TenantDir;
+#[cfg(feature = "iac")]
+pub use host::HostTenant;
 pub use load::{FileFindings, Loaded, TenantFiles, load};
 
 use crate::diagnostic::SourceFile;
