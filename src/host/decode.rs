@@ -131,6 +131,12 @@ pub fn heredoc(host: &str, span: Range<usize>, file: FileId, indent: usize, at_l
                 continue;
             }
         }
+        // Jump to the next byte that can matter: an escape, a line break.
+        let Some(next) = host.as_bytes()[at..span.end].iter().position(|b| matches!(b, b'$' | b'%' | b'\r' | b'\n'))
+        else {
+            break;
+        };
+        at += next;
         let rest = &host[at..span.end];
         if let Some((text, len)) = template_escape(rest) {
             decoder.escape(text, at, at + len);
@@ -140,9 +146,8 @@ pub fn heredoc(host: &str, span: Range<usize>, file: FileId, indent: usize, at_l
             at += 2;
             line_start = true;
         } else {
-            let c = rest.chars().next().expect("inside the span");
-            at += c.len_utf8();
-            line_start = c == '\n';
+            at += 1;
+            line_start = rest.starts_with('\n');
         }
     }
     decoder.finish(span.end)

@@ -88,7 +88,7 @@ pub(super) fn read_iam(host: &str, file: FileId) -> Extract {
 
 /// Reads Terraform's JSON syntax: `{"resource": {"dynatrace_iam_policy": {"x": {…}}}}`.
 pub(super) fn read_terraform(sources: &mut Sources, file: FileId) -> Extract {
-    let host = sources.file(file).text.clone();
+    let host = sources.text(file);
     let mut extract = Extract { host: true, ..Extract::default() };
     let value = match parse(&host) {
         Ok(Some(value)) => value,

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use super::error::ReadError;
 use super::format::{Format, TextKind};
@@ -17,6 +18,8 @@ use crate::diagnostic::{Diagnostic, Fix, SourceFile};
 #[derive(Default)]
 pub struct Sources {
     files: Vec<(Option<PathBuf>, SourceFile)>,
+    /// The texts again, shared: readers hold one while they evaluate (no copy per string).
+    shared: Vec<Rc<str>>,
     by_path: HashMap<PathBuf, FileId>,
     /// Values for Terraform variables (`--var`, `--var-file`).
     #[cfg(feature = "iac")]
@@ -47,7 +50,9 @@ impl Sources {
         if let Some(path) = path {
             self.by_path.insert(normalize(path), id);
         }
-        self.files.push((path.map(normalize), SourceFile::new(name, text)));
+        let file = SourceFile::new(name, text);
+        self.shared.push(Rc::from(file.text.as_str()));
+        self.files.push((path.map(normalize), file));
         id
     }
 
@@ -63,6 +68,11 @@ impl Sources {
 
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize].1
+    }
+
+    /// A file's text, shared.
+    pub fn text(&self, id: FileId) -> Rc<str> {
+        Rc::clone(&self.shared[id.0 as usize])
     }
 
     pub fn path(&self, id: FileId) -> Option<&Path> {
@@ -318,8 +328,8 @@ fn read_host(sources: &mut Sources, file: FileId, format: Format) -> Extract {
         Format::Policy | Format::Boundary => unreachable!("read by `read`"),
         Format::Terraform => super::terraform::read_file(sources, file),
         Format::TerraformJson => super::json::read_terraform(sources, file),
-        Format::Json => super::json::read_iam(&sources.file(file).text.clone(), file),
-        Format::Yaml => super::yaml::read(&sources.file(file).text, file, None),
+        Format::Json => super::json::read_iam(&sources.text(file), file),
+        Format::Yaml => super::yaml::read(&sources.text(file), file, None),
         Format::Monaco => super::yaml::read(&sources.file(file).text, file, Some(super::yaml::Flavour::Monaco)),
         Format::Crossplane => super::yaml::read(&sources.file(file).text, file, Some(super::yaml::Flavour::Crossplane)),
         Format::Dtiam => super::yaml::read(&sources.file(file).text, file, Some(super::yaml::Flavour::Dtiam)),

@@ -188,6 +188,8 @@ const MAX_DEPTH: usize = 16;
 
 struct Evaluator<'s> {
     sources: &'s mut Sources,
+    /// The heredocs hcl-edit was given stand-ins for, by file and start.
+    heredocs: HashMap<FileId, Vec<hcl::LiteralHeredoc>>,
     modules: HashMap<PathBuf, Rc<Module>>,
     findings: Vec<(FileId, Diagnostic)>,
     resources: Vec<Resource>,
@@ -199,6 +201,7 @@ impl<'s> Evaluator<'s> {
     fn new(sources: &'s mut Sources) -> Evaluator<'s> {
         Evaluator {
             sources,
+            heredocs: HashMap::new(),
             modules: HashMap::new(),
             findings: Vec::new(),
             resources: Vec::new(),
@@ -226,6 +229,7 @@ impl<'s> Evaluator<'s> {
             let id = self.sources.load(path)?;
             let parsed = hcl::parse(self.sources, id);
             self.findings.extend(parsed.findings);
+            self.heredocs.insert(id, parsed.heredocs);
             if let Some(body) = parsed.body {
                 files.push((id, body, parsed.patched));
             }
@@ -239,6 +243,7 @@ impl<'s> Evaluator<'s> {
     fn single_file(&mut self, file: FileId) -> Rc<Module> {
         let parsed = hcl::parse(self.sources, file);
         self.findings.extend(parsed.findings);
+        self.heredocs.insert(file, parsed.heredocs);
         let dir = self.sources.path(file).and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
         Rc::new(Module { dir, files: parsed.body.map(|b| vec![(file, b, parsed.patched)]).unwrap_or_default() })
     }
@@ -314,6 +319,7 @@ impl<'s> Evaluator<'s> {
             let id = self.sources.load(&path)?;
             let parsed = hcl::parse(self.sources, id);
             self.findings.extend(parsed.findings);
+            self.heredocs.insert(id, parsed.heredocs);
             let Some(body) = parsed.body else { continue };
             for attribute in body.attributes() {
                 if vars.contains_key(attribute.key.as_str()) {
@@ -346,7 +352,7 @@ impl<'s> Evaluator<'s> {
 
     /// A value given on the command line: a list or map in HCL syntax, else a string.
     fn command_line_value(&mut self, id: FileId) -> Value {
-        let text = self.sources.file(id).text.clone();
+        let text = self.sources.text(id);
         if let Ok(expr) = hcl_edit::parser::parse_expr(&text) {
             if matches!(expr, Expression::Array(_) | Expression::Object(_)) {
                 let module = Rc::new(Module { dir: PathBuf::new(), files: Vec::new() });
@@ -378,7 +384,7 @@ impl<'s> Evaluator<'s> {
                 .as_f64()
                 .map_or_else(|| self.unknown(scope.file, span, "a number warden cannot read"), Value::Number),
             Expression::String(s) => {
-                let host = self.sources.file(scope.file).text.clone();
+                let host = self.sources.text(scope.file);
                 let inner = span.start + 1..span.end.saturating_sub(1).max(span.start + 1);
                 Value::Text(hcl::literal(&host, scope.file, scope.patched, inner, s.value(), Form::HclQuoted, true))
             }
@@ -387,7 +393,10 @@ impl<'s> Evaluator<'s> {
                 let form = Form::HclHeredoc { indent: h.indent().unwrap_or(0) };
                 Value::Text(self.template(h.template.iter(), form, scope))
             }
-            Expression::Parenthesis(p) => self.eval(p.inner(), scope),
+            Expression::Parenthesis(p) => match self.literal_heredoc(scope.file, span.start) {
+                Some(text) => Value::Text(text),
+                None => self.eval(p.inner(), scope),
+            },
             Expression::Array(array) => Value::List(array.iter().map(|e| self.eval(e, scope)).collect()),
             Expression::Object(object) => {
                 let mut entries = Vec::new();
@@ -493,11 +502,20 @@ impl<'s> Evaluator<'s> {
         }
     }
 
+    /// The text of a literal heredoc that hcl-edit saw as `(null …)` at `start`.
+    fn literal_heredoc(&self, file: FileId, start: usize) -> Option<Traced> {
+        let heredoc = self.heredocs.get(&file)?.iter().find(|h| h.start == start)?;
+        let host = self.sources.text(file);
+        let indent = heredoc.indent(&host);
+        let form = Form::HclHeredoc { indent };
+        Some(super::decode::heredoc(&host, heredoc.body.clone(), file, indent, true, form))
+    }
+
     /// A quoted template or heredoc: literals decoded, interpolations evaluated (unresolved
     /// ones opaque).
     fn template<'e>(&mut self, elements: impl Iterator<Item = &'e Element>, form: Form, scope: &Scope) -> Traced {
         let elements: Vec<&Element> = elements.collect();
-        let host = self.sources.file(scope.file).text.clone();
+        let host = self.sources.text(scope.file);
         let mut out = Traced::new();
         for (i, element) in elements.iter().enumerate() {
             let span = element.span().unwrap_or(0..0);
@@ -993,7 +1011,7 @@ impl<'s> Evaluator<'s> {
                 return self.unknown(scope.file, span, format!("a readable `{}`", path.display()));
             }
         };
-        let whole = self.sources.file(id).text.clone();
+        let whole = self.sources.text(id);
         let Some(vars) = vars else { return Value::Text(Traced::verbatim(&whole, id, 0, Form::Raw)) };
         let raw = Traced::verbatim(&whole, id, 0, Form::HclTemplate);
         let template_scope = Scope {
@@ -1029,7 +1047,7 @@ impl<'s> Evaluator<'s> {
         let Some(file) = whole_file else {
             return self.unknown(scope.file, span, format!("`{name}()` of something other than a whole file"));
         };
-        let host = self.sources.file(file).text.clone();
+        let host = self.sources.text(file);
         if name == "jsondecode" {
             return match serde_json::from_str::<serde_json::Value>(&host) {
                 Ok(json) => from_json(&json, file, 0..host.len()),
@@ -1235,7 +1253,7 @@ pub(super) fn evaluate(
 
 impl Evaluated {
     /// The policy and boundary texts, each with the file its resource block is in.
-    pub(super) fn texts(&self) -> Vec<(FileId, Found)> {
+    fn texts(&self) -> Vec<(FileId, Found)> {
         let mut out = Vec::new();
         for resource in &self.resources {
             let Some((_, field, kind)) = HOSTED_TEXTS.iter().find(|(k, _, _)| *k == resource.kind) else { continue };
