@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use warden::catalog::Catalog;
 use warden::diagnostic::{FileReport, human};
 use warden::eval::Engine;
 use warden::iam::{Principal, TenantDir};
@@ -96,17 +97,31 @@ impl TenantArgs {
     /// Loads and compiles the tenant; prints its problems and returns exit 3 when it has errors.
     pub fn engine(&self) -> Result<Engine, Exit> {
         let catalog = self.catalog.load().map_err(fail)?;
-        let dir = self
+        let tenant = self
             .variables
             .read(&self.tenant)
             .map_err(|e| fail(format!("cannot read the tenant `{}`: {e}", self.tenant.display())))?;
-        let loaded = dir.load(&catalog);
-        match loaded.tenant {
-            Some(tenant) => Ok(Engine::new(tenant, &catalog)),
-            None => {
-                report_refused(&loaded, &self.tenant);
-                Err(Exit::TenantErrors)
-            }
+        let shown = self.tenant.display().to_string();
+        compile(&tenant, &catalog, &format!("the tenant `{shown}`"), &format!("`warden lint {shown}` lists them"))
+    }
+}
+
+/// Reads a tenant directory of any kind (variables at their defaults); exit 2 when it cannot
+/// be read.
+pub fn read(dir: &Path) -> Result<TenantDir, Exit> {
+    TenantDir::read(dir).map_err(|e| fail(format!("cannot read the tenant `{}`: {e}", dir.display())))
+}
+
+/// Loads and compiles a tenant; prints its problems and returns exit 3 when it has errors,
+/// saying what has them ("the tenant `x`") and where to see them again (`hint`).
+pub fn compile(tenant: &TenantDir, catalog: &Catalog, what: &str, hint: &str) -> Result<Engine, Exit> {
+    let loaded = tenant.load(catalog);
+    match loaded.tenant {
+        Some(tenant) => Ok(Engine::new(tenant, catalog)),
+        None => {
+            report(&loaded);
+            eprintln!("error: {what} has errors; {hint}");
+            Err(Exit::TenantErrors)
         }
     }
 }
@@ -182,7 +197,8 @@ fn export(dir: &Path, out: &Path, variables: &VariableArgs, catalog: &CatalogArg
     };
     let loaded = tenant.load(&catalog);
     if loaded.tenant.is_none() {
-        report_refused(&loaded, dir);
+        report(&loaded);
+        eprintln!("error: the tenant `{}` has errors; `warden lint {}` lists them", dir.display(), dir.display());
         return Exit::TenantErrors;
     }
     if out.join("warden.toml").exists() {
@@ -199,12 +215,11 @@ fn export(dir: &Path, out: &Path, variables: &VariableArgs, catalog: &CatalogArg
     Exit::Ok
 }
 
-/// Prints why a tenant was refused.
-fn report_refused(loaded: &warden::iam::Loaded, dir: &Path) {
+/// Prints every finding of a refused tenant.
+fn report(loaded: &warden::iam::Loaded) {
     let color = color_for(&std::io::stderr());
     for findings in &loaded.findings {
         let report = FileReport { file: &findings.file, diagnostics: &findings.diagnostics };
         eprint!("{}", human::render(&report, color));
     }
-    eprintln!("error: the tenant `{}` has errors; `warden lint {}` lists them", dir.display(), dir.display());
 }

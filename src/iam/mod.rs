@@ -3,6 +3,7 @@
 //! git: `warden.toml`, `policies/*.policy`, `boundaries/*.boundary`; or a Terraform module or
 //! a monaco project ([`TenantDir`]).
 
+mod boundaries;
 mod builtin;
 mod dir;
 mod file;
@@ -21,6 +22,7 @@ pub use dir::TenantDir;
 pub use host::HostTenant;
 pub use load::{FileFindings, Loaded, TenantFiles, load};
 
+use crate::catalog::{Catalog, Permission};
 use crate::diagnostic::SourceFile;
 use crate::syntax::{Condition, Document};
 
@@ -83,6 +85,34 @@ pub struct Boundary {
     pub conditions: Vec<Condition>,
 }
 
+impl Boundary {
+    /// The conditions of this boundary that restrict `permission`: those whose key it accepts
+    /// (semantics.md §4.3). None means the boundary leaves the permission as the policy grants it.
+    pub fn conditions_on<'b>(
+        &'b self,
+        permission: &'b Permission,
+        catalog: &'b Catalog,
+    ) -> impl Iterator<Item = &'b Condition> + 'b {
+        self.conditions.iter().filter(|c| catalog.accepts(permission, &c.key.text))
+    }
+
+    /// Whether this boundary restricts `permission` at all.
+    pub fn restricts(&self, permission: &Permission, catalog: &Catalog) -> bool {
+        self.conditions_on(permission, catalog).next().is_some()
+    }
+
+    /// The keys of this boundary, each once, in the order written.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = Vec::new();
+        for condition in &self.conditions {
+            if !keys.contains(&&*condition.key.text) {
+                keys.push(&condition.key.text);
+            }
+        }
+        keys
+    }
+}
+
 /// Where a binding applies: the whole account (every environment) or one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Level {
@@ -99,8 +129,10 @@ impl std::fmt::Display for Level {
     }
 }
 
-/// A bind-parameter value: one string, or a list (decisions: semantics.md §1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A bind-parameter value: one string, or a list (decisions: semantics.md §1). In JSON it is a
+/// string or an array of strings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Parameter {
     One(String),
     Many(Vec<String>),
@@ -123,16 +155,9 @@ pub struct Binding {
     pub level: Level,
     pub parameters: BTreeMap<String, Parameter>,
     pub boundaries: Vec<String>,
-}
-
-/// The `[deployment]` table of warden.toml (decisions D26): token-service settings that flags
-/// and environment variables override.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Deployment {
-    pub token_limit: Option<usize>,
-    pub token_prefix: Option<String>,
-    pub propagation_seconds: Option<i64>,
-    pub database: Option<String>,
+    /// Where the binding is written: the tenant file, and the line of its `policy`.
+    pub file: String,
+    pub line: usize,
 }
 
 /// A loaded, checked tenant.
@@ -146,7 +171,6 @@ pub struct Tenant {
     pub policies: BTreeMap<String, Policy>,
     pub boundaries: BTreeMap<String, Boundary>,
     pub bindings: Vec<Binding>,
-    pub deployment: Deployment,
     /// Users by email and id; service users by email, id and name (built by [`load`]).
     pub(crate) user_names: HashMap<String, Principal>,
     pub(crate) service_user_names: HashMap<String, Principal>,
