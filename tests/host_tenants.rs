@@ -2,9 +2,11 @@
 //! export`): the same decisions as the equivalent `warden.toml` tenant, and every problem
 //! reported at the host line it comes from.
 
+#[allow(dead_code)]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use warden::catalog::Catalog;
@@ -25,14 +27,10 @@ fn engine(dir: &Path) -> Engine {
     )
 }
 
+/// A fresh directory that does not exist yet (an export creates it).
 fn temp_dir(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "warden-{name}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = support::scratch(name);
+    std::fs::remove_dir(&dir).unwrap();
     dir
 }
 
@@ -181,6 +179,18 @@ fn the_commands_that_load_a_tenant_take_a_terraform_module() {
     assert_eq!(emails(&text(&who("policies/example-terraform").stdout)), emails(&reference));
     let effective = warden(&["effective", "--user", "alice@acme.example", "--tenant", "policies/example-terraform"]);
     assert_eq!(effective.status.code(), Some(0));
+    // The token commands open their service on it (no warden.toml, so no [deployment] table).
+    let db = temp_dir("tokens").with_extension("db");
+    let db = db.to_str().unwrap();
+    let create =
+        ["token", "create", "--tenant", "policies/example-terraform", "--db", db, "--as", "alice@acme.example"];
+    let created = warden(
+        &[&create[..], &["--name", "ci", "--scope", "storage:logs:read", "--account-wide", "--never-expires"]].concat(),
+    );
+    assert_eq!(created.status.code(), Some(0), "{}", text(&created.stderr));
+    let list =
+        warden(&["token", "list", "--tenant", "policies/example-monaco", "--db", db, "--as", "alice@acme.example"]);
+    assert!(text(&list.stdout).contains("ACTIVE"), "the same tokens under the monaco form of the tenant");
 }
 
 const BROKEN: &str = r#"variable "schema" {

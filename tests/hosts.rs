@@ -4,25 +4,15 @@
 //! column through each escape form, `--fix` escaped for the host and idempotent, `fmt` only
 //! where the host holds lines.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Command;
 
 use serde_json::Value;
+use support::{scratch, stderr, stdout, warden_in};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hosts");
-
-fn warden_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden")).args(args).current_dir(dir).env("NO_COLOR", "1").output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
 
 fn findings(dir: &Path, path: &str) -> Vec<Value> {
     let output = warden_in(dir, &["lint", "--format", "json", path]);
@@ -31,13 +21,7 @@ fn findings(dir: &Path, path: &str) -> Vec<Value> {
 
 /// A copy of the fixtures to change.
 fn copy_of_fixtures() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "warden-hosts-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("hosts");
     copy(Path::new(FIXTURES), &dir);
     dir
 }

@@ -2,22 +2,16 @@
 //! (decisions D35): symlink loops and tool folders, files that are not regular, files over
 //! 16 MiB, FIFOs, files too large to hold in memory, and files the user cannot read.
 
+#[allow(dead_code)]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use warden::token::TokenSecret;
 
 fn temp_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "warden-walk-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    support::scratch("walk")
 }
 
 fn warden(args: &[&str], path: &Path) -> Output {

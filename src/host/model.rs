@@ -39,8 +39,8 @@ pub struct NamedText {
 
 #[derive(Debug, Clone)]
 pub struct ModelUser {
-    /// The user's id in the tenant (`${global:userId}`): the host's name for the user, as
-    /// neither Terraform nor monaco holds the platform's id.
+    /// The user's id in the tenant (`${global:userId}`): the email, as neither Terraform nor
+    /// monaco holds the platform's id.
     pub id: At<String>,
     pub email: At<String>,
     /// Group ids.

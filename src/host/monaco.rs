@@ -183,8 +183,7 @@ pub fn read(dir: &Path) -> Result<Model, super::ReadError> {
             for user in doc.get("users").map(Node::items).unwrap_or_default() {
                 let Some(email) = user.get("email").and_then(|n| at(*file, n)) else { continue };
                 let groups = group_refs(&mut model, *file, user.get("groups"));
-                let id = At::new(format!("users.{}", email.value), email.file, email.span.clone());
-                model.users.push(ModelUser { id, email, groups });
+                model.users.push(ModelUser { id: email.clone(), email, groups });
             }
             for service in doc.get("serviceUsers").map(Node::items).unwrap_or_default() {
                 let Some(name) = service.get("name").and_then(|n| at(*file, n)) else { continue };

@@ -1395,9 +1395,7 @@ impl TenantBuilder<'_> {
         for i in users {
             let Some(email) = self.text(i, "email", "the email of a user") else { continue };
             let groups = self.group_list(i, "groups");
-            let resource = &self.resources[i];
-            let id = At::new(resource.key.clone(), resource.file, resource.span.clone());
-            self.model.users.push(ModelUser { id, email, groups });
+            self.model.users.push(ModelUser { id: email.clone(), email, groups });
         }
         let services = self.of_kind(&["dynatrace_iam_service_user"]);
         for i in services {

@@ -195,7 +195,10 @@ impl Config<'_> {
             .iter()
             .map(|u| {
                 self.unique(&mut seen, "user", &u.id);
-                self.unique(&mut seen, "user", &u.email);
+                // A user may be known by its email alone (tenants kept as Terraform or monaco).
+                if u.email.get_ref() != u.id.get_ref() {
+                    self.unique(&mut seen, "user", &u.email);
+                }
                 User { id: u.id.get_ref().clone(), email: u.email.get_ref().clone() }
             })
             .collect();
