@@ -302,3 +302,71 @@ fn a_monaco_project_points_at_its_yaml_lines() {
     let stderr = text(&output.stderr).replace(dir.to_str().unwrap(), "<project>");
     insta::assert_snapshot!("unresolved_monaco_tenant", stderr);
 }
+
+#[test]
+fn child_modules_are_evaluated_with_their_inputs() {
+    let dir = temp_dir("modules");
+    std::fs::create_dir_all(dir.join("modules/iam")).unwrap();
+    std::fs::write(
+        dir.join("main.tf"),
+        r#"module "iam" {
+  source = "./modules/iam"
+  team   = "payments"
+}
+
+resource "dynatrace_iam_group" "devs" {
+  name = "Developers"
+}
+
+resource "dynatrace_iam_user" "bob" {
+  email  = "bob@acme.example"
+  groups = [dynatrace_iam_group.devs.id]
+}
+
+resource "dynatrace_iam_policy_bindings_v2" "devs" {
+  group   = dynatrace_iam_group.devs.id
+  account = "acme"
+  policy {
+    id = module.iam.policy_id
+  }
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("modules/iam/main.tf"),
+        r#"variable "team" {
+  type = string
+}
+
+resource "dynatrace_iam_policy" "logs" {
+  name            = "Team logs"
+  account         = "acme"
+  statement_query = "ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"team-${var.team}\";\nALLOW storage:spans:red;"
+}
+
+output "policy_id" {
+  value = dynatrace_iam_policy.logs.id
+}
+"#,
+    )
+    .unwrap();
+    let tenant = dir.to_str().unwrap();
+    let lint = warden(&["lint", "--format", "json", tenant]);
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&text(&lint.stdout)).unwrap();
+    let unknown = findings.iter().find(|f| f["code"] == "E0101").expect("the child's typo is found");
+    assert!(unknown["file"].as_str().unwrap().ends_with("modules/iam/main.tf"));
+    assert_eq!((unknown["line"].as_u64(), unknown["column"].as_u64()), (Some(8), Some(110)));
+    assert_eq!(unknown["resource"], "module.iam.dynatrace_iam_policy.logs");
+    assert!(findings.iter().all(|f| f["code"] != "S0705"), "`var.team` is the module's input: {findings:?}");
+    // With the typo mended the tenant loads, the policy's text resolved through the input.
+    let child = dir.join("modules/iam/main.tf");
+    let mended = std::fs::read_to_string(&child).unwrap().replace("\\nALLOW storage:spans:red;", "");
+    std::fs::write(&child, mended).unwrap();
+    let ask = |namespace: &str| {
+        let attr = format!("storage:k8s.namespace.name={namespace}");
+        warden(&["explain", "--tenant", tenant, "--user", "bob@acme.example", "storage:logs:read", "--attr", &attr])
+    };
+    assert_eq!(ask("team-payments").status.code(), Some(0), "{}", text(&ask("team-payments").stderr));
+    assert_eq!(ask("team-checkout").status.code(), Some(1));
+}
