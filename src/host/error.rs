@@ -14,8 +14,10 @@ pub enum ReadError {
     /// A device, FIFO or socket: reading it might never end.
     #[error("it is not a regular file")]
     NotRegular,
+    /// Binary, or text in another encoding.
     #[error("it is not UTF-8 text")]
     NotText,
+    /// The file system refused (missing, unreadable).
     #[error("{0}")]
     Io(#[from] io::Error),
 }

@@ -47,6 +47,8 @@ impl Format {
 /// A policy or a boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TextKind {
+    /// Statements (`ALLOW …;`, `DENY …;`).
     Policy,
+    /// Boundary conditions.
     Boundary,
 }

@@ -11,12 +11,16 @@ use crate::diagnostic::Diagnostic;
 /// A value and where the host wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct At<T> {
+    /// The value.
     pub value: T,
+    /// The host file it is written in.
     pub file: FileId,
+    /// Where in that file.
     pub span: Range<usize>,
 }
 
 impl<T> At<T> {
+    /// A value written at `span` of `file`.
     pub fn new(value: T, file: FileId, span: Range<usize>) -> At<T> {
         At { value, file, span }
     }
@@ -26,65 +30,90 @@ impl<T> At<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TenantHost {
+    /// A directory of `*.tf` files.
     Terraform,
+    /// A monaco project: `manifest.yaml`, or YAML files of account resources.
     Monaco,
 }
 
 /// A policy or boundary with the name warden gives it (a policy file stem) and its text.
 #[derive(Debug, Clone)]
 pub struct NamedText {
+    /// Its name in the tenant (a resource's name, a monaco id).
     pub key: String,
+    /// Its text and where it was found.
     pub found: Found,
 }
 
+/// A user and its groups.
 #[derive(Debug, Clone)]
 pub struct ModelUser {
     /// The user's id in the tenant (`${global:userId}`): the email, as neither Terraform nor
     /// monaco holds the platform's id.
     pub id: At<String>,
+    /// Its email.
     pub email: At<String>,
     /// Group ids.
     pub groups: Vec<At<String>>,
 }
 
+/// A service user and its groups.
 #[derive(Debug, Clone)]
 pub struct ModelServiceUser {
+    /// Its id (the email is `<id>@service.sso.dynatrace.com`).
     pub id: At<String>,
+    /// Its display name.
     pub name: String,
+    /// Group ids.
     pub groups: Vec<At<String>>,
 }
 
+/// A group.
 #[derive(Debug, Clone)]
 pub struct ModelGroup {
+    /// Its id in the tenant.
     pub id: At<String>,
+    /// Its display name.
     pub name: String,
 }
 
 /// What a binding binds: a policy of the tenant (by key), or a platform policy by its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyRef {
+    /// A policy of the tenant, by key.
     Key(String),
+    /// A platform policy, by its name (`Storage All Grail Data Read`).
     Builtin(String),
 }
 
 /// Where a binding applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelLevel {
+    /// The whole account.
     Account,
+    /// One environment, by id.
     Environment(String),
 }
 
+/// A bind parameter's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelParameter {
+    /// One value.
     One(String),
+    /// A list.
     Many(Vec<String>),
 }
 
+/// A policy bound to a group at a level, with parameters and boundaries.
 #[derive(Debug, Clone)]
 pub struct ModelBinding {
+    /// The policy bound.
     pub policy: At<PolicyRef>,
+    /// The group's id.
     pub group: At<String>,
+    /// Where it applies.
     pub level: At<ModelLevel>,
+    /// Parameter names and values.
     pub parameters: Vec<(At<String>, At<ModelParameter>)>,
     /// Boundary keys.
     pub boundaries: Vec<At<String>>,
@@ -93,13 +122,21 @@ pub struct ModelBinding {
 /// A tenant read from a host directory.
 #[derive(Debug, Default)]
 pub struct Model {
+    /// The account id, where the host names one.
     pub account: Option<At<String>>,
+    /// Environment ids, from the bindings.
     pub environments: Vec<At<String>>,
+    /// Users.
     pub users: Vec<ModelUser>,
+    /// Service users.
     pub service_users: Vec<ModelServiceUser>,
+    /// Groups.
     pub groups: Vec<ModelGroup>,
+    /// Policies.
     pub policies: Vec<NamedText>,
+    /// Boundaries.
     pub boundaries: Vec<NamedText>,
+    /// Bindings.
     pub bindings: Vec<ModelBinding>,
     /// What the tenant needs but warden could not resolve (rule E0710), each with what to supply.
     pub unresolved: Vec<(FileId, Diagnostic)>,

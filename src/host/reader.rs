@@ -36,6 +36,7 @@ impl std::fmt::Debug for Sources {
 }
 
 impl Sources {
+    /// No file yet.
     pub fn new() -> Sources {
         Sources::default()
     }
@@ -66,6 +67,7 @@ impl Sources {
         Ok(self.add(Some(&path), display(&path), text))
     }
 
+    /// A file's name and text.
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize].1
     }
@@ -75,6 +77,7 @@ impl Sources {
         Rc::clone(&self.shared[id.0 as usize])
     }
 
+    /// Where a file was read from (`None` for standard input).
     pub fn path(&self, id: FileId) -> Option<&Path> {
         self.files[id.0 as usize].0.as_deref()
     }
@@ -84,6 +87,7 @@ impl Sources {
         self.by_path.get(&normalize(path)).copied()
     }
 
+    /// Every file read, in order.
     pub fn ids(&self) -> impl Iterator<Item = FileId> {
         (0..self.files.len() as u32).map(FileId)
     }
@@ -112,20 +116,26 @@ pub(super) fn display(path: &Path) -> String {
 /// A text found in a host file that lives in another file: the `file()` call that reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Via {
+    /// The host file holding the call.
     pub file: FileId,
+    /// The call.
     pub span: Range<usize>,
+    /// The resource whose attribute it is.
     pub resource: String,
 }
 
 /// A policy or boundary text found in a host file.
 #[derive(Debug, Clone)]
 pub struct Found {
+    /// A policy or a boundary.
     pub kind: TextKind,
     /// The resource holding it (`dynatrace_iam_policy.admin`); `None` for a policy file.
     pub resource: Option<String>,
     /// The policy's display name, where the host gives one.
     pub name: Option<String>,
+    /// The text, with the origin of every byte.
     pub text: Traced,
+    /// The `file()` call, when the text lives in another file than its resource.
     pub via: Option<Via>,
     /// Text ranges whose findings are not reported: fillers, and what a filler standing for
     /// policy syntax can have thrown off (the rest of its statement).
@@ -133,6 +143,7 @@ pub struct Found {
 }
 
 impl Found {
+    /// A text found, with what to leave unreported around its unresolved parts.
     pub fn new(
         kind: TextKind,
         resource: Option<String>,
@@ -284,6 +295,7 @@ fn next_semicolon(text: &str, from: usize) -> Option<usize> {
 pub struct Extract {
     /// Whether the file is a policy host at all (a YAML or JSON file may not be).
     pub host: bool,
+    /// The policy and boundary texts found.
     pub found: Vec<Found>,
     /// Problems of the host file itself.
     pub findings: Vec<(FileId, Diagnostic)>,

@@ -11,7 +11,10 @@ use crate::diagnostic::Edit;
 
 /// A host file among those read for one lint or tenant ([`super::Sources`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FileId(pub u32);
+pub struct FileId(
+    /// The position in [`super::Sources`].
+    pub u32,
+);
 
 /// How a stretch of text is written in its host, so that a replacement can be escaped for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +25,17 @@ pub enum Form {
     /// An HCL quoted string: `\"`, `\\`, `\n`, and `$${` for a literal `${`.
     HclQuoted,
     /// An HCL heredoc whose lines are indented by `indent` spaces (`<<-`); `$${` for `${`.
-    HclHeredoc { indent: usize },
+    HclHeredoc {
+        /// Spaces before each line.
+        indent: usize,
+    },
     /// A template file read with `templatefile()`: `$${` for `${`.
     HclTemplate,
     /// A YAML literal block scalar (`|`, `|-`) whose lines are indented by `indent` spaces.
-    YamlLiteral { indent: usize },
+    YamlLiteral {
+        /// Spaces before each line.
+        indent: usize,
+    },
     /// A YAML folded block scalar (`>`): line breaks fold into spaces.
     YamlFolded,
     /// A YAML plain (unquoted) scalar.
@@ -113,12 +122,29 @@ fn json_escape(text: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// Copied byte for byte from the host at this offset.
-    Verbatim { file: FileId, at: usize },
+    Verbatim {
+        /// The host file.
+        file: FileId,
+        /// Where the bytes start there.
+        at: usize,
+    },
     /// Written as these host bytes: an escape such as `\"`, a line break folded away.
-    Escaped { file: FileId, span: Range<usize> },
+    Escaped {
+        /// The host file.
+        file: FileId,
+        /// The host bytes.
+        span: Range<usize>,
+    },
     /// Something warden cannot resolve (an interpolation such as `${var.team}`): the text holds
     /// a filler in its place, and nothing found on the filler is reported.
-    Opaque { file: FileId, span: Range<usize>, what: Arc<str> },
+    Opaque {
+        /// The host file.
+        file: FileId,
+        /// The host bytes it stands for.
+        span: Range<usize>,
+        /// What they are, as written.
+        what: Arc<str>,
+    },
 }
 
 impl Origin {
@@ -142,6 +168,7 @@ struct Piece {
 pub struct OpaquePart {
     /// The filler's range in the text.
     pub text: Range<usize>,
+    /// The host file.
     pub file: FileId,
     /// The host bytes it stands for.
     pub span: Range<usize>,
@@ -157,6 +184,7 @@ pub struct Traced {
 }
 
 impl Traced {
+    /// An empty text.
     pub fn new() -> Traced {
         Traced::default()
     }
@@ -168,10 +196,12 @@ impl Traced {
         traced
     }
 
+    /// The text.
     pub fn text(&self) -> &str {
         &self.text
     }
 
+    /// Whether the text is empty.
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()
     }

@@ -17,7 +17,9 @@ use crate::iam::TenantDir;
 /// project.
 #[derive(Debug, Clone)]
 pub struct TenantSource {
+    /// The tenant directory.
     pub dir: PathBuf,
+    /// The catalog its policies are checked against.
     pub catalog: Catalog,
     /// Values of the module's Terraform variables.
     #[cfg(feature = "iac")]
