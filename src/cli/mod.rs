@@ -3,6 +3,7 @@
 mod account;
 mod audit;
 mod catalog;
+mod db;
 mod diff;
 mod effective;
 mod exit;
@@ -55,6 +56,9 @@ enum Command {
     Account(account::AccountCommand),
     Audit(audit::Args),
     Serve(serve::Args),
+    /// The token database: migrate its schema, copy it into another
+    #[command(subcommand)]
+    Db(db::DbCommand),
     Catalog(catalog::Args),
     /// Tenants kept as Terraform modules or monaco projects: export them as warden.toml
     #[command(subcommand)]
@@ -109,6 +113,7 @@ pub fn run() -> ExitCode {
         Command::Account(command) => account::run(command),
         Command::Audit(args) => audit::run(args),
         Command::Serve(args) => serve::run_server(args),
+        Command::Db(command) => db::run(command),
         Command::Catalog(args) => catalog::run(args),
         Command::Tenant(command) => tenant::run(command),
     };

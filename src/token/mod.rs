@@ -78,5 +78,5 @@ pub use reason::{CheckReason, Rule};
 pub use record::{Owner, ShownStatus, Status, TokenRecord, TokenView};
 pub use service::{Created, NewToken, Rotation, TokenService};
 pub use settings::{Deployment, MAX_PROPAGATION, Settings};
-pub use store::{AuditEntry, Change, StoreError, TokenStore};
+pub use store::{AuditEntry, Change, Invalidation, InvalidationListener, NOT_EMPTY, Snapshot, StoreError, TokenStore};
 pub use string::{DEFAULT_PREFIX, Malformed, TokenDigest, TokenId, TokenSecret, parse, redact, scan, valid_prefix};

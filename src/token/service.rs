@@ -12,13 +12,13 @@ use super::admission::{
     duplicate_name, in_the_future, not_expired, not_rotated_out, only_brought_forward, overlap_allowed, rotated_name,
     within_caller,
 };
-use super::cache::{EngineCache, LastUsed, Reload, TokenCache};
+use super::cache::{EngineCache, LastUsed, Reload, SwitchCache, TokenCache};
 use super::clock::Clock;
 use super::error::TokenError;
 use super::reason::Rule;
 use super::record::{Owner, Status, TokenRecord};
 use super::settings::Settings;
-use super::store::{AuditEntry, Change, StoreError, TokenStore};
+use super::store::{AuditEntry, Change, Invalidation, StoreError, TokenStore};
 use super::string::{TokenId, TokenSecret};
 use crate::catalog::Catalog;
 use crate::eval::{Engine, RequestError};
@@ -83,7 +83,8 @@ pub struct TokenService {
     pub(super) settings: Settings,
     pub(super) catalog: Catalog,
     engine: EngineCache,
-    pub(super) tokens: TokenCache,
+    pub(super) tokens: Arc<TokenCache>,
+    switch: Arc<SwitchCache>,
     pub(super) last_used: LastUsed,
 }
 
@@ -102,6 +103,22 @@ impl TokenService {
             store.set_account_switch(&account.id, account.platform_tokens, None)?;
         }
         let now = clock.now();
+        let tokens = Arc::new(TokenCache::default());
+        let switch = Arc::new(SwitchCache::default());
+        // What other processes change reaches this one as soon as the store hears of it; the
+        // caches are the service's, so the store holds them only weakly.
+        let (forget_tokens, forget_switch) = (Arc::downgrade(&tokens), Arc::downgrade(&switch));
+        store.subscribe(Box::new(move |change| {
+            let (Some(tokens), Some(switch)) = (forget_tokens.upgrade(), forget_switch.upgrade()) else { return };
+            match change {
+                Invalidation::Token(id) => tokens.forget(&id),
+                Invalidation::Account(_) => switch.forget(),
+                Invalidation::Everything => {
+                    tokens.forget_all();
+                    switch.forget();
+                }
+            }
+        }));
         Ok(TokenService {
             last_used: LastUsed::new(Arc::clone(&store)),
             store,
@@ -109,7 +126,8 @@ impl TokenService {
             settings,
             catalog: catalog.clone(),
             engine: EngineCache::new(engine, now),
-            tokens: TokenCache::default(),
+            tokens,
+            switch,
         })
     }
 
@@ -128,6 +146,13 @@ impl TokenService {
     /// The compiled tenant, read again when older than the propagation bound.
     pub fn engine(&self) -> Arc<Engine> {
         self.engine.get(self.clock.now(), self.settings.propagation)
+    }
+
+    /// The account's switch, from memory within the propagation bound (D26: `None` before it
+    /// was ever set).
+    pub(super) fn account_switch(&self, account: &str) -> Result<Option<bool>, StoreError> {
+        let (now, bound) = (self.clock.now(), self.settings.propagation);
+        self.switch.get_or_fetch(account, now, bound, || self.store.account_switch(account))
     }
 
     /// The compiled tenant, and the actor as one of its principals. A principal looked up in an
@@ -427,7 +452,9 @@ impl TokenService {
         self.audited(&by, action, None, || {
             self.require(&engine, actor, MANAGE_ALL, "turn platform tokens on or off")?;
             let entry = self.entry(&by, action, None, None, "ok");
-            Ok(self.store.set_account_switch(&by.account, allowed, Some(&entry))?)
+            self.store.set_account_switch(&by.account, allowed, Some(&entry))?;
+            self.switch.forget();
+            Ok(())
         })
     }
 
