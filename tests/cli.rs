@@ -74,7 +74,9 @@ fn directories_are_searched_for_policies_and_boundaries() {
         ("a/one.policy", CLEAN),
         ("a/b/two.boundary", "storage:host.name = \"h\";\n"),
         ("a/notes.txt", "not a policy"),
-        ("a/.hidden/three.policy", BROKEN),
+        ("a/.terraform/modules/three.policy", BROKEN),
+        ("a/node_modules/four.policy", BROKEN),
+        ("a/.git/five.policy", BROKEN),
     ]);
     let output = warden(&["lint", arg(&dir.join("a"))], None);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
