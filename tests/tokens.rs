@@ -330,6 +330,31 @@ fn names_count_characters_after_trimming() {
 }
 
 #[test]
+fn a_pasted_secret_is_never_kept_as_a_name_or_a_tag() {
+    // A person pastes a token where its name goes: the secret would sit in the database in
+    // clear and be shown to every admin in the list of the account's tokens.
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let pasted = fx.create(ALICE, "first", &[READ]).secret.expose().to_string();
+    let secret = pasted.rsplit('.').next().unwrap().to_string();
+    for name in [pasted.clone(), format!("CI {pasted}"), pasted.replace('.', "%2E")] {
+        let message = refused(fx.service.create(alice, token(&name, &[READ])), "invalid_name");
+        assert!(!message.contains(&secret), "{message}");
+    }
+    let tagged = NewToken { tags: vec!["ci".into(), format!("was {pasted}")], ..token("tagged", &[READ]) };
+    refused(fx.service.create(alice, tagged), "invalid_name");
+    let original = fx.service.list(alice, false).unwrap()[0].id.clone();
+    let mut renamed = Duplication::default();
+    renamed.name = Some(pasted.clone());
+    refused(fx.service.duplicate_with(alice, &original, renamed), "invalid_name");
+    let rotation = Rotation { name: Some(pasted.clone()), ..Rotation::default() };
+    refused(fx.service.rotate(alice, &original, rotation), "invalid_name");
+    assert_eq!(fx.service.list(alice, false).unwrap().len(), 1, "nothing was stored");
+    // Text that only looks a little like a token is a name like any other.
+    fx.create(ALICE, "dt0s16 reader for dt0 tools", &[READ]);
+}
+
+#[test]
 fn expiry_must_be_in_the_future_or_never() {
     let fx = Fx::new(small());
     let alice = fx.user(ALICE);

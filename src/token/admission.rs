@@ -11,6 +11,7 @@ use super::error::TokenError;
 use super::reason::Rule;
 use super::record::TokenRecord;
 use super::service::{NewToken, TokenService};
+use super::string::redact;
 use crate::diagnostic::{did_you_mean_clause, nearest};
 use crate::eval::{Engine, RequestError};
 use crate::iam::Principal;
@@ -72,6 +73,15 @@ impl TokenService {
             return Err(TokenError::refused(
                 Rule::InvalidName,
                 format!("a token name has 1 to {MAX_NAME} characters; this one has {length}"),
+            ));
+        }
+        // A pasted token would be stored in clear and shown to every admin of the account.
+        let holds_a_token = |text: &str| redact(text) != text;
+        if holds_a_token(name) || token.tags.iter().any(|tag| holds_a_token(tag)) {
+            return Err(TokenError::refused(
+                Rule::InvalidName,
+                "a token's name and tags must not hold a token string: they are stored and shown in clear; \
+                 name the token by what uses it",
             ));
         }
         if let Some(at) = token.expires_at {
