@@ -12,6 +12,7 @@ use super::format::TextKind;
 use super::reader::{Extract, Found, host_error};
 use super::rules;
 use super::traced::{FileId, Form, Traced};
+use super::walk::MAX_FILE_BYTES;
 use crate::diagnostic::Diagnostic;
 
 /// A YAML node with the byte span it was written at.
@@ -82,17 +83,27 @@ impl Offsets<'_> {
     }
 }
 
+/// The most a YAML text may expand to through its aliases, in nodes and bytes of scalar text:
+/// as much as the largest file warden reads. A few lines of aliases that each repeat the one
+/// before double at every line (an "alias bomb"); expanded, they would take all memory.
+const MAX_EXPANDED: usize = MAX_FILE_BYTES as usize;
+
 /// The documents of a YAML text, or where and why it does not parse.
 pub(super) fn parse(text: &str) -> Result<Vec<Node>, (usize, String)> {
     let offsets = Offsets::new(text);
     let mut documents = Vec::new();
-    let mut stack: Vec<(Node, usize)> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Each open collection, with its anchor and how much had been expanded when it opened.
+    let mut stack: Vec<(Node, usize, usize)> = Vec::new();
+    // Each anchored node, with how much it expands to.
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
     let mut pending_key: Vec<Option<Node>> = Vec::new();
+    let mut expanded = 0usize;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| (offsets.byte(e.marker().index()), e.info().to_string()))?;
         let node = match event {
             Event::Scalar(value, style, anchor, _) => {
+                let size = 1 + value.len();
+                expanded += size;
                 let node = Node::Scalar(Scalar {
                     value: value.into_owned(),
                     style,
@@ -100,26 +111,40 @@ pub(super) fn parse(text: &str) -> Result<Vec<Node>, (usize, String)> {
                     column: span.start.col(),
                 });
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, (node.clone(), size));
                 }
                 node
             }
-            Event::Alias(anchor) => anchors.get(&anchor).cloned().unwrap_or(Node::Seq(Vec::new())),
+            Event::Alias(anchor) => match anchors.get(&anchor) {
+                Some((node, size)) => {
+                    expanded = expanded.saturating_add(*size);
+                    if expanded > MAX_EXPANDED {
+                        return Err((
+                            offsets.byte(span.start.index()),
+                            format!("its aliases expand to more than {} MiB", MAX_EXPANDED >> 20),
+                        ));
+                    }
+                    node.clone()
+                }
+                None => Node::Seq(Vec::new()),
+            },
             Event::SequenceStart(anchor, _) => {
-                stack.push((Node::Seq(Vec::new()), anchor));
+                expanded += 1;
+                stack.push((Node::Seq(Vec::new()), anchor, expanded - 1));
                 pending_key.push(None);
                 continue;
             }
             Event::MappingStart(anchor, _) => {
-                stack.push((Node::Map(Vec::new()), anchor));
+                expanded += 1;
+                stack.push((Node::Map(Vec::new()), anchor, expanded - 1));
                 pending_key.push(None);
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = stack.pop().expect("the parser balances starts and ends");
+                let (node, anchor, opened) = stack.pop().expect("the parser balances starts and ends");
                 pending_key.pop();
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, (node.clone(), expanded - opened));
                 }
                 node
             }
@@ -127,15 +152,15 @@ pub(super) fn parse(text: &str) -> Result<Vec<Node>, (usize, String)> {
         };
         match stack.last_mut() {
             None => documents.push(node),
-            Some((Node::Seq(items), _)) => items.push(node),
-            Some((Node::Map(entries), _)) => {
+            Some((Node::Seq(items), ..)) => items.push(node),
+            Some((Node::Map(entries), ..)) => {
                 let key = pending_key.last_mut().expect("one pending key per open collection");
                 match key.take() {
                     None => *key = Some(node),
                     Some(k) => entries.push((k, node)),
                 }
             }
-            Some((Node::Scalar(_), _)) => unreachable!("scalars are never pushed"),
+            Some((Node::Scalar(_), ..)) => unreachable!("scalars are never pushed"),
         }
     }
     Ok(documents)
