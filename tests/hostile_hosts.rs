@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{scratch, stderr, stdout};
+use support::{scratch, stderr, stdout, warden_in};
 
 /// `warden ARGS` in `dir`, killed if it runs longer than a linter ever should.
 fn lint_within(dir: &Path, args: &[&str], limit: Duration) -> Output {
@@ -53,4 +53,77 @@ fn a_yaml_alias_bomb_is_refused_at_once() {
     std::fs::write(dir.join("accounts.yaml"), reuse).unwrap();
     let output = lint_within(&dir, &["lint", "accounts.yaml"], Duration::from_secs(20));
     assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+}
+
+#[test]
+fn lint_reads_no_file_outside_the_directories_it_was_given() {
+    // A pull request that CI lints could point `file()` at the runner's environment or at a
+    // file beside the checkout; the findings would quote it into a public log.
+    let scratch = scratch("outside");
+    let outside = scratch.join("outside.txt");
+    std::fs::write(&outside, "CI_SECRET=hunter2hunter2\n").unwrap();
+    let repo = scratch.join("repo");
+    std::fs::create_dir_all(repo.join("iam")).unwrap();
+    std::fs::write(repo.join("iam/reader.pol"), "ALLOW storage:logs:red;\n").unwrap();
+    std::os::unix::fs::symlink("reader.pol", repo.join("iam/alias.pol")).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.join("iam/inner.pol")).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.join("leak.policy")).unwrap();
+    let resource = |name: &str, text: &str| {
+        format!(
+            "resource \"dynatrace_iam_policy\" \"{name}\" {{\n  name            = \"{name}\"\n  account         = \"acme\"\n  statement_query = {text}\n}}\n"
+        )
+    };
+    let main = [
+        resource("absolute", &format!("file(\"{}\")", outside.display())),
+        resource("climbing", "file(\"${path.module}/../../outside.txt\")"),
+        resource("linked", "file(\"${path.module}/inner.pol\")"),
+        resource("environ", "templatefile(\"/proc/self/environ\", {})"),
+        resource("inside", "file(\"${path.module}/alias.pol\")"),
+    ]
+    .concat();
+    std::fs::write(repo.join("iam/main.tf"), main).unwrap();
+
+    let lint = |format: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["lint", "--format", format, "."])
+            .current_dir(&repo)
+            .env("NO_COLOR", "1")
+            .env("CI_SECRET", "hunter2hunter2")
+            .output()
+            .unwrap();
+        (String::from_utf8_lossy(&output.stdout).into_owned(), stderr(&output))
+    };
+    for format in ["human", "json", "sarif"] {
+        let (out, err) = lint(format);
+        assert!(!out.contains("hunter2") && !err.contains("hunter2"), "{format}: {out}{err}");
+    }
+    let (out, err) = lint("json");
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let outside_refusals: Vec<String> = findings
+        .iter()
+        .filter(|f| f["code"] == "E0706")
+        .map(|f| format!("{}:{}", f["file"].as_str().unwrap(), f["line"]))
+        .collect();
+    assert_eq!(outside_refusals, ["iam/main.tf:4", "iam/main.tf:9", "iam/main.tf:14", "iam/main.tf:19"], "{out}");
+    assert!(
+        findings
+            .iter()
+            .filter(|f| f["code"] == "E0706")
+            .all(|f| f["message"].as_str().unwrap().contains("outside the directories warden was asked to read")),
+        "{out}"
+    );
+    // Files inside, and links that stay inside, are read as before.
+    assert!(
+        findings.iter().any(|f| f["code"] == "E0101" && f["file"].as_str().unwrap().ends_with("reader.pol")),
+        "{out}"
+    );
+    // The link found by the walk is passed over, and `-v` says why.
+    let verbose = warden_in(&repo, &["lint", "-v", "."]);
+    let said = String::from_utf8_lossy(&verbose.stderr).into_owned();
+    assert!(said.contains("skipped ./leak.policy: a symlink to a file outside the directory walked"), "{said}");
+    assert!(!String::from_utf8_lossy(&verbose.stdout).contains("hunter2"));
+
+    // Named explicitly, a file outside is the person's choice and is read.
+    let named = warden_in(&repo, &["lint", outside.to_str().unwrap()]);
+    assert_eq!(named.status.code(), Some(1), "{}", String::from_utf8_lossy(&named.stderr));
 }

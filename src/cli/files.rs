@@ -54,6 +54,9 @@ pub struct Input {
 pub struct Inputs {
     pub inputs: Vec<Input>,
     pub skipped: Vec<(PathBuf, String)>,
+    /// The files and directories named: what the readers may read from besides the working
+    /// directory.
+    pub named: Vec<PathBuf>,
 }
 
 /// Expands files, directories and `-`. `from` forces the reader of standard input and of the
@@ -68,6 +71,7 @@ pub fn collect(paths: &[PathBuf], from: Option<FromArg>) -> Result<Inputs, Strin
             let format = from.unwrap_or(FromArg::Policy).format(None);
             collected.inputs.push(Input { name: "<stdin>".to_string(), path: None, format });
         } else if path.is_dir() {
+            collected.named.push(path.clone());
             let walk = host::walk(path);
             if let Some((dir, error)) = walk.failed.first() {
                 return Err(format!("cannot read the directory `{}`: {error}", dir.display()));
@@ -87,6 +91,7 @@ pub fn collect(paths: &[PathBuf], from: Option<FromArg>) -> Result<Inputs, Strin
                 ));
             }
         } else if path.exists() || path.is_symlink() {
+            collected.named.push(path.clone());
             let format = match (from, Format::from_path(path)) {
                 (Some(from), _) => from.format(Some(path)),
                 (None, Some(format)) => format,

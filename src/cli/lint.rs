@@ -145,9 +145,16 @@ struct Linted {
 
 fn lint(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Result<Linted, String> {
     let mut sources = Sources::new();
+    for named in &collected.named {
+        sources.read_within(named);
+    }
     #[cfg(feature = "iac")]
     {
-        sources.variables = variables.variables();
+        let variables = variables.variables();
+        for file in &variables.files {
+            sources.read_within(file);
+        }
+        sources.variables = variables;
     }
     #[cfg(not(feature = "iac"))]
     let _ = variables;

@@ -17,6 +17,13 @@ pub enum ReadError {
     /// Binary, or text in another encoding.
     #[error("it is not UTF-8 text")]
     NotText,
+    /// Outside the directories warden was asked to read (the working directory and the paths
+    /// named): a host file of a checkout must not make a linter read the machine it runs on.
+    #[error(
+        "it lies outside the directories warden was asked to read (the working directory and the paths named); \
+         warden reads no file beyond them"
+    )]
+    Outside,
     /// The file system refused (missing, unreadable).
     #[error("{0}")]
     Io(#[from] io::Error),

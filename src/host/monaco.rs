@@ -9,7 +9,6 @@ use super::model::{
 };
 use super::reader::{Found, Sources};
 use super::traced::FileId;
-use super::walk::walk;
 use super::yaml::{self, Node};
 use super::{Format, read as read_host, rules};
 use crate::diagnostic::Diagnostic;
@@ -57,11 +56,12 @@ struct Item<'a> {
 /// Reads a monaco project as a tenant model.
 pub fn read(dir: &Path) -> Result<Model, super::ReadError> {
     let mut model = Model::default();
+    model.sources.read_within(dir);
     let mut files: Vec<(FileId, Vec<Node>)> = Vec::new();
     let (projects, account) = project_dirs(dir, &mut model.sources);
     model.account = account;
     for project in projects {
-        for path in walk(&project).files {
+        for path in model.sources.walk(&project).files {
             if Format::from_path(&path) != Some(Format::Yaml) || path.file_name().is_some_and(|n| n == "manifest.yaml")
             {
                 continue;

@@ -10,7 +10,7 @@ use super::error::ReadError;
 use super::format::{Format, TextKind};
 use super::rules;
 use super::traced::{FileId, Form, Traced};
-use super::walk::read_text;
+use super::walk::{Walk, inside, read_text, walk_within};
 use crate::diagnostic::{Diagnostic, Fix, SourceFile};
 
 /// Every file read for one lint or tenant, by [`FileId`]; a file is read once however often
@@ -21,6 +21,8 @@ pub struct Sources {
     /// The texts again, shared: readers hold one while they evaluate (no copy per string).
     shared: Vec<Rc<str>>,
     by_path: HashMap<PathBuf, FileId>,
+    /// Directories besides the working directory that files may be read from (resolved).
+    bounds: Vec<PathBuf>,
     /// Values for Terraform variables (`--var`, `--var-file`).
     #[cfg(feature = "iac")]
     pub variables: super::terraform::Variables,
@@ -57,11 +59,41 @@ impl Sources {
         id
     }
 
-    /// Reads a file (once), refusing what [`read_text`] refuses.
+    /// Lets files inside `path` (a directory, or the directory of a file) be read, besides
+    /// those inside the working directory: the paths a person named.
+    pub fn read_within(&mut self, path: &Path) {
+        let dir = if path.is_dir() { path } else { path.parent().unwrap_or(Path::new(".")) };
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        if let Ok(dir) = std::fs::canonicalize(dir) {
+            self.bounds.push(dir);
+        }
+    }
+
+    /// The directories files may be read from: the working directory and those named.
+    pub fn bounds(&self) -> Vec<PathBuf> {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+            .into_iter()
+            .chain(self.bounds.iter().cloned())
+            .collect()
+    }
+
+    /// Walks a directory, following symlinks to files only inside [`Sources::bounds`].
+    pub fn walk(&self, dir: &Path) -> Walk {
+        walk_within(dir, &self.bounds())
+    }
+
+    /// Reads a file (once), refusing what [`read_text`] refuses and any file outside
+    /// [`Sources::bounds`], its symlinks resolved (`file("/proc/self/environ")` in a checkout
+    /// linted in CI would otherwise be quoted into the log).
     pub fn load(&mut self, path: &Path) -> Result<FileId, ReadError> {
         let path = normalize(path);
         if let Some(id) = self.by_path.get(&path) {
             return Ok(*id);
+        }
+        if path.exists() && !inside(&path, &self.bounds()) {
+            return Err(ReadError::Outside);
         }
         let text = read_text(&path)?;
         Ok(self.add(Some(&path), display(&path), text))

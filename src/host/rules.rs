@@ -43,7 +43,7 @@ rule!(
     "E0706",
     "unreadable-referenced-file",
     Error,
-    "A `file()` or `templatefile()` whose file is missing, too large or not text."
+    "A `file()` or `templatefile()` whose file is missing, too large, not text or outside the directories warden was asked to read."
 );
 rule!(
     MIXED_MONACO_FILE,

@@ -215,7 +215,7 @@ impl<'s> Evaluator<'s> {
             return Ok(Rc::clone(module));
         }
         let mut files = Vec::new();
-        let listed = super::walk(dir);
+        let listed = self.sources.walk(dir);
         let mut paths: Vec<&PathBuf> = listed
             .files
             .iter()
@@ -307,7 +307,9 @@ impl<'s> Evaluator<'s> {
         if auto.is_file() {
             tfvars.push(auto);
         }
-        let mut autos: Vec<PathBuf> = super::walk(&module.dir)
+        let mut autos: Vec<PathBuf> = self
+            .sources
+            .walk(&module.dir)
             .files
             .into_iter()
             .filter(|p| p.parent() == Some(module.dir.as_path()) && p.to_string_lossy().ends_with(".auto.tfvars"))
@@ -1299,6 +1301,7 @@ fn found(
 /// Reads a Terraform module directory as a tenant model.
 pub fn read_tenant(dir: &Path, variables: &Variables) -> Result<Model, super::ReadError> {
     let mut model = Model::default();
+    model.sources.read_within(dir);
     let evaluated = evaluate(&mut model.sources, Some(dir), None, variables)?;
     model.findings.extend(evaluated.findings.iter().cloned());
     let mut tenant = TenantBuilder { model: &mut model, resources: &evaluated.resources };

@@ -37,6 +37,9 @@ pub enum Skipped {
     DirectoryLink,
     /// A device, FIFO or socket, or a symlink to one or to nothing.
     NotRegular,
+    /// A symlink to a file outside the directory walked: a checkout cannot make warden read
+    /// the machine it runs on.
+    LinkOutside,
 }
 
 impl std::fmt::Display for Skipped {
@@ -45,18 +48,31 @@ impl std::fmt::Display for Skipped {
             Skipped::ToolFolder => "a tool or dependency folder",
             Skipped::DirectoryLink => "a symlink to a directory (not followed)",
             Skipped::NotRegular => "not a regular file",
+            Skipped::LinkOutside => "a symlink to a file outside the directory walked (not followed)",
         })
     }
 }
 
-/// Walks `root` (a directory) depth first, entries in name order.
+/// Walks `root` (a directory) depth first, entries in name order; symlinks to files are
+/// followed only to files inside `root`.
 pub fn walk(root: &Path) -> Walk {
+    walk_within(root, &[root.to_path_buf()])
+}
+
+/// Walks `root` as [`walk`] does, following symlinks to files inside any of `bounds`.
+pub fn walk_within(root: &Path, bounds: &[PathBuf]) -> Walk {
+    let bounds: Vec<PathBuf> = bounds.iter().filter_map(|dir| std::fs::canonicalize(dir).ok()).collect();
     let mut found = Walk::default();
-    visit(root, &mut found);
+    visit(root, &bounds, &mut found);
     found
 }
 
-fn visit(dir: &Path, found: &mut Walk) {
+/// Whether `path`, its symlinks resolved, lies inside one of `bounds` (resolved already).
+pub(super) fn inside(path: &Path, bounds: &[PathBuf]) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|real| bounds.iter().any(|bound| real.starts_with(bound)))
+}
+
+fn visit(dir: &Path, bounds: &[PathBuf], found: &mut Walk) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) => return found.failed.push((dir.to_path_buf(), error)),
@@ -73,13 +89,14 @@ fn visit(dir: &Path, found: &mut Walk) {
             if SKIPPED_DIRS.iter().any(|name| entry.file_name() == *name) {
                 found.skipped.push((path, Skipped::ToolFolder));
             } else {
-                visit(&path, found);
+                visit(&path, bounds, found);
             }
         } else if kind.is_file() {
             found.files.push(path);
         } else if kind.is_symlink() {
             match std::fs::metadata(&path) {
-                Ok(target) if target.is_file() => found.files.push(path),
+                Ok(target) if target.is_file() && inside(&path, bounds) => found.files.push(path),
+                Ok(target) if target.is_file() => found.skipped.push((path, Skipped::LinkOutside)),
                 Ok(target) if target.is_dir() => found.skipped.push((path, Skipped::DirectoryLink)),
                 _ => found.skipped.push((path, Skipped::NotRegular)),
             }
