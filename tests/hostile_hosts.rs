@@ -127,3 +127,21 @@ fn lint_reads_no_file_outside_the_directories_it_was_given() {
     let named = warden_in(&repo, &["lint", outside.to_str().unwrap()]);
     assert_eq!(named.status.code(), Some(1), "{}", String::from_utf8_lossy(&named.stderr));
 }
+
+#[test]
+fn a_module_that_calls_itself_is_not_expanded_without_end() {
+    // Nine lines: each instance makes four more, sixteen levels deep (4^16 instances).
+    let dir = scratch("module-bomb");
+    std::fs::write(
+        dir.join("main.tf"),
+        "module \"again\" {\n  source = \"./\"\n  count  = 4\n}\nresource \"dynatrace_iam_policy\" \"p\" {\n  name            = \"p\"\n  account         = \"acme\"\n  statement_query = \"ALLOW storage:logs:red;\"\n}\n",
+    )
+    .unwrap();
+    let output = lint_within(&dir, &["lint", "--format", "json", "."], Duration::from_secs(20));
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+    let codes: Vec<&str> = findings.iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["S0705", "E0101"], "{findings:#?}");
+    let message = findings[0]["message"].as_str().unwrap();
+    assert!(message.contains("more than 1000 module instances"), "{message}");
+    assert_eq!((findings[0]["line"].as_u64(), findings[0]["column"].as_u64()), (Some(1), Some(1)));
+}

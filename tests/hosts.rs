@@ -231,3 +231,18 @@ fn standard_input_and_named_files_take_a_reader() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["line"], 11);
 }
+
+#[test]
+fn a_module_is_read_when_linted_from_its_own_directory() {
+    // `cd infra && warden lint .`: the module's directory is the working directory.
+    let dir = scratch("own-directory");
+    std::fs::write(
+        dir.join("main.tf"),
+        "resource \"dynatrace_iam_policy\" \"p\" {\n  name            = \"p\"\n  account         = \"acme\"\n  statement_query = \"ALLOW storage:logs:red;\"\n}\n",
+    )
+    .unwrap();
+    for path in [".", "main.tf"] {
+        let codes: Vec<String> = findings(&dir, path).iter().map(|f| f["code"].as_str().unwrap().to_string()).collect();
+        assert_eq!(codes, ["E0101"], "warden lint {path}");
+    }
+}

@@ -185,6 +185,9 @@ impl Resource {
 
 /// How deep child modules may nest: deeper is surely a cycle.
 const MAX_DEPTH: usize = 16;
+/// How many module instances one evaluation makes: a module that calls itself with `count = 4`
+/// would make 4^16 within [`MAX_DEPTH`], and no real configuration comes near this.
+const MAX_INSTANCES: usize = 1000;
 
 struct Evaluator<'s> {
     sources: &'s mut Sources,
@@ -195,6 +198,8 @@ struct Evaluator<'s> {
     resources: Vec<Resource>,
     /// Child module directories instantiated.
     children: Vec<PathBuf>,
+    /// Child module instances made, up to [`MAX_INSTANCES`].
+    instances_made: usize,
 }
 
 impl<'s> Evaluator<'s> {
@@ -206,6 +211,7 @@ impl<'s> Evaluator<'s> {
             findings: Vec::new(),
             resources: Vec::new(),
             children: Vec::new(),
+            instances_made: 0,
         }
     }
 
@@ -782,6 +788,23 @@ impl<'s> Evaluator<'s> {
                 self.children.push(dir);
             }
             for Instantiation { each, key } in self.instances(block, &scope) {
+                if self.instances_made == MAX_INSTANCES {
+                    self.findings.push((
+                        file,
+                        Diagnostic::new(
+                            &rules::NOT_CHECKED,
+                            block.span().unwrap_or(0..0),
+                            format!(
+                                "module `{name}` was not evaluated: the configuration makes more than {MAX_INSTANCES} module instances"
+                            ),
+                        )
+                        .with_help("does a module call itself? Terraform refuses such a configuration"),
+                    ));
+                }
+                self.instances_made += 1;
+                if self.instances_made > MAX_INSTANCES {
+                    break;
+                }
                 let inner = Scope { each: each.clone(), ..scope.clone() };
                 let mut vars = HashMap::new();
                 for attribute in block.body.attributes() {
@@ -1655,7 +1678,8 @@ pub(super) struct Cached {
 /// locals, child modules); a module is evaluated once for all its files, and a child module
 /// reached from it is read through it.
 pub(super) fn read_file(sources: &mut Sources, file: FileId) -> super::Extract {
-    let dir = sources.path(file).and_then(Path::parent).map(Path::to_path_buf);
+    // `main.tf` in the working directory has the parent ``, which names no directory.
+    let dir = sources.path(file).and_then(Path::parent).map(|dir| super::reader::normalize(&Path::new(".").join(dir)));
     let cached = match dir.as_ref().and_then(|d| sources.terraform.get(d)) {
         Some(cached) => Rc::clone(cached),
         None => {
