@@ -145,3 +145,50 @@ fn a_module_that_calls_itself_is_not_expanded_without_end() {
     assert!(message.contains("more than 1000 module instances"), "{message}");
     assert_eq!((findings[0]["line"].as_u64(), findings[0]["column"].as_u64()), (Some(1), Some(1)));
 }
+
+/// A module whose `locals` are `a0` = a policy and `a{i}` = `next(i - 1)`, read by a policy.
+fn locals_module(name: &str, levels: usize, next: impl Fn(usize) -> String) -> std::path::PathBuf {
+    let dir = scratch(name);
+    let mut tf = String::from("locals {\n  a0 = \"ALLOW storage:logs:red;\"\n");
+    for level in 1..levels {
+        tf.push_str(&format!("  a{level} = {}\n", next(level - 1)));
+    }
+    tf.push_str(&format!(
+        "}}\nresource \"dynatrace_iam_policy\" \"p\" {{\n  name            = \"p\"\n  account         = \"acme\"\n  statement_query = local.a{}\n}}\n",
+        levels - 1
+    ));
+    std::fs::write(dir.join("main.tf"), tf).unwrap();
+    dir
+}
+
+#[test]
+fn terraform_values_that_nest_or_grow_without_end_are_not_checked_rather_than_fatal() {
+    let cases = [
+        // 5,000 locals each naming the one before: the evaluation recursed until the stack ran out.
+        (
+            "chain",
+            locals_module("locals-chain", 5_000, |before| format!("local.a{before}")),
+            "references nested deeper than",
+        ),
+        // 40 lines, each doubling the text before: 2^40 copies of one policy.
+        (
+            "doubling",
+            locals_module("locals-doubling", 40, |before| format!("\"${{local.a{before}}}${{local.a{before}}}\"")),
+            "more than 64 MiB of values",
+        ),
+        (
+            "lists",
+            locals_module("locals-lists", 40, |before| format!("[local.a{before}, local.a{before}]")),
+            "more than 64 MiB of values",
+        ),
+    ];
+    for (case, dir, why) in cases {
+        let output = lint_within(&dir, &["lint", "--format", "json", "."], Duration::from_secs(30));
+        assert_eq!(output.status.code(), Some(0), "{case}: {}", stderr(&output));
+        let findings: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+        assert!(
+            findings.iter().any(|f| f["code"] == "S0705" && f["message"].as_str().unwrap().contains(why)),
+            "{case}: {findings:#?}"
+        );
+    }
+}

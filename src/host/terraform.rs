@@ -70,6 +70,18 @@ pub(super) enum Value {
 }
 
 impl Value {
+    /// Bytes of text and items of lists and maps, all the way down.
+    fn size(&self) -> usize {
+        match self {
+            Value::Text(text) => text.text().len(),
+            Value::List(items) => items.iter().fold(1, |size, item| size.saturating_add(item.size())),
+            Value::Map(entries) => {
+                entries.iter().fold(1, |size, (key, value)| size.saturating_add(key.len()).saturating_add(value.size()))
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) | Value::Ref(_) | Value::Unknown(_) => 1,
+        }
+    }
+
     /// The text of a string that holds no unresolved part.
     fn known_text(&self) -> Option<&str> {
         match self {
@@ -185,9 +197,49 @@ impl Resource {
 
 /// How deep child modules may nest: deeper is surely a cycle.
 const MAX_DEPTH: usize = 16;
-/// How many module instances one evaluation makes: a module that calls itself with `count = 4`
-/// would make 4^16 within [`MAX_DEPTH`], and no real configuration comes near this.
-const MAX_INSTANCES: usize = 1000;
+
+/// A bound of one evaluation that no real configuration comes near, and hostile ones cross in
+/// a few lines: past it, what remains is not evaluated (and not checked), and one finding says
+/// which bound was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// Expressions and the references they follow, one inside the other: a chain of 5,000
+    /// locals ran the stack out.
+    Nesting,
+    /// Bytes of text and items of lists and maps made: forty locals that each double the one
+    /// before make 2^40 copies.
+    Values,
+    /// Child module instances: a module that calls itself with `count = 4` makes 4^16 within
+    /// [`MAX_DEPTH`].
+    Instances,
+}
+
+impl Bound {
+    const fn limit(self) -> usize {
+        match self {
+            Bound::Nesting => 128,
+            Bound::Values => 64 << 20,
+            Bound::Instances => 1000,
+        }
+    }
+
+    fn reached(self) -> String {
+        match self {
+            Bound::Nesting => format!("references nested deeper than {}", self.limit()),
+            Bound::Values => format!("more than {} MiB of values", self.limit() >> 20),
+            Bound::Instances => format!("more than {} module instances", self.limit()),
+        }
+    }
+
+    const fn help(self) -> &'static str {
+        match self {
+            Bound::Nesting | Bound::Values => {
+                "do locals refer to one another without end? Terraform would not finish either"
+            }
+            Bound::Instances => "does a module call itself? Terraform refuses such a configuration",
+        }
+    }
+}
 
 struct Evaluator<'s> {
     sources: &'s mut Sources,
@@ -198,8 +250,15 @@ struct Evaluator<'s> {
     resources: Vec<Resource>,
     /// Child module directories instantiated.
     children: Vec<PathBuf>,
-    /// Child module instances made, up to [`MAX_INSTANCES`].
+    /// Child module instances made ([`Bound::Instances`]).
     instances_made: usize,
+    /// Expressions being evaluated, one inside the other ([`Bound::Nesting`]).
+    nesting: usize,
+    /// The size of every value made so far, not counting what references pass on
+    /// ([`Bound::Values`]).
+    values_made: usize,
+    /// The bounds reached, each told once.
+    reached: Vec<Bound>,
 }
 
 impl<'s> Evaluator<'s> {
@@ -212,6 +271,9 @@ impl<'s> Evaluator<'s> {
             resources: Vec::new(),
             children: Vec::new(),
             instances_made: 0,
+            nesting: 0,
+            values_made: 0,
+            reached: Vec::new(),
         }
     }
 
@@ -381,8 +443,45 @@ impl<'s> Evaluator<'s> {
         Value::Text(Traced::verbatim(&text, id, 0, Form::Interpolated))
     }
 
-    /// Evaluates an expression.
+    /// Evaluates an expression within [`Bound::Nesting`] and [`Bound::Values`].
     fn eval(&mut self, expr: &Expression, scope: &Scope) -> Value {
+        let span = || expr.span().unwrap_or(0..0);
+        if self.nesting == Bound::Nesting.limit() {
+            self.reach(Bound::Nesting, scope.file, span(), "this expression");
+            return self.unknown(scope.file, span(), Bound::Nesting.reached());
+        }
+        self.nesting += 1;
+        let value = self.eval_unbounded(expr, scope);
+        self.nesting -= 1;
+        // What a reference or a choice passes on was counted where it was made.
+        let passed_on = matches!(
+            expr,
+            Expression::Traversal(_)
+                | Expression::Variable(_)
+                | Expression::Parenthesis(_)
+                | Expression::Conditional(_)
+        );
+        if !passed_on {
+            self.values_made = self.values_made.saturating_add(value.size());
+        }
+        if self.values_made > Bound::Values.limit() {
+            self.reach(Bound::Values, scope.file, span(), "this expression");
+            return self.unknown(scope.file, span(), Bound::Values.reached());
+        }
+        value
+    }
+
+    /// Says once that `bound` was reached at `span`, so `what` and the rest were not evaluated.
+    fn reach(&mut self, bound: Bound, file: FileId, span: Range<usize>, what: &str) {
+        if self.reached.contains(&bound) {
+            return;
+        }
+        self.reached.push(bound);
+        let message = format!("{what} was not evaluated: the configuration makes {}", bound.reached());
+        self.findings.push((file, Diagnostic::new(&rules::NOT_CHECKED, span, message).with_help(bound.help())));
+    }
+
+    fn eval_unbounded(&mut self, expr: &Expression, scope: &Scope) -> Value {
         let span = expr.span().unwrap_or(0..0);
         match expr {
             Expression::Null(_) => Value::Null,
@@ -788,23 +887,11 @@ impl<'s> Evaluator<'s> {
                 self.children.push(dir);
             }
             for Instantiation { each, key } in self.instances(block, &scope) {
-                if self.instances_made == MAX_INSTANCES {
-                    self.findings.push((
-                        file,
-                        Diagnostic::new(
-                            &rules::NOT_CHECKED,
-                            block.span().unwrap_or(0..0),
-                            format!(
-                                "module `{name}` was not evaluated: the configuration makes more than {MAX_INSTANCES} module instances"
-                            ),
-                        )
-                        .with_help("does a module call itself? Terraform refuses such a configuration"),
-                    ));
-                }
-                self.instances_made += 1;
-                if self.instances_made > MAX_INSTANCES {
+                if self.instances_made == Bound::Instances.limit() {
+                    self.reach(Bound::Instances, file, block.span().unwrap_or(0..0), &format!("module `{name}`"));
                     break;
                 }
+                self.instances_made += 1;
                 let inner = Scope { each: each.clone(), ..scope.clone() };
                 let mut vars = HashMap::new();
                 for attribute in block.body.attributes() {
