@@ -217,3 +217,62 @@ fn what_cannot_be_compared_says_why() {
     assert_eq!(broken.status.code(), Some(3));
     assert!(stderr(&broken).contains("the tenant `new` has errors"), "{}", stderr(&broken));
 }
+
+#[test]
+fn a_hostile_revision_writes_nothing_outside_the_snapshot_and_runs_no_option() {
+    // A pull request's commit is the attacker's: its trees can hold entries named `..` (git
+    // refuses to check them out, but lists them), which a copy would follow out of its
+    // temporary directory.
+    let dir = scratch("diff-cli");
+    copy_dir(Path::new("policies/example"), &dir.join("tenant"));
+    let git = |args: &[&str], input: Option<&str>| {
+        let mut child = Command::new("git")
+            .args(["-c", "user.name=warden", "-c", "user.email=warden@acme.example", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.unwrap_or("").as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
+        stdout(&output).trim().to_string()
+    };
+    git(&["init", "-q"], None);
+    git(&["add", "."], None);
+    git(&["commit", "-q", "-m", "the example tenant"], None);
+    // tenant/../<this scratch directory>/escaped.policy, as seen from the snapshot's own
+    // temporary directory beside it.
+    let blob = git(&["hash-object", "-w", "--stdin"], Some("ALLOW storage:logs:read;\n"));
+    let leaf = git(&["mktree"], Some(&format!("100644 blob {blob}\tescaped.policy\n")));
+    let scratch_name = dir.file_name().unwrap().to_str().unwrap();
+    let up = git(&["mktree"], Some(&format!("040000 tree {leaf}\t{scratch_name}\n")));
+    let tenant = git(&["ls-tree", "HEAD", "tenant/"], None).split_whitespace().nth(2).unwrap().to_string();
+    let listing = git(&["ls-tree", &tenant], None);
+    let hostile_tenant = git(&["mktree"], Some(&format!("{listing}\n040000 tree {up}\t..\n")));
+    let root = git(&["mktree"], Some(&format!("040000 tree {hostile_tenant}\ttenant\n")));
+    let commit = git(&["commit-tree", &root, "-p", "HEAD", "-m", "hostile"], None);
+
+    let output = warden_in(&dir, &["diff", "--git", &commit, "tenant"]);
+    assert!(!dir.join("escaped.policy").exists(), "a file was written outside the snapshot");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("a path that leaves the directory: `../"), "{}", stderr(&output));
+
+    // Revisions that git would take as options are refused before git runs.
+    let marker = dir.join("ran");
+    for revision in [format!("--upload-pack=touch {}", marker.display()), "-x".to_string(), String::new()] {
+        let output = warden_in(&dir, &["diff", &format!("--git={revision}"), "tenant"]);
+        assert_eq!(output.status.code(), Some(2), "{revision}: {}", stderr(&output));
+        assert!(stderr(&output).contains("is not a git revision"), "{}", stderr(&output));
+    }
+    assert!(!marker.exists());
+    // A path with spaces and a leading dash is a path, not an option.
+    let odd = dir.join("-odd dir");
+    copy_dir(Path::new("policies/example"), &odd);
+    git(&["add", "--", "-odd dir"], None);
+    git(&["commit", "-q", "-m", "an odd name"], None);
+    let output = warden_in(&dir, &["diff", "--git", "HEAD", "--", "-odd dir"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}

@@ -72,6 +72,13 @@ fn copy_tree(revision: &str, dir: &Path, root: &Path) -> Result<(), String> {
             }
         }
     }
+    // git never checks out an entry named `..` (nor an absolute one), but a crafted tree holds
+    // them and `ls-tree` lists them: written as they are, they would land outside the snapshot.
+    if let Some((_, name)) = files.iter().find(|(_, name)| !stays_below(name)) {
+        return Err(format!(
+            "`{revision}` holds a path that leaves the directory: `{name}`; git refuses to check it out, and so does warden"
+        ));
+    }
     if files.is_empty() {
         return Err(format!("`{}` does not exist at `{revision}`", dir.display()));
     }
@@ -96,6 +103,11 @@ fn copy_tree(revision: &str, dir: &Path, root: &Path) -> Result<(), String> {
         std::fs::write(&target, body).map_err(|e| format!("cannot write `{}`: {e}", target.display()))?;
     }
     Ok(())
+}
+
+/// Whether a path of a tree stays below its directory: plain names only, no `..`, `.` or root.
+fn stays_below(name: &str) -> bool {
+    Path::new(name).components().all(|part| matches!(part, std::path::Component::Normal(_)))
 }
 
 /// Runs `git -C dir ARGS`, feeding `input`; its output, or its error message.
