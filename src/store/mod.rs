@@ -141,15 +141,35 @@ impl fmt::Display for Database {
     }
 }
 
-/// A URL with the password of its user part, if any, cut out.
+/// A URL with the password of its user part, and of a `password=` parameter, cut out.
 pub(crate) fn redact_password(text: &str) -> String {
     let Some((scheme, rest)) = text.split_once("://") else { return text.to_string() };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else { return text.to_string() };
-    match rest[..at].split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+    let redacted = match userinfo_end(rest).and_then(|at| Some((rest[..at].split_once(':')?.0, at))) {
+        Some((user, at)) => format!("{scheme}://{user}:***{}", &rest[at..]),
         None => text.to_string(),
+    };
+    match redacted.split_once('?') {
+        Some((base, query)) => {
+            let pairs: Vec<&str> = query
+                .split('&')
+                .map(|pair| if pair.starts_with("password=") { "password=***" } else { pair })
+                .collect();
+            format!("{base}?{}", pairs.join("&"))
+        }
+        None => redacted,
     }
+}
+
+/// Where the user part of a URL (after `scheme://`) ends: its `@`. A password pasted with an
+/// unescaped `/` or `?` seems to end the authority early; its `@` is then the last one before
+/// the first parameter (`=`).
+pub(crate) fn userinfo_end(rest: &str) -> Option<usize> {
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    if let Some(at) = rest[..authority_end].rfind('@') {
+        return Some(at);
+    }
+    let parameters = rest.find('=').unwrap_or(rest.len()).max(authority_end);
+    Some(authority_end + rest[authority_end..parameters].rfind('@')?)
 }
 
 #[cfg(test)]
@@ -181,6 +201,28 @@ mod tests {
         assert_eq!(redact_password("postgres://u:p:q@h/d?x=@"), "postgres://u:***@h/d?x=@");
         assert_eq!(redact_password("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(redact_password("postgres://h/d?user=a@b"), "postgres://h/d?user=a@b");
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_malformed_url_never_shows_its_password() {
+        // Passwords pasted unescaped, and one given as a parameter: the URL does not parse, and
+        // the error must not quote the password, whole or in part.
+        for url in [
+            "postgres://svc:s3cr/tPW9@127.0.0.1:1/db?sslmode=bogus",
+            "postgres://svc:s3cr?tPW9@127.0.0.1:1/db",
+            "postgresql://svc:s3/c?r@tPW9@db.example/warden?sslmode=bogus",
+            "postgres://svc@127.0.0.1:1/db?password=s3crtPW9",
+            "postgres://svc@127.0.0.1:1/db?sslmode=bogus&password=s3crtPW9",
+        ] {
+            let error = Database::parse(url, Origin::Environment).unwrap_err().to_string();
+            for part in ["s3cr", "tPW9"] {
+                assert!(!error.contains(part), "{url}: {error}");
+            }
+        }
+        let error = Database::parse("postgres://svc:s3cr/tPW9@h/db", Origin::Environment).unwrap_err().to_string();
+        assert!(error.contains("percent-encode"), "{error}");
+        assert_eq!(redact_password("postgres://h:5432/d?user=a@b"), "postgres://h:5432/d?user=a@b");
     }
 
     #[cfg(not(feature = "postgres"))]

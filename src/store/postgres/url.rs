@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::store::error::DatabaseError;
-use crate::store::redact_password;
+use crate::store::{redact_password, userinfo_end};
 use crate::token::StoreError;
 
 /// How the connection is encrypted (libpq's `sslmode`).
@@ -116,6 +116,11 @@ impl PostgresUrl {
             .strip_prefix("postgres://")
             .or_else(|| text.strip_prefix("postgresql://"))
             .ok_or_else(|| invalid("it does not start with `postgres://`".into()))?;
+        if userinfo_end(rest).is_some_and(|at| rest[..at].contains(['/', '?'])) {
+            return Err(invalid(
+                "the password holds `/` or `?`; percent-encode them in a URL (`%2F`, `%3F`), or give the password in PGPASSWORD or a password file".into(),
+            ));
+        }
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (userinfo, hostport) = authority.rsplit_once('@').unwrap_or(("", authority));
