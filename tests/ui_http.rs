@@ -492,3 +492,15 @@ async fn a_refused_rotation_says_why_beside_the_field_it_concerns() {
     assert!(refused.body.contains("value=\"new\""), "what was typed stays");
     assert_eq!(token_count(&warden, HEIDI).await, 1, "nothing was rotated");
 }
+
+#[tokio::test]
+async fn a_page_number_past_every_page_shows_no_tokens() {
+    let warden = Warden::start(ORIGIN);
+    for page in ["18446744073709551615", "9223372036854775808", "999999999999"] {
+        let reply = get(&warden, HEIDI, &format!("/ui/tokens?page={page}")).await;
+        assert_eq!(reply.status, 200, "page {page}: {}", reply.main_text());
+        assert!(reply.main_text().contains("No tokens match."), "{}", reply.main_text());
+        let reply = get(&warden, GRACE, &format!("/ui/manage?page={page}")).await;
+        assert_eq!(reply.status, 200, "page {page}: {}", reply.main_text());
+    }
+}

@@ -117,7 +117,8 @@ impl Filter {
     /// "Showing 1–20 of 35" with links to the pages before and after.
     pub fn pager(&self, action: &str, shown: usize, total: usize) -> Markup {
         let page = self.page();
-        let first = (page - 1) * PAGE_SIZE;
+        // The page is the client's number: past the last page (to usize::MAX) it shows nothing.
+        let first = (page - 1).saturating_mul(PAGE_SIZE);
         let link = |page: usize| {
             let query = form_urlencoded::Serializer::new(String::new())
                 .append_pair("q", &self.q)
