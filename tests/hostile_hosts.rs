@@ -192,3 +192,20 @@ fn terraform_values_that_nest_or_grow_without_end_are_not_checked_rather_than_fa
         );
     }
 }
+
+#[test]
+fn a_count_of_a_billion_is_not_expanded() {
+    // One attribute asked for 10^9 instances: warden tried to allocate 120 GB and aborted.
+    let dir = scratch("count");
+    std::fs::write(
+        dir.join("main.tf"),
+        "resource \"dynatrace_iam_policy\" \"p\" {\n  count           = 1000000000\n  name            = \"p${count.index}\"\n  account         = \"acme\"\n  statement_query = \"ALLOW storage:logs:red;\"\n}\n",
+    )
+    .unwrap();
+    let output = lint_within(&dir, &["lint", "--format", "json", "."], Duration::from_secs(30));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+    let said: Vec<(&str, u64)> =
+        findings.iter().map(|f| (f["message"].as_str().unwrap(), f["line"].as_u64().unwrap())).collect();
+    assert_eq!(said, [("`count` was not evaluated: the configuration makes more than 100000 resource instances", 2)]);
+}

@@ -212,6 +212,8 @@ enum Bound {
     /// Child module instances: a module that calls itself with `count = 4` makes 4^16 within
     /// [`MAX_DEPTH`].
     Instances,
+    /// Instances made by `count`: `count = 1000000000` asked for 120 GB at once.
+    Copies,
 }
 
 impl Bound {
@@ -220,6 +222,7 @@ impl Bound {
             Bound::Nesting => 128,
             Bound::Values => 64 << 20,
             Bound::Instances => 1000,
+            Bound::Copies => 100_000,
         }
     }
 
@@ -228,6 +231,7 @@ impl Bound {
             Bound::Nesting => format!("references nested deeper than {}", self.limit()),
             Bound::Values => format!("more than {} MiB of values", self.limit() >> 20),
             Bound::Instances => format!("more than {} module instances", self.limit()),
+            Bound::Copies => format!("more than {} resource instances", self.limit()),
         }
     }
 
@@ -237,6 +241,7 @@ impl Bound {
                 "do locals refer to one another without end? Terraform would not finish either"
             }
             Bound::Instances => "does a module call itself? Terraform refuses such a configuration",
+            Bound::Copies => "no account holds that many policies, bindings or users",
         }
     }
 }
@@ -257,6 +262,8 @@ struct Evaluator<'s> {
     /// The size of every value made so far, not counting what references pass on
     /// ([`Bound::Values`]).
     values_made: usize,
+    /// Instances made by `count` ([`Bound::Copies`]).
+    copies_made: usize,
     /// The bounds reached, each told once.
     reached: Vec<Bound>,
 }
@@ -273,6 +280,7 @@ impl<'s> Evaluator<'s> {
             instances_made: 0,
             nesting: 0,
             values_made: 0,
+            copies_made: 0,
             reached: Vec::new(),
         }
     }
@@ -975,9 +983,13 @@ impl<'s> Evaluator<'s> {
         }
         if let Some(count) = block.body.get_attribute("count") {
             if let Value::Number(n) = self.eval(&count.value, scope) {
-                return (0..n.max(0.0) as usize)
-                    .map(|i| Instantiation { each: None, key: Some(i.to_string()) })
-                    .collect();
+                let copies = n.max(0.0) as usize;
+                if copies > Bound::Copies.limit() - self.copies_made {
+                    self.reach(Bound::Copies, scope.file, count.span().unwrap_or(0..0), "`count`");
+                    return Vec::new();
+                }
+                self.copies_made += copies;
+                return (0..copies).map(|i| Instantiation { each: None, key: Some(i.to_string()) }).collect();
             }
             return Vec::new();
         }
