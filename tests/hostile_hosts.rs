@@ -209,3 +209,23 @@ fn a_count_of_a_billion_is_not_expanded() {
         findings.iter().map(|f| (f["message"].as_str().unwrap(), f["line"].as_u64().unwrap())).collect();
     assert_eq!(said, [("`count` was not evaluated: the configuration makes more than 100000 resource instances", 2)]);
 }
+
+#[test]
+fn distinct_and_merge_of_large_collections_take_linear_time() {
+    // 2^16 names made by doubling a list, then `distinct`, `merge` and a `for` map of them:
+    // quadratic, they took hours.
+    let dir = scratch("distinct");
+    let mut tf = String::from("locals {\n  a0 = [\"x\"]\n");
+    for level in 1..17 {
+        let before = level - 1;
+        tf.push_str(&format!("  a{level} = concat(local.a{before}, [for v in local.a{before} : \"${{v}}{level}\"])\n"));
+    }
+    tf.push_str("  by_name = merge({ for v in local.a16 : v => v }, { for v in local.a16 : v => \"again\" })\n}\n");
+    tf.push_str(
+        "resource \"dynatrace_iam_group\" \"g\" {\n  for_each = toset(distinct(local.a16))\n  name     = each.key\n}\n",
+    );
+    tf.push_str("resource \"dynatrace_iam_group\" \"h\" {\n  for_each = local.by_name\n  name     = each.value\n}\n");
+    std::fs::write(dir.join("main.tf"), tf).unwrap();
+    let output = lint_within(&dir, &["lint", "."], Duration::from_secs(60));
+    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+}

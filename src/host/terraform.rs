@@ -6,7 +6,7 @@
 //! out is an [`Unknown`] that says what to supply.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -583,6 +583,8 @@ impl<'s> Evaluator<'s> {
                 };
                 let mut list = Vec::new();
                 let mut map: Vec<(String, Value)> = Vec::new();
+                // Where each key of `map` is: `for` expressions may make large maps.
+                let mut places: HashMap<String, usize> = HashMap::new();
                 for (key, value) in items {
                     let mut inner = scope.clone();
                     if let Some(key_var) = &f.intro.key_var {
@@ -603,11 +605,13 @@ impl<'s> Evaluator<'s> {
                             let Some(key) = self.eval(key_expr, &inner).key_text() else {
                                 return self.unknown(scope.file, span, "a `for` key warden cannot work out");
                             };
-                            match map.iter_mut().find(|(k, _)| *k == key) {
+                            match places.get(&key).map(|&at| &mut map[at]) {
                                 Some((_, Value::List(group))) if f.grouping => group.push(value),
                                 Some(entry) => entry.1 = value,
-                                None if f.grouping => map.push((key, Value::List(vec![value]))),
-                                None => map.push((key, value)),
+                                None => {
+                                    places.insert(key.clone(), map.len());
+                                    map.push((key, if f.grouping { Value::List(vec![value]) } else { value }));
+                                }
                             }
                         }
                     }
@@ -1025,20 +1029,21 @@ impl<'s> Evaluator<'s> {
                 Value::List(all)
             }
             ("merge", _) => {
+                // Each key once, at its last place, with its last value (in linear time: maps
+                // may be large).
                 let mut all: Vec<(String, Value)> = Vec::new();
                 for arg in args {
                     match self.eval(arg, scope) {
-                        Value::Map(entries) => {
-                            for (k, v) in entries {
-                                all.retain(|(existing, _)| *existing != k);
-                                all.push((k, v));
-                            }
-                        }
+                        Value::Map(entries) => all.extend(entries),
                         unknown @ Value::Unknown(_) => return unknown,
                         _ => return self.unknown(scope.file, span, "`merge` of something that is no map"),
                     }
                 }
-                Value::Map(all)
+                let mut later: HashSet<String> = HashSet::new();
+                let mut kept: Vec<(String, Value)> =
+                    all.into_iter().rev().filter(|(key, _)| later.insert(key.clone())).collect();
+                kept.reverse();
+                Value::Map(kept)
             }
             ("flatten", [arg]) => {
                 fn flat(value: Value, out: &mut Vec<Value>) {
@@ -1053,18 +1058,8 @@ impl<'s> Evaluator<'s> {
             }
             ("distinct", [arg]) => match self.eval(arg, scope) {
                 Value::List(items) => {
-                    let mut seen: Vec<Option<String>> = Vec::new();
-                    Value::List(
-                        items
-                            .into_iter()
-                            .filter(|v| {
-                                let key = v.key_text();
-                                let new = key.is_none() || !seen.contains(&key);
-                                seen.push(key);
-                                new
-                            })
-                            .collect(),
-                    )
+                    let mut seen: HashSet<String> = HashSet::new();
+                    Value::List(items.into_iter().filter(|v| v.key_text().is_none_or(|key| seen.insert(key))).collect())
                 }
                 other => other,
             },
