@@ -246,3 +246,17 @@ fn a_module_is_read_when_linted_from_its_own_directory() {
         assert_eq!(codes, ["E0101"], "warden lint {path}");
     }
 }
+
+#[test]
+fn a_terraform_file_with_a_byte_order_mark_reads_as_terraform_reads_it() {
+    // Windows editors write a UTF-8 byte order mark; Terraform ignores it (hcl since 2018).
+    let dir = scratch("bom");
+    let tf = "resource \"dynatrace_iam_policy\" \"p\" {\r\n  name            = \"p\"\r\n  account         = \"acme\"\r\n  statement_query = \"ALLOW storage:logs:red;\"\r\n}\r\n";
+    std::fs::write(dir.join("main.tf"), format!("\u{feff}{tf}")).unwrap();
+    let found = findings(&dir, "main.tf");
+    let at: Vec<(&str, u64, u64)> = found
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, [("E0101", 4, 28)], "{found:#?}");
+}

@@ -3,6 +3,7 @@
 //! `dynatrace_iam_policy_boundary` (`query`), as quoted strings, heredocs, templates, or
 //! `file()` / `templatefile()` of a policy file.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use hcl_edit::Span;
@@ -250,6 +251,15 @@ fn has_template_marker(body: &str) -> bool {
 }
 
 /// The text hcl-edit parses: literal heredocs replaced by `(null/* … */)` of the same length.
+/// A leading UTF-8 byte order mark, which Windows editors write and Terraform ignores, as three
+/// spaces: the same length, so every offset into the file holds.
+fn byte_order_mark_as_spaces(text: &str) -> Cow<'_, str> {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => Cow::Owned(format!("   {rest}")),
+        None => Cow::Borrowed(text),
+    }
+}
+
 fn stand_ins(text: &str, heredocs: &[LiteralHeredoc]) -> Option<String> {
     if heredocs.is_empty() {
         return None;
@@ -274,6 +284,8 @@ pub(super) fn parse(sources: &Sources, file: FileId) -> Parsed {
     let heredocs = literal_heredocs(host);
     let with_stand_ins = stand_ins(host, &heredocs);
     let text = with_stand_ins.as_deref().unwrap_or(host);
+    let without_mark = byte_order_mark_as_spaces(text);
+    let text = without_mark.as_ref();
     match text.parse::<Body>() {
         Ok(body) => Parsed { body: Some(body), patched: false, findings: Vec::new(), heredocs },
         Err(error) => {
