@@ -355,6 +355,25 @@ fn a_pasted_secret_is_never_kept_as_a_name_or_a_tag() {
 }
 
 #[test]
+fn names_hold_no_control_or_direction_characters() {
+    // A name is shown in other people's terminals (`token list --all`) and pages: escapes would
+    // clear an admin's screen or retitle it, a line break would forge a row, and a direction
+    // override would show the name reversed.
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    for name in
+        ["evil\u{1b}[2J\u{1b}]0;pwned\u{7}", "ci\ndt0s16.FAKE  bob  active", "a\tb", "x\u{202e}gnp.exe", "z\u{85}z"]
+    {
+        let message = refused(fx.service.create(alice, token(name, &[READ])), "invalid_name");
+        assert!(message.contains("control"), "{message}");
+    }
+    let tagged = NewToken { tags: vec!["ok".into(), "bad\u{1b}[0m".into()], ..token("tagged", &[READ]) };
+    refused(fx.service.create(alice, tagged), "invalid_name");
+    assert!(fx.service.list(alice, false).unwrap().is_empty());
+    fx.create(ALICE, "CI reader — prod (ü, 日本)", &[READ]);
+}
+
+#[test]
 fn expiry_must_be_in_the_future_or_never() {
     let fx = Fx::new(small());
     let alice = fx.user(ALICE);

@@ -75,6 +75,17 @@ impl TokenService {
                 format!("a token name has 1 to {MAX_NAME} characters; this one has {length}"),
             ));
         }
+        // Names and tags are shown in other people's terminals and pages: a control character
+        // (an escape, a line break) would act there, and a direction override would reverse
+        // what they read.
+        let unseen = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if name.contains(unseen) || token.tags.iter().any(|tag| tag.contains(unseen)) {
+            return Err(TokenError::refused(
+                Rule::InvalidName,
+                "a token's name and tags hold no control characters (line breaks, tabs, escapes) \
+                 and no direction overrides",
+            ));
+        }
         // A pasted token would be stored in clear and shown to every admin of the account.
         let holds_a_token = |text: &str| redact(text) != text;
         if holds_a_token(name) || token.tags.iter().any(|tag| holds_a_token(tag)) {

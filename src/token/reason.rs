@@ -210,8 +210,8 @@ pub enum Rule {
     RotationInProgress,
     /// No such token in this account (404).
     UnknownToken,
-    /// A name has 1 to 255 characters after trimming; neither it nor a tag holds a token string
-    /// (400).
+    /// A name has 1 to 255 characters after trimming; neither it nor a tag holds a token string,
+    /// a control character or a direction override (400).
     InvalidName,
     /// An expiry must lie in the future (400).
     ExpiryInPast,
