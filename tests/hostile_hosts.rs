@@ -229,3 +229,26 @@ fn distinct_and_merge_of_large_collections_take_linear_time() {
     let output = lint_within(&dir, &["lint", "."], Duration::from_secs(60));
     assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
 }
+
+#[test]
+fn a_child_module_outside_is_not_read_and_says_so() {
+    let scratch = scratch("outside-module");
+    let outside = scratch.join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(
+        outside.join("main.tf"),
+        "resource \"dynatrace_iam_policy\" \"o\" {\n  name            = \"o\"\n  account         = \"acme\"\n  statement_query = \"ALLOW storage:logs:red;\"\n}\n",
+    )
+    .unwrap();
+    let repo = scratch.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("main.tf"), "module \"iam\" {\n  source = \"../elsewhere\"\n}\n").unwrap();
+    let output = warden_in(&repo, &["lint", "--format", "json", "."]);
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+    let said: Vec<(&str, &str, u64)> = findings
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["file"].as_str().unwrap(), f["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(said, [("E0706", "main.tf", 2)], "{findings:#?}");
+    assert!(findings[0]["message"].as_str().unwrap().contains("outside the directories"), "{findings:#?}");
+}

@@ -894,7 +894,15 @@ impl<'s> Evaluator<'s> {
                 continue;
             };
             let dir = super::reader::normalize(&module.dir.join(source));
-            let Ok(child_module) = self.module(&dir) else { continue };
+            let child_module = match self.module(&dir) {
+                Ok(child_module) => child_module,
+                Err(error) => {
+                    let at = block.body.get_attribute("source").and_then(|a| a.span()).unwrap_or(0..0);
+                    let message = format!("cannot read the module `{source}`: {error}");
+                    self.findings.push((file, Diagnostic::new(&rules::UNREADABLE_REFERENCE, at, message)));
+                    continue;
+                }
+            };
             if !self.children.contains(&dir) {
                 self.children.push(dir);
             }
