@@ -259,4 +259,16 @@ fn a_terraform_file_with_a_byte_order_mark_reads_as_terraform_reads_it() {
         .map(|f| (f["code"].as_str().unwrap(), f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap()))
         .collect();
     assert_eq!(at, [("E0101", 4, 28)], "{found:#?}");
+    // PowerShell's `Out-File -Encoding utf8` writes IAM API exports with one too.
+    std::fs::write(
+        dir.join("export.json"),
+        "\u{feff}[\r\n  {\"uuid\": \"p1\", \"statementQuery\": \"ALLOW storage:logs:red;\"}\r\n]\r\n",
+    )
+    .unwrap();
+    let found = findings(&dir, "export.json");
+    let at: Vec<(&str, u64, u64)> = found
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, [("E0101", 2, 43)], "{found:#?}");
 }

@@ -251,9 +251,9 @@ fn has_template_marker(body: &str) -> bool {
 }
 
 /// The text hcl-edit parses: literal heredocs replaced by `(null/* … */)` of the same length.
-/// A leading UTF-8 byte order mark, which Windows editors write and Terraform ignores, as three
-/// spaces: the same length, so every offset into the file holds.
-fn byte_order_mark_as_spaces(text: &str) -> Cow<'_, str> {
+/// A leading UTF-8 byte order mark, which Windows editors and PowerShell write and Terraform
+/// ignores, as three spaces: the same length, so every offset into the file holds.
+pub(super) fn byte_order_mark_as_spaces(text: &str) -> Cow<'_, str> {
     match text.strip_prefix('\u{feff}') {
         Some(rest) => Cow::Owned(format!("   {rest}")),
         None => Cow::Borrowed(text),

@@ -45,6 +45,8 @@ fn string_of<'a, 'b>(props: &'b [ObjectProp<'a>], name: &str) -> Option<&'b Stri
 
 /// Reads IAM API JSON: every object with a `statementQuery` or a `boundaryQuery`.
 pub(super) fn read_iam(host: &str, file: FileId) -> Extract {
+    let spaced = hcl::byte_order_mark_as_spaces(host);
+    let host: &str = &spaced;
     let mut extract = Extract::default();
     let value = match parse(host) {
         Ok(Some(value)) => value,
