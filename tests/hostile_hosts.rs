@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,30 @@ fn lint_within(dir: &Path, args: &[&str], limit: Duration) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
+}
+
+/// A `dynatrace_iam_policy` resource named `name` reading `text`, with `extra` lines first.
+fn policy(name: &str, extra: &str, text: &str) -> String {
+    format!(
+        "resource \"dynatrace_iam_policy\" \"{name}\" {{\n{extra}  name            = \"{name}\"\n  account         = \"acme\"\n  statement_query = {text}\n}}\n"
+    )
+}
+
+/// A policy with one unknown permission (`E0101`), as an HCL string.
+const MISTYPED: &str = "\"ALLOW storage:logs:red;\"";
+
+/// A scratch directory holding one Terraform file, `main.tf`.
+fn module(name: &str, tf: &str) -> PathBuf {
+    let dir = scratch(name);
+    std::fs::write(dir.join("main.tf"), tf).unwrap();
+    dir
+}
+
+/// The exit code and findings of `warden lint --format json .` in `dir`, within `limit`.
+fn findings_within(dir: &Path, limit: Duration) -> (Option<i32>, Vec<serde_json::Value>) {
+    let output = lint_within(dir, &["lint", "--format", "json", "."], limit);
+    let findings = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
+    (output.status.code(), findings)
 }
 
 #[test]
@@ -68,11 +92,7 @@ fn lint_reads_no_file_outside_the_directories_it_was_given() {
     std::os::unix::fs::symlink("reader.pol", repo.join("iam/alias.pol")).unwrap();
     std::os::unix::fs::symlink(&outside, repo.join("iam/inner.pol")).unwrap();
     std::os::unix::fs::symlink(&outside, repo.join("leak.policy")).unwrap();
-    let resource = |name: &str, text: &str| {
-        format!(
-            "resource \"dynatrace_iam_policy\" \"{name}\" {{\n  name            = \"{name}\"\n  account         = \"acme\"\n  statement_query = {text}\n}}\n"
-        )
-    };
+    let resource = |name: &str, text: &str| policy(name, "", text);
     let main = [
         resource("absolute", &format!("file(\"{}\")", outside.display())),
         resource("climbing", "file(\"${path.module}/../../outside.txt\")"),
@@ -131,14 +151,8 @@ fn lint_reads_no_file_outside_the_directories_it_was_given() {
 #[test]
 fn a_module_that_calls_itself_is_not_expanded_without_end() {
     // Nine lines: each instance makes four more, sixteen levels deep (4^16 instances).
-    let dir = scratch("module-bomb");
-    std::fs::write(
-        dir.join("main.tf"),
-        "module \"again\" {\n  source = \"./\"\n  count  = 4\n}\nresource \"dynatrace_iam_policy\" \"p\" {\n  name            = \"p\"\n  account         = \"acme\"\n  statement_query = \"ALLOW storage:logs:red;\"\n}\n",
-    )
-    .unwrap();
-    let output = lint_within(&dir, &["lint", "--format", "json", "."], Duration::from_secs(20));
-    let findings: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+    let tf = format!("module \"again\" {{\n  source = \"./\"\n  count  = 4\n}}\n{}", policy("p", "", MISTYPED));
+    let (_, findings) = findings_within(&module("module-bomb", &tf), Duration::from_secs(20));
     let codes: Vec<&str> = findings.iter().map(|f| f["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["S0705", "E0101"], "{findings:#?}");
     let message = findings[0]["message"].as_str().unwrap();
@@ -147,18 +161,14 @@ fn a_module_that_calls_itself_is_not_expanded_without_end() {
 }
 
 /// A module whose `locals` are `a0` = a policy and `a{i}` = `next(i - 1)`, read by a policy.
-fn locals_module(name: &str, levels: usize, next: impl Fn(usize) -> String) -> std::path::PathBuf {
-    let dir = scratch(name);
-    let mut tf = String::from("locals {\n  a0 = \"ALLOW storage:logs:red;\"\n");
+fn locals_module(name: &str, levels: usize, next: impl Fn(usize) -> String) -> PathBuf {
+    let mut tf = format!("locals {{\n  a0 = {MISTYPED}\n");
     for level in 1..levels {
         tf.push_str(&format!("  a{level} = {}\n", next(level - 1)));
     }
-    tf.push_str(&format!(
-        "}}\nresource \"dynatrace_iam_policy\" \"p\" {{\n  name            = \"p\"\n  account         = \"acme\"\n  statement_query = local.a{}\n}}\n",
-        levels - 1
-    ));
-    std::fs::write(dir.join("main.tf"), tf).unwrap();
-    dir
+    tf.push_str("}\n");
+    tf.push_str(&policy("p", "", &format!("local.a{}", levels - 1)));
+    module(name, &tf)
 }
 
 #[test]
@@ -183,9 +193,8 @@ fn terraform_values_that_nest_or_grow_without_end_are_not_checked_rather_than_fa
         ),
     ];
     for (case, dir, why) in cases {
-        let output = lint_within(&dir, &["lint", "--format", "json", "."], Duration::from_secs(30));
-        assert_eq!(output.status.code(), Some(0), "{case}: {}", stderr(&output));
-        let findings: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+        let (code, findings) = findings_within(&dir, Duration::from_secs(30));
+        assert_eq!(code, Some(0), "{case}: {findings:#?}");
         assert!(
             findings.iter().any(|f| f["code"] == "S0705" && f["message"].as_str().unwrap().contains(why)),
             "{case}: {findings:#?}"
@@ -196,15 +205,9 @@ fn terraform_values_that_nest_or_grow_without_end_are_not_checked_rather_than_fa
 #[test]
 fn a_count_of_a_billion_is_not_expanded() {
     // One attribute asked for 10^9 instances: warden tried to allocate 120 GB and aborted.
-    let dir = scratch("count");
-    std::fs::write(
-        dir.join("main.tf"),
-        "resource \"dynatrace_iam_policy\" \"p\" {\n  count           = 1000000000\n  name            = \"p${count.index}\"\n  account         = \"acme\"\n  statement_query = \"ALLOW storage:logs:red;\"\n}\n",
-    )
-    .unwrap();
-    let output = lint_within(&dir, &["lint", "--format", "json", "."], Duration::from_secs(30));
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let findings: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+    let dir = module("count", &policy("p", "  count           = 1000000000\n", MISTYPED));
+    let (code, findings) = findings_within(&dir, Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{findings:#?}");
     let said: Vec<(&str, u64)> =
         findings.iter().map(|f| (f["message"].as_str().unwrap(), f["line"].as_u64().unwrap())).collect();
     assert_eq!(said, [("`count` was not evaluated: the configuration makes more than 100000 resource instances", 2)]);
@@ -214,7 +217,6 @@ fn a_count_of_a_billion_is_not_expanded() {
 fn distinct_and_merge_of_large_collections_take_linear_time() {
     // 2^16 names made by doubling a list, then `distinct`, `merge` and a `for` map of them:
     // quadratic, they took hours.
-    let dir = scratch("distinct");
     let mut tf = String::from("locals {\n  a0 = [\"x\"]\n");
     for level in 1..17 {
         let before = level - 1;
@@ -225,7 +227,7 @@ fn distinct_and_merge_of_large_collections_take_linear_time() {
         "resource \"dynatrace_iam_group\" \"g\" {\n  for_each = toset(distinct(local.a16))\n  name     = each.key\n}\n",
     );
     tf.push_str("resource \"dynatrace_iam_group\" \"h\" {\n  for_each = local.by_name\n  name     = each.value\n}\n");
-    std::fs::write(dir.join("main.tf"), tf).unwrap();
+    let dir = module("distinct", &tf);
     let output = lint_within(&dir, &["lint", "."], Duration::from_secs(60));
     assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
 }
@@ -235,11 +237,7 @@ fn a_child_module_outside_is_not_read_and_says_so() {
     let scratch = scratch("outside-module");
     let outside = scratch.join("elsewhere");
     std::fs::create_dir_all(&outside).unwrap();
-    std::fs::write(
-        outside.join("main.tf"),
-        "resource \"dynatrace_iam_policy\" \"o\" {\n  name            = \"o\"\n  account         = \"acme\"\n  statement_query = \"ALLOW storage:logs:red;\"\n}\n",
-    )
-    .unwrap();
+    std::fs::write(outside.join("main.tf"), policy("o", "", MISTYPED)).unwrap();
     let repo = scratch.join("repo");
     std::fs::create_dir_all(&repo).unwrap();
     std::fs::write(repo.join("main.tf"), "module \"iam\" {\n  source = \"../elsewhere\"\n}\n").unwrap();

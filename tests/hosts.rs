@@ -253,22 +253,21 @@ fn a_terraform_file_with_a_byte_order_mark_reads_as_terraform_reads_it() {
     let dir = scratch("bom");
     let tf = "resource \"dynatrace_iam_policy\" \"p\" {\r\n  name            = \"p\"\r\n  account         = \"acme\"\r\n  statement_query = \"ALLOW storage:logs:red;\"\r\n}\r\n";
     std::fs::write(dir.join("main.tf"), format!("\u{feff}{tf}")).unwrap();
-    let found = findings(&dir, "main.tf");
-    let at: Vec<(&str, u64, u64)> = found
-        .iter()
-        .map(|f| (f["code"].as_str().unwrap(), f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap()))
-        .collect();
-    assert_eq!(at, [("E0101", 4, 28)], "{found:#?}");
+    let at = |path: &str| -> Vec<(String, u64, u64)> {
+        let found = findings(&dir, path);
+        found
+            .iter()
+            .map(|f| {
+                (f["code"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(at("main.tf"), [("E0101".to_string(), 4, 28)]);
     // PowerShell's `Out-File -Encoding utf8` writes IAM API exports with one too.
     std::fs::write(
         dir.join("export.json"),
         "\u{feff}[\r\n  {\"uuid\": \"p1\", \"statementQuery\": \"ALLOW storage:logs:red;\"}\r\n]\r\n",
     )
     .unwrap();
-    let found = findings(&dir, "export.json");
-    let at: Vec<(&str, u64, u64)> = found
-        .iter()
-        .map(|f| (f["code"].as_str().unwrap(), f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap()))
-        .collect();
-    assert_eq!(at, [("E0101", 2, 43)], "{found:#?}");
+    assert_eq!(at("export.json"), [("E0101".to_string(), 2, 43)]);
 }
