@@ -50,9 +50,14 @@ impl Sandbox {
 
     /// A sandbox whose tenant is a copy the test may change.
     fn with_tenant_copy() -> Sandbox {
+        Sandbox::with_copy_of(&example_tenant())
+    }
+
+    /// A sandbox whose tenant is a copy of `tenant` the test may change.
+    fn with_copy_of(tenant: &Path) -> Sandbox {
         let mut sandbox = Sandbox::new();
         let copy = sandbox.dir.join("tenant");
-        copy_dir(&example_tenant(), &copy);
+        copy_dir(tenant, &copy);
         sandbox.tenant = copy;
         sandbox
     }
@@ -941,6 +946,30 @@ fn without_sre_admin_in_dev(config: &str) -> String {
         "[[binding]]\npolicy = \"builtin:appengine-admin\"\ngroups = [\"sre\"]\nlevel = \"environment:dev\"\n";
     assert!(config.contains(binding), "the example tenant binds appengine-admin for sre in dev");
     config.replace(binding, "")
+}
+
+#[test]
+fn a_terraform_tenant_that_nests_without_end_is_refused_and_the_server_serves_on() {
+    // 5,000 locals each naming the one before: evaluating them ran the reload thread's stack
+    // out, which aborts the whole process.
+    let sandbox = Sandbox::with_copy_of(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example-terraform"));
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&["--watch", "0.1"]);
+    let dev = format!("/v1/auth?permission={RUN}&environment=dev");
+    assert_status(&server.get(&dev, Some(&token)), 200);
+    let mut chain = String::from("locals {\n  a0 = \"ALLOW storage:logs:read;\"\n");
+    for level in 1..5_000 {
+        chain.push_str(&format!("  a{level} = local.a{}\n", level - 1));
+    }
+    chain.push_str("}\nresource \"dynatrace_iam_policy\" \"chain\" {\n  name            = \"chain\"\n  account         = \"acme\"\n  statement_query = local.a4999\n}\n");
+    sandbox.replace(&sandbox.tenant.join("chain.tf"), &chain);
+    assert!(
+        server.wait_for_log(|log| log.contains("was refused"), Duration::from_secs(20)),
+        "the reload is refused:\n{}",
+        server.log()
+    );
+    assert_status(&server.get(&dev, Some(&token)), 200);
+    assert_status(&server.get("/healthz", None), 200);
 }
 
 #[test]
