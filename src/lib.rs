@@ -14,3 +14,10 @@ pub mod server;
 pub mod store;
 pub mod syntax;
 pub mod token;
+
+/// README.md's Rust example runs as a doc-test; its other blocks run in `tests/readme.rs`, whose
+/// markers (`file=team.policy`) are not rustdoc's.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+#[allow(rustdoc::invalid_codeblock_attributes)]
+pub struct ReadmeDoctests;
