@@ -51,8 +51,15 @@ fn check(c: &mut Criterion) {
     let engine = engine(&dir);
     let tenant = engine.tenant().clone();
     let now = Utc::now();
-    let audit =
-        AuditEntry { at: now, actor: "bench".into(), action: "create".into(), token: None, outcome: "ok".into() };
+    let audit = AuditEntry {
+        at: now,
+        account: tenant.account.id.clone(),
+        actor: "bench".into(),
+        action: "create".into(),
+        token: None,
+        new_token: None,
+        outcome: "ok".into(),
+    };
     let mut chosen = None;
     for i in 0..TOKENS {
         let secret = TokenSecret::generate("dt0s16").expect("randomness");
@@ -70,6 +77,8 @@ fn check(c: &mut Criterion) {
             expires_at: Some(now + Duration::days(365)),
             status: Status::Active,
             last_used_at: None,
+            rotated_from: None,
+            rotated_to: None,
             digest: secret.digest(),
         };
         store.insert(&record, None, &audit).expect("the insert");

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use warden::catalog::Catalog;
+use warden::diagnostic::SourceFile;
 use warden::eval::{AttrValue, Decision, Engine, Request};
 use warden::iam::{TenantFiles, load};
 
@@ -12,7 +13,9 @@ fn engine() -> Engine {
     // Relative, as a user types it: tests run in the crate's folder.
     let files = TenantFiles::read(Path::new("policies/example")).unwrap();
     let loaded = load(&files, Catalog::builtin());
-    assert!(loaded.findings.is_empty(), "{:#?}", loaded.findings);
+    // Its only findings are notes: two boundaries that some bound permissions do not take.
+    let codes: Vec<&str> = loaded.findings.iter().flat_map(|f| f.diagnostics.iter().map(|d| d.code())).collect();
+    assert_eq!(codes, ["S0612", "S0612"], "{:#?}", loaded.findings);
     Engine::new(loaded.tenant.unwrap(), Catalog::builtin())
 }
 
@@ -178,6 +181,14 @@ fn explanations_read_well() {
 }
 
 #[test]
+fn an_environment_named_instead_of_its_id_is_suggested() {
+    let engine = engine();
+    let bob = engine.tenant().find_user("bob@acme.example").unwrap();
+    let error = engine.query(&Request::new(bob, "storage:logs:read").in_environment("production")).unwrap_err();
+    assert_eq!(error.to_string(), "unknown environment `production`; did you mean `prod`?");
+}
+
+#[test]
 fn json_explanation_names_the_failing_condition() {
     let engine = engine();
     let bob = engine.tenant().find_user("bob@acme.example").unwrap();
@@ -192,5 +203,118 @@ fn json_explanation_names_the_failing_condition() {
     assert_eq!(miss["attribute"], "storage:k8s.cluster.name");
     assert_eq!(miss["failure"], "`storage:k8s.cluster.name` is \"dev-eu-1\"");
     assert_eq!(miss["statement"]["policy"], "team-logs");
-    assert_eq!(miss["statement"]["binding"]["parameters"]["team"], "\"payments\"");
+    assert_eq!(miss["statement"]["binding"]["parameters"]["team"], "payments");
+    assert_eq!(
+        miss["statement"]["binding"]["parameters"]["clusters"],
+        serde_json::json!(["prod-eu-1", "prod-us-1", "staging-eu-1"]),
+        "a list parameter is a JSON array, not a string holding one"
+    );
+}
+
+/// A one-user tenant (alice in group `sre`) with `policy` bound at account level, through
+/// `boundaries` when there are any.
+fn small_engine(policy: &str, boundaries: &[(&str, &str)]) -> Engine {
+    let names: Vec<String> = boundaries.iter().map(|(name, _)| format!("{name:?}")).collect();
+    let config = format!(
+        "[account]\nid = \"acme\"\n[[environment]]\nid = \"prod\"\n[[user]]\nid = \"u-1\"\nemail = \"alice@acme.example\"\n\
+         [[group]]\nid = \"sre\"\nmembers = [\"alice@acme.example\"]\n\
+         [[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\nboundaries = [{}]\n",
+        names.join(", ")
+    );
+    let files = TenantFiles {
+        config: SourceFile::new("warden.toml", config),
+        policies: vec![SourceFile::new("policies/p.policy", policy)],
+        boundaries: boundaries
+            .iter()
+            .map(|(name, text)| SourceFile::new(format!("boundaries/{name}.boundary"), *text))
+            .collect(),
+    };
+    let loaded = load(&files, Catalog::builtin());
+    assert!(!loaded.has_errors(), "{:#?}", loaded.findings);
+    Engine::new(loaded.tenant.unwrap(), Catalog::builtin())
+}
+
+fn ask(engine: &Engine, permission: &str, attributes: &[(&str, &str)]) -> (Decision, String) {
+    let alice = engine.tenant().find_user("alice@acme.example").unwrap();
+    let mut request = Request::new(alice, permission).in_environment("prod");
+    for (key, value) in attributes {
+        request.attribute(*key, *value);
+    }
+    let query = engine.query(&request).unwrap();
+    let decision = engine.evaluate(&query);
+    let rendered = engine.render_explanation(&engine.explain(&query, &decision), false);
+    (decision, rendered)
+}
+
+/// The platform's EdgeConnect setup policy (decisions D30): the condition restricts only the
+/// permission that takes its key.
+const EDGE_CONNECT: &str = "ALLOW app-engine:edge-connects:write, oauth2:clients:manage WHERE oauth2:scopes = \"app-engine:edge-connects:connect\";\n";
+
+#[test]
+fn a_condition_restricts_only_the_permissions_that_take_its_key() {
+    let engine = small_engine(EDGE_CONNECT, &[]);
+    let (decision, rendered) = ask(&engine, "app-engine:edge-connects:write", &[]);
+    assert!(decision.is_allowed(), "granted without the condition: {decision:?}");
+    insta::assert_snapshot!("edge_connects_write_unconditional", rendered);
+
+    let (decision, _) = ask(&engine, "oauth2:clients:manage", &[]);
+    let Decision::Conditional { .. } = decision else { panic!("the scope decides: {decision:?}") };
+    let alice = engine.tenant().find_user("alice@acme.example").unwrap();
+    let query = engine.query(&Request::new(alice, "oauth2:clients:manage").in_environment("prod")).unwrap();
+    assert_eq!(
+        engine.residual_text(&query, &engine.evaluate(&query)).unwrap(),
+        "ALLOW oauth2:clients:manage WHERE oauth2:scopes = \"app-engine:edge-connects:connect\";\n"
+    );
+    let (decision, _) = ask(&engine, "oauth2:clients:manage", &[("oauth2:scopes", "app-engine:edge-connects:connect")]);
+    assert!(decision.is_allowed());
+    let (decision, _) = ask(&engine, "oauth2:clients:manage", &[("oauth2:scopes", "storage:logs:read")]);
+    assert_eq!(decision, Decision::NoMatch);
+}
+
+#[test]
+fn a_deny_whose_key_a_permission_does_not_take_denies_it_unconditionally() {
+    let policy = "ALLOW settings:objects:write, storage:logs:read;\nDENY settings:objects:write, storage:logs:read WHERE storage:k8s.namespace.name = \"vault\";\n";
+    let engine = small_engine(policy, &[]);
+    let (decision, _) = ask(&engine, "settings:objects:write", &[("settings:schemaId", "builtin:x")]);
+    assert!(matches!(decision, Decision::Deny { .. }), "a wider deny: {decision:?}");
+    let (decision, _) = ask(&engine, "storage:logs:read", &[("storage:k8s.namespace.name", "team")]);
+    assert!(decision.is_allowed(), "{decision:?}");
+}
+
+const UNDOING: [(&str, &str); 2] =
+    [("host", "storage:host.name = \"myHost\";\n"), ("context", "storage:dt.security_context = \"mySC\";\n")];
+
+#[test]
+fn a_bounded_grant_names_each_boundary_and_what_it_did() {
+    let engine = small_engine("ALLOW storage:logs:read, storage:entities:read;\n", &UNDOING);
+    // The host boundary does not apply to the entities, and lifts the security-context limit.
+    let (decision, rendered) = ask(&engine, "storage:entities:read", &[("storage:dt.security_context", "theirs")]);
+    assert!(decision.is_allowed(), "{decision:?}");
+    assert!(rendered.contains("boundary `host` does not apply to `storage:entities:read`"), "{rendered}");
+    assert!(rendered.contains("boundary `context` restricts `storage:entities:read`"), "{rendered}");
+    insta::assert_snapshot!("bounded_grant_unrestricted_by_one_boundary", rendered);
+
+    // Both boundaries restrict the logs; a request that meets neither is a near miss of each.
+    let (decision, rendered) = ask(
+        &engine,
+        "storage:logs:read",
+        &[("storage:host.name", "theirHost"), ("storage:dt.security_context", "theirs")],
+    );
+    assert_eq!(decision, Decision::NoMatch);
+    insta::assert_snapshot!("bounded_near_miss_names_both_boundaries", rendered);
+
+    let alice = engine.tenant().find_user("alice@acme.example").unwrap();
+    let mut request = Request::new(alice, "storage:entities:read").in_environment("prod");
+    request.attribute("storage:dt.security_context", "theirs");
+    let query = engine.query(&request).unwrap();
+    let json = serde_json::to_value(engine.explain(&query, &engine.evaluate(&query))).unwrap();
+    let binding = &json["deciding"][0]["binding"];
+    assert_eq!(binding["boundary"], "host");
+    assert_eq!(
+        binding["boundaries"],
+        serde_json::json!([
+            {"name": "host", "effect": "not_applicable", "keys": ["storage:host.name"]},
+            {"name": "context", "effect": "restricted", "conditions": ["storage:dt.security_context = \"mySC\""]},
+        ])
+    );
 }

@@ -585,7 +585,7 @@ fn every_lifecycle_operation_works_over_http() {
     let with_overlap = server.post(
         &format!("{TOKENS}/{}/rotate", id_of(&copy)),
         Some(&admin),
-        &json!({"name": "overlapping", "expirationDate": null, "oldTokenExpiresAt": "2099-01-01T00:00:00Z"}),
+        &json!({"name": "overlapping", "expirationDate": null, "oldTokenExpiresAt": hours_ahead(30 * 24)}),
     );
     assert_status(&with_overlap, 201);
     assert_status(&server.get(&path, Some(&copy)), 200);
@@ -607,6 +607,40 @@ fn every_lifecycle_operation_works_over_http() {
     assert_status(&server.get(&path, Some(&new)), 401);
     assert_error(&server.call("DELETE", &delete, Some(&admin), None), 404, "unknown_token");
     assert_error(&server.get(&format!("{TOKENS}/dt0s16.NOSUCHTOKEN"), Some(&admin)), 404, "unknown_token");
+}
+
+fn hours_ahead(hours: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339()
+}
+
+/// D31 and D32 as the API shows them: rotation does not breed, and a token makes no token and
+/// sets no expiry that outlives it.
+#[test]
+fn rotation_and_expiry_bounds_over_http() {
+    let sandbox = Sandbox::new();
+    let admin = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let mut body = new_token("short", &[WRITE, RUN]);
+    body["expirationDate"] = json!(hours_ahead(24));
+    let short = server.post(TOKENS, Some(&admin), &body).json()["token"].as_str().unwrap().to_string();
+
+    assert_error(&server.post(TOKENS, Some(&short), &new_token("forever", &[RUN])), 403, "expiry_beyond_caller");
+    body["expirationDate"] = json!(hours_ahead(48));
+    assert_error(&server.post(TOKENS, Some(&short), &body), 403, "expiry_beyond_caller");
+    let forever = server.post(TOKENS, Some(&admin), &new_token("forever", &[RUN])).json()["tokenId"].clone();
+    let forever = forever.as_str().unwrap();
+    let never = json!({"expirationDate": null});
+    let expiry = format!("{TOKENS}/{forever}/expiration-date");
+    assert_status(&server.put(&expiry, Some(&short), &json!({"expirationDate": hours_ahead(12)})), 204);
+    assert_error(&server.put(&expiry, Some(&short), &never), 403, "expiry_beyond_caller");
+
+    let lasting = server.post(TOKENS, Some(&admin), &new_token("lasting", &[RUN])).json()["tokenId"].clone();
+    let rotate = format!("{TOKENS}/{}/rotate", lasting.as_str().unwrap());
+    let too_long = json!({"expirationDate": null, "oldTokenExpiresAt": hours_ahead(31 * 24)});
+    assert_error(&server.post(&rotate, Some(&admin), &too_long), 400, "invalid_overlap");
+    let overlap = json!({"expirationDate": null, "oldTokenExpiresAt": hours_ahead(24)});
+    assert_status(&server.post(&rotate, Some(&admin), &overlap), 201);
+    assert_error(&server.post(&rotate, Some(&admin), &overlap), 409, "already_rotated");
 }
 
 #[test]

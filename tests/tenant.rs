@@ -157,7 +157,7 @@ fn account_bindings_apply_everywhere_and_environment_bindings_in_theirs() {
 #[test]
 fn requests_with_unknown_names_are_errors_not_denies() {
     let config = format!("{ONE_USER}[[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\n");
-    let engine = engine(&tenant(&config, &[("p", "ALLOW storage:logs:read;")], &[]));
+    let engine = engine(&tenant(&config, &[("p", "ALLOW storage:logs:read, iam:policies:read;")], &[]));
     let alice = engine.tenant().find_user("alice@acme.example").unwrap();
     let error = |request: Request| engine.query(&request).unwrap_err().to_string();
     assert_eq!(
@@ -174,4 +174,76 @@ fn requests_with_unknown_names_are_errors_not_denies() {
     let mut request = Request::new(alice, "storage:logs:read");
     request.attribute("storage:k8s.clustr.name", "a");
     assert_eq!(error(request), "unknown attribute `storage:k8s.clustr.name`; did you mean `storage:k8s.cluster.name`?");
+
+    // With nothing near enough to be a typo: what there is.
+    assert_eq!(
+        error(Request::new(alice, "storage:logs:read").in_environment("production")),
+        "unknown environment `production`; the tenant's environments are `prod`, `dev`"
+    );
+    let mut request = Request::new(alice, "storage:logs:read");
+    request.attribute("storage:namespace", "a");
+    assert_eq!(
+        error(request),
+        "unknown attribute `storage:namespace`; the keys of `storage:logs:read` nearest to it are \
+         `storage:k8s.namespace.name`, `storage:host.name`, `storage:log.source`"
+    );
+    let mut request = Request::new(alice, "iam:policies:read");
+    request.attribute("iam:policy", "a");
+    assert_eq!(
+        error(request),
+        "unknown attribute `iam:policy`; `iam:policies:read` takes no request attributes (only `global:` ones, which warden sets itself)"
+    );
+}
+
+/// The findings of warden.toml, rendered as `warden lint` prints them.
+fn config_findings(files: &TenantFiles) -> (Vec<&'static str>, String) {
+    let loaded = load(files, Catalog::builtin());
+    assert!(!loaded.has_errors(), "{:#?}", loaded.findings);
+    let Some(findings) = loaded.findings.iter().find(|f| f.file.name == "warden.toml") else {
+        return (Vec::new(), String::new());
+    };
+    let codes = findings.diagnostics.iter().map(|d| d.code()).collect();
+    (codes, human::render(&FileReport { file: &findings.file, diagnostics: &findings.diagnostics }, false))
+}
+
+const HOST_AND_CONTEXT: [(&str, &str); 2] =
+    [("host", "storage:host.name = \"myHost\";"), ("context", "storage:dt.security_context = \"mySC\";")];
+
+fn bound_with(boundaries: &str) -> String {
+    format!(
+        "{ONE_USER}[[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\nboundaries = [{boundaries}]\n"
+    )
+}
+
+#[test]
+fn boundaries_that_undo_each_other_are_a_security_warning_on_the_binding() {
+    let policy = [("p", "ALLOW storage:logs:read, storage:entities:read;")];
+    let files = tenant(&bound_with("\"host\", \"context\""), &policy, &HOST_AND_CONTEXT);
+    let (codes, rendered) = config_findings(&files);
+    assert_eq!(codes, ["W0611"], "{rendered}");
+    assert!(rendered.contains("`storage:entities:read` is granted with no restriction"), "{rendered}");
+    assert!(!rendered.contains("`storage:logs:read`"), "both boundaries restrict logs: {rendered}");
+    insta::assert_snapshot!(rendered);
+
+    // The evaluator agrees: any security context reads the entities.
+    let engine = engine(&files);
+    let alice = engine.tenant().find_user("alice@acme.example").unwrap();
+    let mut request = Request::new(alice, "storage:entities:read");
+    request.attribute("storage:dt.security_context", "someone-elses");
+    assert!(engine.evaluate(&engine.query(&request).unwrap()).is_allowed());
+}
+
+#[test]
+fn one_boundary_that_does_not_apply_is_a_note_and_boundaries_that_apply_say_nothing() {
+    let policy = [("p", "ALLOW storage:logs:read, storage:entities:read;")];
+    let (codes, rendered) = config_findings(&tenant(&bound_with("\"host\""), &policy, &HOST_AND_CONTEXT));
+    assert_eq!(codes, ["S0612"], "{rendered}");
+    insta::assert_snapshot!(rendered);
+
+    let (codes, rendered) = config_findings(&tenant(&bound_with("\"context\""), &policy, &HOST_AND_CONTEXT));
+    assert!(codes.is_empty(), "the security context applies to both: {rendered}");
+    let logs_only = [("p", "ALLOW storage:logs:read;")];
+    let (codes, rendered) =
+        config_findings(&tenant(&bound_with("\"host\", \"context\""), &logs_only, &HOST_AND_CONTEXT));
+    assert!(codes.is_empty(), "both restrict logs: {rendered}");
 }

@@ -30,6 +30,7 @@ fn tenant() -> PathBuf {
 struct Sandbox {
     dir: PathBuf,
     db: PathBuf,
+    tenant: PathBuf,
 }
 
 impl Sandbox {
@@ -43,14 +44,31 @@ impl Sandbox {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("tokens.db");
-        Sandbox { dir, db }
+        Sandbox { dir, db, tenant: tenant() }
+    }
+
+    /// A sandbox whose tenant is a copy of the example with `extra` appended to its warden.toml.
+    fn with_tenant_config(extra: &str) -> Sandbox {
+        let mut sandbox = Sandbox::new();
+        let copy = sandbox.dir.join("tenant");
+        for folder in ["policies", "boundaries"] {
+            std::fs::create_dir_all(copy.join(folder)).unwrap();
+            for entry in std::fs::read_dir(tenant().join(folder)).unwrap() {
+                let path = entry.unwrap().path();
+                std::fs::copy(&path, copy.join(folder).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        let config = std::fs::read_to_string(tenant().join("warden.toml")).unwrap();
+        std::fs::write(copy.join("warden.toml"), format!("{config}\n{extra}")).unwrap();
+        sandbox.tenant = copy;
+        sandbox
     }
 
     /// The command with the tenant and database flags appended, environment variables that
     /// would change it removed, and `env` set.
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
-        command.args(args).arg("--tenant").arg(tenant()).arg("--db").arg(&self.db).current_dir(&self.dir);
+        command.args(args).arg("--tenant").arg(&self.tenant).arg("--db").arg(&self.db).current_dir(&self.dir);
         for name in
             ["WARDEN_DB", "WARDEN_TOKEN", "WARDEN_TOKEN_LIMIT", "WARDEN_TOKEN_PREFIX", "WARDEN_PROPAGATION_SECONDS"]
         {
@@ -188,6 +206,45 @@ fn refusals_exit_1_with_the_rule_and_unknown_ids_exit_2() {
 }
 
 #[test]
+fn the_deployment_table_of_the_tenant_sets_the_limit_and_prefix() {
+    let sb = Sandbox::with_tenant_config("[deployment]\ntoken_limit = 1\ntoken_prefix = \"dt0x42\"\n");
+    let token = sb.create(ALICE, "first", &[READ]);
+    assert!(token.starts_with("dt0x42."), "{token}");
+    assert_refused(&sb.run(&create_args(ALICE, "second", READ)), "token_limit");
+    // The environment overrides the table.
+    assert_exit(&sb.run_with(&create_args(ALICE, "second", READ), None, &[("WARDEN_TOKEN_LIMIT", "2")]), 0);
+
+    let misspelt = Sandbox::with_tenant_config("[deployment]\ntoken_limt = 1\n");
+    let output = misspelt.run(&create_args(ALICE, "first", READ));
+    assert_exit(&output, 3);
+    assert!(err(&output).contains("unknown field `token_limt`"), "{}", err(&output));
+}
+
+/// A setting that cannot be read is an error naming where it came from, never ignored.
+#[test]
+fn bad_settings_from_the_environment_exit_2_naming_the_variable() {
+    let sb = Sandbox::new();
+    for (variable, value) in [
+        ("WARDEN_TOKEN_LIMIT", "abc"),
+        ("WARDEN_TOKEN_LIMIT", "-1"),
+        ("WARDEN_PROPAGATION_SECONDS", "abc"),
+        ("WARDEN_PROPAGATION_SECONDS", "301"),
+        ("WARDEN_TOKEN_PREFIX", "dt0S16"),
+    ] {
+        let output = sb.run_with(&create_args(ALICE, "t", READ), None, &[(variable, value)]);
+        assert_exit(&output, 2);
+        assert!(err(&output).contains(variable), "{variable}={value}: {}", err(&output));
+    }
+    assert!(!sb.db.exists(), "nothing was done");
+    // The flags take the same values.
+    let mut args = create_args(ALICE, "t", READ);
+    args.extend(["--token-prefix", "dt0q77"]);
+    let flagged = sb.run(&args);
+    assert_exit(&flagged, 0);
+    assert!(out(&flagged).starts_with("dt0q77."), "{}", out(&flagged));
+}
+
+#[test]
 fn check_exits_0_1_4_and_reads_the_header_from_stdin_or_the_environment() {
     let sb = Sandbox::new();
     let token = sb.create(ALICE, "reader", &[READ, "storage:logs:read"]);
@@ -250,6 +307,70 @@ fn check_exits_0_1_4_and_reads_the_header_from_stdin_or_the_environment() {
 }
 
 // --- Output shapes ---------------------------------------------------------------------------------
+
+/// What `token check` says, for every row of the check's table, read as a person reads it.
+#[test]
+fn check_answers_read_as_sentences() {
+    let sb = Sandbox::new();
+    let token = sb.create(ALICE, "reader", &[READ, "storage:logs:read"]);
+    let narrow = sb.run(&[
+        "token",
+        "create",
+        "--as",
+        ALICE,
+        "--name",
+        "dev only",
+        "--scope",
+        READ,
+        "--env",
+        "dev",
+        "--never-expires",
+    ]);
+    let narrow = out(&narrow).lines().next().unwrap().to_string();
+    let disabled = sb.create(ALICE, "disabled", &[READ]);
+    assert_exit(&sb.run(&["token", "disable", &id_of(&disabled), "--as", ALICE]), 0);
+    // A token that expired yesterday, made by a service whose clock stands two days back.
+    let past = chrono::Utc::now() - chrono::Duration::days(2);
+    let service = TokenService::new(
+        Arc::new(SqliteStore::open(&sb.db).unwrap()),
+        Arc::new(warden::token::ManualClock::new(past)),
+        example_engine(),
+        Catalog::builtin(),
+        Settings::default(),
+    )
+    .unwrap();
+    let alice = service.engine().tenant().find_user(ALICE).unwrap();
+    let new = NewToken {
+        name: "expired".into(),
+        scopes: vec![READ.into()],
+        expires_at: Some(past + chrono::Duration::days(1)),
+        ..Default::default()
+    };
+    let expired = service.create(alice, new).unwrap().secret.expose().to_string();
+
+    let mut text = String::new();
+    for (what, token, args) in [
+        ("allowed", &token, vec![READ, "--env", "staging"]),
+        ("at account level", &token, vec![READ]),
+        ("not a token", &"dt0s16.nothing.here".to_string(), vec![READ, "--env", "prod"]),
+        ("expired", &expired, vec![READ, "--env", "dev"]),
+        ("disabled", &disabled, vec![READ, "--env", "dev"]),
+        ("another environment", &narrow, vec![READ, "--env", "prod"]),
+        ("account level for an environment token", &narrow, vec![READ]),
+        ("a permission out of scope", &token, vec!["storage:spans:read", "--env", "prod"]),
+        ("denied by policy", &token, vec![READ, "--env", "prod"]),
+        ("conditional", &token, vec!["storage:logs:read", "--env", "prod"]),
+    ] {
+        let mut command = vec!["token", "check"];
+        command.extend(args);
+        let output = sb.run_with(&command, None, &[("WARDEN_TOKEN", token.as_str())]);
+        text.push_str(&format!("{what}: exit {}\n{}\n", output.status.code().unwrap_or(-1), out(&output)));
+    }
+    for (token, name) in [(&token, "reader"), (&narrow, "dev only"), (&disabled, "disabled"), (&expired, "expired")] {
+        text = text.replace(&id_of(token), &format!("<{name}>"));
+    }
+    insta::assert_snapshot!(text);
+}
 
 #[test]
 fn create_prints_the_secret_once_and_its_json_has_name_id_and_token() {
@@ -396,6 +517,8 @@ fn the_account_switch_and_the_audit_log_through_the_cli() {
 
 // --- D25: racing processes; killed processes -------------------------------------------------------
 
+/// Also on a database file that does not exist yet: none of them fails busy while another sets
+/// the file up (the store's tests hold that moment still).
 #[test]
 fn twenty_processes_get_exactly_ten_tokens() {
     let sb = Sandbox::new();
@@ -417,6 +540,35 @@ fn twenty_processes_get_exactly_ten_tokens() {
     let list = sb.run(&["token", "list", "--as", ALICE, "--format", "json"]);
     assert_exit(&list, 0);
     assert_eq!(json(&list).as_array().unwrap().len(), 10);
+}
+
+/// D35: the database and its `-wal` and `-shm` files are readable by their owner only, under
+/// the common umask 022 too. `serve` keeps the database open, so all three are there to see.
+#[test]
+fn the_database_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let mut args = vec!["-c".to_string(), r#"umask 022 && exec "$0" "$@""#.to_string()];
+    args.push(env!("CARGO_BIN_EXE_warden").to_string());
+    for arg in ["serve", "--listen", "127.0.0.1:0", "--watch", "0", "--tenant"] {
+        args.push(arg.to_string());
+    }
+    args.extend([sb.tenant.display().to_string(), "--db".into(), sb.db.display().to_string()]);
+    let mut server = Command::new("sh").args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let files = ["", "-wal", "-shm"].map(|suffix| PathBuf::from(format!("{}{suffix}", sb.db.display())));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !files.iter().all(|f| f.exists()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let modes: Vec<(String, u32)> = files
+        .iter()
+        .map(|f| (f.display().to_string(), std::fs::metadata(f).map_or(0, |m| m.permissions().mode() & 0o777)))
+        .collect();
+    let _ = server.kill();
+    let _ = server.wait();
+    for (file, mode) in modes {
+        assert_eq!(mode, 0o600, "{file} has mode {mode:o}");
+    }
 }
 
 /// A token row read straight from SQLite: id, digest length, digest, name, scopes, owner, account.
@@ -467,7 +619,7 @@ fn killed_creates_leave_a_whole_database() {
     let store = SqliteStore::open(&sb.db).unwrap();
     let listed = store.list("acme", None).unwrap();
     assert_eq!(listed.len(), rows.len());
-    let audit = store.audit_log(None, None).unwrap();
+    let audit = store.audit_log("acme", None, None).unwrap();
     for (id, length, digest, name, scopes, owner, account) in &rows {
         assert_eq!(*length, 32, "{id}");
         assert!(digest.iter().any(|b| *b != 0), "{id}");
@@ -610,7 +762,7 @@ fn secrets_are_shown_once_and_nowhere_else() {
             texts.push((format!("check {args:?} stderr"), err(&output)));
         }
     }
-    texts.push(("audit log".into(), format!("{:?}", store.audit_log(None, None).unwrap())));
+    texts.push(("audit log".into(), format!("{:?}", store.audit_log("acme", None, None).unwrap())));
 
     assert_eq!(tokens.len(), 6);
     for token in &tokens {
@@ -662,7 +814,7 @@ fn a_whole_token_given_as_an_id_is_not_echoed() {
             .unwrap();
     let alice = service.engine().tenant().find_user(ALICE).unwrap();
     let error = service.show(alice, &TokenId(token.clone())).unwrap_err();
-    assert_eq!(error.rule(), "unknown_token");
+    assert_eq!(error.rule().as_str(), "unknown_token");
     assert!(!format!("{error} {error:?}").contains(secret_of(&token)), "{error}");
 }
 
@@ -691,9 +843,18 @@ fn cli_rotate_replaces_a_token() {
     let stopped = check(&old);
     assert_exit(&stopped, 1);
     assert!(out(&stopped).contains("token_expired"), "{}", out(&stopped));
-    // An overlap window.
-    let overlapping =
-        sb.run(&["token", "rotate", &id_of(&new), "--as", ALICE, "--old-expires", "2099-01-01T00:00:00Z"]);
+    // An overlap window of at most 30 days; then neither token is rotated again meanwhile.
+    let in_days = |days: i64| (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339();
+    let rotate_new = |until: &str| sb.run(&["token", "rotate", &id_of(&new), "--as", ALICE, "--old-expires", until]);
+    assert_refused(&rotate_new(&in_days(31)), "invalid_overlap");
+    let overlapping = rotate_new(&in_days(29));
     assert_exit(&overlapping, 0);
     assert_exit(&check(&new), 0);
+    assert_refused(&rotate_new(&in_days(1)), "already_rotated");
+    let newest = out(&overlapping).lines().next().unwrap().to_string();
+    assert_refused(&sb.run(&["token", "rotate", &id_of(&newest), "--as", ALICE]), "rotation_in_progress");
+    // The audit log names the old and the new token of each rotation.
+    let audit = out(&sb.run(&["audit", "--as", ALICE, "--token", &id_of(&new)]));
+    assert!(audit.contains(&format!("rotate  {id} → {}  ok", id_of(&new))), "{audit}");
+    assert!(audit.contains(&format!("rotate  {} → {}  ok", id_of(&new), id_of(&newest))), "{audit}");
 }

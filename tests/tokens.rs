@@ -16,8 +16,8 @@ use warden::eval::{AttrValue, Engine};
 use warden::iam::{Principal, TenantFiles, load};
 use warden::store::SqliteStore;
 use warden::token::{
-    CheckRequest, Created, DEFAULT_PREFIX, Malformed, ManualClock, NewToken, Outcome, Rotation, Settings, ShownStatus,
-    Status, TokenError, TokenId, TokenRecord, TokenSecret, TokenService, TokenStore, parse,
+    Actor, CheckRequest, Created, DEFAULT_PREFIX, Malformed, ManualClock, NewToken, Outcome, Rotation, Settings,
+    ShownStatus, Status, TokenError, TokenId, TokenRecord, TokenSecret, TokenService, TokenStore, parse,
 };
 
 // --- Fixtures ---------------------------------------------------------------------------------
@@ -202,11 +202,11 @@ impl Fx {
 
     /// Whether the audit log holds `action` with `outcome` (by this actor, on this token if given).
     fn audited(&self, actor: &str, action: &str, token: Option<&TokenId>, outcome: &str) -> bool {
-        self.store.audit_log(None, None).unwrap().iter().any(|e| {
+        self.store.audit_log("acme", None, None).unwrap().iter().any(|e| {
             e.actor == actor
                 && e.action == action
                 && e.outcome == outcome
-                && token.is_none_or(|t| e.token.as_ref() == Some(t))
+                && token.is_none_or(|t| e.token.as_ref() == Some(t) || e.new_token.as_ref() == Some(t))
         })
     }
 
@@ -215,7 +215,7 @@ impl Fx {
         assert!(
             self.audited(actor, action, token, outcome),
             "no audit entry `{actor} {action} {token:?} {outcome}` in {:#?}",
-            self.store.audit_log(None, None).unwrap()
+            self.store.audit_log("acme", None, None).unwrap()
         );
     }
 }
@@ -230,7 +230,7 @@ fn refused<T: Debug>(result: Result<T, TokenError>, rule: &str) -> String {
     match result {
         Ok(value) => panic!("expected a refusal by `{rule}`, got {value:?}"),
         Err(error) => {
-            assert_eq!(error.rule(), rule, "{error}");
+            assert_eq!(error.rule().as_str(), rule, "{error}");
             error.to_string()
         }
     }
@@ -250,7 +250,7 @@ fn check(service: &TokenService, header: &str, permission: &str, environment: Op
 
 #[track_caller]
 fn assert_outcome(outcome: &Outcome, status: u16, reason: &str) {
-    assert_eq!((outcome.status, outcome.reason), (status, reason), "{outcome:?}");
+    assert_eq!((outcome.status, outcome.reason.as_str()), (status, reason), "{outcome:?}");
     assert_eq!(outcome.allowed, status == 200, "{outcome:?}");
 }
 
@@ -689,6 +689,166 @@ fn rotate_works_at_the_limit_but_not_on_expired_tokens() {
     fx.assert_audited(ALICE, "rotate", Some(&short.record.id), "token_expired");
 }
 
+/// D31: one never-expiring token rotated again and again gives its owner no more tokens: a
+/// rotated-out token cannot be rotated or duplicated again, and its successor waits until the
+/// overlap is over.
+#[test]
+fn rotation_cannot_breed_tokens() {
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let original = fx.create(ALICE, "forever", &[READ]);
+    let overlap = |fx: &Fx| Rotation { old_expires_at: Some(fx.now() + Duration::days(30)), ..Default::default() };
+    let mut latest = original.record.id.clone();
+    for _ in 0..15 {
+        for old in [original.record.id.clone(), latest.clone()] {
+            if let Ok(new) = fx.service.rotate(alice, &old, overlap(&fx)) {
+                latest = new.record.id;
+            }
+        }
+        let _ = fx.service.duplicate(alice, &original.record.id);
+        fx.advance(3600);
+    }
+    let live = fx.service.list(alice, false).unwrap();
+    let active = live.iter().filter(|r| r.shown_status(fx.now()) == ShownStatus::Active).count();
+    assert_eq!((live.len(), active), (2, 2), "the original in its overlap and one successor: {live:#?}");
+
+    let successor = live.iter().find(|r| r.id != original.record.id).unwrap().id.clone();
+    let message = refused(fx.service.rotate(alice, &original.record.id, Rotation::default()), "already_rotated");
+    assert!(message.contains(&successor.0), "names the successor: {message}");
+    fx.assert_audited(ALICE, "rotate", Some(&original.record.id), "already_rotated");
+    refused(fx.service.duplicate(alice, &original.record.id), "already_rotated");
+    let message = refused(fx.service.rotate(alice, &successor, Rotation::default()), "rotation_in_progress");
+    assert!(message.contains(&original.record.id.0), "names the predecessor: {message}");
+
+    // Once the predecessor has gone (deleted here), the successor can be rotated.
+    fx.service.delete(alice, &original.record.id).unwrap();
+    fx.service.rotate(alice, &successor, overlap(&fx)).unwrap();
+    // And once it has expired.
+    fx.advance(30 * 24 * 3600 + 1);
+    let newest =
+        fx.service.list(alice, false).unwrap().into_iter().find(|r| r.rotated_from.as_ref() == Some(&successor));
+    fx.service.rotate(alice, &newest.unwrap().id, Rotation::default()).unwrap();
+}
+
+/// D31: the overlap is `now` or at most 30 days ahead.
+#[test]
+fn rotation_overlap_is_at_most_thirty_days() {
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let forever = fx.create(ALICE, "forever", &[READ]);
+    let too_long =
+        Rotation { old_expires_at: Some(fx.now() + Duration::days(30) + Duration::seconds(1)), ..Default::default() };
+    let message = refused(fx.service.rotate(alice, &forever.record.id, too_long), "invalid_overlap");
+    assert!(message.contains("30 days"), "{message}");
+    let longest = Rotation { old_expires_at: Some(fx.now() + Duration::days(30)), ..Default::default() };
+    fx.service.rotate(alice, &forever.record.id, longest).unwrap();
+    assert_eq!(fx.record(&forever.record.id).expires_at, Some(t0() + Duration::days(30)));
+}
+
+/// D31: a rotated-out token's expiry can be brought forward, never extended or cleared.
+#[test]
+fn a_rotated_out_token_can_only_be_brought_forward() {
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let old = fx.create(ALICE, "old", &[READ]);
+    let id = &old.record.id;
+    let overlap = Rotation { old_expires_at: Some(fx.now() + Duration::days(10)), ..Default::default() };
+    fx.service.rotate(alice, id, overlap).unwrap();
+
+    refused(fx.service.set_expiry(alice, id, None), "already_rotated");
+    refused(fx.service.set_expiry(alice, id, Some(fx.now() + Duration::days(11))), "already_rotated");
+    fx.assert_audited(ALICE, "set_expiry", Some(id), "already_rotated");
+    assert_eq!(fx.record(id).expires_at, Some(t0() + Duration::days(10)), "left as it was");
+    fx.service.set_expiry(alice, id, Some(fx.now() + Duration::days(10))).unwrap();
+    fx.service.set_expiry(alice, id, Some(fx.now() + Duration::days(2))).unwrap();
+    assert_eq!(fx.record(id).expires_at, Some(t0() + Duration::days(2)));
+}
+
+/// D31: the audit entry of a rotate or a duplicate names the old and the new token.
+#[test]
+fn rotate_and_duplicate_audit_both_ids() {
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let old = fx.create(ALICE, "old", &[READ]);
+    let copy = fx.service.duplicate(alice, &old.record.id).unwrap();
+    let new = fx.service.rotate(alice, &old.record.id, Rotation::default()).unwrap();
+    let entries = fx.service.audit_log(alice, None, None).unwrap();
+    let made: Vec<(&str, Option<&TokenId>, Option<&TokenId>)> = entries
+        .iter()
+        .filter(|e| e.action != "create")
+        .map(|e| (e.action.as_str(), e.token.as_ref(), e.new_token.as_ref()))
+        .collect();
+    assert_eq!(
+        made,
+        [
+            ("duplicate", Some(&old.record.id), Some(&copy.record.id)),
+            ("rotate", Some(&old.record.id), Some(&new.record.id))
+        ]
+    );
+    // Either id finds the entry.
+    let by_new = fx.service.audit_log(alice, None, Some(&new.record.id)).unwrap();
+    assert_eq!(by_new.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["rotate"]);
+}
+
+/// D32: through a token, no new token and no new expiry may outlive the calling token. A
+/// person (the CLI's `--as`) and a never-expiring token have no such bound.
+#[test]
+fn a_token_cannot_mint_a_token_that_outlives_it() {
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let ends = t0() + Duration::days(10);
+    let scopes = ["platform-token:tokens:write", READ];
+    let caller = fx.service.create(alice, NewToken { expires_at: Some(ends), ..token("caller", &scopes) }).unwrap();
+    let through = Actor { principal: alice, token: Some(&caller.record) };
+    let expiring = |at: Option<DateTime<Utc>>| NewToken { expires_at: at, ..token("minted", &[READ]) };
+
+    let message = refused(fx.service.create(through, expiring(None)), "expiry_beyond_caller");
+    assert!(message.contains(&caller.record.id.0), "names the calling token: {message}");
+    fx.assert_audited(ALICE, "create", None, "expiry_beyond_caller");
+    refused(fx.service.create(through, expiring(Some(ends + Duration::seconds(1)))), "expiry_beyond_caller");
+    fx.service.create(through, expiring(Some(ends))).unwrap();
+
+    // Duplicate and rotate copy a lifetime the caller may not give.
+    let forever = fx.create(ALICE, "forever", &[READ]);
+    refused(fx.service.duplicate(through, &forever.record.id), "expiry_beyond_caller");
+    refused(fx.service.rotate(through, &forever.record.id, Rotation::default()), "expiry_beyond_caller");
+    let bounded = Rotation { expires_at: Some(Some(ends - Duration::days(1))), ..Default::default() };
+    fx.service.rotate(through, &forever.record.id, bounded).unwrap();
+
+    // A new expiry, `never` included.
+    let other = fx.service.create(through, expiring(Some(ends - Duration::days(5)))).unwrap();
+    refused(fx.service.set_expiry(through, &other.record.id, None), "expiry_beyond_caller");
+    refused(fx.service.set_expiry(through, &other.record.id, Some(ends + Duration::days(1))), "expiry_beyond_caller");
+    fx.service.set_expiry(through, &other.record.id, Some(ends)).unwrap();
+
+    // In person there is no bound, nor through a token that never expires.
+    fx.service.set_expiry(alice, &other.record.id, None).unwrap();
+    let unbounded = fx.create(ALICE, "unbounded", &scopes);
+    let through = Actor { principal: alice, token: Some(&unbounded.record) };
+    fx.service.create(through, expiring(None)).unwrap();
+}
+
+/// One database may hold several accounts: each service reads the audit entries of its own.
+#[test]
+fn the_audit_log_is_the_served_accounts_own() {
+    let fx = Fx::new(small());
+    let other = fx.other(engine_from(&SMALL.replace(r#"id = "acme""#, r#"id = "globex""#), DEVS));
+    let acme_alice = fx.user(ALICE);
+    let globex_alice = other.engine().tenant().find_user(ALICE).unwrap();
+    let acme = fx.service.create(acme_alice, token("acme's", &[READ])).unwrap();
+    let globex = other.create(globex_alice, token("globex's", &[READ])).unwrap();
+    other.set_account_switch(other.engine().tenant().find_user(ADMIN).unwrap(), false).unwrap();
+
+    let tokens_of = |entries: Vec<warden::token::AuditEntry>| -> Vec<Option<TokenId>> {
+        entries.into_iter().map(|e| e.token).collect()
+    };
+    let admin = fx.user(ADMIN);
+    assert_eq!(tokens_of(fx.service.audit_log(admin, None, None).unwrap()), [Some(acme.record.id.clone())]);
+    assert_eq!(tokens_of(fx.service.audit_log(acme_alice, None, None).unwrap()), [Some(acme.record.id)]);
+    let globex_admin = other.engine().tenant().find_user(ADMIN).unwrap();
+    assert_eq!(tokens_of(other.audit_log(globex_admin, None, None).unwrap()), [Some(globex.record.id), None]);
+}
+
 #[test]
 fn set_expiry_takes_the_future_or_never() {
     let fx = Fx::new(small());
@@ -1088,7 +1248,7 @@ fn race(services: Vec<TokenService>, owner: Principal) -> (usize, Vec<&'static s
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
                 barrier.wait();
-                service.create(owner, token(&format!("racer {i}"), &[READ])).map(|_| ()).map_err(|e| e.rule())
+                service.create(owner, token(&format!("racer {i}"), &[READ])).map(|_| ()).map_err(|e| e.rule().as_str())
             })
         })
         .collect();
@@ -1105,7 +1265,7 @@ fn twenty_threads_on_one_store_get_exactly_ten_tokens() {
     assert_eq!(ok, 10);
     assert_eq!(refusals, ["token_limit"; 10]);
     assert_eq!(fx.service.list(alice, false).unwrap().len(), 10);
-    let audit = fx.store.audit_log(None, None).unwrap();
+    let audit = fx.store.audit_log("acme", None, None).unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "create" && e.outcome == "ok").count(), 10);
     assert_eq!(audit.iter().filter(|e| e.action == "create" && e.outcome == "token_limit").count(), 10);
 }

@@ -163,6 +163,12 @@ impl Catalog {
         permission.keys.get(key).copied().or_else(|| self.global(key).map(|(_, ops)| ops))
     }
 
+    /// Whether `permission` accepts conditions on `key` (its own keys, or a `global:` one when it
+    /// takes conditions at all): a condition on any other key does not restrict it.
+    pub fn accepts(&self, permission: &Permission, key: &str) -> bool {
+        self.operators(permission, key).is_some()
+    }
+
     /// Every operator a key accepts on some permission (or as a `global:` key); `None` for a
     /// key no permission knows.
     pub fn key_operators(&self, key: &str) -> Option<OperatorSet> {
@@ -200,6 +206,23 @@ pub fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
         .map(|(_, candidate)| candidate)
 }
 
+/// The `count` candidates nearest to `name`, nearest first: the names a person most likely meant
+/// when none is near enough for [`nearest`] to call it a typo. Candidates holding the last part
+/// of `name` (`namespace` of `storage:namespace`) come first, then by edit distance, then by name.
+pub fn nearest_few<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>, count: usize) -> Vec<&'c str> {
+    let name = name.to_lowercase();
+    let part = name.rsplit(':').next().filter(|part| part.len() >= 3);
+    let rank = |candidate: &str| {
+        let candidate = candidate.to_lowercase();
+        (part.is_none_or(|part| !candidate.contains(part)), edit_distance(&name, &candidate))
+    };
+    let mut ranked: Vec<((bool, usize), &str)> =
+        candidates.into_iter().map(|candidate| (rank(candidate), candidate)).collect();
+    ranked.sort_unstable();
+    ranked.dedup_by_key(|(_, candidate)| *candidate);
+    ranked.into_iter().take(count).map(|(_, candidate)| candidate).collect()
+}
+
 /// Levenshtein distance over characters.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -229,6 +252,13 @@ mod tests {
     }
 
     #[test]
+    fn nearest_few_puts_names_holding_the_last_part_first() {
+        let keys = ["storage:host.name", "storage:k8s.namespace.name", "storage:log.source", "storage:bucket-name"];
+        assert_eq!(nearest_few("storage:namespace", keys, 2), ["storage:k8s.namespace.name", "storage:host.name"]);
+        assert_eq!(nearest_few("x", keys, 9).len(), 4);
+    }
+
+    #[test]
     fn the_builtin_catalog_knows_the_reference() {
         let catalog = Catalog::builtin();
         let logs = catalog.permission("storage:logs:read").unwrap();
@@ -240,6 +270,26 @@ mod tests {
         assert_eq!(catalog.enumerated_values("automation:workflow-type").unwrap(), ["SIMPLE", "STANDARD"]);
         assert!(catalog.service("platform-token").unwrap().token_scope);
         assert!(!catalog.service("deployment").unwrap().token_scope);
+    }
+
+    #[test]
+    fn the_environment_api_permissions_the_platform_documents_are_known() {
+        let catalog = Catalog::builtin();
+        for name in [
+            "environment-api:api-tokens:write",
+            "environment-api:entities:read",
+            "environment-api:entities:write",
+            "environment-api:metrics:read",
+            "environment-api:security-problems:read",
+            "environment-api:slo:read",
+            "environment-api:credentials:read",
+            "environment-api:credentials:write",
+        ] {
+            let permission = catalog.permission(name).unwrap_or_else(|| panic!("{name} is missing"));
+            assert!(catalog.accepts(permission, "global:environmentId"), "{name} takes the global keys");
+            assert!(!catalog.accepts(permission, "storage:host.name"), "{name} takes no storage keys");
+        }
+        assert!(!catalog.service("environment-api").unwrap().token_scope);
     }
 
     #[test]

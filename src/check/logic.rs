@@ -1,11 +1,12 @@
 //! Lints about what statements mean: contradictions, `WHERE null`, unconditional DENYs, MATCH
-//! patterns without a wildcard and conditions that every value satisfies.
+//! patterns without a wildcard, conditions that every value satisfies, and values padded with
+//! spaces that no id has.
 
 use std::collections::HashMap;
 
 use super::rules;
 use super::validity::has_bind_param;
-use crate::diagnostic::{Diagnostic, Fix};
+use crate::diagnostic::{Diagnostic, Edit, Fix};
 use crate::syntax::{Condition, Effect, Operator, Statement, StringLit, Where};
 
 pub(super) fn statement(statement: &Statement, out: &mut Vec<Diagnostic>) {
@@ -36,6 +37,61 @@ pub(super) fn statement(statement: &Statement, out: &mut Vec<Diagnostic>) {
             matches_everything(condition, out);
         }
     }
+}
+
+/// A value with leading or trailing spaces (`" group:x"`): no id, name or key value has them, so
+/// as written it matches nothing; usually the spaces came with a copy. The fix trims them.
+pub(super) fn padded_values(text: &str, conditions: &[Condition], out: &mut Vec<Diagnostic>) {
+    for value in conditions.iter().flat_map(|c| c.operand.values()) {
+        let Some(raw) = text.get(value.span.clone()) else { continue };
+        let mut chars = raw.chars();
+        let (Some(open), Some(close)) = (chars.next(), chars.next_back()) else { continue };
+        // An unterminated string is an error already.
+        if !is_quote(open) || !is_quote(close) {
+            continue;
+        }
+        let inner = chars.as_str();
+        let start = value.span.start + open.len_utf8();
+        let leading = inner.len() - inner.trim_start().len();
+        let trailing = inner.len() - inner.trim_end().len();
+        if leading == 0 && trailing == 0 {
+            continue;
+        }
+        let trimmed = inner.trim();
+        let spaces = |n: usize, place: &str| match n {
+            1 => format!("a {place} space"),
+            n => format!("{n} {place} spaces"),
+        };
+        let count = |s: &str| s.chars().count();
+        let what = match (leading, trailing) {
+            _ if trimmed.is_empty() => "is nothing but spaces".to_string(),
+            (0, _) => format!("has {}", spaces(count(&inner[inner.len() - trailing..]), "trailing")),
+            (_, 0) => format!("has {}", spaces(count(&inner[..leading]), "leading")),
+            _ => format!(
+                "has {} and {}",
+                spaces(count(&inner[..leading]), "leading"),
+                spaces(count(&inner[inner.len() - trailing..]), "trailing")
+            ),
+        };
+        let mut diagnostic = Diagnostic::new(&rules::PADDED_VALUE, value.span.clone(), format!("the value {raw} {what}"))
+        .with_help("no id, name or key value starts or ends with a space, so as written it matches no real value; the spaces usually come with a copy");
+        if !trimmed.is_empty() {
+            let end = start + inner.len();
+            diagnostic = diagnostic.with_fix(Fix {
+                description: format!("trim the value to \"{trimmed}\""),
+                edits: [(start, start + leading), (end - trailing, end)]
+                    .into_iter()
+                    .filter(|(from, to)| from < to)
+                    .map(|(from, to)| Edit { span: from..to, replacement: String::new() })
+                    .collect(),
+            });
+        }
+        out.push(diagnostic);
+    }
+}
+
+fn is_quote(c: char) -> bool {
+    matches!(c, '"' | '\'' | '“' | '”' | '‘' | '’')
 }
 
 /// Decisions D8: only a positive and a negative condition on one key that cannot both hold.
@@ -161,5 +217,23 @@ mod tests {
             crate::syntax::format(r#"ALLOW a:b:c WHERE k:v MATCH ("a\\*", 'b\*');"#, Kind::Policy).unwrap(),
             "ALLOW a:b:c WHERE k:v MATCH (\"a\\\\*\", \"b\\*\");\n"
         );
+    }
+
+    #[test]
+    fn padded_values_are_trimmed_in_policies_and_boundaries() {
+        use crate::catalog::Catalog;
+        use crate::diagnostic::{SourceFile, apply_fixes};
+        for (kind, text, fixed) in [
+            (
+                Kind::Policy,
+                "ALLOW storage:logs:read WHERE storage:host.name IN (\" a\", 'b  ');\n",
+                "ALLOW storage:logs:read WHERE storage:host.name IN (\"a\", 'b');\n",
+            ),
+            (Kind::Boundary, "storage:host.name = \"\tweb-1 \";\n", "storage:host.name = \"web-1\";\n"),
+        ] {
+            let linted = crate::check::lint(&SourceFile::new("f", text), kind, Catalog::builtin());
+            assert!(linted.diagnostics.iter().all(|d| d.code() == "W0306"), "{:?}", linted.diagnostics);
+            assert_eq!(apply_fixes(text, &linted.diagnostics).0, fixed);
+        }
     }
 }

@@ -30,10 +30,12 @@ impl Linted {
     }
 }
 
-/// Every rule warden reports, syntax first, in code order.
+/// Every rule warden reports, syntax first, then the checks and the tenant rules, in code order.
 pub fn all_rules() -> &'static [&'static Rule] {
     static ALL: OnceLock<Vec<&'static Rule>> = OnceLock::new();
-    ALL.get_or_init(|| syntax::error::rules::ALL.iter().chain(rules::ALL.iter()).copied().collect())
+    ALL.get_or_init(|| {
+        syntax::error::rules::ALL.iter().chain(rules::ALL.iter()).chain(rules::TENANT.iter()).copied().collect()
+    })
 }
 
 fn known_codes() -> &'static HashSet<&'static str> {
@@ -53,6 +55,7 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
                 redundancy::duplicate_permissions(statement, &mut diagnostics);
                 redundancy::duplicate_values(statement.conditions().iter().map(|c| &c.operand), &mut diagnostics);
                 logic::statement(statement, &mut diagnostics);
+                logic::padded_values(&file.text, statement.conditions(), &mut diagnostics);
             }
             let shapes: Vec<_> = document.statements.iter().map(shape::statement_shape).collect();
             redundancy::repeated_statements(&document.statements, &shapes, &mut diagnostics);
@@ -63,6 +66,7 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
             boundary::check(file, catalog, &conditions, &mut diagnostics);
             redundancy::duplicate_values(conditions.iter().map(|c| &c.operand), &mut diagnostics);
             logic::contradictions(&conditions, &mut diagnostics);
+            logic::padded_values(&file.text, &conditions, &mut diagnostics);
         }
     }
     style::keyword_case(&file.text, &document.keywords, &mut diagnostics);
@@ -71,4 +75,19 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
     // A few runs that are each in order already: the stable sort merges them in linear time.
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.code()));
     Linted { document, diagnostics }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_one_code_and_the_tenant_rules_are_listed() {
+        let codes: Vec<&str> = all_rules().iter().map(|rule| rule.code).collect();
+        let unique: HashSet<&str> = codes.iter().copied().collect();
+        assert_eq!(unique.len(), codes.len(), "a code used twice: {codes:?}");
+        for code in ["W0111", "W0306", "E0601", "W0611", "S0612"] {
+            assert!(codes.contains(&code), "{code} is missing from the rules SARIF lists");
+        }
+    }
 }

@@ -1,5 +1,7 @@
-//! The rules of the checker and the lints, with stable codes: `E01xx` catalog validity,
-//! `W02xx` redundancy, `W03xx`/`S03xx` logic, `S04xx`/`W04xx` style, `W05xx` boundaries.
+//! The rules of the checker and the lints, with stable codes: `E01xx`/`W01xx` catalog validity,
+//! `W02xx` redundancy, `W03xx`/`S03xx` logic, `S04xx`/`W04xx` style, `W05xx` boundaries, and the
+//! tenant rules `E06xx`/`W06xx`/`S06xx` that loading a tenant reports (`crate::iam` finds them;
+//! they are listed here so that every list of rules, SARIF's included, has them).
 
 use crate::diagnostic::{Rule, Severity::*, rule};
 
@@ -49,6 +51,13 @@ rule!(
     "A list placeholder outside a whole element of an IN, NOT IN or MATCH list."
 );
 rule!(UNKNOWN_KEY, "E0110", "unknown-key", Error, "A condition key that no permission of the catalog accepts.");
+rule!(
+    KEY_ACCEPTED_BY_SOME,
+    "W0111",
+    "unrestricted-by-condition",
+    SecurityWarning,
+    "A condition whose key only some permissions of the statement accept: it does not restrict the others."
+);
 rule!(DUPLICATE_PERMISSION, "W0201", "duplicate-permission", Warning, "The same permission twice in one statement.");
 rule!(
     REPEATED_STATEMENT,
@@ -94,6 +103,13 @@ rule!(
     SecurityWarning,
     "An ALLOW condition that every value satisfies, so it restricts nothing."
 );
+rule!(
+    PADDED_VALUE,
+    "W0306",
+    "padded-value",
+    Warning,
+    "A value with leading or trailing spaces, which no id, name or key value has."
+);
 rule!(KEYWORD_CASE, "S0401", "keyword-case", Suggestion, "A keyword not written as the formatter prints it.");
 rule!(
     STATEMENT_IN_COMMENT,
@@ -117,7 +133,7 @@ rule!(
     "A boundary key on several lines: alternatives or all together, depending on the operator."
 );
 
-pub static ALL: [&Rule; 23] = [
+pub static ALL: [&Rule; 25] = [
     &UNKNOWN_PERMISSION,
     &CASE_MISMATCH,
     &KEY_NOT_ACCEPTED,
@@ -128,6 +144,7 @@ pub static ALL: [&Rule; 23] = [
     &INVALID_GLOBAL_VALUE,
     &LIST_PLACEHOLDER,
     &UNKNOWN_KEY,
+    &KEY_ACCEPTED_BY_SOME,
     &DUPLICATE_PERMISSION,
     &REPEATED_STATEMENT,
     &OVERRIDDEN_ALLOW,
@@ -137,8 +154,95 @@ pub static ALL: [&Rule; 23] = [
     &UNCONDITIONAL_DENY,
     &MATCH_WITHOUT_WILDCARD,
     &MATCHES_EVERYTHING,
+    &PADDED_VALUE,
     &KEYWORD_CASE,
     &STATEMENT_IN_COMMENT,
     &UNKNOWN_SUPPRESSION,
     &REPEATED_BOUNDARY_KEY,
+];
+
+// The tenant rules (decisions D9, D13): every error refuses the tenant; the warnings and notes
+// are about what its bindings grant.
+rule!(
+    INVALID_CONFIG,
+    "E0601",
+    "invalid-tenant-file",
+    Error,
+    "warden.toml is not valid TOML or has fields of the wrong type."
+);
+rule!(
+    DUPLICATE_ID,
+    "E0602",
+    "duplicate-id",
+    Error,
+    "Two environments, users, service users, groups, boundaries or policies with one id."
+);
+rule!(
+    UNKNOWN_MEMBER,
+    "E0603",
+    "unknown-member",
+    Error,
+    "A group member that is no user or service user of the tenant."
+);
+rule!(UNKNOWN_POLICY, "E0604", "unknown-policy", Error, "A binding of a policy the tenant does not have.");
+rule!(UNKNOWN_GROUP, "E0605", "unknown-group", Error, "A binding to a group the tenant does not have.");
+rule!(UNKNOWN_BOUNDARY, "E0606", "unknown-boundary", Error, "A binding with a boundary the tenant does not have.");
+rule!(
+    UNKNOWN_LEVEL,
+    "E0607",
+    "unknown-level",
+    Error,
+    "A binding level other than `account` or `environment:<id>` of a known environment."
+);
+rule!(
+    MISSING_PARAMETER,
+    "E0608",
+    "missing-parameter",
+    Error,
+    "A placeholder of the bound policy that the binding gives no value."
+);
+rule!(
+    UNUSED_PARAMETER,
+    "E0609",
+    "unused-parameter",
+    Error,
+    "A binding parameter that no placeholder of the policy uses."
+);
+rule!(
+    LIST_PARAMETER,
+    "E0610",
+    "list-parameter-position",
+    Error,
+    "A list parameter where the policy has room for one value only."
+);
+
+rule!(
+    BOUNDARY_LIFTS_LIMITS,
+    "W0611",
+    "boundary-lifts-limits",
+    SecurityWarning,
+    "A boundary that does not apply to a permission the binding grants, lifting the limit another boundary of the binding sets on it."
+);
+rule!(
+    BOUNDARY_DOES_NOT_APPLY,
+    "S0612",
+    "boundary-does-not-apply",
+    Suggestion,
+    "A binding's boundaries restrict none of some permissions it grants: they accept none of the boundaries' keys."
+);
+
+/// The tenant rules, in code order.
+pub static TENANT: [&Rule; 12] = [
+    &INVALID_CONFIG,
+    &DUPLICATE_ID,
+    &UNKNOWN_MEMBER,
+    &UNKNOWN_POLICY,
+    &UNKNOWN_GROUP,
+    &UNKNOWN_BOUNDARY,
+    &UNKNOWN_LEVEL,
+    &MISSING_PARAMETER,
+    &UNUSED_PARAMETER,
+    &LIST_PARAMETER,
+    &BOUNDARY_LIFTS_LIMITS,
+    &BOUNDARY_DOES_NOT_APPLY,
 ];

@@ -4,7 +4,7 @@
 use super::rules;
 use crate::catalog::{Catalog, OperatorSet, Permission, nearest};
 use crate::diagnostic::{Diagnostic, Edit, Fix};
-use crate::syntax::{Condition, Operand, Placeholder, Segment, Statement, Where};
+use crate::syntax::{Condition, Effect, Operand, Placeholder, Segment, Statement, Where, condition_text};
 
 /// Where a condition stands: in a statement (judged against its permissions) or in a
 /// boundary (judged against every permission of the catalog).
@@ -38,6 +38,103 @@ pub(super) fn statement(catalog: &Catalog, statement: &Statement, out: &mut Vec<
     for condition in conditions {
         self::condition(catalog, condition, &Scope::Statement(&known), out);
     }
+    unrestricted_permissions(catalog, statement, &known, conditions, out);
+}
+
+/// Decisions D30: a condition whose key only some permissions of the statement accept restricts
+/// only those; each other permission gets a security warning, with a fix that splits the
+/// statement so that what every permission gets is written out.
+fn unrestricted_permissions(
+    catalog: &Catalog,
+    statement: &Statement,
+    known: &[&Permission],
+    conditions: &[Condition],
+    out: &mut Vec<Diagnostic>,
+) {
+    let accepted_by = |condition: &Condition| known.iter().filter(|p| catalog.accepts(p, &condition.key.text)).count();
+    let counts: Vec<usize> = conditions.iter().map(accepted_by).collect();
+    if counts.iter().all(|&n| n == known.len()) {
+        return;
+    }
+    // A condition no permission accepts is an error already; splitting would silently drop it.
+    let fix = counts.iter().all(|&n| n > 0).then(|| split_fix(catalog, statement, conditions));
+    for permission in known {
+        let ignored: Vec<&Condition> = conditions
+            .iter()
+            .zip(&counts)
+            .filter(|(c, n)| **n > 0 && !catalog.accepts(permission, &c.key.text))
+            .map(|(c, _)| c)
+            .collect();
+        let Some(first) = ignored.first() else { continue };
+        let name = &permission.name;
+        let span =
+            statement.permissions.iter().find(|p| *p.text == **name).map_or(first.key.span.clone(), |p| p.span.clone());
+        let keys: Vec<String> = ignored.iter().map(|c| format!("`{}`", c.key.text)).collect();
+        let message = match ignored.as_slice() {
+            [one] => format!(
+                "the condition on `{}` does not restrict `{name}`, which does not accept that key",
+                one.key.text
+            ),
+            _ => format!(
+                "the conditions on {} do not restrict `{name}`, which accepts none of those keys",
+                keys.join(", ")
+            ),
+        };
+        let (verb, outcome) = match statement.effect {
+            Effect::Allow => ("grants", "a wider grant"),
+            Effect::Deny => ("denies", "a wider deny"),
+        };
+        let mut diagnostic = Diagnostic::new(&rules::KEY_ACCEPTED_BY_SOME, span, message).with_help(format!(
+            "the platform accepts such a statement and applies each condition only to the permissions that \
+             take its key (warden infers this from the platform's own published policies; it is not documented), \
+             so this {verb} `{name}` without the condition: {outcome} than it reads. Split the statement so that \
+             each permission's conditions are written out"
+        ));
+        for condition in &ignored {
+            diagnostic = diagnostic.with_label(condition.key.span.clone(), format!("does not restrict `{name}`"));
+        }
+        if let Some(fix) = &fix {
+            diagnostic = diagnostic.with_fix(fix.clone());
+        }
+        out.push(diagnostic);
+    }
+}
+
+/// The statement rewritten as one statement per set of conditions its permissions accept, in
+/// the order the permissions are listed; permissions the catalog does not know keep every condition.
+fn split_fix(catalog: &Catalog, statement: &Statement, conditions: &[Condition]) -> Fix {
+    let mut groups: Vec<(Vec<usize>, Vec<&str>)> = Vec::new();
+    for name in &statement.permissions {
+        let taken: Vec<usize> = match catalog.permission(&name.text) {
+            Some(permission) => {
+                (0..conditions.len()).filter(|&i| catalog.accepts(permission, &conditions[i].key.text)).collect()
+            }
+            None => (0..conditions.len()).collect(),
+        };
+        match groups.iter_mut().find(|(t, _)| *t == taken) {
+            Some((_, names)) if names.contains(&&*name.text) => {}
+            Some((_, names)) => names.push(&name.text),
+            None => groups.push((taken, vec![&name.text])),
+        }
+    }
+    let statements: Vec<String> = groups
+        .iter()
+        .map(|(taken, names)| {
+            let head = format!("{} {}", statement.effect.keyword(), names.join(", "));
+            match taken.as_slice() {
+                [] => format!("{head};"),
+                _ => {
+                    let where_: Vec<String> = taken.iter().map(|&i| condition_text(&conditions[i])).collect();
+                    format!("{head} WHERE {};", where_.join(" AND "))
+                }
+            }
+        })
+        .collect();
+    Fix::replace(
+        "split the statement so that each permission keeps only the conditions that restrict it",
+        statement.span.clone(),
+        statements.join("\n"),
+    )
 }
 
 fn unknown_permission(catalog: &Catalog, name: &str, span: std::ops::Range<usize>) -> Diagnostic {
@@ -79,15 +176,17 @@ pub(super) fn condition(catalog: &Catalog, condition: &Condition, scope: &Scope<
             }
         },
         Scope::Statement(permissions) => {
+            // The operator is judged by the permissions that take the key; those that do not
+            // are left unrestricted (D30, warned about per statement).
             let mut all = None::<OperatorSet>;
             for permission in *permissions {
-                match catalog.operators(permission, key) {
-                    Some(ops) => all = Some(all.map_or(ops, |a| intersection(a, ops))),
-                    None => {
-                        out.push(key_not_accepted(catalog, key, key_span.clone(), permission));
-                        return;
-                    }
+                if let Some(ops) = catalog.operators(permission, key) {
+                    all = Some(all.map_or(ops, |a| intersection(a, ops)));
                 }
+            }
+            if let (None, Some(first)) = (all, permissions.first()) {
+                out.push(key_not_accepted(catalog, key, key_span, first));
+                return;
             }
             all
         }
@@ -254,4 +353,37 @@ fn values(catalog: &Catalog, condition: &Condition, out: &mut Vec<Diagnostic>) {
 /// Whether a string has a placeholder whose value the binding decides.
 pub(super) fn has_bind_param(segments: &[Segment]) -> bool {
     segments.iter().any(|s| matches!(s, Segment::Placeholder(Placeholder::BindParam(_))))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::Catalog;
+    use crate::check::lint;
+    use crate::diagnostic::{SourceFile, apply_fixes};
+    use crate::syntax::Kind;
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        let linted = lint(&SourceFile::new("p.policy", text), Kind::Policy, Catalog::builtin());
+        linted.diagnostics.iter().map(|d| d.code()).collect()
+    }
+
+    #[test]
+    fn a_key_only_some_permissions_take_is_a_warning_and_the_fix_splits_the_statement() {
+        let text = "ALLOW app-engine:edge-connects:write, oauth2:clients:manage WHERE oauth2:scopes = \"x\";\n";
+        assert_eq!(codes(text), ["W0111"]);
+        let linted = lint(&SourceFile::new("p.policy", text), Kind::Policy, Catalog::builtin());
+        let (fixed, applied) = apply_fixes(text, &linted.diagnostics);
+        assert_eq!(applied, 1);
+        assert_eq!(
+            fixed,
+            "ALLOW app-engine:edge-connects:write;\nALLOW oauth2:clients:manage WHERE oauth2:scopes = \"x\";\n"
+        );
+        assert!(codes(&fixed).is_empty(), "the split statements are clean: {:?}", codes(&fixed));
+    }
+
+    #[test]
+    fn a_key_no_permission_takes_stays_an_error() {
+        let text = "ALLOW app-engine:edge-connects:write, storage:logs:read WHERE oauth2:scopes = \"x\";\n";
+        assert_eq!(codes(text), ["E0103"]);
+    }
 }

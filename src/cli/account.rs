@@ -3,7 +3,7 @@
 use clap::{Subcommand, ValueEnum};
 
 use super::Exit;
-use super::token::{ServiceArgs, refused};
+use super::service::{ServiceArgs, refused};
 
 #[derive(Subcommand)]
 pub enum AccountCommand {
@@ -28,7 +28,7 @@ pub fn run(command: AccountCommand) -> Exit {
     let AccountCommand::Tokens { switch, actor, service } = command;
     let run = || -> Result<Exit, Exit> {
         let opened = service.open()?;
-        let actor = super::token::actor(&opened.service, &actor)?;
+        let actor = super::service::actor(&opened.service, &actor)?;
         let allowed = matches!(switch, Switch::Allow);
         opened.service.set_account_switch(actor, allowed).map_err(refused)?;
         eprintln!("platform tokens are now {} in this account", if allowed { "allowed" } else { "denied" });

@@ -10,6 +10,7 @@ mod files;
 mod fmt;
 mod lint;
 mod serve;
+mod service;
 mod tenant;
 mod token;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use warden::server::{Config, Limits, TenantSource, run};
 
-use super::token::StoreArgs;
+use super::service::StoreArgs;
 use super::{Exit, color_for, fail};
 
 const ENDPOINTS: &str = "Endpoints:

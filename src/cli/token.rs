@@ -1,116 +1,21 @@
 //! `warden token …`: create, list, show, disable, enable, delete, duplicate, rotate, expire,
-//! check and scan platform tokens; the service setup that `account` and `audit` share.
+//! check and scan platform tokens.
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 use warden::eval::AttrValue;
 use warden::iam::Principal;
-use warden::store::SqliteStore;
 use warden::token::{
-    CheckRequest, Created, NewToken, Rotation, Settings, SystemClock, TokenError, TokenId, TokenRecord, TokenService,
+    CheckReason, CheckRequest, Created, NewToken, Outcome, Rotation, TokenError, TokenId, TokenRecord, TokenService,
 };
 
 use super::explain::parse_attribute;
-use super::tenant::{RequestArgs, TenantArgs};
+use super::service::{Opened, ServiceArgs, actor, refused};
+use super::tenant::RequestArgs;
 use super::{Exit, OutputFormat, color_for, fail};
-
-/// The tenant and the database: what a token service is opened from.
-#[derive(clap::Args)]
-pub struct StoreArgs {
-    /// The token database (SQLite), created on first use [default: the tenant's [deployment]
-    /// database, else ./warden.db]
-    #[arg(long, value_name = "PATH", env = "WARDEN_DB")]
-    db: Option<PathBuf>,
-    #[command(flatten)]
-    pub tenant: TenantArgs,
-}
-
-/// The tenant, database and output flags every token command takes.
-#[derive(clap::Args)]
-pub struct ServiceArgs {
-    #[arg(long, value_enum, default_value = "human")]
-    format: OutputFormat,
-    #[command(flatten)]
-    store: StoreArgs,
-}
-
-/// A running service, with the settings it was opened with.
-pub struct Opened {
-    pub service: TokenService,
-    pub format: OutputFormat,
-}
-
-impl ServiceArgs {
-    pub fn open(&self) -> Result<Opened, Exit> {
-        Ok(Opened { service: self.store.open()?, format: self.format })
-    }
-}
-
-impl StoreArgs {
-    /// Loads the tenant, opens the database, applies `[deployment]` and the environment's
-    /// overrides (`WARDEN_TOKEN_LIMIT`, `WARDEN_TOKEN_PREFIX`, `WARDEN_PROPAGATION_SECONDS`).
-    pub fn open(&self) -> Result<TokenService, Exit> {
-        let engine = self.tenant.engine()?;
-        let catalog = self.tenant.catalog.load().map_err(fail)?;
-        let deployment = engine.tenant().deployment.clone();
-        let from_env = |name: &str| std::env::var(name).ok();
-        let mut settings = Settings::default();
-        if let Some(limit) = from_env("WARDEN_TOKEN_LIMIT").and_then(|v| v.parse().ok()).or(deployment.token_limit) {
-            settings.limit = limit;
-        }
-        if let Some(prefix) = from_env("WARDEN_TOKEN_PREFIX").or(deployment.token_prefix) {
-            settings.prefix = prefix;
-        }
-        if let Some(seconds) =
-            from_env("WARDEN_PROPAGATION_SECONDS").and_then(|v| v.parse().ok()).or(deployment.propagation_seconds)
-        {
-            settings.propagation = Duration::seconds(seconds);
-        }
-        let settings = settings.validated().map_err(fail)?;
-        let db =
-            self.db.clone().or(deployment.database.map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("warden.db"));
-        let store = SqliteStore::open(&db)
-            .map_err(|e| fail(format!("cannot open the token database `{}`: {e}", db.display())))?;
-        let service =
-            TokenService::new(Arc::new(store), Arc::new(SystemClock), engine, &catalog, settings).map_err(fail)?;
-        if service.switch_differs_from_tenant().map_err(fail)? {
-            eprintln!(
-                "warning: the account switch in the database differs from `platform_tokens` in warden.toml; the database holds the truth"
-            );
-        }
-        Ok(service)
-    }
-}
-
-/// The acting user or service user (`--as`).
-pub fn actor(service: &TokenService, name: &str) -> Result<Principal, Exit> {
-    let engine = service.engine();
-    let tenant = engine.tenant();
-    tenant.find_user(name).or_else(|| tenant.find_service_user(name)).ok_or_else(|| {
-        let known =
-            tenant.users.iter().map(|u| u.email.as_str()).chain(tenant.service_users.iter().map(|s| s.name.as_str()));
-        let hint = warden::catalog::nearest(name, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-        fail(format!("the tenant has no user or service user `{name}`{hint}"))
-    })
-}
-
-/// A refusal exits 1 and names the rule; an unknown token or a failure exits 2 (decisions D1).
-pub fn refused(error: TokenError) -> Exit {
-    match error {
-        TokenError::Refused { .. } | TokenError::Store(warden::token::StoreError::LimitReached(_)) => {
-            eprintln!("refused: {error}");
-            if let TokenError::Store(_) = error {
-                eprintln!("(rule `token_limit`: every token not deleted counts, expired and disabled ones included)");
-            }
-            Exit::No
-        }
-        other => fail(other),
-    }
-}
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
@@ -205,7 +110,8 @@ pub enum TokenCommand {
         /// The new token's name [default: the old name with today's date]
         #[arg(long)]
         name: Option<String>,
-        /// When the old token stops: `now` or an RFC 3339 time before its own expiry
+        /// When the old token stops: `now`, or an RFC 3339 time at most 30 days ahead and not
+        /// after its own expiry
         #[arg(long, value_name = "now|RFC3339", value_parser = parse_old_expiry, default_value = "now")]
         old_expires: OldExpiry,
         /// The new token's expiry [default: the old token's lifetime again]
@@ -461,9 +367,7 @@ fn check(
     match opened.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&outcome).expect("outcomes serialize")),
         OutputFormat::Human => {
-            let token = outcome.token_id.as_ref().map_or_else(|| "the token".to_string(), |id| format!("token {id}"));
-            let who = outcome.user.as_ref().map(|u| format!(" of {u}")).unwrap_or_default();
-            println!("{} {}: {token}{who}, {}", outcome.status, outcome.reason, request.permission);
+            println!("{} {}: {}", outcome.status, outcome.reason, sentence(&outcome, &request));
             if let Some(residual) = &outcome.residual {
                 println!("residual policy (applies where these hold):");
                 for line in residual.lines() {
@@ -478,9 +382,44 @@ fn check(
     Ok(match (outcome.status, outcome.reason) {
         (200, _) => Exit::Ok,
         (401, _) => Exit::InvalidToken,
-        (_, "conditional") if allow_conditional => Exit::Ok,
+        (_, CheckReason::Conditional) if allow_conditional => Exit::Ok,
         _ => Exit::No,
     })
+}
+
+/// What decided a check, as a person says it: which token, whose policies, what was asked.
+fn sentence(outcome: &Outcome, request: &CheckRequest) -> String {
+    let token = outcome.token_id.as_ref().map_or_else(|| "the token".to_string(), |id| format!("token {id}"));
+    let asked = match &request.environment {
+        Some(environment) => format!("{} in environment {environment}", request.permission),
+        None => format!("{} at account level", request.permission),
+    };
+    let owner = outcome.user.as_deref().unwrap_or("its owner");
+    match outcome.reason {
+        CheckReason::Ok => format!("{token} of {owner} may use {asked}"),
+        CheckReason::InvalidToken => format!("no valid token of this account was given, so {asked} is refused"),
+        CheckReason::TokenExpired => format!("{token} has expired"),
+        CheckReason::TokenDisabled => format!("{token} is disabled"),
+        CheckReason::WrongResource => match &request.environment {
+            Some(environment) => {
+                format!(
+                    "{token} is not valid in environment {environment} (it is for other environments or another account)"
+                )
+            }
+            None => format!(
+                "{token} is not valid at account level (it is for some environments only, or another account; give --env)"
+            ),
+        },
+        CheckReason::InsufficientScope => format!("{token} does not hold the scope {}", request.permission),
+        CheckReason::PolicyDenied if outcome.user.is_none() => {
+            format!("the owner of {token} is no longer in the tenant")
+        }
+        CheckReason::PolicyDenied => format!("the policies of {owner} do not allow {asked} ({token})"),
+        CheckReason::Conditional => {
+            format!("the policies of {owner} allow {asked} only where the residual below holds ({token})")
+        }
+        other => other.help().to_string(),
+    }
 }
 
 fn scan(paths: &[PathBuf]) -> Exit {

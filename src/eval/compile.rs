@@ -26,8 +26,12 @@ pub struct CompiledStatement {
     pub binding: usize,
     /// The statement's span in its policy file.
     pub span: Span,
-    /// The boundary whose conditions were appended to it, if any.
+    /// For an ALLOW bound with boundaries: the boundary this copy of the statement came through
+    /// (semantics §4.3), whether or not that boundary restricts the permission.
     pub boundary: Option<String>,
+    /// Conditions of the written statement that do not restrict this permission, because it does
+    /// not accept their keys (decisions D30): the statement holds for it without them.
+    pub not_applicable: Vec<Condition>,
 }
 
 impl CompiledStatement {
@@ -69,7 +73,7 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         for statement in &policy.document.statements {
             // DENY statements are never changed by a boundary (semantics §4.2).
             let applied: &[Vec<Condition>] = if statement.effect == Effect::Allow { &boundaries } else { &[] };
-            for (permission, own) in split(statement, binding, &tenant) {
+            for (permission, own, not_applicable) in split(statement, binding, &tenant, catalog) {
                 for (conditions, boundary) in bounded(own, permission, applied, &attached, catalog) {
                     let compiled = conditions
                         .into_iter()
@@ -84,6 +88,7 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
                         binding: position,
                         span: statement.span.clone(),
                         boundary,
+                        not_applicable: not_applicable.clone(),
                     });
                 }
             }
@@ -92,14 +97,34 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
     Engine::assemble(tenant, catalog, keys, index)
 }
 
-/// Semantics §4.1: one statement per permission, with the binding's parameters substituted.
-fn split<'s>(statement: &'s Statement, binding: &Binding, tenant: &Tenant) -> Vec<(&'s str, Vec<Condition>)> {
+/// Semantics §4.1: one statement per permission, with the binding's parameters substituted. A
+/// condition is part of a permission's statement only if the permission accepts its key; the
+/// others come back apart, as not restricting it (decisions D30).
+fn split<'s>(
+    statement: &'s Statement,
+    binding: &Binding,
+    tenant: &Tenant,
+    catalog: &Catalog,
+) -> Vec<(&'s str, Vec<Condition>, Vec<Condition>)> {
     let conditions = substitute_all(statement.conditions(), binding, tenant);
-    statement.permissions.iter().map(|p| (&*p.text, conditions.clone())).collect()
+    statement
+        .permissions
+        .iter()
+        .map(|name| {
+            // A permission that takes no conditions at all keeps them: a WHERE on it is an error
+            // (D10), never a wider grant.
+            let restricts = |c: &Condition| match catalog.permission(&name.text) {
+                Some(permission) => !permission.takes_conditions || catalog.accepts(permission, &c.key.text),
+                None => true,
+            };
+            let (own, not_applicable) = conditions.iter().cloned().partition(restricts);
+            (&*name.text, own, not_applicable)
+        })
+        .collect()
 }
 
 /// Conditions after the binding's parameters and `${global:levelId}` are filled in.
-fn substitute_all(conditions: &[Condition], binding: &Binding, tenant: &Tenant) -> Vec<Condition> {
+pub(super) fn substitute_all(conditions: &[Condition], binding: &Binding, tenant: &Tenant) -> Vec<Condition> {
     let level_id = match &binding.level {
         Level::Account => tenant.account.id.clone(),
         Level::Environment(id) => id.clone(),
@@ -201,8 +226,7 @@ fn bounded(
     let Some(info) = catalog.permission(permission) else { return vec![(own, None)] };
     let mut out = Vec::new();
     for (conditions, boundary) in boundaries.iter().zip(attached) {
-        let applicable: Vec<&Condition> =
-            conditions.iter().filter(|c| catalog.operators(info, &c.key.text).is_some()).collect();
+        let applicable: Vec<&Condition> = conditions.iter().filter(|c| catalog.accepts(info, &c.key.text)).collect();
         let mut together: Vec<&Condition> = Vec::new();
         let mut alternatives: Vec<(&str, Vec<&Condition>)> = Vec::new();
         for condition in applicable {
@@ -224,10 +248,9 @@ fn bounded(
                 .collect();
         }
         for copy in copies {
-            let tag = (!copy.is_empty()).then(|| boundary.name.clone());
             let mut conditions = own.clone();
-            conditions.extend(copy.into_iter().map(|c| (c.clone(), tag.clone())));
-            out.push((conditions, tag));
+            conditions.extend(copy.into_iter().map(|c| (c.clone(), Some(boundary.name.clone()))));
+            out.push((conditions, Some(boundary.name.clone())));
         }
     }
     out

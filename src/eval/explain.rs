@@ -9,11 +9,12 @@ use std::ops::Range;
 use ariadne::{Color, Config, IndexType, Label, Report, ReportKind, Source};
 use serde::Serialize;
 
+use super::compile;
 use super::value::{Subject, Truth};
 use super::{CompiledStatement, Decision, Engine, Query, StatementRef};
 use crate::catalog::GlobalType;
-use crate::iam::Level;
-use crate::syntax::{Effect, condition_text};
+use crate::iam::{Level, Parameter};
+use crate::syntax::{Condition, Effect, condition_text};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
@@ -52,6 +53,10 @@ pub struct StatementReport {
     /// For a statement that does not reach the principal: why, in words.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub unreached: String,
+    /// Conditions of the written statement that do not restrict this permission, which does not
+    /// accept their keys (decisions D30): the statement holds for it without them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_restricting: Vec<String>,
     #[serde(skip)]
     statement: StatementRef,
 }
@@ -60,10 +65,41 @@ pub struct StatementReport {
 pub struct BindingReport {
     pub groups: Vec<String>,
     pub level: String,
-    pub parameters: BTreeMap<String, String>,
-    pub boundaries: Vec<String>,
-    /// The boundary whose conditions this copy of the statement carries.
+    /// The binding's parameters as JSON values: a string, or an array of strings.
+    pub parameters: BTreeMap<String, Parameter>,
+    /// Every boundary of the binding, with what it does for the statement's permission.
+    pub boundaries: Vec<BoundaryReport>,
+    /// The boundary this copy of the statement came through (each boundary makes its own copy
+    /// of the policy's ALLOWs, and the copies unite: semantics.md §4).
     pub boundary: Option<String>,
+}
+
+/// What one boundary of a binding does for the permission of a statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoundaryReport {
+    /// The boundary's name in the tenant.
+    pub name: String,
+    /// What it does for the permission.
+    pub effect: BoundaryEffect,
+    /// For `restricted`: the boundary's conditions on this permission, parameters filled in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    /// For `not_applicable`: the boundary's keys, none of which the permission accepts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+}
+
+/// How a boundary bears on a permission (semantics.md §4.2–3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BoundaryEffect {
+    /// The permission accepts some of the boundary's keys: its copy of the grant carries them.
+    Restricted,
+    /// The permission accepts none of the boundary's keys: its copy of the grant is unrestricted.
+    NotApplicable,
+    /// Boundaries never change a DENY.
+    DenyUnchanged,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -166,15 +202,19 @@ impl Engine {
             .or(binding.groups.first())
             .map(|&g| self.tenant.groups[g].id.clone())
             .unwrap_or_default();
-        let parameters: BTreeMap<String, String> =
-            binding.parameters.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        let boundaries = self.boundary_reports(compiled);
         let mut via = format!("policy `{}` (bound to group `{through}` at {}", binding.policy, binding.level);
-        if !parameters.is_empty() {
-            let list: Vec<String> = parameters.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        if !binding.parameters.is_empty() {
+            let list: Vec<String> = binding.parameters.iter().map(|(k, v)| format!("{k} = {v}")).collect();
             via.push_str(&format!(" with {}", list.join(", ")));
         }
         if let Some(boundary) = &compiled.boundary {
-            via.push_str(&format!(", within boundary `{boundary}`"));
+            match boundaries.iter().find(|b| &b.name == boundary).map(|b| b.effect) {
+                Some(BoundaryEffect::NotApplicable) => {
+                    via.push_str(&format!(", through boundary `{boundary}`, which does not restrict it"))
+                }
+                _ => via.push_str(&format!(", within boundary `{boundary}`")),
+            }
         }
         via.push(')');
         StatementReport {
@@ -188,14 +228,45 @@ impl Engine {
             binding: BindingReport {
                 groups,
                 level: binding.level.to_string(),
-                parameters,
-                boundaries: binding.boundaries.clone(),
+                parameters: binding.parameters.clone(),
+                boundaries,
                 boundary: compiled.boundary.clone(),
             },
             unreached: if self.applies(compiled, query) { String::new() } else { self.unreached(compiled, query) },
+            not_restricting: compiled.not_applicable.iter().map(condition_text).collect(),
             via,
             statement,
         }
+    }
+
+    /// What each boundary of the statement's binding does for its permission.
+    fn boundary_reports(&self, compiled: &CompiledStatement) -> Vec<BoundaryReport> {
+        let binding = &self.tenant.bindings[compiled.binding];
+        let permission = self.catalog.permission(&compiled.permission);
+        binding
+            .boundaries
+            .iter()
+            .map(|name| {
+                let boundary = &self.tenant.boundaries[name];
+                let report = |effect, conditions, keys| BoundaryReport { name: name.clone(), effect, conditions, keys };
+                let restricting: Vec<Condition> = match permission {
+                    Some(permission) => boundary.conditions_on(permission, &self.catalog).cloned().collect(),
+                    None => Vec::new(),
+                };
+                if compiled.effect == Effect::Deny {
+                    report(BoundaryEffect::DenyUnchanged, Vec::new(), Vec::new())
+                } else if restricting.is_empty() {
+                    report(
+                        BoundaryEffect::NotApplicable,
+                        Vec::new(),
+                        boundary.keys().iter().map(|k| k.to_string()).collect(),
+                    )
+                } else {
+                    let filled = compile::substitute_all(&restricting, binding, &self.tenant);
+                    report(BoundaryEffect::Restricted, filled.iter().map(condition_text).collect(), Vec::new())
+                }
+            })
+            .collect()
     }
 
     /// The ALLOWs that reach the principal, each with its first failing condition, the ones
@@ -373,9 +444,58 @@ impl Engine {
                 }
             }
         }
+        // The boundary of a failing condition is named already.
+        let failing_boundary = failed.and_then(|(condition, _)| condition.boundary.as_deref());
+        for note in notes(statement, report, failing_boundary) {
+            builder = builder.with_note(note);
+        }
         let mut out = Vec::new();
         let _ = builder.finish().write((name, Source::from(policy.file.text.as_str())), &mut out);
         let text = String::from_utf8_lossy(&out).into_owned();
         if color { text } else { crate::diagnostic::human::strip_colors(&text) }
     }
+}
+
+/// The notes under a statement: what each boundary of its binding did for its permission, and
+/// the conditions that do not restrict it (D30).
+fn notes(statement: &CompiledStatement, report: &StatementReport, named: Option<&str>) -> Vec<String> {
+    let permission = &statement.permission;
+    let mut notes = Vec::new();
+    let lifting: Vec<String> = report
+        .binding
+        .boundaries
+        .iter()
+        .filter(|b| b.effect == BoundaryEffect::NotApplicable)
+        .map(|b| format!("`{}`", b.name))
+        .collect();
+    for boundary in report.binding.boundaries.iter().filter(|b| Some(b.name.as_str()) != named) {
+        let name = &boundary.name;
+        match boundary.effect {
+            BoundaryEffect::Restricted => {
+                let conditions: Vec<String> = boundary.conditions.iter().map(|c| format!("`{c}`")).collect();
+                let mut note = format!("boundary `{name}` restricts `{permission}` to {}", conditions.join(" and "));
+                if !lifting.is_empty() {
+                    note.push_str(&format!(
+                        "; but a binding's boundaries unite, and {} does not restrict it, so this limit is lifted",
+                        lifting.join(" and ")
+                    ));
+                }
+                notes.push(note);
+            }
+            BoundaryEffect::NotApplicable => {
+                let keys: Vec<String> = boundary.keys.iter().map(|k| format!("`{k}`")).collect();
+                notes.push(format!(
+                    "boundary `{name}` does not apply to `{permission}`, which takes none of its keys ({}): through `{name}` the grant has no boundary condition",
+                    keys.join(", ")
+                ));
+            }
+            BoundaryEffect::DenyUnchanged => {}
+        }
+    }
+    for condition in &report.not_restricting {
+        notes.push(format!(
+            "`{condition}` does not restrict `{permission}`, which does not accept its key: the statement holds for `{permission}` without it"
+        ));
+    }
+    notes
 }

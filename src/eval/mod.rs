@@ -254,9 +254,8 @@ impl Engine {
             Some(id) => match self.tenant.environments.iter().position(|e| &e.id == id) {
                 Some(position) => Some(position),
                 None => {
-                    let suggestion =
-                        nearest(id, self.tenant.environments.iter().map(|e| e.id.as_str())).map(str::to_string);
-                    return Err(RequestError::UnknownEnvironment { environment: id.clone(), suggestion });
+                    let known = self.tenant.environments.iter().map(|e| (e.id.as_str(), e.name.as_str()));
+                    return Err(RequestError::unknown_environment(id, known));
                 }
             },
         };
@@ -271,10 +270,7 @@ impl Engine {
             match self.keys.get(key) {
                 Some(&id) if accepted(key) => attributes[id as usize] = Some(value.clone()),
                 Some(_) => ignored.push(key.clone()),
-                None => {
-                    let suggestion = nearest(key, self.keys.keys().map(String::as_str)).map(str::to_string);
-                    return Err(RequestError::UnknownAttribute { key: key.clone(), suggestion });
-                }
+                None => return Err(RequestError::unknown_attribute(key, &request.permission, &self.catalog)),
             }
         }
         Ok(Query {

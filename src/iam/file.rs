@@ -21,18 +21,10 @@ pub(super) struct TenantFile {
     pub boundary: Vec<BoundaryFile>,
     #[serde(default)]
     pub binding: Vec<BindingFile>,
-    #[serde(default)]
-    pub deployment: Option<DeploymentFile>,
-}
-
-/// Deployment settings of the token service (decisions D26).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DeploymentFile {
-    pub token_limit: Option<usize>,
-    pub token_prefix: Option<String>,
-    pub propagation_seconds: Option<i64>,
-    pub database: Option<String>,
+    /// The token service's settings (decisions D26): not the IAM model's, so taken as it
+    /// stands here and read by `token::Deployment`.
+    #[serde(default, rename = "deployment")]
+    pub _deployment: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

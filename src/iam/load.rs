@@ -104,7 +104,7 @@ pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
         boundaries.insert(stem(file), Boundary { name: stem(file), file: file.clone(), conditions });
     }
 
-    let mut config = Config { file: &files.config, diagnostics: Vec::new() };
+    let mut config = Config { file: &files.config, catalog, diagnostics: Vec::new() };
     let tenant = match toml::from_str::<TenantFile>(&files.config.text) {
         Ok(parsed) => Some(config.resolve(parsed, policies, boundaries, &mut linted)),
         Err(error) => {
@@ -127,6 +127,7 @@ pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
 
 struct Config<'a> {
     file: &'a SourceFile,
+    catalog: &'a Catalog,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -272,15 +273,6 @@ impl Config<'_> {
             policies,
             boundaries,
             bindings,
-            deployment: parsed
-                .deployment
-                .map(|d| Deployment {
-                    token_limit: d.token_limit,
-                    token_prefix: d.token_prefix,
-                    propagation_seconds: d.propagation_seconds,
-                    database: d.database,
-                })
-                .unwrap_or_default(),
         }
     }
 
@@ -360,6 +352,11 @@ impl Config<'_> {
         }
         let policy = policy?;
         ok &= self.parameters(binding, policy, &attached);
+        if attached.len() == binding.boundaries.len() {
+            for finding in super::boundaries::unrestricted(policy, &binding.boundaries, &attached, self.catalog) {
+                self.report(finding);
+            }
+        }
         let parameters = binding
             .parameters
             .iter()

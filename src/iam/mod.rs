@@ -2,6 +2,7 @@
 //! policies, boundaries, bindings) and the loading of a tenant directory that admins keep in
 //! git: `warden.toml`, `policies/*.policy`, `boundaries/*.boundary`.
 
+mod boundaries;
 mod builtin;
 mod file;
 mod load;
@@ -14,6 +15,7 @@ use rustc_hash::FxHashMap as HashMap;
 pub use builtin::BUILTIN_POLICIES;
 pub use load::{FileFindings, Loaded, TenantFiles, load};
 
+use crate::catalog::{Catalog, Permission};
 use crate::diagnostic::SourceFile;
 use crate::syntax::{Condition, Document};
 
@@ -76,6 +78,34 @@ pub struct Boundary {
     pub conditions: Vec<Condition>,
 }
 
+impl Boundary {
+    /// The conditions of this boundary that restrict `permission`: those whose key it accepts
+    /// (semantics.md §4.3). None means the boundary leaves the permission as the policy grants it.
+    pub fn conditions_on<'b>(
+        &'b self,
+        permission: &'b Permission,
+        catalog: &'b Catalog,
+    ) -> impl Iterator<Item = &'b Condition> + 'b {
+        self.conditions.iter().filter(|c| catalog.accepts(permission, &c.key.text))
+    }
+
+    /// Whether this boundary restricts `permission` at all.
+    pub fn restricts(&self, permission: &Permission, catalog: &Catalog) -> bool {
+        self.conditions_on(permission, catalog).next().is_some()
+    }
+
+    /// The keys of this boundary, each once, in the order written.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = Vec::new();
+        for condition in &self.conditions {
+            if !keys.contains(&&*condition.key.text) {
+                keys.push(&condition.key.text);
+            }
+        }
+        keys
+    }
+}
+
 /// Where a binding applies: the whole account (every environment) or one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Level {
@@ -92,8 +122,10 @@ impl std::fmt::Display for Level {
     }
 }
 
-/// A bind-parameter value: one string, or a list (decisions: semantics.md §1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A bind-parameter value: one string, or a list (decisions: semantics.md §1). In JSON it is a
+/// string or an array of strings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Parameter {
     One(String),
     Many(Vec<String>),
@@ -118,16 +150,6 @@ pub struct Binding {
     pub boundaries: Vec<String>,
 }
 
-/// The `[deployment]` table of warden.toml (decisions D26): token-service settings that flags
-/// and environment variables override.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Deployment {
-    pub token_limit: Option<usize>,
-    pub token_prefix: Option<String>,
-    pub propagation_seconds: Option<i64>,
-    pub database: Option<String>,
-}
-
 /// A loaded, checked tenant.
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -139,7 +161,6 @@ pub struct Tenant {
     pub policies: BTreeMap<String, Policy>,
     pub boundaries: BTreeMap<String, Boundary>,
     pub bindings: Vec<Binding>,
-    pub deployment: Deployment,
     /// Users by email and id; service users by email, id and name (built by [`load`]).
     pub(crate) user_names: HashMap<String, Principal>,
     pub(crate) service_user_names: HashMap<String, Principal>,

@@ -14,12 +14,13 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, HttpReason};
 use super::json::{RawBody, parse, present, reply};
 use super::log::Logged;
 use crate::iam::Principal;
 use crate::token::{
-    Actor, Caller, Created, MANAGE_ALL, NewToken, Rotation, ShownStatus, TokenId, TokenService, TokenView, WRITE_OWN,
+    Actor, Caller, Created, MANAGE_ALL, NewToken, Rotation, Rule, ShownStatus, TokenId, TokenService, TokenView,
+    WRITE_OWN,
 };
 
 const MAX_PAGE_SIZE: usize = 100;
@@ -39,7 +40,7 @@ impl FromRequestParts<Arc<super::State>> for Call {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<super::State>) -> Result<Self, ApiError> {
         let Path(mut names) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map_err(|rejection| ApiError::bad_request("invalid_path", rejection.body_text()))?;
+            .map_err(|rejection| ApiError::bad_request(HttpReason::InvalidPath, rejection.body_text()))?;
         let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
         Ok(Call {
             state: Arc::clone(state),
@@ -71,7 +72,7 @@ impl Call {
             if account != served {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
-                    "unknown_account",
+                    HttpReason::UnknownAccount,
                     format!("no account `{account}` here; this service holds account `{served}`"),
                 )
                 .by(logged.token));
@@ -86,11 +87,11 @@ impl Call {
         .unwrap_or_else(|_| {
             Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
+                HttpReason::InternalError,
                 "the operation stopped unexpectedly",
             ))
         });
-        state.metrics.operation(operation, result.as_ref().map_or_else(|error| error.reason, |_| "ok"));
+        state.metrics.operation(operation, result.as_ref().err().map_or("ok", |error| error.reason.as_str()));
         result
     }
 }
@@ -124,7 +125,7 @@ fn created(created: Created, logged: Logged) -> Response {
 fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
     Query::try_from_uri(uri)
         .map(|Query(value)| value)
-        .map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))
+        .map_err(|rejection| ApiError::bad_request(HttpReason::InvalidQuery, rejection.body_text()))
 }
 
 /// A status as the API names it (D27).
@@ -173,7 +174,7 @@ pub async fn list(call: Call, uri: Uri) -> Result<Response, ApiError> {
             let size = filter.size.unwrap_or(20);
             if !(1..=MAX_PAGE_SIZE).contains(&size) {
                 return Err(ApiError::bad_request(
-                    "invalid_query",
+                    HttpReason::InvalidQuery,
                     format!("`size` is from 1 to {MAX_PAGE_SIZE}, not {size}"),
                 ));
             }
@@ -214,7 +215,7 @@ pub async fn create(call: Call, RawBody(body): RawBody) -> Result<Response, ApiE
         let body: CreateBody = parse(&body)?;
         let Some(expires_at) = body.expiration_date else {
             return Err(ApiError::bad_request(
-                "invalid_body",
+                HttpReason::InvalidBody,
                 "the body: missing field `expirationDate`; give an RFC 3339 time, or null for a token that never expires",
             ));
         };
@@ -228,7 +229,7 @@ pub async fn create(call: Call, RawBody(body): RawBody) -> Result<Response, ApiE
                 Some(owner @ Principal::ServiceUser(_)) => Some(owner),
                 _ => {
                     return Err(ApiError::bad_request(
-                        "invalid_owner",
+                        HttpReason::InvalidOwner,
                         format!(
                             "`userUuid`: `{uuid}` is neither the caller (`{}`) nor a service user of the account",
                             tenant.id(actor.principal)
@@ -248,7 +249,7 @@ pub async fn create(call: Call, RawBody(body): RawBody) -> Result<Response, ApiE
 /// `resource`: `urn:dtaccount:<account>` for the whole account, or `urn:dtenvironment:<id>` for
 /// each environment the token is valid in.
 fn environments(resource: &[String], account: &str) -> Result<Vec<String>, ApiError> {
-    let invalid = |message: String| ApiError::bad_request("invalid_resource", message);
+    let invalid = |message: String| ApiError::bad_request(HttpReason::InvalidResource, message);
     let mut whole_account = false;
     let mut environments = Vec::new();
     for (index, urn) in resource.iter().enumerate() {
@@ -305,7 +306,7 @@ pub async fn set_expiry(call: Call, RawBody(body): RawBody) -> Result<Response, 
             let body: ExpiryBody = parse(&body)?;
             let Some(expires_at) = body.expiration_date else {
                 return Err(ApiError::bad_request(
-                    "invalid_body",
+                    HttpReason::InvalidBody,
                     "the body: missing field `expirationDate`; give an RFC 3339 time, or null for never",
                 ));
             };
@@ -330,7 +331,7 @@ pub async fn set_status(call: Call, RawBody(body): RawBody) -> Result<Response, 
                 ApiStatus::Active => Ok(service.enable(actor, id)?),
                 ApiStatus::Inactive => Ok(service.disable(actor, id)?),
                 ApiStatus::Expired => Err(ApiError::bad_request(
-                    "invalid_body",
+                    HttpReason::InvalidBody,
                     "`status`: a token cannot be set to `EXPIRED`; set its `expiration-date` instead",
                 )),
             }
@@ -386,7 +387,7 @@ pub async fn settings(call: Call) -> Result<Response, ApiError> {
             if !(service.permits(actor, WRITE_OWN)? || service.permits(actor, MANAGE_ALL)?) {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    "not_permitted",
+                    Rule::NotPermitted,
                     format!("reading the account's token settings needs `{WRITE_OWN}` or `{MANAGE_ALL}`"),
                 ));
             }

@@ -16,7 +16,7 @@ use super::json::{Json, reply};
 use super::log::Logged;
 use super::metrics::Endpoint;
 use crate::eval::AttrValue;
-use crate::token::{Actor, Caller, CheckRequest, Outcome, TokenError, TokenService};
+use crate::token::{Actor, Caller, CheckReason, CheckRequest, Outcome, TokenError, TokenService};
 
 /// Reading policies is the right to see an explanation (D29).
 const READ_POLICIES: &str = "iam:policies:read";
@@ -86,7 +86,7 @@ pub async fn authorize(
     })
     .await;
     let (outcome, withheld) = checked.map_err(|error| {
-        state.metrics.decision(Endpoint::Authorize, error.rule(), started.elapsed());
+        state.metrics.decision(Endpoint::Authorize, error.check_reason(), started.elapsed());
         ApiError::from(error)
     })?;
     state.metrics.decision(Endpoint::Authorize, outcome.reason, started.elapsed());
@@ -94,7 +94,7 @@ pub async fn authorize(
     let explanation_withheld = (withheld && outcome.user.is_some()).then(|| {
         format!("an explanation needs `{READ_POLICIES}` among the calling token's scopes and its owner's rights")
     });
-    let logged = Logged { token: outcome.token_id.clone(), decision: outcome.reason };
+    let logged = Logged { token: outcome.token_id.clone(), decision: outcome.reason.as_str() };
     let mut response = reply(StatusCode::OK, &Authorized { outcome, explanation_withheld });
     response.extensions_mut().insert(logged);
     Ok(response)
@@ -107,7 +107,7 @@ pub async fn authorize(
 pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, headers: HeaderMap) -> Response {
     let started = Instant::now();
     let refuse = |message: &str| {
-        state.metrics.decision(Endpoint::ForwardAuth, "bad_request", started.elapsed());
+        state.metrics.decision(Endpoint::ForwardAuth, CheckReason::BadRequest, started.elapsed());
         bad_call(message)
     };
     let query: Vec<(String, String)> = match Query::try_from_uri(&uri) {
@@ -144,9 +144,10 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
         Ok(outcome) => outcome,
         Err(TokenError::Request(error)) => return refuse(&error.to_string()),
         Err(error) => {
-            state.metrics.decision(Endpoint::ForwardAuth, error.rule(), started.elapsed());
-            let reason = error.rule();
-            let mut response = ApiError::from(error).into_response();
+            state.metrics.decision(Endpoint::ForwardAuth, error.check_reason(), started.elapsed());
+            let error = ApiError::from(error);
+            let reason = error.reason.as_str();
+            let mut response = error.into_response();
             response.headers_mut().insert(REASON, HeaderValue::from_static(reason));
             return response;
         }
@@ -155,7 +156,7 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
     let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::FORBIDDEN);
     let mut response = reply(status, &outcome);
     let headers = response.headers_mut();
-    headers.insert(REASON, HeaderValue::from_static(outcome.reason));
+    headers.insert(REASON, HeaderValue::from_static(outcome.reason.as_str()));
     if let Some(id) = outcome.token_id.as_ref().and_then(|id| HeaderValue::from_str(&id.0).ok()) {
         headers.insert(HeaderName::from_static("x-warden-token-id"), id);
     }
@@ -165,7 +166,7 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
     if !outcome.allowed {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge(outcome.reason)));
     }
-    response.extensions_mut().insert(Logged { token: outcome.token_id, decision: outcome.reason });
+    response.extensions_mut().insert(Logged { token: outcome.token_id, decision: outcome.reason.as_str() });
     response
 }
 
@@ -173,9 +174,10 @@ const REASON: HeaderName = HeaderName::from_static("x-warden-reason");
 
 /// A call the gateway's configuration got wrong: 403 `bad_request` (D29), with the message.
 fn bad_call(message: &str) -> Response {
-    let mut response = ApiError::new(StatusCode::FORBIDDEN, "bad_request", message).into_response();
+    let reason = CheckReason::BadRequest;
+    let mut response = ApiError::new(StatusCode::FORBIDDEN, reason, message).into_response();
     let headers = response.headers_mut();
-    headers.insert(REASON, HeaderValue::from_static("bad_request"));
-    headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge("bad_request")));
+    headers.insert(REASON, HeaderValue::from_static(reason.as_str()));
+    headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge(reason)));
     response
 }

@@ -7,23 +7,105 @@ use serde_json::json;
 
 use super::json::reply;
 use super::log::Logged;
-use crate::token::{Outcome, StoreError, TokenError, TokenId, redact};
+use crate::token::{CheckReason, Outcome, Rule, StoreError, TokenError, TokenId, redact};
+
+/// What the HTTP layer itself refuses, before or beside the token layer's [`CheckReason`] and
+/// [`Rule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpReason {
+    /// The path's parameters do not parse.
+    InvalidPath,
+    /// The query does not parse or is out of range.
+    InvalidQuery,
+    /// The body is not the JSON the route takes.
+    InvalidBody,
+    /// A `resource` that is not this account or its environments.
+    InvalidResource,
+    /// A `userUuid` that is neither the caller nor a service user.
+    InvalidOwner,
+    /// Another account than the one served.
+    UnknownAccount,
+    /// No such route.
+    NotFound,
+    /// The route does not take the method.
+    MethodNotAllowed,
+    /// The client took too long to send its body.
+    RequestTimeout,
+    /// The body is over the limit.
+    BodyTooLarge,
+    /// warden stopped unexpectedly.
+    InternalError,
+}
+
+impl HttpReason {
+    const fn as_str(self) -> &'static str {
+        match self {
+            HttpReason::InvalidPath => "invalid_path",
+            HttpReason::InvalidQuery => "invalid_query",
+            HttpReason::InvalidBody => "invalid_body",
+            HttpReason::InvalidResource => "invalid_resource",
+            HttpReason::InvalidOwner => "invalid_owner",
+            HttpReason::UnknownAccount => "unknown_account",
+            HttpReason::NotFound => "not_found",
+            HttpReason::MethodNotAllowed => "method_not_allowed",
+            HttpReason::RequestTimeout => "request_timeout",
+            HttpReason::BodyTooLarge => "body_too_large",
+            HttpReason::InternalError => "internal_error",
+        }
+    }
+}
+
+/// The `reason` of an error answer: a check's, a lifecycle rule's, or the HTTP layer's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiReason {
+    Check(CheckReason),
+    Rule(Rule),
+    Http(HttpReason),
+}
+
+impl ApiReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ApiReason::Check(reason) => reason.as_str(),
+            ApiReason::Rule(rule) => rule.as_str(),
+            ApiReason::Http(reason) => reason.as_str(),
+        }
+    }
+}
+
+impl From<CheckReason> for ApiReason {
+    fn from(reason: CheckReason) -> ApiReason {
+        ApiReason::Check(reason)
+    }
+}
+
+impl From<Rule> for ApiReason {
+    fn from(rule: Rule) -> ApiReason {
+        ApiReason::Rule(rule)
+    }
+}
+
+impl From<HttpReason> for ApiReason {
+    fn from(reason: HttpReason) -> ApiReason {
+        ApiReason::Http(reason)
+    }
+}
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub reason: &'static str,
+    pub reason: ApiReason,
     pub message: String,
     /// The calling token, for the request log.
     pub token: Option<TokenId>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, reason, message: message.into(), token: None }
+    pub fn new(status: StatusCode, reason: impl Into<ApiReason>, message: impl Into<String>) -> ApiError {
+        ApiError { status, reason: reason.into(), message: message.into(), token: None }
     }
 
-    pub fn bad_request(reason: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn bad_request(reason: impl Into<ApiReason>, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, reason, message)
     }
 
@@ -34,40 +116,18 @@ impl ApiError {
 
     /// The check refused the calling token (tokens.md §4 steps 1–5).
     pub fn refused(outcome: Outcome) -> ApiError {
-        let message = match outcome.reason {
-            "invalid_token" => "send `Authorization: Bearer <platform token>` with a valid token of this account",
-            "token_expired" => "the calling token has expired; use another token or rotate this one",
-            "token_disabled" => "the calling token is disabled; enable it or use another token",
-            "wrong_resource" => "the calling token belongs to another account",
-            "policy_denied" => "the calling token's owner is no longer in the tenant",
-            other => {
-                return ApiError::new(StatusCode::FORBIDDEN, other, "the calling token was refused")
-                    .by(outcome.token_id);
-            }
-        };
         let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::FORBIDDEN);
-        ApiError::new(status, outcome.reason, message).by(outcome.token_id)
+        ApiError::new(status, outcome.reason, outcome.reason.help()).by(outcome.token_id)
     }
 }
 
-/// Refusals by a rule answer 403 when a right is missing, 409 when the token's state or the
-/// limit stands in the way, and 400 when the request should say something else.
+/// A refusal by a rule answers with the rule's status (403 when a right is missing, 409 when
+/// the token's state or the limit stands in the way, 400 when the request should say
+/// something else).
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> ApiError {
-        let status = match &error {
-            TokenError::Refused { rule, .. } => match *rule {
-                "not_permitted" | "service_user_not_allowed" | "tokens_disabled" | "scope_not_held" => {
-                    StatusCode::FORBIDDEN
-                }
-                "token_expired" => StatusCode::CONFLICT,
-                _ => StatusCode::BAD_REQUEST,
-            },
-            TokenError::UnknownToken(_) | TokenError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
-            TokenError::Store(StoreError::LimitReached(_)) => StatusCode::CONFLICT,
-            TokenError::Store(StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
-            TokenError::Request(_) => StatusCode::BAD_REQUEST,
-            TokenError::Store(_) | TokenError::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let rule = error.rule();
+        let status = StatusCode::from_u16(rule.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = match &error {
             TokenError::Refused { message, .. } => message.clone(),
             TokenError::Store(StoreError::LimitReached(limit)) => format!(
@@ -75,7 +135,7 @@ impl From<TokenError> for ApiError {
             ),
             other => other.to_string(),
         };
-        ApiError::new(status, error.rule(), message)
+        ApiError::new(status, rule, message)
     }
 }
 
@@ -84,28 +144,28 @@ impl IntoResponse for ApiError {
         // Messages quote what the client sent; a token pasted where it does not belong is cut
         // to its id even there (tokens.md §1: secrets never appear in errors or logs).
         let message = redact(&self.message);
+        let reason = self.reason.as_str();
         if self.status.is_server_error() {
-            tracing::error!("{} {}: {message}", self.status.as_u16(), self.reason);
+            tracing::error!("{} {reason}: {message}", self.status.as_u16());
         }
-        let body = json!({"error": {"code": self.status.as_u16(), "message": message, "reason": self.reason}});
+        let body = json!({"error": {"code": self.status.as_u16(), "message": message, "reason": reason}});
         let mut response = reply(self.status, &body);
         let headers = response.headers_mut();
-        if matches!(self.reason, "invalid_token" | "token_expired" | "token_disabled") {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge(self.reason)));
+        if let ApiReason::Check(reason) = self.reason {
+            if reason.rejects_the_token() {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge(reason)));
+            }
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
-        response.extensions_mut().insert(Logged { token: self.token, decision: self.reason });
+        response.extensions_mut().insert(Logged { token: self.token, decision: reason });
         response
     }
 }
 
 /// The `WWW-Authenticate` challenge for a refusal (RFC 6750, D29): the token itself is no good,
 /// or it is good but not for this.
-pub fn challenge(reason: &str) -> &'static str {
-    match reason {
-        "invalid_token" | "token_expired" | "token_disabled" => r#"Bearer error="invalid_token""#,
-        _ => r#"Bearer error="insufficient_scope""#,
-    }
+pub fn challenge(reason: CheckReason) -> &'static str {
+    if reason.rejects_the_token() { r#"Bearer error="invalid_token""# } else { r#"Bearer error="insufficient_scope""# }
 }

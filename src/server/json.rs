@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 
 use super::State;
-use super::error::ApiError;
+use super::error::{ApiError, HttpReason};
 
 /// A JSON answer.
 pub fn reply(status: StatusCode, value: &impl Serialize) -> Response {
@@ -54,12 +54,12 @@ impl FromRequest<Arc<State>> for RawBody {
                 return Err(too_large(limits.body_bytes));
             }
             Ok(Err(error)) => {
-                return Err(ApiError::bad_request("invalid_body", format!("the body was cut off: {error}")));
+                return Err(ApiError::bad_request(HttpReason::InvalidBody, format!("the body was cut off: {error}")));
             }
             Err(_) => {
                 return Err(ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
-                    "request_timeout",
+                    HttpReason::RequestTimeout,
                     format!("the body did not arrive within {} s", limits.client_timeout.as_secs_f32()),
                 ));
             }
@@ -71,7 +71,7 @@ impl FromRequest<Arc<State>> for RawBody {
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
+        HttpReason::BodyTooLarge,
         format!("the body is larger than {} KiB, the most this service reads", limit / 1024),
     )
 }
@@ -92,10 +92,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             true => "the body".to_string(),
             false => format!("`{}`", place(&segments)),
         };
-        ApiError::bad_request("invalid_body", format!("{place}: {}", error.into_inner()))
+        ApiError::bad_request(HttpReason::InvalidBody, format!("{place}: {}", error.into_inner()))
     })?;
     deserializer.end().map_err(|error| {
-        ApiError::bad_request("invalid_body", format!("the body goes on after its JSON value: {error}"))
+        ApiError::bad_request(HttpReason::InvalidBody, format!("the body goes on after its JSON value: {error}"))
     })?;
     Ok(value)
 }

@@ -8,20 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-/// The reasons a check answers with (tokens.md §4), a malformed call, and warden's own failures.
-const REASONS: [&str; 11] = [
-    "ok",
-    "invalid_token",
-    "token_expired",
-    "token_disabled",
-    "wrong_resource",
-    "insufficient_scope",
-    "policy_denied",
-    "conditional",
-    "bad_request",
-    "storage_busy",
-    "storage_error",
-];
+use crate::token::CheckReason;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] =
@@ -37,7 +24,8 @@ const ENDPOINTS: [&str; 2] = ["authorize", "auth"];
 
 #[derive(Default)]
 pub struct Metrics {
-    decisions: [[AtomicU64; REASONS.len()]; ENDPOINTS.len()],
+    /// By endpoint, then by [`CheckReason`] in the order of [`CheckReason::ALL`].
+    decisions: [[AtomicU64; CheckReason::ALL.len()]; ENDPOINTS.len()],
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_nanos: AtomicU64,
@@ -54,10 +42,8 @@ impl Metrics {
     }
 
     /// A check's answer and how long it took.
-    pub fn decision(&self, endpoint: Endpoint, reason: &str, took: Duration) {
-        if let Some(index) = REASONS.iter().position(|r| *r == reason) {
-            self.decisions[endpoint as usize][index].fetch_add(1, Relaxed);
-        }
+    pub fn decision(&self, endpoint: Endpoint, reason: CheckReason, took: Duration) {
+        self.decisions[endpoint as usize][reason as usize].fetch_add(1, Relaxed);
         let seconds = took.as_secs_f64();
         if let Some(bucket) = BUCKETS.iter().position(|bound| seconds <= *bound) {
             self.latency_buckets[bucket].fetch_add(1, Relaxed);
@@ -96,16 +82,11 @@ impl Metrics {
             "Token checks answered, by endpoint, outcome and reason.",
         );
         for (endpoint, counters) in ENDPOINTS.iter().zip(&self.decisions) {
-            for (reason, counter) in REASONS.iter().zip(counters) {
-                let outcome = match *reason {
-                    "ok" => "allow",
-                    "conditional" => "conditional",
-                    "bad_request" | "storage_busy" | "storage_error" => "error",
-                    _ => "deny",
-                };
+            for (reason, counter) in CheckReason::ALL.iter().zip(counters) {
                 let _ = writeln!(
                     out,
-                    "warden_decisions_total{{endpoint=\"{endpoint}\",outcome=\"{outcome}\",reason=\"{reason}\"}} {}",
+                    "warden_decisions_total{{endpoint=\"{endpoint}\",outcome=\"{}\",reason=\"{reason}\"}} {}",
+                    reason.outcome(),
                     counter.load(Relaxed)
                 );
             }

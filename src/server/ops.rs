@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::error::ApiError;
+use super::error::{ApiError, HttpReason};
 use super::json::reply;
 
 /// The process is up and answering.
@@ -44,7 +44,7 @@ pub async fn metrics(State(state): State<Arc<super::State>>) -> Response {
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        HttpReason::NotFound,
         format!(
             "no route `{method} {}`; warden serves /iam/v1/accounts/{{account}}/platform-tokens, /v1/authorize, /v1/auth, /healthz, /readyz and /metrics",
             uri.path()
@@ -55,7 +55,7 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        HttpReason::MethodNotAllowed,
         format!("`{}` does not take `{method}`", uri.path()),
     )
 }

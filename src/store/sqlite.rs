@@ -1,6 +1,9 @@
+use std::fs::{OpenOptions, Permissions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
@@ -8,7 +11,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use crate::token::{AuditEntry, Change, Owner, Status, StoreError, TokenDigest, TokenId, TokenRecord, TokenStore};
 
 /// Schema versions, applied in order; `PRAGMA user_version` says how many have run.
-const MIGRATIONS: &[&str] = &["CREATE TABLE accounts (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE accounts (
         id TEXT PRIMARY KEY,
         platform_tokens INTEGER NOT NULL
     );
@@ -41,11 +45,27 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE accounts (
     CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"];
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    // Rotation lineage (D31); the account and the new token of an audit entry. Entries
+    // written before this knew no account: those of a token take its account, and the rest
+    // the only account of the database if there is one (else no account shows them).
+    "ALTER TABLE tokens ADD COLUMN rotated_from TEXT;
+    ALTER TABLE tokens ADD COLUMN rotated_to TEXT;
+    ALTER TABLE audit ADD COLUMN account TEXT;
+    ALTER TABLE audit ADD COLUMN new_token TEXT;
+    DROP TRIGGER audit_is_append_only_update;
+    UPDATE audit SET account = (SELECT account FROM tokens WHERE tokens.id = audit.token) WHERE token IS NOT NULL;
+    UPDATE audit SET account = (SELECT id FROM accounts)
+        WHERE account IS NULL AND (SELECT COUNT(*) FROM accounts) = 1;
+    CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE INDEX audit_by_account ON audit (account, seq);",
+];
 
 /// Busy waits are the database's job (decisions D25): at least five seconds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The token store on one SQLite file, which several processes may share.
 pub struct SqliteStore {
     /// Write transactions wait here (and, across processes, on SQLite's lock)...
     writer: Mutex<Connection>,
@@ -54,11 +74,12 @@ pub struct SqliteStore {
     reader: Mutex<Connection>,
 }
 
+fn busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
 fn error(e: rusqlite::Error) -> StoreError {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
-        _ => StoreError::Database(e.to_string()),
-    }
+    if busy(&e) { StoreError::Busy } else { StoreError::Database(e.to_string()) }
 }
 
 fn millis(at: DateTime<Utc>) -> i64 {
@@ -78,7 +99,7 @@ fn list(text: String) -> Vec<String> {
 }
 
 const COLUMNS: &str = "id, account, owner, owner_is_service_user, creator, name, tags, environments, scopes, \
-                       created_at, expires_at, status, last_used_at, digest, deleted";
+                       created_at, expires_at, status, last_used_at, digest, deleted, rotated_from, rotated_to";
 
 fn record(row: &Row<'_>) -> rusqlite::Result<(TokenRecord, bool)> {
     let digest: Vec<u8> = row.get(13)?;
@@ -97,6 +118,8 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(TokenRecord, bool)> {
             expires_at: row.get::<_, Option<i64>>(10)?.map(time),
             status: if status == "disabled" { Status::Disabled } else { Status::Active },
             last_used_at: row.get::<_, Option<i64>>(12)?.map(time),
+            rotated_from: row.get::<_, Option<String>>(15)?.map(TokenId),
+            rotated_to: row.get::<_, Option<String>>(16)?.map(TokenId),
             digest: TokenDigest(digest.try_into().unwrap_or([0; 32])),
         },
         row.get(14)?,
@@ -104,11 +127,14 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(TokenRecord, bool)> {
 }
 
 impl SqliteStore {
-    /// Opens (and creates, on first use) the database file and brings its schema up to date.
+    /// Opens (and creates, on first use, readable by its owner only) the database file and
+    /// brings its schema up to date. Other processes setting up or using the same file are
+    /// waited for up to the busy timeout (D25).
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        create_private(path)?;
         let mut connection = Connection::open(path).map_err(error)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
-        connection.pragma_update(None, "journal_mode", "WAL").map_err(error)?;
+        switch_to_wal(&connection)?;
         connection.pragma_update(None, "synchronous", "NORMAL").map_err(error)?;
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(error)?;
         let version: usize = transaction.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(error)?;
@@ -142,10 +168,47 @@ impl SqliteStore {
     }
 }
 
+/// Creates the database file with mode 0600 whatever the umask (D35): it holds owners, scopes,
+/// digests and the audit log. SQLite gives the `-wal` and `-shm` files the database file's mode.
+/// An existing file is left as it is.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let private = Permissions::from_mode(0o600);
+    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(file) => file.set_permissions(private),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+    .map_err(|e| StoreError::Database(format!("cannot create `{}`: {e}", path.display())))
+}
+
+/// Puts the database in WAL mode, waiting for other connections up to the busy timeout: SQLite
+/// answers a switch that meets another connection's lock with `busy` at once, without its busy
+/// handler, and twenty processes creating one file meet exactly that.
+fn switch_to_wal(connection: &Connection) -> Result<(), StoreError> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(e) if busy(&e) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(error(e)),
+        }
+    }
+}
+
 fn insert_audit(connection: &Connection, audit: &AuditEntry) -> rusqlite::Result<()> {
     connection.execute(
-        "INSERT INTO audit (at, actor, action, token, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![millis(audit.at), audit.actor, audit.action, audit.token.as_ref().map(|t| t.0.as_str()), audit.outcome],
+        "INSERT INTO audit (at, account, actor, action, token, new_token, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            millis(audit.at),
+            audit.account,
+            audit.actor,
+            audit.action,
+            audit.token.as_ref().map(|t| t.0.as_str()),
+            audit.new_token.as_ref().map(|t| t.0.as_str()),
+            audit.outcome
+        ],
     )?;
     Ok(())
 }
@@ -153,7 +216,7 @@ fn insert_audit(connection: &Connection, audit: &AuditEntry) -> rusqlite::Result
 fn insert_token(connection: &Connection, r: &TokenRecord) -> rusqlite::Result<()> {
     connection.execute(
         &format!(
-            "INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)"
+            "INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15, ?16)"
         ),
         params![
             r.id.0,
@@ -170,6 +233,8 @@ fn insert_token(connection: &Connection, r: &TokenRecord) -> rusqlite::Result<()
             if r.status == Status::Active { "active" } else { "disabled" },
             r.last_used_at.map(millis),
             r.digest.0.as_slice(),
+            r.rotated_from.as_ref().map(|t| t.0.as_str()),
+            r.rotated_to.as_ref().map(|t| t.0.as_str()),
         ],
     )?;
     Ok(())
@@ -242,12 +307,21 @@ impl TokenStore for SqliteStore {
         self.write(|transaction| {
             let changed = transaction
                 .execute(
-                    "UPDATE tokens SET expires_at = ?2 WHERE id = ?1 AND deleted = 0",
-                    params![old.0, millis(old_expires)],
+                    "UPDATE tokens SET expires_at = ?2, rotated_to = ?3 WHERE id = ?1 AND deleted = 0 AND rotated_to IS NULL",
+                    params![old.0, millis(old_expires), new.id.0],
                 )
                 .map_err(error)?;
             if changed == 0 {
-                return Err(StoreError::NotFound(old.clone()));
+                let rotated: Option<bool> = transaction
+                    .query_row("SELECT rotated_to IS NOT NULL FROM tokens WHERE id = ?1 AND deleted = 0", [&old.0], |row| {
+                        row.get(0)
+                    })
+                    .optional()
+                    .map_err(error)?;
+                return Err(match rotated {
+                    Some(true) => StoreError::AlreadyRotated(old.clone()),
+                    _ => StoreError::NotFound(old.clone()),
+                });
             }
             insert_token(transaction, new).map_err(error)?;
             insert_audit(transaction, audit).map_err(error)
@@ -280,22 +354,29 @@ impl TokenStore for SqliteStore {
         self.write(|transaction| insert_audit(transaction, audit).map_err(error))
     }
 
-    fn audit_log(&self, since: Option<DateTime<Utc>>, token: Option<&TokenId>) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit_log(
+        &self,
+        account: &str,
+        since: Option<DateTime<Utc>>,
+        token: Option<&TokenId>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(|c| {
             let mut statement = c.prepare(
-                "SELECT at, actor, action, token, outcome FROM audit
-                 WHERE at >= ?1 AND (?2 IS NULL OR token = ?2) ORDER BY seq",
+                "SELECT at, account, actor, action, token, new_token, outcome FROM audit
+                 WHERE account = ?1 AND at >= ?2 AND (?3 IS NULL OR token = ?3 OR new_token = ?3) ORDER BY seq",
             )?;
-            let rows =
-                statement.query_map(params![since.map_or(i64::MIN, millis), token.map(|t| t.0.as_str())], |row| {
-                    Ok(AuditEntry {
-                        at: time(row.get(0)?),
-                        actor: row.get(1)?,
-                        action: row.get(2)?,
-                        token: row.get::<_, Option<String>>(3)?.map(TokenId),
-                        outcome: row.get(4)?,
-                    })
-                })?;
+            let since = since.map_or(i64::MIN, millis);
+            let rows = statement.query_map(params![account, since, token.map(|t| t.0.as_str())], |row| {
+                Ok(AuditEntry {
+                    at: time(row.get(0)?),
+                    account: row.get(1)?,
+                    actor: row.get(2)?,
+                    action: row.get(3)?,
+                    token: row.get::<_, Option<String>>(4)?.map(TokenId),
+                    new_token: row.get::<_, Option<String>>(5)?.map(TokenId),
+                    outcome: row.get(6)?,
+                })
+            })?;
             rows.collect()
         })
     }
@@ -305,5 +386,71 @@ impl TokenStore for SqliteStore {
             let update = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1";
             transaction.execute(update, params![id.0, millis(at)]).map(|_| ()).map_err(error)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("warden-sqlite-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Another process holds the new file's first write lock while it is still in rollback
+    /// mode, as one does while it switches the file to WAL: opening waits for it (SQLite answers
+    /// a switch to WAL at such a moment with `busy` at once, not through the busy timeout).
+    #[test]
+    fn opening_waits_for_another_process_setting_the_file_up() {
+        let dir = scratch("setup");
+        let path = dir.join("fresh.db");
+        let mut other = Connection::open(&path).unwrap();
+        let holder = std::thread::spawn(move || {
+            let transaction = other.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+            transaction.execute_batch("CREATE TABLE elsewhere (x)").unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            transaction.commit().unwrap();
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let opened = SqliteStore::open(&path);
+        holder.join().unwrap();
+        assert!(opened.is_ok(), "{:?}", opened.err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A database of the first schema, with a token, its audit entry and a switch's entry,
+    /// comes up to date: each entry lands in the account it happened in.
+    #[test]
+    fn a_first_version_database_is_migrated() {
+        let dir = scratch("migrate");
+        let path = dir.join("v1.db");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(MIGRATIONS[0]).unwrap();
+        old.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO accounts VALUES ('acme', 1);
+             INSERT INTO tokens (id, account, owner, owner_is_service_user, creator, name, tags, environments,
+                 scopes, created_at, expires_at, status, last_used_at, digest)
+                 VALUES ('dt0s16.OLD', 'acme', 'u-alice', 0, 'u-alice', 'old', '[]', '[]', '[\"x:y:z\"]', 0,
+                 NULL, 'active', NULL, x'00');
+             INSERT INTO audit (at, actor, action, token, outcome) VALUES (0, 'alice', 'create', 'dt0s16.OLD', 'ok');
+             INSERT INTO audit (at, actor, action, token, outcome) VALUES (1, 'admin', 'deny_tokens', NULL, 'ok');",
+        )
+        .unwrap();
+        drop(old);
+
+        let store = SqliteStore::open(&path).unwrap();
+        let (record, deleted) = store.get(&TokenId("dt0s16.OLD".into())).unwrap().unwrap();
+        assert_eq!((record.name.as_str(), deleted, record.rotated_from, record.rotated_to), ("old", false, None, None));
+        let actions: Vec<String> = store.audit_log("acme", None, None).unwrap().into_iter().map(|e| e.action).collect();
+        assert_eq!(actions, ["create", "deny_tokens"]);
+        assert!(store.audit_log("globex", None, None).unwrap().is_empty());
+        let updated = store.writer.lock().unwrap().execute("UPDATE audit SET outcome = 'x'", []);
+        assert!(updated.is_err(), "the audit log is append-only again");
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -168,10 +168,41 @@ pub(super) fn unexpected_characters(span: Span, text: &str) -> Diagnostic {
         _ => "remove it; values go inside quotes",
     };
     let diagnostic =
-        Diagnostic::new(&rules::UNEXPECTED_CHARACTER, span.clone(), format!("unexpected `{text}`")).with_help(help);
+        Diagnostic::new(&rules::UNEXPECTED_CHARACTER, span.clone(), format!("unexpected {}", quoted(text)))
+            .with_help(help);
     if text.chars().all(|c| c == '`') {
         diagnostic.with_fix(Fix::replace("remove the backticks", span, ""))
     } else {
         diagnostic
+    }
+}
+
+/// User text in backticks, readable even when it holds backticks itself: backticks alone are
+/// named ("a backtick", "3 backticks"); other text goes in a longer run of backticks, as Markdown
+/// does (`` `a`b` ``).
+fn quoted(text: &str) -> String {
+    let ticks = text.chars().filter(|&c| c == '`').count();
+    if ticks == 0 {
+        return format!("`{text}`");
+    }
+    if ticks == text.chars().count() {
+        return if ticks == 1 { "backtick".to_string() } else { format!("{ticks} backticks") };
+    }
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    format!("{fence} {text} {fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn text_with_backticks_is_quoted_readably() {
+        assert_eq!(quoted("€"), "`€`");
+        assert_eq!(quoted("`"), "backtick");
+        assert_eq!(quoted("```"), "3 backticks");
+        assert_eq!(quoted("`…"), "`` `… ``");
+        assert_eq!(quoted("``…"), "``` ``… ```");
     }
 }

@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::error::TokenError;
+use super::reason::CheckReason;
 use super::record::{Status, TokenRecord};
-use super::service::{CachedToken, TokenService};
+use super::service::TokenService;
 use super::string::{TokenId, parse};
 use crate::eval::{AttrValue, Decision, Explanation, Request};
 use crate::iam::Principal;
@@ -19,8 +19,11 @@ use crate::iam::Principal;
 /// What is asked of a token.
 #[derive(Debug, Clone, Default)]
 pub struct CheckRequest {
+    /// `None`: an account-level request (D16).
     pub environment: Option<String>,
+    /// The permission asked for.
     pub permission: String,
+    /// The request's attributes, by key.
     pub attributes: BTreeMap<String, AttrValue>,
     /// Attach the evaluator's explanation to a policy decision.
     pub explain: bool,
@@ -30,29 +33,33 @@ pub struct CheckRequest {
 /// of a conditional answer and (on request) the explanation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// Whether the request is allowed (200).
     pub allowed: bool,
-    /// `allow`, `deny` or `conditional` (D23: conditional is not allowed).
+    /// `allow`, `deny` or `conditional` (D23: conditional is not allowed): the reason's outcome.
     pub decision: &'static str,
+    /// 200, 401 or 403: the reason's status.
     pub status: u16,
-    /// `ok`, `invalid_token`, `token_expired`, `token_disabled`, `wrong_resource`,
-    /// `insufficient_scope`, `policy_denied` or `conditional`.
-    pub reason: &'static str,
+    /// Why: `ok` or the step of tokens.md §4 that refused.
+    pub reason: CheckReason,
+    /// The token, once it is known to be one of this service's.
     #[serde(rename = "tokenId")]
     pub token_id: Option<TokenId>,
     /// The owner's email.
     pub user: Option<String>,
+    /// A conditional answer's residual policy (D23).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub residual: Option<String>,
+    /// The evaluator's explanation, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Box<Explanation>>,
 }
 
 impl Outcome {
-    fn refused(status: u16, reason: &'static str, token: Option<&TokenRecord>) -> Outcome {
+    fn refused(reason: CheckReason, token: Option<&TokenRecord>) -> Outcome {
         Outcome {
             allowed: false,
-            decision: "deny",
-            status,
+            decision: reason.outcome(),
+            status: reason.status(),
             reason,
             token_id: token.map(|t| t.id.clone()),
             user: None,
@@ -66,7 +73,14 @@ impl Outcome {
 /// check's refusal (steps 1–5 of tokens.md §4 as far as they concern the token itself).
 #[derive(Debug)]
 pub enum Caller {
-    Token { owner: Principal, token: Arc<TokenRecord> },
+    /// A token that passed steps 1–5, and its owner.
+    Token {
+        /// The user or service user the token acts for.
+        owner: Principal,
+        /// The token's record.
+        token: Arc<TokenRecord>,
+    },
+    /// The check's answer for a token that did not pass.
     Refused(Outcome),
 }
 
@@ -106,28 +120,29 @@ impl TokenService {
             None => record.environments.is_empty(),
         };
         if !in_resource {
-            return Ok(Outcome::refused(403, "wrong_resource", Some(record)));
+            return Ok(Outcome::refused(CheckReason::WrongResource, Some(record)));
         }
         if !record.scopes.contains(&request.permission) {
-            return Ok(Outcome::refused(403, "insufficient_scope", Some(record)));
+            return Ok(Outcome::refused(CheckReason::InsufficientScope, Some(record)));
         }
         let mut query = Request::new(owner, request.permission.clone()).at(now);
         query.environment = request.environment.clone();
         query.attributes = request.attributes.clone();
         let query = engine.query(&query)?;
         let decision = engine.evaluate(&query);
-        let (allowed, word, status, reason) = match decision {
-            Decision::Allow { .. } => (true, "allow", 200, "ok"),
-            Decision::Conditional { .. } => (false, "conditional", 403, "conditional"),
-            Decision::Deny { .. } | Decision::NoMatch => (false, "deny", 403, "policy_denied"),
+        let reason = match decision {
+            Decision::Allow { .. } => CheckReason::Ok,
+            Decision::Conditional { .. } => CheckReason::Conditional,
+            Decision::Deny { .. } | Decision::NoMatch => CheckReason::PolicyDenied,
         };
+        let allowed = reason == CheckReason::Ok;
         if allowed {
-            self.touch(&record.id, now);
+            self.last_used.record(&record.id, now);
         }
         Ok(Outcome {
             allowed,
-            decision: word,
-            status,
+            decision: reason.outcome(),
+            status: reason.status(),
             reason,
             token_id: Some(record.id.clone()),
             user: Some(tenant.email(owner).to_string()),
@@ -141,25 +156,25 @@ impl TokenService {
     pub fn caller(&self, authorization: &str) -> Result<Caller, TokenError> {
         let now = self.clock.now();
         let Some((id, digest)) = bearer(authorization).and_then(|token| parse(token).ok()) else {
-            return Ok(Caller::Refused(Outcome::refused(401, "invalid_token", None)));
+            return Ok(Caller::Refused(Outcome::refused(CheckReason::InvalidToken, None)));
         };
         let Some(record) = self.record(&id, now)? else {
-            return Ok(Caller::Refused(Outcome::refused(401, "invalid_token", None)));
+            return Ok(Caller::Refused(Outcome::refused(CheckReason::InvalidToken, None)));
         };
         if !record.digest.matches(&digest) {
-            return Ok(Caller::Refused(Outcome::refused(401, "invalid_token", None)));
+            return Ok(Caller::Refused(Outcome::refused(CheckReason::InvalidToken, None)));
         }
-        let refused = |reason| Ok(Caller::Refused(Outcome::refused(403, reason, Some(&record))));
+        let refused = |reason| Ok(Caller::Refused(Outcome::refused(reason, Some(&record))));
         if record.is_expired(now) {
-            return refused("token_expired");
+            return refused(CheckReason::TokenExpired);
         }
         if record.status == Status::Disabled {
-            return refused("token_disabled");
+            return refused(CheckReason::TokenDisabled);
         }
         let engine = self.engine();
         let tenant = engine.tenant();
         if record.account != tenant.account.id {
-            return refused("wrong_resource");
+            return refused(CheckReason::WrongResource);
         }
         let owner = match record.owner.service_user {
             true => tenant.find_service_user(&record.owner.id),
@@ -168,7 +183,7 @@ impl TokenService {
         match owner {
             Some(owner) => Ok(Caller::Token { owner, token: record }),
             // An owner who left the tenant has no policies: nothing is allowed.
-            None => refused("policy_denied"),
+            None => refused(CheckReason::PolicyDenied),
         }
     }
 
@@ -177,36 +192,17 @@ impl TokenService {
     /// others where blocking is allowed.
     pub fn answers_from_memory(&self, authorization: &str) -> bool {
         let Some((id, _)) = bearer(authorization).and_then(|token| parse(token).ok()) else { return true };
-        self.cached(&id, self.clock.now()).is_some()
+        self.tokens.fresh(&id, self.clock.now(), self.settings.propagation).is_some()
     }
 
     /// Records a use of a token other than an allowed check (a call of the HTTP API it made).
     pub fn record_use(&self, id: &TokenId) {
-        self.touch(id, self.clock.now());
-    }
-
-    /// The cached record while it is younger than the propagation bound: `Some(None)` for a
-    /// deleted token.
-    fn cached(&self, id: &TokenId, now: DateTime<Utc>) -> Option<Option<Arc<TokenRecord>>> {
-        let cache = self.tokens.read().expect("the token cache lock is never poisoned");
-        let cached = cache.get(id).filter(|c| now - c.fetched_at <= self.settings.propagation)?;
-        Some((!cached.deleted).then(|| Arc::clone(&cached.record)))
+        self.last_used.record(id, self.clock.now());
     }
 
     /// The token's record, from the cache while it is fresh; `None` for unknown and deleted
     /// tokens.
     fn record(&self, id: &TokenId, now: DateTime<Utc>) -> Result<Option<Arc<TokenRecord>>, TokenError> {
-        if let Some(cached) = self.cached(id, now) {
-            return Ok(cached);
-        }
-        // A change made while the store is read must not be overwritten by what was read.
-        let generation = self.forgotten.load(Ordering::Acquire);
-        let Some((record, deleted)) = self.store.get(id)? else { return Ok(None) };
-        let record = Arc::new(record);
-        let mut cache = self.tokens.write().expect("the token cache lock is never poisoned");
-        if self.forgotten.load(Ordering::Acquire) == generation {
-            cache.insert(id.clone(), CachedToken { record: Arc::clone(&record), deleted, fetched_at: now });
-        }
-        Ok((!deleted).then_some(record))
+        Ok(self.tokens.get_or_fetch(id, now, self.settings.propagation, || self.store.get(id))?)
     }
 }

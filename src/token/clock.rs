@@ -4,7 +4,9 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 
+/// Where the service reads the time: expiry, overlaps and the propagation bound are judged by it.
 pub trait Clock: Send + Sync {
+    /// The time now.
     fn now(&self) -> DateTime<Utc>;
 }
 
@@ -21,14 +23,17 @@ impl Clock for SystemClock {
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 
 impl ManualClock {
+    /// A clock standing at `at`.
     pub fn new(at: DateTime<Utc>) -> ManualClock {
         ManualClock(Mutex::new(at))
     }
 
+    /// Moves the clock on.
     pub fn advance(&self, by: Duration) {
         *self.0.lock().expect("the clock lock is never poisoned") += by;
     }
 
+    /// Puts the clock at `at`.
     pub fn set(&self, at: DateTime<Utc>) {
         *self.0.lock().expect("the clock lock is never poisoned") = at;
     }

@@ -8,7 +8,7 @@
 //! use warden::eval::Engine;
 //! use warden::iam::{TenantFiles, load};
 //! use warden::store::SqliteStore;
-//! use warden::token::{CheckRequest, NewToken, Settings, SystemClock, TokenService};
+//! use warden::token::{CheckReason, CheckRequest, NewToken, Settings, SystemClock, TokenService};
 //!
 //! let files = TenantFiles {
 //!     config: SourceFile::new("warden.toml", r#"
@@ -43,24 +43,31 @@
 //! let header = format!("Bearer {}", created.secret.expose()); // shown this once
 //! let request = CheckRequest { permission: "document:documents:read".into(), ..Default::default() };
 //! let outcome = service.check(&header, &request).unwrap();
-//! assert_eq!((outcome.status, outcome.reason), (200, "ok"));
+//! assert_eq!((outcome.status, outcome.reason), (200, CheckReason::Ok));
 //! # std::fs::remove_dir_all(&dir).ok();
 //! ```
 
+mod actor;
+mod admission;
+mod cache;
 mod check;
 mod clock;
 mod error;
+mod reason;
 mod record;
 mod service;
+mod settings;
 mod store;
 mod string;
 
+pub use actor::{Actor, MANAGE_ALL, WRITE_OWN};
+pub use cache::Reload;
 pub use check::{Caller, CheckRequest, Outcome};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::TokenError;
+pub use reason::{CheckReason, Rule};
 pub use record::{Owner, ShownStatus, Status, TokenRecord, TokenView};
-pub use service::{
-    Actor, Created, MANAGE_ALL, MAX_PROPAGATION, NewToken, Reload, Rotation, Settings, TokenService, WRITE_OWN,
-};
+pub use service::{Created, NewToken, Rotation, TokenService};
+pub use settings::{Deployment, MAX_PROPAGATION, Settings};
 pub use store::{AuditEntry, Change, StoreError, TokenStore};
 pub use string::{DEFAULT_PREFIX, Malformed, TokenDigest, TokenId, TokenSecret, parse, redact, scan, valid_prefix};

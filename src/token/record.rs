@@ -5,10 +5,13 @@ use serde::Serialize;
 
 use super::string::{TokenDigest, TokenId};
 
+/// What a token was set to: a disabled token is refused until enabled again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Usable (while not expired).
     Active,
+    /// Refused.
     Disabled,
 }
 
@@ -16,8 +19,11 @@ pub enum Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShownStatus {
+    /// Active and not expired.
     Active,
+    /// Disabled and not expired.
     Disabled,
+    /// Expired, whatever its status.
     Expired,
 }
 
@@ -35,31 +41,51 @@ impl ShownStatus {
 /// The owner: a user or a service user, by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Owner {
+    /// The user's or service user's id.
     pub id: String,
+    /// Whether it is a service user.
     pub service_user: bool,
 }
 
+/// A token as stored (tokens.md §2).
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenRecord {
+    /// `PREFIX.PUBLIC`: safe to show, log and use in URLs.
     pub id: TokenId,
+    /// 1 to 255 characters, trimmed; not unique.
     pub name: String,
+    /// Free-form labels.
     pub tags: Vec<String>,
+    /// Whom the token acts for.
     pub owner: Owner,
     /// The id of the user or service user that created it.
     pub creator: String,
+    /// The account it belongs to.
     pub account: String,
     /// Empty: the whole account; else these environments only.
     pub environments: Vec<String>,
+    /// The permissions it may be used for (its rights are these ∩ its owner's policies).
     pub scopes: Vec<String>,
+    /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// When it stops working; `None`: never.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Active or disabled.
     pub status: Status,
+    /// The last successful use, written at most once a minute.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The token this one replaced by rotation.
+    pub rotated_from: Option<TokenId>,
+    /// The token that replaced this one by rotation (D31: it cannot be rotated or duplicated
+    /// again).
+    pub rotated_to: Option<TokenId>,
+    /// The SHA-256 of the token string: never the secret itself.
     #[serde(skip)]
     pub digest: TokenDigest,
 }
 
 impl TokenRecord {
+    /// Whether the token has expired at `now`.
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
     }
@@ -70,6 +96,7 @@ impl TokenRecord {
         self.environments.is_empty() && self.scopes.iter().any(|s| s == permission)
     }
 
+    /// How listings show it at `now` (D20: expired before disabled).
     pub fn shown_status(&self, now: DateTime<Utc>) -> ShownStatus {
         match (self.is_expired(now), self.status) {
             (true, _) => ShownStatus::Expired,
@@ -83,21 +110,30 @@ impl TokenRecord {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenView {
+    /// The token's id.
     pub token_id: TokenId,
+    /// Its name.
     pub name: String,
+    /// Its scopes.
     pub scope: Vec<String>,
     /// `urn:dtaccount:<id>`, or `urn:dtenvironment:<id>` for each environment.
     pub resource: Vec<String>,
+    /// Its tags.
     pub tags: Vec<String>,
+    /// When it expires; `null`: never.
     pub expiration_date: Option<DateTime<Utc>>,
+    /// The owner's id.
     pub user_uuid: String,
     /// `ACTIVE`, `INACTIVE` (disabled) or `EXPIRED`.
     pub status: &'static str,
+    /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// Its last successful use.
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl TokenRecord {
+    /// The token as the API shows it at `now`.
     pub fn view(&self, now: DateTime<Utc>) -> TokenView {
         let resource = match self.environments.is_empty() {
             true => vec![format!("urn:dtaccount:{}", self.account)],

@@ -10,10 +10,18 @@ use super::string::TokenId;
 /// One line of the append-only audit log: who did what to which token, and how it ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
+    /// When.
     pub at: DateTime<Utc>,
+    /// The account it happened in: one database may hold several.
+    pub account: String,
+    /// Who: the actor's email.
     pub actor: String,
+    /// What: `create`, `disable`, `rotate`, `deny_tokens`, …
     pub action: String,
+    /// The token acted on (for a create, the new one).
     pub token: Option<TokenId>,
+    /// The token a duplicate or rotate made (D31).
+    pub new_token: Option<TokenId>,
     /// `ok`, or the rule id that refused it.
     pub outcome: String,
 }
@@ -21,24 +29,37 @@ pub struct AuditEntry {
 /// A change to one token.
 #[derive(Debug, Clone)]
 pub enum Change {
+    /// Disable or enable.
     Status(Status),
+    /// A new expiry; `None`: never.
     Expiry(Option<DateTime<Utc>>),
+    /// Delete for good.
     Delete,
 }
 
+/// Why the store did not do what it was asked.
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The owner already has `limit` tokens: the insert did not happen.
     #[error("the owner already has {0} tokens")]
     LimitReached(usize),
+    /// No such token, or it is deleted.
     #[error("no token `{0}`")]
     NotFound(TokenId),
+    /// The token to rotate was rotated already: the rotation did not happen (D31).
+    #[error("`{0}` was rotated already")]
+    AlreadyRotated(TokenId),
+    /// The database stayed busy beyond the busy timeout.
     #[error("the token database is busy; try again")]
     Busy,
+    /// The database failed.
     #[error("token database error: {0}")]
     Database(String),
 }
 
+/// Storage of tokens, account switches and the audit log: what the lifecycle needs, each method
+/// one transaction.
 pub trait TokenStore: Send + Sync {
     /// Inserts a token unless its owner already has `limit` tokens in its account (deleted ones
     /// do not count); the count and the insert are one transaction. `limit: None` skips it.
@@ -49,7 +70,9 @@ pub trait TokenStore: Send + Sync {
     fn list(&self, account: &str, owner: Option<&str>) -> Result<Vec<TokenRecord>, StoreError>;
     /// Applies a change and writes its audit entry, in one transaction.
     fn change(&self, id: &TokenId, change: &Change, audit: &AuditEntry) -> Result<(), StoreError>;
-    /// Inserts `new` and sets the old token's expiry, in one transaction (rotation).
+    /// Inserts `new` and sets the old token's expiry and successor, in one transaction
+    /// (rotation); refuses with [`StoreError::AlreadyRotated`] when the old token has a
+    /// successor already.
     fn rotate(
         &self,
         old: &TokenId,
@@ -59,10 +82,18 @@ pub trait TokenStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The account's platform-tokens switch, `None` before it was ever set.
     fn account_switch(&self, account: &str) -> Result<Option<bool>, StoreError>;
+    /// Sets the account's switch, with its audit entry (none when the tenant seeds it).
     fn set_account_switch(&self, account: &str, allowed: bool, audit: Option<&AuditEntry>) -> Result<(), StoreError>;
+    /// Appends an audit entry (a refusal: nothing else changed).
     fn record_audit(&self, audit: &AuditEntry) -> Result<(), StoreError>;
-    /// Audit entries since a time, of one token or of all, oldest first.
-    fn audit_log(&self, since: Option<DateTime<Utc>>, token: Option<&TokenId>) -> Result<Vec<AuditEntry>, StoreError>;
+    /// An account's audit entries since a time, of one token (acted on or made) or of all,
+    /// oldest first.
+    fn audit_log(
+        &self,
+        account: &str,
+        since: Option<DateTime<Utc>>,
+        token: Option<&TokenId>,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
     /// Records a successful use.
     fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
 }

@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 /// RFC 4648 base32.
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// The platform's prefix of platform tokens.
 pub const DEFAULT_PREFIX: &str = "dt0s16";
 const PUBLIC_LEN: usize = 24;
 const RANDOM_SECRET_LEN: usize = 57;
@@ -50,10 +51,12 @@ impl TokenSecret {
         &self.0
     }
 
+    /// The token's id: `PREFIX.PUBLIC`.
     pub fn id(&self) -> TokenId {
         parse(&self.0).expect("a generated token parses").0
     }
 
+    /// What is stored instead of the token.
     pub fn digest(&self) -> TokenDigest {
         TokenDigest::of(&self.0)
     }
@@ -93,10 +96,12 @@ impl fmt::Display for TokenId {
 pub struct TokenDigest(pub [u8; 32]);
 
 impl TokenDigest {
+    /// The digest of a token string.
     pub fn of(token: &str) -> TokenDigest {
         TokenDigest(Sha256::digest(token.as_bytes()).into())
     }
 
+    /// Whether two digests are equal, compared in constant time.
     pub fn matches(&self, other: &TokenDigest) -> bool {
         self.0.ct_eq(&other.0).into()
     }
@@ -111,7 +116,9 @@ impl fmt::Debug for TokenDigest {
 /// Why a string is not a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Malformed {
+    /// Not `PREFIX.PUBLIC.SECRET` with the platform's prefix and lengths in base32.
     Shape,
+    /// The shape is right but the secret's checksum does not match: a typo or a look-alike.
     Checksum,
 }
 

@@ -1,0 +1,247 @@
+//! The rules a new token must pass, whether created, duplicated or rotated (tokens.md §3,
+//! decisions D20, D21, D32): the account switch, the actor's rights, the service user, the
+//! name, the expiry, the environments and the scopes; and the rules of rotation that keep it
+//! from breeding tokens (D31). The limit is the store's, checked in the same transaction as
+//! the insert.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::actor::{Actor, WRITE_OWN};
+use super::error::TokenError;
+use super::reason::Rule;
+use super::record::TokenRecord;
+use super::service::{NewToken, TokenService};
+use crate::catalog::nearest;
+use crate::eval::Engine;
+use crate::iam::Principal;
+
+const USE_SERVICE_USER: &str = "iam:service-users:use";
+const SERVICE_USER_EMAIL: &str = "iam:service-user-email";
+
+/// The longest token name, in characters after trimming.
+pub(super) const MAX_NAME: usize = 255;
+
+impl TokenService {
+    /// Every create rule but the limit (D20: duplicate and rotate re-check them); the name to
+    /// store, trimmed.
+    pub(super) fn admit(
+        &self,
+        engine: &Engine,
+        actor: Actor,
+        owner: Principal,
+        token: &NewToken,
+    ) -> Result<String, TokenError> {
+        let tenant = engine.tenant();
+        if self.store.account_switch(&tenant.account.id)? == Some(false) {
+            return Err(TokenError::refused(
+                Rule::TokensDisabled,
+                format!("account `{}` does not allow platform tokens", tenant.account.id),
+            ));
+        }
+        self.require(engine, actor, WRITE_OWN, "create platform tokens")?;
+        if token.service_user.is_some() {
+            let email = tenant.email(owner);
+            if !self.allows(engine, actor, USE_SERVICE_USER, Some((SERVICE_USER_EMAIL, email)))? {
+                return Err(TokenError::refused(
+                    Rule::ServiceUserNotAllowed,
+                    format!(
+                        "`{}` may not act for the service user `{email}`: that needs `{USE_SERVICE_USER}` where `{SERVICE_USER_EMAIL}` is its email",
+                        tenant.email(actor.principal)
+                    ),
+                ));
+            }
+        }
+        let name = token.name.trim();
+        let length = name.chars().count();
+        if length == 0 || length > MAX_NAME {
+            return Err(TokenError::refused(
+                Rule::InvalidName,
+                format!("a token name has 1 to {MAX_NAME} characters; this one has {length}"),
+            ));
+        }
+        if let Some(at) = token.expires_at {
+            in_the_future(at, self.clock.now())?;
+        }
+        within_caller(actor, token.expires_at)?;
+        for environment in &token.environments {
+            if tenant.environment(environment).is_none() {
+                return Err(TokenError::refused(
+                    Rule::UnknownEnvironment,
+                    format!("account `{}` has no environment `{environment}`", tenant.account.id),
+                ));
+            }
+        }
+        self.known_scopes(&token.scopes)?;
+        if let Some(caller) = actor.token {
+            if let Some(scope) = token.scopes.iter().find(|scope| !caller.scopes.contains(scope)) {
+                return Err(TokenError::refused(
+                    Rule::ScopeNotHeld,
+                    format!(
+                        "`{scope}` is not a scope of the calling token `{}`: a token passes on only scopes it holds",
+                        caller.id
+                    ),
+                ));
+            }
+        }
+        Ok(name.to_string())
+    }
+
+    /// At least one scope, each a permission of a service whose permissions may be token scopes.
+    fn known_scopes(&self, scopes: &[String]) -> Result<(), TokenError> {
+        if scopes.is_empty() {
+            return Err(TokenError::refused(Rule::NoScopes, "a token needs at least one scope"));
+        }
+        let may_be_scope = |permission: &str| {
+            let service = permission.split(':').next().unwrap_or_default();
+            self.catalog.service(service).is_some_and(|s| s.token_scope)
+        };
+        for scope in scopes {
+            let known = self.catalog.permission(scope).is_some();
+            if !known || !may_be_scope(scope) {
+                let scopes = self.catalog.permissions().filter(|p| may_be_scope(&p.name));
+                let hint = nearest(scope, scopes.map(|p| p.name.as_str()))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                let why =
+                    if known { "its service cannot be a token scope" } else { "it is not a permission of the catalog" };
+                return Err(TokenError::refused(
+                    Rule::UnknownScope,
+                    format!("`{scope}` cannot be a scope: {why}{hint}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The longest overlap of a rotation: how long the old token may go on working (D31).
+const MAX_OVERLAP: Duration = Duration::days(30);
+
+impl TokenService {
+    /// A token whose predecessor still works (inside its overlap) is not rotated again until
+    /// the predecessor has expired or been deleted (D31).
+    pub(super) fn no_rotation_in_progress(&self, record: &TokenRecord, now: DateTime<Utc>) -> Result<(), TokenError> {
+        let Some(predecessor) = &record.rotated_from else { return Ok(()) };
+        match self.store.get(predecessor)? {
+            Some((old, false)) if !old.is_expired(now) => Err(TokenError::refused(
+                Rule::RotationInProgress,
+                format!(
+                    "`{}` replaced `{}`, which works until {}; rotate it once that token has expired or been deleted",
+                    record.id,
+                    old.id,
+                    old.expires_at.map_or_else(|| "it is deleted".to_string(), |at| at.to_rfc3339())
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The old token of a rotation stops now or within 30 days, and never after its own expiry (D31).
+pub(super) fn overlap_allowed(
+    record: &TokenRecord,
+    old_expires: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), TokenError> {
+    let latest = record.expires_at.map_or(now + MAX_OVERLAP, |at| at.min(now + MAX_OVERLAP));
+    if old_expires < now || old_expires > latest {
+        return Err(TokenError::refused(
+            Rule::InvalidOverlap,
+            format!(
+                "the old token can stop now or at most {} days ahead, never after its own expiry: between now and {}, not at {}",
+                MAX_OVERLAP.num_days(),
+                latest.to_rfc3339(),
+                old_expires.to_rfc3339()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A rotated-out token is not rotated or duplicated again (D31).
+pub(super) fn not_rotated_out(record: &TokenRecord, what: &str) -> Result<(), TokenError> {
+    match &record.rotated_to {
+        Some(successor) => Err(TokenError::refused(
+            Rule::AlreadyRotated,
+            format!("`{}` was rotated into `{successor}` and cannot be {what} again; use `{successor}`", record.id),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A rotated-out token's expiry can be brought forward, never put later or cleared (D31).
+pub(super) fn only_brought_forward(record: &TokenRecord, expires_at: Option<DateTime<Utc>>) -> Result<(), TokenError> {
+    let (Some(successor), Some(current)) = (&record.rotated_to, record.expires_at) else { return Ok(()) };
+    if expires_at.is_some_and(|at| at <= current) {
+        return Ok(());
+    }
+    Err(TokenError::refused(
+        Rule::AlreadyRotated,
+        format!(
+            "`{}` was rotated into `{successor}`: its expiry can only be brought forward, to {} or earlier",
+            record.id,
+            current.to_rfc3339()
+        ),
+    ))
+}
+
+/// Through a token, no expiry may be later than the calling token's own (D32); a caller that
+/// never expires, and a person acting in person, have no such bound.
+pub(super) fn within_caller(actor: Actor, expires_at: Option<DateTime<Utc>>) -> Result<(), TokenError> {
+    let Some((caller, bound)) = actor.token.and_then(|token| Some((token, token.expires_at?))) else {
+        return Ok(());
+    };
+    if expires_at.is_some_and(|at| at <= bound) {
+        return Ok(());
+    }
+    let asked =
+        expires_at.map_or_else(|| "never to expire".to_string(), |at| format!("to expire at {}", at.to_rfc3339()));
+    Err(TokenError::refused(
+        Rule::ExpiryBeyondCaller,
+        format!(
+            "the calling token `{}` expires at {}, and a token cannot make a token, or set an expiry, that outlives it; this asks {asked}",
+            caller.id,
+            bound.to_rfc3339()
+        ),
+    ))
+}
+
+/// An expiry must lie in the future.
+pub(super) fn in_the_future(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), TokenError> {
+    if at <= now {
+        return Err(TokenError::refused(
+            Rule::ExpiryInPast,
+            format!("the expiry {} is not in the future", at.to_rfc3339()),
+        ));
+    }
+    Ok(())
+}
+
+/// An expired token cannot be duplicated, rotated or given a new expiry (D20).
+pub(super) fn not_expired(record: &TokenRecord, now: DateTime<Utc>, what: &str) -> Result<(), TokenError> {
+    if record.is_expired(now) {
+        return Err(TokenError::refused(
+            Rule::TokenExpired,
+            format!("`{}` has expired and cannot be {what}", record.id),
+        ));
+    }
+    Ok(())
+}
+
+/// `K8s operator 2026-01-02` → `K8s operator 2026-11-27`; other names get the date appended (D20).
+pub(super) fn rotated_name(name: &str, now: DateTime<Utc>) -> String {
+    let today = now.format("%Y-%m-%d").to_string();
+    let strict_date = |text: &str| {
+        let shaped = text.len() == 10
+            && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        shaped && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+    };
+    let stem = match name.rsplit_once(' ') {
+        Some((stem, date)) if strict_date(date) => stem,
+        _ => name,
+    };
+    let mut rotated: String = stem.chars().take(MAX_NAME - today.len() - 1).collect();
+    rotated.push(' ');
+    rotated.push_str(&today);
+    rotated
+}
