@@ -8,7 +8,7 @@
 //! whose spans lie inside their files, on the line it says.
 //!
 //! ```text
-//! cargo +nightly fuzz run evaluate fuzz/seeds/evaluate -- -max_total_time=60
+//! cargo +nightly fuzz run evaluate fuzz/corpus/evaluate fuzz/seeds/evaluate -- -max_total_time=60
 //! ```
 
 #![no_main]

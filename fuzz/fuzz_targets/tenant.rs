@@ -4,7 +4,7 @@
 //! nothing, in any environment.
 //!
 //! ```text
-//! cargo +nightly fuzz run tenant fuzz/seeds/tenant -- -max_total_time=60
+//! cargo +nightly fuzz run tenant fuzz/corpus/tenant policies/example tests/tenants -- -max_total_time=60
 //! ```
 
 #![no_main]
