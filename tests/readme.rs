@@ -298,8 +298,11 @@ impl Session {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("warden-readme-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        // A copy, so that no README command can change the repository's tenant.
+        std::fs::create_dir_all(dir.join("policies")).unwrap();
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example");
-        copy_dir(&example, &dir.join("policies/example"));
+        let copied = Command::new("cp").arg("-R").arg(example).arg(dir.join("policies")).status();
+        assert!(copied.is_ok_and(|s| s.success()), "cannot copy policies/example");
         let bin = Path::new(env!("CARGO_BIN_EXE_warden")).parent().unwrap().to_str().unwrap().to_string();
         let mut env = BTreeMap::new();
         env.insert("PATH".to_string(), format!("{bin}:{}", std::env::var("PATH").unwrap_or_default()));
@@ -465,18 +468,6 @@ fn loopback_address(command: &str) -> Option<String> {
     let rest = &command[at + "127.0.0.1:".len()..];
     let digits = rest.chars().take_while(char::is_ascii_digit).count();
     (digits > 0).then(|| command[at..at + "127.0.0.1:".len() + digits].to_string())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 /// The kinds of run-specific values.
