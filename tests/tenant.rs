@@ -247,3 +247,31 @@ fn one_boundary_that_does_not_apply_is_a_note_and_boundaries_that_apply_say_noth
         config_findings(&tenant(&bound_with("\"host\", \"context\""), &logs_only, &HOST_AND_CONTEXT));
     assert!(codes.is_empty(), "both restrict logs: {rendered}");
 }
+
+/// Found by the `evaluate` fuzz target: a parameter value holding `${` came back in the residual
+/// as a placeholder (`… = "team-${x}";`, which does not parse; `${global:userId}` would even
+/// change its meaning), and the language cannot write it literally. Such values, and ids that
+/// placeholders stand for, refuse the tenant.
+#[test]
+fn values_that_would_read_as_placeholders_refuse_the_tenant() {
+    let config = format!(
+        "{ONE_USER}[[group]]\nid = \"ops-${{global:userId}}\"\n\
+         [[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\nparameters = {{ team = \"${{x}}\" }}\n"
+    );
+    let policy = r#"ALLOW storage:logs:read WHERE storage:k8s.namespace.name = "team-${bindParam:team}";"#;
+    let loaded = load(&tenant(&config, &[("p", policy)], &[]), Catalog::builtin());
+    assert!(loaded.tenant.is_none());
+    let messages: Vec<String> = loaded
+        .findings
+        .iter()
+        .flat_map(|f| f.diagnostics.iter())
+        .filter(|d| d.code() == "E0613")
+        .map(|d| d.message.to_string())
+        .collect();
+    assert_eq!(
+        messages,
+        ["the group id `ops-${global:userId}` holds `${`", "the parameter value `team = \"${x}\"` holds `${`"],
+        "{:#?}",
+        loaded.findings
+    );
+}

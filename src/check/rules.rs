@@ -217,6 +217,14 @@ rule!(
 );
 
 rule!(
+    PLACEHOLDER_IN_VALUE,
+    "E0613",
+    "placeholder-in-value",
+    Error,
+    "An id or a bind-parameter value holding `${`: placeholders put it into policy text, where it would read as a placeholder."
+);
+
+rule!(
     BOUNDARY_LIFTS_LIMITS,
     "W0611",
     "boundary-lifts-limits",
@@ -232,7 +240,7 @@ rule!(
 );
 
 /// The tenant rules, in code order.
-pub static TENANT: [&Rule; 12] = [
+pub static TENANT: [&Rule; 13] = [
     &INVALID_CONFIG,
     &DUPLICATE_ID,
     &UNKNOWN_MEMBER,
@@ -243,6 +251,7 @@ pub static TENANT: [&Rule; 12] = [
     &MISSING_PARAMETER,
     &UNUSED_PARAMETER,
     &LIST_PARAMETER,
+    &PLACEHOLDER_IN_VALUE,
     &BOUNDARY_LIFTS_LIMITS,
     &BOUNDARY_DOES_NOT_APPLY,
 ];

@@ -166,6 +166,20 @@ impl Config<'_> {
         }
     }
 
+    /// Ids and parameter values are put into policy text (`${global:userId}`, residuals): there
+    /// a `${` would read as a placeholder, and the language has no way to write it literally.
+    /// `what` names the value (quoted). False when it reported one.
+    fn no_placeholder(&mut self, what: &str, value: &str, span: Range<usize>) -> bool {
+        let clean = !value.contains("${");
+        if !clean {
+            self.report(
+                Diagnostic::new(&rules::PLACEHOLDER_IN_VALUE, span, format!("{what} holds `${{`"))
+                    .with_help("placeholders are not substituted into values: write the value itself"),
+            );
+        }
+        clean
+    }
+
     fn resolve(
         &mut self,
         parsed: TenantFile,
@@ -173,6 +187,16 @@ impl Config<'_> {
         mut boundaries: BTreeMap<String, Boundary>,
         linted: &mut impl FnMut(&SourceFile, Kind) -> check::Linted,
     ) -> Tenant {
+        // The ids that `${global:userId}`, `${global:userGroup}` and `${global:levelId}` stand
+        // for (errors refuse the tenant, whatever these return).
+        let ids = std::iter::once(("account", &parsed.account.id))
+            .chain(parsed.environment.iter().map(|e| ("environment", &e.id)))
+            .chain(parsed.user.iter().map(|u| ("user", &u.id)))
+            .chain(parsed.service_user.iter().map(|s| ("service user", &s.id)))
+            .chain(parsed.group.iter().map(|g| ("group", &g.id)));
+        for (what, id) in ids {
+            let _ = self.no_placeholder(&format!("the {what} id `{}`", id.get_ref()), id.get_ref(), id.span());
+        }
         let mut seen = HashMap::new();
         let environments: Vec<Environment> = parsed
             .environment
@@ -262,7 +286,7 @@ impl Config<'_> {
             user_names,
             service_user_names,
             account: Account {
-                id: parsed.account.id,
+                id: parsed.account.id.into_inner(),
                 name: parsed.account.name,
                 platform_tokens: parsed.account.platform_tokens,
             },
@@ -399,6 +423,17 @@ impl Config<'_> {
             ok = false;
         }
         for (name, value) in &binding.parameters {
+            let values = match value.get_ref() {
+                ParameterFile::One(one) => std::slice::from_ref(one),
+                ParameterFile::Many(many) => many.as_slice(),
+            };
+            for text in values {
+                ok &= self.no_placeholder(
+                    &format!("the parameter value `{} = {text:?}`", name.get_ref()),
+                    text,
+                    value.span(),
+                );
+            }
             match uses.get(name.get_ref()) {
                 None => {
                     self.report(
