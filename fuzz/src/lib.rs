@@ -39,8 +39,8 @@ pub fn assert_spans_inside(file: &SourceFile, diagnostics: &[Diagnostic]) {
 /// ```
 ///
 /// The policy, an optional boundary, and lines of the request: `KEY=VALUE` an attribute,
-/// `KEY=[A,B]` a list; `@NAME=…` a bind parameter of the bindings; `time=RFC3339` the time of
-/// every request. Anything else in the request part is ignored.
+/// `KEY=[A,B]` a list (`[]` an empty one); `@NAME=…` a bind parameter of the bindings;
+/// `time=RFC3339` the time of every request. Anything else in the request part is ignored.
 #[derive(Debug, Default)]
 pub struct Case<'a> {
     pub policy: &'a str,
@@ -60,6 +60,7 @@ pub enum Value<'a> {
 impl<'a> Value<'a> {
     fn parse(text: &'a str) -> Value<'a> {
         match text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            Some("") => Value::Many(Vec::new()),
             Some(list) => Value::Many(list.split(',').collect()),
             None => Value::One(text),
         }
@@ -168,13 +169,15 @@ mod tests {
 
     #[test]
     fn a_case_has_its_parts() {
-        let case =
-            Case::parse("ALLOW a:b:c;\n=== boundary\nx = \"y\";\n=== request\nk=v\nl=[1,2]\n@p=[a]\ntime=T\nnoise");
+        let case = Case::parse(
+            "ALLOW a:b:c;\n=== boundary\nx = \"y\";\n=== request\nk=v\nl=[1,2]\n@p=[a]\n@e=[]\ntime=T\nnoise",
+        );
         assert_eq!(case.policy, "ALLOW a:b:c;");
         assert_eq!(case.boundary, Some("x = \"y\";"));
         assert_eq!(case.attributes["k"], Value::One("v"));
         assert_eq!(case.attributes["l"], Value::Many(vec!["1", "2"]));
         assert_eq!(case.parameters["p"], Value::Many(vec!["a"]));
+        assert_eq!(case.parameters["e"], Value::Many(vec![]));
         assert_eq!(case.time, Some("T"));
     }
 }
