@@ -4,7 +4,7 @@
 //!
 //! Invariants: no panic; a principal outside every group bound at the request's level is never
 //! allowed (and nothing is conditional for it); a decision is conditional exactly when it has a
-//! residual, and every residual parses without errors; every explanation names statements
+//! residual, and every residual parses and lints without errors; every explanation names statements
 //! whose spans lie inside their files, on the line it says.
 //!
 //! ```text
@@ -21,7 +21,8 @@ use warden::catalog::Catalog;
 use warden::diagnostic::SourceFile;
 use warden::eval::{AttrValue, Decision, Engine, Explanation, Query, Request, RequestError};
 use warden::iam::{TenantFiles, load};
-use warden::syntax::{Kind, parse};
+use warden::check::lint;
+use warden::syntax::Kind;
 use warden_fuzz::{Case, Value, assert_spans_inside};
 
 /// Only so many permissions of one policy are asked about, to keep every input fast.
@@ -86,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
                 let residual = engine.residual_text(&query, &decision);
                 assert_eq!(residual.is_some(), matches!(decision, Decision::Conditional { .. }));
                 if let Some(residual) = &residual {
-                    assert_parses(residual);
+                    assert_valid(residual);
                 }
                 // Explanations are worked out for the principals that statements reach.
                 if reached {
@@ -100,10 +101,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(first) = permissions.first() {
         for grant in engine.who_can(first, Some("prod"), time).into_iter().flatten() {
-            grant.conditions.as_deref().map(assert_parses);
+            grant.conditions.as_deref().map(assert_valid);
         }
         for grant in engine.effective(principals[0], None, time).into_iter().flatten() {
-            grant.conditions.as_deref().map(assert_parses);
+            grant.conditions.as_deref().map(assert_valid);
         }
     }
 });
@@ -123,9 +124,11 @@ fn query(engine: &Engine, mut request: Request, attributes: &mut BTreeMap<String
     }
 }
 
-fn assert_parses(residual: &str) {
-    let parsed = parse(residual, Kind::Policy);
-    assert!(!parsed.has_errors(), "the residual does not parse:\n{residual}\n{:?}", parsed.diagnostics);
+/// A residual is a policy of its own: it parses, and it passes the catalog's checks (a residual
+/// that a consumer's `warden lint` refused would be no use as a filter).
+fn assert_valid(residual: &str) {
+    let linted = lint(&SourceFile::new("residual.policy", residual), Kind::Policy, Catalog::builtin());
+    assert!(!linted.has_errors(), "the residual has errors:\n{residual}\n{:?}", linted.diagnostics);
 }
 
 /// Every statement an explanation names lies inside its file, on the line it says.
