@@ -57,6 +57,13 @@ impl Sandbox {
         sandbox
     }
 
+    /// Replaces a file at once, as editors save, so a reload never reads it half-written.
+    fn replace(&self, file: &Path, text: &str) {
+        let staged = self.dir.join("staged");
+        std::fs::write(&staged, text).unwrap();
+        std::fs::rename(&staged, file).unwrap();
+    }
+
     fn db(&self) -> PathBuf {
         self.dir.join("tokens.db")
     }
@@ -305,13 +312,16 @@ fn forward_auth_answers_200_401_403_with_the_headers_gateways_read() {
     assert_eq!(allowed.header("x-warden-reason"), Some("ok"));
     assert_eq!(allowed.header("www-authenticate"), None);
 
+    // No credentials at all: a bare challenge (RFC 6750 §3.1, D33); a bad token: `invalid_token`.
     let missing = server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), None);
     assert_status(&missing, 401);
-    assert_eq!(missing.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
+    assert_eq!(missing.header("www-authenticate"), Some(r#"Bearer realm="warden""#));
     assert_eq!(missing.header("x-warden-reason"), Some("invalid_token"));
 
     let forged = format!("{}X", &token[..token.len() - 1]);
-    assert_status(&server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&forged)), 401);
+    let forged = server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&forged));
+    assert_status(&forged, 401);
+    assert_eq!(forged.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
 
     // Denied by the owner's policies (nothing allows it in prod) and outside the scopes.
     let denied = server.get(&format!("/v1/auth?permission={RUN}&environment=prod"), Some(&token));
@@ -469,7 +479,7 @@ fn authorize_answers_400_for_a_malformed_call_naming_the_field() {
     // A request the evaluator cannot judge: an attribute key the catalog does not know.
     let unknown_key =
         bad(r#"{"permission": "app-engine:apps:run", "environment": "staging", "attributes": {"storage:nope": "x"}}"#);
-    assert_error(&unknown_key, 400, "bad_request");
+    assert_error(&unknown_key, 400, "unknown_attribute");
 }
 
 // --- Token management ------------------------------------------------------------------------------
@@ -749,8 +759,10 @@ fn the_management_api_refuses_bad_callers_and_unknown_accounts() {
     let server = sandbox.serve(&[]);
     let none = server.get(TOKENS, None);
     assert_error(&none, 401, "invalid_token");
-    assert_eq!(none.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
-    assert_error(&server.get(TOKENS, Some("dt0s16.AAAA.BBBB")), 401, "invalid_token");
+    assert_eq!(none.header("www-authenticate"), Some(r#"Bearer realm="warden""#));
+    let bad = server.get(TOKENS, Some("dt0s16.AAAA.BBBB"));
+    assert_error(&bad, 401, "invalid_token");
+    assert_eq!(bad.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
     let elsewhere = server.get("/iam/v1/accounts/globex/platform-tokens", Some(&alice));
     assert_error(&elsewhere, 404, "unknown_account");
     // Without a valid token nobody learns which account is served, nor has anything judged.
@@ -807,7 +819,7 @@ fn oversized_bodies_and_headers_are_refused_with_413_and_431() {
     assert_error(&server.raw(chunked.as_bytes()), 413, "body_too_large");
     // Just under the limit is read (and judged: the environment does not exist).
     let fits = format!(r#"{{"permission": "{RUN}", "environment": "{}"}}"#, "x".repeat(60 * 1024));
-    assert_status(&server.call("POST", "/v1/authorize", Some(&token), Some(&fits)), 200);
+    assert_error(&server.call("POST", "/v1/authorize", Some(&token), Some(&fits)), 400, "unknown_environment");
 
     let header =
         format!("GET /healthz HTTP/1.1\r\nHost: w\r\nConnection: close\r\nX-Filler: {}\r\n\r\n", "y".repeat(8 * 1024));
@@ -897,11 +909,10 @@ fn the_tenant_reloads_when_its_files_change_and_a_broken_one_is_refused() {
     let original = std::fs::read_to_string(&config).unwrap();
 
     // A broken tenant: refused, logged with its errors, the last good one keeps serving.
-    std::fs::write(
+    sandbox.replace(
         &config,
-        original.replace("policy = \"builtin:appengine-admin\"", "policy = \"builtin:appengine-admn\""),
-    )
-    .unwrap();
+        &original.replace("policy = \"builtin:appengine-admin\"", "policy = \"builtin:appengine-admn\""),
+    );
     assert!(server.wait_for_log(|log| log.contains("was refused"), Duration::from_secs(10)), "{}", server.log());
     assert!(server.log().contains("builtin:appengine-admn"), "the log names the error:\n{}", server.log());
     assert_status(&server.get(&dev, Some(&token)), 200);
@@ -912,7 +923,7 @@ fn the_tenant_reloads_when_its_files_change_and_a_broken_one_is_refused() {
     assert_eq!(server.log().matches("was refused").count(), 1, "{}", server.log());
 
     // A good change: SRE loses app-engine admin in dev, at once for this process.
-    std::fs::write(&config, without_sre_admin_in_dev(&original)).unwrap();
+    sandbox.replace(&config, &without_sre_admin_in_dev(&original));
     assert!(
         eventually(Duration::from_secs(10), || server.get(&dev, Some(&token)).status == 403),
         "the change is served:\n{}",
@@ -1049,8 +1060,11 @@ fn no_input_crashes_the_server_or_gets_a_server_error() {
         b"GET /v1/auth HTTP/1.1\r\nHost: w\r\nConnection: close\r\nAuthorization: \xff\xfe\r\n\r\n".to_vec(),
         b"GET /v1/auth?permission=a HTTP/1.1\r\nHost: w\r\nConnection: close\r\nX-Warden-Environment: \xc3\r\n\r\n"
             .to_vec(),
-        b"POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nContent-Length: 5\r\n\r\n\xff\xff\xff\xff\xff"
-            .to_vec(),
+        [
+            format!("POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: 5\r\n\r\n").as_bytes(),
+            b"\xff\xff\xff\xff\xff",
+        ]
+        .concat(),
         b"POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nContent-Length: -1\r\n\r\n".to_vec(),
         b"POST /v1/authorize HTTP/1.1\r\nHost: w\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"
             .to_vec(),
@@ -1135,4 +1149,394 @@ fn error_answers_say_what_to_change() {
         .collect::<String>()
         .replace(id_of(&token), "<the caller's token id>");
     insta::assert_snapshot!(text);
+}
+
+// --- Hostile clients ------------------------------------------------------------------------------
+
+#[test]
+fn clients_that_pipeline_and_hang_up_never_end_the_server() {
+    use std::os::unix::process::ExitStatusExt;
+    let sandbox = Sandbox::new();
+    let mut server = sandbox.serve(&[]);
+    // Ten requests on one connection, closed without reading a byte: the answers go to a peer
+    // that is gone (closing with unread data resets the connection), so the server's writes
+    // fail with EPIPE, which is SIGPIPE unless the server ignores it.
+    let pipelined = "GET /nope/answered-with-a-json-body HTTP/1.1\r\nHost: w\r\n\r\n".repeat(10);
+    for round in 0..500 {
+        let Ok(mut stream) = TcpStream::connect(&server.addr) else {
+            let status = server.child.wait().unwrap();
+            panic!("the server ended after {round} hang-ups: {status:?} (signal {:?})", status.signal());
+        };
+        let _ = stream.write_all(pipelined.as_bytes());
+        drop(stream);
+    }
+    assert_still_serving(server);
+}
+
+/// The server answers, and stops cleanly when asked: nothing a client did ended it.
+#[track_caller]
+fn assert_still_serving(server: Server) {
+    assert_status(&server.get("/healthz", None), 200);
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status:?}\n{log}");
+}
+
+/// The other side of the server ignoring SIGPIPE: the command line keeps the default, so a
+/// reader that goes away (`warden lint … | head`) ends it quietly rather than with a panic.
+#[test]
+fn the_command_line_still_ends_quietly_when_its_reader_goes_away() {
+    use std::os::unix::process::ExitStatusExt;
+    let sandbox = Sandbox::new();
+    let policy = sandbox.dir.join("many.policy");
+    // Far more findings than a pipe holds, so the writer is still writing when the reader goes.
+    std::fs::write(&policy, "ALLOW storage:logs:reed;\n".repeat(5_000)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("lint")
+        .arg(&policy)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{:?}", output.status);
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+// --- Credentials, redaction and typos (D33, D34) -----------------------------------------------------
+
+/// A request with the `Authorization` header given twice (the second in another case).
+fn twice_authorized(method: &str, path: &str, first: &str, second: &str, body: &str) -> Vec<u8> {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: w\r\nConnection: close\r\nAuthorization: Bearer {first}\r\nAUTHORIZATION: Bearer {second}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn two_authorization_headers_are_refused_never_picked_from() {
+    let sandbox = Sandbox::new();
+    let alice = sandbox.token(ALICE, &[WRITE, RUN]);
+    let grace = sandbox.token(GRACE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let check = format!(r#"{{"permission": "{RUN}", "environment": "staging"}}"#);
+    // Both valid, one valid and one not, the same one twice: each is refused the same way.
+    for (first, second) in [(alice.as_str(), grace.as_str()), (&alice, "dt0s16.AAAA.BBBB"), (&alice, &alice)] {
+        let authorize = server.raw(&twice_authorized("POST", "/v1/authorize", first, second, &check));
+        assert_error(&authorize, 400, "invalid_request");
+        assert!(authorize.message().contains("exactly one"), "{authorize:?}");
+        let listed = server.raw(&twice_authorized("GET", TOKENS, first, second, ""));
+        assert_error(&listed, 400, "invalid_request");
+        // Gateways turn a 400 into a 500: forward-auth says 401.
+        let gated = server.raw(&twice_authorized("GET", &format!("/v1/auth?permission={RUN}"), first, second, ""));
+        assert_error(&gated, 401, "invalid_request");
+        assert_eq!(gated.header("x-warden-reason"), Some("invalid_request"));
+        assert_eq!(gated.header("www-authenticate"), Some(r#"Bearer error="invalid_request""#));
+        for answer in [&authorize, &listed, &gated] {
+            assert!(!answer.body.contains(secret_of(&alice)) && !answer.body.contains(id_of(&alice)), "{answer:?}");
+        }
+    }
+    // Nothing was created, nothing was used.
+    let tokens = server.get(TOKENS, Some(&alice)).json();
+    assert_eq!(tokens["total"], 1, "{tokens}");
+    let metrics = server.get("/metrics", None).body;
+    for line in [
+        r#"warden_decisions_total{endpoint="authorize",outcome="error",reason="invalid_request"} 3"#,
+        r#"warden_decisions_total{endpoint="auth",outcome="error",reason="invalid_request"} 3"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing `{line}` in\n{metrics}");
+    }
+}
+
+#[test]
+fn without_credentials_the_challenge_is_bare_and_the_body_is_never_judged() {
+    let sandbox = Sandbox::new();
+    let server = sandbox.serve(&[]);
+    for (what, headers) in [("no header", ""), ("another scheme", "Authorization: Basic YWxpY2U6c2VjcmV0\r\n")] {
+        let gated = server.raw(
+            format!("GET /v1/auth?permission={RUN} HTTP/1.1\r\nHost: w\r\nConnection: close\r\n{headers}\r\n")
+                .as_bytes(),
+        );
+        assert_status(&gated, 401);
+        assert_eq!(gated.header("www-authenticate"), Some(r#"Bearer realm="warden""#), "{what}");
+        let listed =
+            server.raw(format!("GET {TOKENS} HTTP/1.1\r\nHost: w\r\nConnection: close\r\n{headers}\r\n").as_bytes());
+        assert_error(&listed, 401, "invalid_token");
+        assert_eq!(listed.header("www-authenticate"), Some(r#"Bearer realm="warden""#), "{what}");
+    }
+    // `/v1/authorize` authenticates first: a stranger's body, however wrong, is not read (D28:
+    // the refusal is the outcome, in a 200).
+    for body in
+        ["{not json", r#"{"permision": "x"}"#, r#"{"permission": "app-engine:app:run"}"#, "[[[[[[[[[[]]]]]]]]]]"]
+    {
+        let reply = server.call("POST", "/v1/authorize", None, Some(body));
+        assert_status(&reply, 200);
+        assert_eq!(reply.json()["reason"], "invalid_token", "{body}: {reply:?}");
+        assert!(!reply.body.contains("did you mean") && !reply.body.contains("permision"), "{reply:?}");
+    }
+}
+
+#[test]
+fn secrets_in_paths_never_echo_however_they_are_encoded() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[WRITE, RUN]);
+    let server = sandbox.serve(&[]);
+    let (prefix, rest) = token.split_once('.').unwrap();
+    let (public, secret) = rest.split_once('.').unwrap();
+    let paths = [
+        format!("/nope/{prefix}%2E{public}%2E{secret}"),
+        format!("/nope/{prefix}%2e{public}%2e{secret}/more"),
+        format!("/nope/{prefix}%252E{public}%252E{secret}"),
+        format!("/nope/{prefix}.{public}.{}%{:02X}{}", &secret[..10], secret.as_bytes()[10], &secret[11..]),
+        format!("{TOKENS}/{prefix}%2E{public}%2E{secret}"),
+        format!("{TOKENS}/{prefix}%252E{public}%252E{secret}/status"),
+    ];
+    let mut answers = Vec::new();
+    for path in &paths {
+        answers.push(server.get(path, Some(&token)));
+        answers.push(server.call("DELETE", "/v1/auth", None, None));
+        answers.push(server.call("PATCH", path, Some(&token), None));
+    }
+    let (_, log) = server.stop();
+    let tail = &secret[secret.len() - 16..];
+    for answer in &answers {
+        // A token pasted as a token id names that token (its id is kept): 200, or 404.
+        assert!(answer.status < 500, "{answer:?}");
+        assert!(!answer.body.contains(tail), "the secret is echoed: {answer:?}");
+    }
+    assert!(answers[0].message().contains(&format!("{prefix}%2E{public}%2E…")), "{:?}", answers[0]);
+    assert!(!log.contains(tail), "the secret is in the log:\n{log}");
+    assert!(log.contains(&format!("GET /nope/{prefix}%252E{public}%252E… 404")), "{log}");
+}
+
+#[test]
+fn typos_are_named_to_authenticated_callers_and_only_to_them() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN, LOGS]);
+    let server = sandbox.serve(&[]);
+    let authorize = |token: Option<&str>, body: Value| server.post("/v1/authorize", token, &body);
+
+    let permission = authorize(Some(&token), json!({"permission": "app-engine:app:run", "environment": "staging"}));
+    assert_error(&permission, 400, "unknown_permission");
+    assert!(permission.message().contains("did you mean `app-engine:apps:run`?"), "{permission:?}");
+    let environment = authorize(Some(&token), json!({"permission": RUN, "environment": "stagin"}));
+    assert_error(&environment, 400, "unknown_environment");
+    assert!(environment.message().contains("did you mean `staging`?"), "{environment:?}");
+    let attribute = authorize(
+        Some(&token),
+        json!({"permission": LOGS, "environment": "prod", "attributes": {"storage:k8s.namespace.nam": "x"}}),
+    );
+    assert_error(&attribute, 400, "unknown_attribute");
+    assert!(attribute.message().contains("did you mean `storage:k8s.namespace.name`?"), "{attribute:?}");
+    // A stranger learns nothing: not the names, not even that the name is wrong.
+    let stranger = authorize(None, json!({"permission": RUN, "environment": "stagin"}));
+    assert_eq!((stranger.status, stranger.json()["reason"].as_str()), (200, Some("invalid_token")));
+    assert!(!stranger.body.contains("staging"), "{stranger:?}");
+
+    // Forward-auth: 403 with the reason, and the did-you-mean for the gateway's operators.
+    let gated = |query: &str, token: Option<&str>| server.get(&format!("/v1/auth?{query}"), token);
+    for _ in 0..3 {
+        let typo = gated("permission=app-engine:app:run&environment=staging", Some(&token));
+        assert_error(&typo, 403, "unknown_permission");
+        assert_eq!(typo.header("x-warden-reason"), Some("unknown_permission"));
+        assert_eq!(typo.header("www-authenticate"), Some(r#"Bearer error="insufficient_scope""#));
+    }
+    let typo = gated(&format!("permission={RUN}&environment=stagin"), Some(&token));
+    assert_eq!((typo.status, typo.header("x-warden-reason")), (403, Some("unknown_environment")), "{typo:?}");
+    let stranger = gated(&format!("permission={RUN}&environment=stagin"), None);
+    assert_eq!((stranger.status, stranger.header("x-warden-reason")), (401, Some("invalid_token")));
+    assert!(!stranger.body.contains("staging"), "{stranger:?}");
+
+    let (_, log) = server.stop();
+    let warnings: Vec<&str> = log.lines().filter(|line| line.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 2, "one warning per distinct wrong name:\n{log}");
+    assert!(warnings[0].contains("unknown permission `app-engine:app:run`; did you mean `app-engine:apps:run`?"));
+    assert!(warnings[1].contains("unknown environment `stagin`; did you mean `staging`?"));
+}
+
+#[test]
+fn forward_auth_logs_at_most_a_hundred_wrong_names_and_counts_them_all() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+    for i in 0..105 {
+        let reply = server.get(&format!("/v1/auth?permission=app-engine:app{i}:run"), Some(&token));
+        assert_eq!(reply.header("x-warden-reason"), Some("unknown_permission"), "{reply:?}");
+    }
+    let metrics = server.get("/metrics", None).body;
+    let line = r#"warden_decisions_total{endpoint="auth",outcome="error",reason="unknown_permission"} 105"#;
+    assert!(metrics.lines().any(|l| l == line), "missing `{line}` in\n{metrics}");
+    let (_, log) = server.stop();
+    assert_eq!(log.matches("forward-auth: unknown permission").count(), 100, "{log}");
+    assert_eq!(log.matches("further ones are only counted").count(), 1, "{log}");
+}
+
+#[test]
+fn credential_and_typo_answers_say_what_to_change() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN, LOGS]);
+    let server = sandbox.serve(&[]);
+    let check = format!(r#"{{"permission": "{RUN}"}}"#);
+    let authorize = |body: Value| server.post("/v1/authorize", Some(&token), &body);
+    let answers = [
+        ("two Authorization headers", server.raw(&twice_authorized("POST", "/v1/authorize", &token, &token, &check))),
+        (
+            "two Authorization headers, forward-auth",
+            server.raw(&twice_authorized("GET", &format!("/v1/auth?permission={RUN}"), &token, &token, "")),
+        ),
+        ("a misspelt permission", authorize(json!({"permission": "app-engine:app:run"}))),
+        ("a misspelt environment", authorize(json!({"permission": RUN, "environment": "stagin"}))),
+        (
+            "a misspelt attribute key",
+            authorize(json!({"permission": LOGS, "attributes": {"storage:k8s.namespace.nam": "x"}})),
+        ),
+        ("a misspelt permission, forward-auth", server.get("/v1/auth?permission=app-engine:app:run", Some(&token))),
+        ("an encoded token in a path", server.get(&format!("/nope/{}", token.replace('.', "%2E")), None)),
+    ];
+    let text = answers
+        .iter()
+        .map(|(what, reply)| {
+            let headers: String = ["www-authenticate", "x-warden-reason"]
+                .iter()
+                .filter_map(|name| reply.header(name).map(|value| format!("{name}: {value}\n")))
+                .collect();
+            format!("{what}: {}\n{headers}{}\n", reply.status, serde_json::to_string_pretty(&reply.json()).unwrap())
+        })
+        .collect::<String>()
+        .replace(id_of(&token).split_once('.').unwrap().1, "<public>");
+    insta::assert_snapshot!(text);
+}
+
+// --- Costly answers ------------------------------------------------------------------------------------
+
+const FRANK: &str = "frank@acme.example";
+
+/// Binds these statements to `group` across the account, in policies of the platform's 100
+/// statements at most.
+fn bind_statements(tenant: &Path, group: &str, name: &str, statements: &[String]) {
+    let mut config = std::fs::read_to_string(tenant.join("warden.toml")).unwrap();
+    for (i, chunk) in statements.chunks(100).enumerate() {
+        std::fs::write(tenant.join(format!("policies/{name}-{i}.policy")), chunk.concat()).unwrap();
+        config.push_str(&format!(
+            "\n[[binding]]\npolicy = \"{name}-{i}\"\ngroups = [\"{group}\"]\nlevel = \"account\"\n"
+        ));
+    }
+    std::fs::write(tenant.join("warden.toml"), config).unwrap();
+}
+
+/// The example tenant with two costly things for frank (a reader, here allowed his own tokens):
+/// 1,100 DENYs on reading logs, so a conditional answer's residual is too large to send, and an
+/// ALLOW to run the apps of a 10,000-value list.
+fn costly_sandbox() -> Sandbox {
+    let sandbox = Sandbox::with_tenant_copy();
+    bind_statements(&sandbox.tenant, "readers", "own-tokens", &["ALLOW platform-token:tokens:write;\n".to_string()]);
+    let denies: Vec<String> = (0..1_100)
+        .map(|i| format!("DENY storage:logs:read WHERE storage:k8s.namespace.name = \"team-{i}\";\n"))
+        .collect();
+    bind_statements(&sandbox.tenant, "readers", "many-denies", &denies);
+    let apps: Vec<String> = (0..10_000).map(|i| format!("\"app-{i}\"")).collect();
+    let allow = format!("ALLOW app-engine:apps:run WHERE shared:app-id IN ({});\n", apps.join(", "));
+    bind_statements(&sandbox.tenant, "readers", "many-apps", &[allow]);
+    sandbox
+}
+
+/// A 5,000-element list of app ids, the last one `last`.
+fn long_app_list(last: &str) -> Vec<String> {
+    let mut elements: Vec<String> = (0..4_999).map(|i| format!("x{i}")).collect();
+    elements.push(last.to_string());
+    elements
+}
+
+#[test]
+fn a_residual_too_large_to_send_is_left_out_and_the_decision_stands() {
+    let sandbox = costly_sandbox();
+    let token = sandbox.token(FRANK, &[LOGS, RUN]);
+    let server = sandbox.serve(&[]);
+    let conditional = server.post("/v1/authorize", Some(&token), &json!({"permission": LOGS, "environment": "dev"}));
+    let answer = conditional.json();
+    assert_eq!((answer["decision"].as_str(), answer["allowed"].as_bool()), (Some("conditional"), Some(false)));
+    assert_eq!(answer["residualOmitted"], true, "{answer}");
+    assert!(answer.get("residual").is_none(), "{answer}");
+    // With the attributes that decide it, the same request is answered in full.
+    let decided = server.post(
+        "/v1/authorize",
+        Some(&token),
+        &json!({"permission": LOGS, "environment": "dev", "attributes": {"storage:k8s.namespace.name": "team-7", "storage:k8s.cluster.name": "dev-eu-1"}}),
+    );
+    assert_eq!(decided.json()["reason"], "policy_denied", "{decided:?}");
+    assert!(decided.json().get("residualOmitted").is_none(), "{decided:?}");
+}
+
+#[test]
+fn a_long_attribute_list_against_a_long_in_list_is_decided_right() {
+    let sandbox = costly_sandbox();
+    let token = sandbox.token(FRANK, &[RUN]);
+    let server = sandbox.serve(&[]);
+    let ask = |last: &str| {
+        let body = json!({"permission": RUN, "attributes": {"shared:app-id": long_app_list(last)}});
+        let reply = server.post("/v1/authorize", Some(&token), &body);
+        assert_status(&reply, 200);
+        reply.json()["reason"].as_str().unwrap().to_string()
+    };
+    assert_eq!(ask("app-9999"), "ok");
+    assert_eq!(ask("app-0"), "ok");
+    assert_eq!(ask("app-10000"), "policy_denied");
+    assert_eq!(ask("app-"), "policy_denied");
+}
+
+#[test]
+fn costly_requests_pipelined_and_abandoned_leave_the_server_answering() {
+    let sandbox = costly_sandbox();
+    let token = sandbox.token(FRANK, &[LOGS, RUN]);
+    let alice = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+    let bodies = [
+        json!({"permission": LOGS, "environment": "dev"}).to_string(),
+        json!({"permission": RUN, "attributes": {"shared:app-id": long_app_list("none")}}).to_string(),
+    ];
+    let pipelined: String = (0..10)
+        .map(|i| {
+            let body = &bodies[i % 2];
+            format!(
+                "POST /v1/authorize HTTP/1.1\r\nHost: w\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    let mut stream = server.connect();
+                    let _ = stream.write_all(pipelined.as_bytes());
+                }
+            });
+        }
+        // Meanwhile health and cheap checks are answered.
+        for _ in 0..20 {
+            assert_status(&server.get("/healthz", None), 200);
+            let cheap = server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&alice));
+            assert_eq!(cheap.header("x-warden-reason"), Some("ok"), "{cheap:?}");
+        }
+    });
+    assert_still_serving(server);
+}
+
+#[test]
+fn listen_takes_host_and_port_and_says_so() {
+    let sandbox = Sandbox::new();
+    let messages: String = ["8080", "localhost:8080"]
+        .iter()
+        .map(|listen| {
+            let output = sandbox.command(&["serve", "--listen", listen]).output().unwrap();
+            assert_eq!(output.status.code(), Some(2), "{output:?}");
+            format!("--listen {listen}:\n{}", String::from_utf8_lossy(&output.stderr))
+        })
+        .collect();
+    insta::assert_snapshot!(messages);
 }

@@ -5,56 +5,11 @@
 #
 # Nothing here races: warden listens on a port the kernel picks (it prints it), nginx and the
 # application listen on Unix sockets in a fresh directory (no port another program could hold),
-# and every check waits until warden, nginx and the application each answer.
+# and the checks begin once warden, nginx and the application each answer.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cd "$root"
-
-install() {
-  local runner=()
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "error: $* is missing and there is no sudo to install it" >&2; exit 2; }
-    runner=(sudo)
-  fi
-  "${runner[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${runner[@]}" apt-get install -y -qq "$@" >/dev/null
-}
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || install nginx-light
-command -v curl >/dev/null || install curl
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
-
-# The binary cargo builds, wherever its target directory is (CARGO_TARGET_DIR, .cargo/config).
-warden="${WARDEN:-$(cargo build --locked --bin warden --message-format=json-render-diagnostics \
-  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)}"
-[ -x "$warden" ] || { echo "error: no warden binary (cargo build failed, or \$WARDEN is wrong: '$warden')" >&2; exit 2; }
-tenant="$root/policies/example"
-
-work="$(mktemp -d)"
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# wait_for WHAT PID LOG COMMAND...: until COMMAND succeeds (30 s at most); fails at once when
-# the process PID has ended, showing its LOG.
-wait_for() {
-  local what=$1 pid=$2 log=$3; shift 3
-  for _ in $(seq 300); do
-    "$@" && return 0
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "error: $what ended before it was ready:" >&2; cat "$log" >&2; exit 1
-    fi
-    sleep 0.1
-  done
-  echo "error: $what is not ready after 30 s:" >&2; cat "$log" >&2; exit 1
-}
-# answers SOCKET URL: something answers HTTP there.
-answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$1" "$2")" != 000 ]; }
+# shellcheck source=../setup.sh
+. "$here/../setup.sh"
 
 # Tokens of alice (SRE: app-engine admin in staging; logs in prod except secret namespaces):
 # one that may run apps, read logs and manage tokens, one to disable, one without the scope.
@@ -69,12 +24,8 @@ runner=$(token runner app-engine:apps:run storage:logs:read platform-token:token
 victim=$(token victim app-engine:apps:run)
 other=$(token other document:documents:read)
 
-"$warden" serve --tenant "$tenant" --db "$work/warden.db" --listen 127.0.0.1:0 2>"$work/warden.log" &
-pids+=($!)
-wait_for warden "$!" "$work/warden.log" grep -q "listening on http://" "$work/warden.log"
-warden_address=$(sed -n 's|.*listening on http://\([0-9.:]*\).*|\1|p' "$work/warden.log" | head -n 1)
+serve "$work/warden.log" --tenant "$tenant" --db "$work/warden.db"
 api="http://$warden_address"
-wait_for warden "${pids[0]}" "$work/warden.log" curl -sf -o /dev/null "$api/healthz"
 
 # The example's configuration with the addresses of this run: warden where it listens, nginx
 # and the application on sockets in the work directory.
@@ -86,8 +37,10 @@ sed -e "s|listen 127.0.0.1:8000|listen unix:$front|; s|listen 127.0.0.1:8001|lis
 sed -e "s|http://127.0.0.1:8001|http://unix:$application:|" "$here/warden-pass.conf" > "$work/warden-pass.conf"
 "$nginx" -p "$work" -c "$work/nginx.conf" -e stderr -g 'daemon off;' 2>"$work/nginx.log" &
 pids+=($!)
-wait_for nginx "$!" "$work/nginx.log" answers "$front" http://nginx/
-wait_for "the application" "${pids[1]}" "$work/nginx.log" answers "$application" http://application/
+# answers SOCKET URL: something answers HTTP there.
+answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$1" "$2")" != 000 ]; }
+wait_until nginx "$!" "$work/nginx.log" answers "$front" http://nginx/
+wait_until "the application" "${pids[-1]}" "$work/nginx.log" answers "$application" http://application/
 
 failures=0
 # expect WHAT STATUS [REASON] -- curl arguments
@@ -109,12 +62,14 @@ expect() {
 
 via=(--unix-socket "$front")
 app="http://nginx"
-# A forged token: the real one with its last character changed, so its checksum fails.
+# A forged token: the real one with its last character changed, so that its checksum fails.
 forged="${runner%?}$([ "${runner: -1}" = A ] && echo B || echo A)"
 expect "no token" 401 "" -- "${via[@]}" "$app/apps/deploy"
-grep -qi '^www-authenticate: Bearer' "$work/headers" \
-  || { echo "FAIL  no token: no WWW-Authenticate challenge" >&2; failures=$((failures + 1)); }
+grep -qi '^www-authenticate: Bearer realm="warden"' "$work/headers" \
+  || { echo "FAIL  no token: no bare WWW-Authenticate challenge" >&2; failures=$((failures + 1)); }
 expect "a forged token" 401 "" -- "${via[@]}" -H "Authorization: Bearer $forged" "$app/apps/deploy"
+grep -qi '^www-authenticate: Bearer error="invalid_token"' "$work/headers" \
+  || { echo "FAIL  a forged token: no invalid_token challenge" >&2; failures=$((failures + 1)); }
 expect "a valid token" 200 "ok" -- "${via[@]}" -H "Authorization: Bearer $runner" "$app/apps/deploy"
 grep -q "hello alice@acme.example from /apps/deploy" "$work/body" \
   || { echo "FAIL  the application did not get the user from warden" >&2; failures=$((failures + 1)); }

@@ -54,7 +54,7 @@ mod value;
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -235,6 +235,17 @@ impl Engine {
         self.index.get(permission).map_or(&[], Vec::as_slice)
     }
 
+    /// The statements on a permission that reach a principal at some level: what a decision
+    /// on its requests may read.
+    pub fn statements_reaching(
+        &self,
+        principal: Principal,
+        permission: &str,
+    ) -> impl Iterator<Item = &CompiledStatement> {
+        let groups = &self.membership(principal).groups;
+        self.statements(permission).iter().filter(move |statement| statement.groups.intersects(groups))
+    }
+
     /// Every permission that some statement names, sorted.
     pub fn permissions(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.index.iter().filter(|(_, s)| !s.is_empty()).map(|(k, _)| k.as_str()).collect();
@@ -375,20 +386,27 @@ impl Engine {
     }
 
     /// The residual of a Conditional decision as a policy text, one statement per line, ALLOWs
-    /// first; `None` for other decisions.
+    /// first, each distinct line once; `None` for other decisions.
     pub fn residual_text(&self, query: &Query, decision: &Decision) -> Option<String> {
+        self.residual_within(query, decision, ResidualLimit::NONE).and_then(Residual::into_text)
+    }
+
+    /// The residual as [`Engine::residual_text`] writes it, or [`Residual::Omitted`] as soon as
+    /// it outgrows `limit`; linear in what it writes, and it stops writing at the limit.
+    pub fn residual_within(&self, query: &Query, decision: &Decision, limit: ResidualLimit) -> Option<Residual> {
         let Decision::Conditional { residual } = decision else { return None };
         let statements = self.statements(&query.permission);
-        let mut lines: Vec<String> = Vec::new();
+        // Residuals speak of this principal: its id and groups are filled in.
+        let fill = compile::Fill {
+            parameters: None,
+            level_id: None,
+            user: Some((self.tenant.id(query.principal), &self.membership(query.principal).ids)),
+        };
+        let mut written: HashSet<String> = HashSet::default();
+        let mut text = String::new();
         for effect in [Effect::Allow, Effect::Deny] {
             for remaining in residual.iter().filter(|r| statements[r.statement].effect == effect) {
                 let statement = &statements[remaining.statement];
-                // Residuals speak of this principal: its id and groups are filled in.
-                let fill = compile::Fill {
-                    parameters: None,
-                    level_id: None,
-                    user: Some((self.tenant.id(query.principal), &self.membership(query.principal).ids)),
-                };
                 let conditions: Vec<String> = remaining
                     .conditions
                     .iter()
@@ -400,11 +418,142 @@ impl Engine {
                         format!("{} {} WHERE {};", effect.keyword(), statement.permission, conditions.join(" AND "))
                     }
                 };
-                if !lines.contains(&line) {
-                    lines.push(line);
+                if written.contains(&line) {
+                    continue;
                 }
+                if written.len() == limit.statements || text.len() + line.len() + 1 > limit.bytes {
+                    return Some(Residual::Omitted);
+                }
+                text.push_str(&line);
+                text.push('\n');
+                written.insert(line);
             }
         }
-        Some(lines.iter().map(|line| format!("{line}\n")).collect())
+        Some(Residual::Text(text))
+    }
+}
+
+/// How large a residual may grow before an answer leaves it out. The decision stands either
+/// way: a residual cut short would grant more than the policies do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResidualLimit {
+    /// Distinct statements.
+    pub statements: usize,
+    /// Bytes of policy text.
+    pub bytes: usize,
+}
+
+impl ResidualLimit {
+    /// What a service's answer carries: 1,000 statements or 256 KiB.
+    pub const ANSWER: ResidualLimit = ResidualLimit { statements: 1_000, bytes: 256 * 1024 };
+    /// No limit.
+    pub const NONE: ResidualLimit = ResidualLimit { statements: usize::MAX, bytes: usize::MAX };
+}
+
+/// A Conditional decision's residual, as far as a [`ResidualLimit`] lets it be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Residual {
+    /// The residual policy, one statement per line.
+    Text(String),
+    /// Larger than the limit: left out.
+    Omitted,
+}
+
+impl Residual {
+    /// The text, unless it was left out.
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            Residual::Text(text) => Some(text),
+            Residual::Omitted => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::SourceFile;
+    use crate::iam::{TenantFiles, load};
+
+    /// An engine where alice is bound to these statements, in policies of the platform's 100
+    /// statements at most.
+    fn alice_bound_to(statements: &[String]) -> (Engine, Principal) {
+        let policies: Vec<SourceFile> = statements
+            .chunks(100)
+            .enumerate()
+            .map(|(i, chunk)| SourceFile::new(format!("policies/p{i}.policy"), chunk.concat()))
+            .collect();
+        let mut config = "[account]\nid = \"acme\"\n[[user]]\nid = \"u-alice\"\nemail = \"alice@acme.example\"\n\
+                          [[user]]\nid = \"u-bob\"\nemail = \"bob@acme.example\"\n\
+                          [[group]]\nid = \"sre\"\nmembers = [\"alice@acme.example\"]\n"
+            .to_string();
+        for i in 0..policies.len() {
+            config.push_str(&format!("[[binding]]\npolicy = \"p{i}\"\ngroups = [\"sre\"]\nlevel = \"account\"\n"));
+        }
+        let files = TenantFiles { config: SourceFile::new("warden.toml", config), policies, boundaries: vec![] };
+        let loaded = load(&files, Catalog::builtin());
+        let tenant = loaded.tenant.unwrap_or_else(|| panic!("{:?}", loaded.findings[0].diagnostics[0]));
+        let alice = tenant.find_user("alice@acme.example").unwrap();
+        (Engine::new(tenant, Catalog::builtin()), alice)
+    }
+
+    #[test]
+    fn long_in_lists_decide_as_short_ones_do() {
+        let list = |n: usize| {
+            let mut values: Vec<String> = (0..n).map(|i| format!("\"app-{i}\"")).collect();
+            values.insert(n / 2, "\"${global:userId}\"".to_string());
+            values.join(", ")
+        };
+        for n in [3, 1_000] {
+            let (engine, alice) = alice_bound_to(&[
+                format!("ALLOW app-engine:apps:run WHERE shared:app-id IN ({});\n", list(n)),
+                format!("ALLOW app-engine:apps:install WHERE shared:app-id NOT IN ({});\n", list(n)),
+            ]);
+            let decide = |permission: &str, elements: &[&str]| {
+                let mut request = Request::new(alice, permission);
+                let elements = elements.iter().map(|e| e.to_string()).collect();
+                request.attributes.insert("shared:app-id".into(), AttrValue::Many(elements));
+                engine.evaluate(&engine.query(&request).unwrap()).is_allowed()
+            };
+            let last = format!("app-{}", n - 1);
+            for (elements, inside) in [
+                (vec!["elsewhere"], false),
+                (vec!["elsewhere", last.as_str()], true),
+                (vec!["app-0"], true),
+                (vec!["u-alice"], true),
+                (vec!["app-"], false),
+                (vec![], false),
+            ] {
+                assert_eq!(decide("app-engine:apps:run", &elements), inside, "{n} values, IN {elements:?}");
+                assert_eq!(decide("app-engine:apps:install", &elements), !inside, "{n} values, NOT IN {elements:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_residual_holds_each_line_once_up_to_its_limit_and_is_left_out_past_it() {
+        // 1,001 distinct conditional ALLOWs, each written twice.
+        let lines: Vec<String> = (0..2_002)
+            .map(|i| format!("ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"ns-{}\";\n", i % 1_001))
+            .collect();
+        let (engine, alice) = alice_bound_to(&lines);
+        let query = engine.query(&Request::new(alice, "storage:logs:read")).unwrap();
+        let decision = engine.evaluate(&query);
+
+        assert_eq!(engine.statements_reaching(alice, "storage:logs:read").count(), 2_002);
+        let bob = engine.tenant().find_user("bob@acme.example").unwrap();
+        assert_eq!(engine.statements_reaching(bob, "storage:logs:read").count(), 0, "bob is in no group");
+
+        let whole = engine.residual_text(&query, &decision).unwrap();
+        assert_eq!(whole.lines().count(), 1_001);
+        assert_eq!(whole.lines().collect::<HashSet<_>>().len(), 1_001, "each line once");
+        assert!(whole.starts_with("ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"ns-0\";\n"));
+        let within = |statements, bytes| engine.residual_within(&query, &decision, ResidualLimit { statements, bytes });
+        assert_eq!(within(1_001, whole.len()), Some(Residual::Text(whole.clone())));
+        assert_eq!(within(1_000, usize::MAX), Some(Residual::Omitted));
+        assert_eq!(within(usize::MAX, whole.len() - 1), Some(Residual::Omitted));
+        assert_eq!(engine.residual_within(&query, &decision, ResidualLimit::ANSWER), Some(Residual::Omitted));
+        // Other decisions have no residual at all.
+        assert_eq!(engine.residual_within(&query, &Decision::NoMatch, ResidualLimit::ANSWER), None);
     }
 }

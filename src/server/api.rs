@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::credentials::Credentials;
 use super::error::{ApiError, HttpReason};
 use super::json::{RawBody, parse, present, reply};
 use super::log::Logged;
@@ -29,7 +30,7 @@ const MAX_PAGE_SIZE: usize = 100;
 /// and (on routes about one token) the token id of the path.
 pub struct Call {
     state: Arc<super::State>,
-    authorization: String,
+    credentials: Credentials,
     account: String,
     token: TokenId,
 }
@@ -38,13 +39,13 @@ impl FromRequestParts<Arc<super::State>> for Call {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<super::State>) -> Result<Self, ApiError> {
+        let credentials = Credentials::of(&parts.headers)?;
         let Path(mut names) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|rejection| ApiError::bad_request(HttpReason::InvalidPath, rejection.body_text()))?;
-        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
         Ok(Call {
             state: Arc::clone(state),
-            authorization: authorization.to_string(),
+            credentials,
             account: names.remove("account").unwrap_or_default(),
             token: TokenId::from_input(&names.remove("token").unwrap_or_default()),
         })
@@ -60,12 +61,12 @@ impl Call {
         operation: &'static str,
         work: impl FnOnce(&TokenService, Actor, &TokenId) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<(T, Logged), ApiError> {
-        let Call { state, authorization, account, token: id } = self;
+        let Call { state, credentials, account, token: id } = self;
         let service = Arc::clone(&state.service);
         let result = tokio::task::spawn_blocking(move || {
-            let (owner, token) = match service.caller(&authorization)? {
+            let (owner, token) = match service.caller(credentials.header())? {
                 Caller::Token { owner, token } => (owner, token),
-                Caller::Refused(outcome) => return Err(ApiError::refused(outcome)),
+                Caller::Refused(outcome) => return Err(ApiError::refused(outcome, &credentials)),
             };
             let logged = Logged { token: Some(token.id.clone()), decision: "ok" };
             let served = service.engine().tenant().account.id.clone();

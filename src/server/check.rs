@@ -1,25 +1,42 @@
 //! The checks: `POST /v1/authorize` for services (the outcome in a 200 body, D28) and
 //! `GET /v1/auth`, forward-auth for nginx `auth_request`, Traefik `forwardAuth` and Envoy
 //! `ext_authz` (the outcome as the status and `X-Warden-*` headers, D29).
+//!
+//! Both authenticate the caller before anything it sent is judged (D33), and answer an unknown
+//! permission, environment or attribute key with the evaluator's did-you-mean (D34). A cheap
+//! decision, the common case, runs on the async worker; a costly one (many candidate
+//! statements, long attribute lists, an explanation) runs on blocking threads, a few at a time,
+//! so that expensive answers cannot starve `/healthz` and the cheap checks.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::num::NonZero;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
 
-use super::error::{ApiError, challenge};
-use super::json::{Json, reply};
+use super::credentials::Credentials;
+use super::error::{ApiError, ApiReason, challenge};
+use super::json::{RawBody, parse, reply};
 use super::log::Logged;
 use super::metrics::Endpoint;
 use crate::eval::AttrValue;
-use crate::token::{Actor, Caller, CheckReason, CheckRequest, Outcome, TokenError, TokenService};
+use crate::iam::Principal;
+use crate::token::{Actor, Caller, CheckReason, CheckRequest, Outcome, TokenError, TokenService, redact};
 
 /// Reading policies is the right to see an explanation (D29).
 const READ_POLICIES: &str = "iam:policies:read";
+
+/// The most work a decision may do on an async worker, in statements and values (see
+/// [`is_cheap`]): some tens of microseconds, residual included.
+const INLINE_BUDGET: usize = 1_024;
+
+/// Forward-auth logs at most this many distinct unknown names (D34); the metric counts them all.
+const LOGGED_UNKNOWN_NAMES: usize = 100;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,55 +57,139 @@ struct Authorized {
     explanation_withheld: Option<String>,
 }
 
-fn authorization(headers: &HeaderMap) -> String {
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+/// Where costly decisions run: on blocking threads, at most one per core at a time, so a flood
+/// of them waits its turn instead of taking every core from the async workers.
+pub(super) struct CostlyDecisions {
+    permits: Semaphore,
 }
 
-/// Runs a check where it may block: on the async worker when it needs no database read (the
-/// common case: a cached token, or no token at all), else where blocking is allowed, so that
-/// a flood of unknown tokens cannot stall the workers. `work` gets the `Authorization` header.
-async fn on_a_fitting_thread<T: Send + 'static>(
-    service: &Arc<TokenService>,
-    authorization: String,
-    work: impl FnOnce(&TokenService, &str) -> T + Send + 'static,
-) -> T {
-    if service.answers_from_memory(&authorization) {
-        return work(service, &authorization);
+impl CostlyDecisions {
+    /// One turn per core the process may use.
+    pub fn new() -> CostlyDecisions {
+        let cores = std::thread::available_parallelism().map_or(1, NonZero::get);
+        CostlyDecisions { permits: Semaphore::new(cores) }
     }
-    let service = Arc::clone(service);
-    tokio::task::spawn_blocking(move || work(&service, &authorization))
-        .await
-        .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
+        let _turn = self.permits.acquire().await.expect("the semaphore is never closed");
+        blocking(work).await
+    }
+}
+
+/// The unknown names forward-auth has logged (D34): they come from a gateway's configuration,
+/// so its operators learn of each once, with its did-you-mean, without a flood of them filling
+/// the log.
+#[derive(Default)]
+pub(super) struct UnknownNames(Mutex<HashSet<String>>);
+
+impl UnknownNames {
+    fn warn_once(&self, message: &str) {
+        let mut logged = self.0.lock().expect("the unknown names lock is never poisoned");
+        if logged.len() >= LOGGED_UNKNOWN_NAMES || !logged.insert(message.to_string()) {
+            return;
+        }
+        tracing::warn!("forward-auth: {}", redact(message));
+        if logged.len() == LOGGED_UNKNOWN_NAMES {
+            tracing::warn!(
+                "forward-auth: {LOGGED_UNKNOWN_NAMES} unknown names logged; further ones are only counted, in warden_decisions_total{{endpoint=\"auth\"}}"
+            );
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
+}
+
+/// Who the credentials belong to: looked up on the async worker when that needs no database
+/// read (a cached token, or no token at all), else where blocking is allowed, so that a flood
+/// of unknown tokens cannot stall the workers.
+async fn authenticate(service: &Arc<TokenService>, credentials: &Credentials) -> Result<Caller, TokenError> {
+    if service.answers_from_memory(credentials.header()) {
+        return service.caller(credentials.header());
+    }
+    let (service, header) = (Arc::clone(service), credentials.header().to_string());
+    blocking(move || service.caller(&header)).await
+}
+
+/// Whether a decision is cheap enough for an async worker: no explanation, and within the
+/// budget each candidate statement costs one, plus the values its conditions list (what a
+/// residual may have to write), plus the request's attribute elements (what it is tested on).
+/// Counting stops at the budget, so the estimate itself stays cheap.
+fn is_cheap(service: &TokenService, owner: Principal, request: &CheckRequest) -> bool {
+    if request.explain {
+        return false;
+    }
+    let elements: usize = request.attributes.values().map(|value| value.as_slice().len()).sum();
+    let engine = service.engine();
+    let mut cost = 0usize;
+    for statement in engine.statements_reaching(owner, &request.permission) {
+        let values: usize = statement.conditions.iter().map(|condition| condition.values.len()).sum();
+        cost = cost.saturating_add(1 + values + elements);
+        if cost > INLINE_BUDGET {
+            return false;
+        }
+    }
+    true
+}
+
+/// Runs the decision for an authenticated caller where its cost allows.
+async fn decide<T: Send + 'static>(
+    state: &super::State,
+    owner: Principal,
+    request: CheckRequest,
+    work: impl FnOnce(&TokenService, CheckRequest) -> T + Send + 'static,
+) -> T {
+    if is_cheap(&state.service, owner, &request) {
+        return work(&state.service, request);
+    }
+    let service = Arc::clone(&state.service);
+    state.costly.run(move || work(&service, request)).await
 }
 
 pub async fn authorize(
     State(state): State<Arc<super::State>>,
     headers: HeaderMap,
-    Json(body): Json<AuthorizeBody>,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let mut request = CheckRequest {
+    let failed = |error: ApiError| {
+        if let ApiReason::Check(reason) = error.reason {
+            state.metrics.decision(Endpoint::Authorize, reason, started.elapsed());
+        }
+        error
+    };
+    let credentials = Credentials::of(&headers).map_err(failed)?;
+    let (owner, token) = match authenticate(&state.service, &credentials).await {
+        Ok(Caller::Token { owner, token }) => (owner, token),
+        Ok(Caller::Refused(outcome)) => return Ok(authorized(&state, started, outcome, false)),
+        Err(error) => return Err(failed(ApiError::check_failed(error))),
+    };
+    // Only now is the body read as a request: a stranger learns nothing from its mistakes.
+    let body: AuthorizeBody = parse(&body).map_err(|error| error.by(Some(token.id.clone())))?;
+    let request = CheckRequest {
         environment: body.environment,
         permission: body.permission,
         attributes: body.attributes,
-        explain: false,
+        explain: body.explain,
     };
-    let checked = on_a_fitting_thread(&state.service, authorization(&headers), move |service, header| {
-        let (owner, token) = match service.caller(header)? {
-            Caller::Token { owner, token } => (owner, token),
-            Caller::Refused(outcome) => return Ok((outcome, false)),
-        };
+    let caller = token.id.clone();
+    let checked = decide(&state, owner, request, move |service, mut request| {
+        let asked = request.explain;
         // D29: the explanation goes to tokens that may read policies.
-        request.explain =
-            body.explain && service.permits(Actor { principal: owner, token: Some(&token) }, READ_POLICIES)?;
+        request.explain = asked && service.permits(Actor { principal: owner, token: Some(&token) }, READ_POLICIES)?;
         let outcome = service.check_caller(owner, &token, &request)?;
-        Ok::<_, TokenError>((outcome, body.explain && !request.explain))
+        Ok::<_, TokenError>((outcome, asked && !request.explain))
     })
     .await;
-    let (outcome, withheld) = checked.map_err(|error| {
-        state.metrics.decision(Endpoint::Authorize, error.check_reason(), started.elapsed());
-        ApiError::from(error)
-    })?;
+    match checked {
+        Ok((outcome, withheld)) => Ok(authorized(&state, started, outcome, withheld)),
+        Err(error) => Err(failed(ApiError::check_failed(error).by(Some(caller)))),
+    }
+}
+
+/// The 200 answer of `/v1/authorize`, the outcome in its body.
+fn authorized(state: &super::State, started: Instant, outcome: Outcome, withheld: bool) -> Response {
     state.metrics.decision(Endpoint::Authorize, outcome.reason, started.elapsed());
     // Only a policy decision (one with a user) has an explanation to withhold.
     let explanation_withheld = (withheld && outcome.user.is_some()).then(|| {
@@ -97,7 +198,7 @@ pub async fn authorize(
     let logged = Logged { token: outcome.token_id.clone(), decision: outcome.reason.as_str() };
     let mut response = reply(StatusCode::OK, &Authorized { outcome, explanation_withheld });
     response.extensions_mut().insert(logged);
-    Ok(response)
+    response
 }
 
 /// Forward-auth: the permission and environment from the query the gateway's configuration
@@ -106,14 +207,51 @@ pub async fn authorize(
 /// `X-Warden-Reason`.
 pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, headers: HeaderMap) -> Response {
     let started = Instant::now();
-    let refuse = |message: &str| {
-        state.metrics.decision(Endpoint::ForwardAuth, CheckReason::BadRequest, started.elapsed());
-        bad_call(message)
+    let failed = |error: ApiError| {
+        if let ApiReason::Check(reason) = error.reason {
+            state.metrics.decision(Endpoint::ForwardAuth, reason, started.elapsed());
+        }
+        let reason = error.reason.as_str();
+        let mut response = error.into_response();
+        response.headers_mut().insert(REASON, HeaderValue::from_static(reason));
+        response
     };
-    let query: Vec<(String, String)> = match Query::try_from_uri(&uri) {
-        Ok(Query(query)) => query,
-        Err(rejection) => return refuse(&rejection.body_text()),
+    let credentials = match Credentials::of(&headers) {
+        Ok(credentials) => credentials,
+        // D33: 401, not 400, which gateways turn into 500.
+        Err(error) => return failed(ApiError { status: StatusCode::UNAUTHORIZED, ..error }),
     };
+    let (permission, environment) = match asked(&uri, &headers) {
+        Ok(asked) => asked,
+        Err(message) => return failed(bad_call(message)),
+    };
+    let (owner, token) = match authenticate(&state.service, &credentials).await {
+        Ok(Caller::Token { owner, token }) => (owner, token),
+        Ok(Caller::Refused(outcome)) => return forward_answer(&state, started, outcome, &credentials),
+        Err(error) => return failed(ApiError::check_failed(error)),
+    };
+    let request = CheckRequest { environment, permission, ..CheckRequest::default() };
+    let caller = token.id.clone();
+    let checked =
+        decide(&state, owner, request, move |service, request| service.check_caller(owner, &token, &request)).await;
+    match checked {
+        Ok(outcome) => forward_answer(&state, started, outcome, &credentials),
+        Err(TokenError::Request(mistake)) => {
+            // The names sit in the gateway's configuration: 403 with the reason, and a word
+            // in the log for its operators (D34).
+            state.unknown_names.warn_once(&mistake.to_string());
+            let error = TokenError::Request(mistake);
+            let challenge = HeaderValue::from_static(challenge(error.check_reason()));
+            let error = ApiError { status: StatusCode::FORBIDDEN, ..ApiError::check_failed(error) };
+            failed(error.by(Some(caller)).challenged(challenge))
+        }
+        Err(error) => failed(ApiError::check_failed(error).by(Some(caller))),
+    }
+}
+
+/// The permission (required) and environment to check: from the query, else the headers.
+fn asked(uri: &Uri, headers: &HeaderMap) -> Result<(String, Option<String>), String> {
+    let Query(query): Query<Vec<(String, String)>> = Query::try_from_uri(uri).map_err(|r| r.body_text())?;
     let from_query = |name: &str| {
         let mut values = query.iter().filter(|(key, _)| key == name).map(|(_, value)| value.clone());
         let first = values.next();
@@ -123,35 +261,18 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
         }
     };
     let from_header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let (permission, environment) = match (from_query("permission"), from_query("environment")) {
-        (Ok(permission), Ok(environment)) => (
-            permission.or_else(|| from_header("x-warden-permission")),
-            environment.or_else(|| from_header("x-warden-environment")),
-        ),
-        (Err(message), _) | (_, Err(message)) => return refuse(&message),
-    };
+    let permission = from_query("permission")?.or_else(|| from_header("x-warden-permission"));
+    let environment = from_query("environment")?.or_else(|| from_header("x-warden-environment"));
     let Some(permission) = permission.filter(|p| !p.trim().is_empty()) else {
-        return refuse(
-            "no permission to check: set `?permission=` in the gateway's auth URL or send `X-Warden-Permission`",
+        return Err(
+            "no permission to check: set `?permission=` in the gateway's auth URL or send `X-Warden-Permission`".into(),
         );
     };
-    let request = CheckRequest { environment, permission, ..CheckRequest::default() };
-    let checked = on_a_fitting_thread(&state.service, authorization(&headers), move |service, header| {
-        service.check(header, &request)
-    })
-    .await;
-    let outcome = match checked {
-        Ok(outcome) => outcome,
-        Err(TokenError::Request(error)) => return refuse(&error.to_string()),
-        Err(error) => {
-            state.metrics.decision(Endpoint::ForwardAuth, error.check_reason(), started.elapsed());
-            let error = ApiError::from(error);
-            let reason = error.reason.as_str();
-            let mut response = error.into_response();
-            response.headers_mut().insert(REASON, HeaderValue::from_static(reason));
-            return response;
-        }
-    };
+    Ok((permission, environment))
+}
+
+/// A decision as forward-auth answers it: the status, `X-Warden-*` headers and a challenge.
+fn forward_answer(state: &super::State, started: Instant, outcome: Outcome, credentials: &Credentials) -> Response {
     state.metrics.decision(Endpoint::ForwardAuth, outcome.reason, started.elapsed());
     let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::FORBIDDEN);
     let mut response = reply(status, &outcome);
@@ -164,7 +285,7 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
         headers.insert(HeaderName::from_static("x-warden-user"), user);
     }
     if !outcome.allowed {
-        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge(outcome.reason)));
+        headers.insert(header::WWW_AUTHENTICATE, credentials.challenge(outcome.reason));
     }
     response.extensions_mut().insert(Logged { token: outcome.token_id, decision: outcome.reason.as_str() });
     response
@@ -173,11 +294,7 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
 const REASON: HeaderName = HeaderName::from_static("x-warden-reason");
 
 /// A call the gateway's configuration got wrong: 403 `bad_request` (D29), with the message.
-fn bad_call(message: &str) -> Response {
+fn bad_call(message: String) -> ApiError {
     let reason = CheckReason::BadRequest;
-    let mut response = ApiError::new(StatusCode::FORBIDDEN, reason, message).into_response();
-    let headers = response.headers_mut();
-    headers.insert(REASON, HeaderValue::from_static(reason.as_str()));
-    headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge(reason)));
-    response
+    ApiError::new(StatusCode::FORBIDDEN, reason, message).challenged(HeaderValue::from_static(challenge(reason)))
 }

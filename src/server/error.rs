@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::credentials::Credentials;
 use super::json::reply;
 use super::log::Logged;
 use crate::token::{CheckReason, Outcome, Rule, StoreError, TokenError, TokenId, redact};
@@ -98,11 +99,13 @@ pub struct ApiError {
     pub message: String,
     /// The calling token, for the request log.
     pub token: Option<TokenId>,
+    /// `WWW-Authenticate`, for refusals of the caller's credentials.
+    pub challenge: Option<HeaderValue>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, reason: impl Into<ApiReason>, message: impl Into<String>) -> ApiError {
-        ApiError { status, reason: reason.into(), message: message.into(), token: None }
+        ApiError { status, reason: reason.into(), message: message.into(), token: None, challenge: None }
     }
 
     pub fn bad_request(reason: impl Into<ApiReason>, message: impl Into<String>) -> ApiError {
@@ -114,10 +117,28 @@ impl ApiError {
         self
     }
 
+    /// With a `WWW-Authenticate` challenge: the answer refuses the caller's credentials.
+    pub fn challenged(mut self, challenge: HeaderValue) -> ApiError {
+        self.challenge = Some(challenge);
+        self
+    }
+
     /// The check refused the calling token (tokens.md §4 steps 1–5).
-    pub fn refused(outcome: Outcome) -> ApiError {
+    pub fn refused(outcome: Outcome, credentials: &Credentials) -> ApiError {
         let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::FORBIDDEN);
-        ApiError::new(status, outcome.reason, outcome.reason.help()).by(outcome.token_id)
+        ApiError::new(status, outcome.reason, outcome.reason.help())
+            .by(outcome.token_id)
+            .challenged(credentials.challenge(outcome.reason))
+    }
+}
+
+impl ApiError {
+    /// A check that could not be made (an unknown name, a busy database): the check's reason
+    /// and status, the message saying what to change.
+    pub fn check_failed(error: TokenError) -> ApiError {
+        let reason = error.check_reason();
+        let status = StatusCode::from_u16(reason.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError::new(status, reason, error.to_string())
     }
 }
 
@@ -151,10 +172,8 @@ impl IntoResponse for ApiError {
         let body = json!({"error": {"code": self.status.as_u16(), "message": message, "reason": reason}});
         let mut response = reply(self.status, &body);
         let headers = response.headers_mut();
-        if let ApiReason::Check(reason) = self.reason {
-            if reason.rejects_the_token() {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge(reason)));
-            }
+        if let Some(challenge) = self.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -164,8 +183,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The `WWW-Authenticate` challenge for a refusal (RFC 6750, D29): the token itself is no good,
-/// or it is good but not for this.
+/// The `WWW-Authenticate` challenge for a refusal of offered credentials (RFC 6750, D29, D33):
+/// the token itself is no good, the credentials are ambiguous, or the token is good but not for
+/// this.
 pub fn challenge(reason: CheckReason) -> &'static str {
-    if reason.rejects_the_token() { r#"Bearer error="invalid_token""# } else { r#"Bearer error="insufficient_scope""# }
+    match reason {
+        _ if reason.rejects_the_token() => r#"Bearer error="invalid_token""#,
+        CheckReason::InvalidRequest => r#"Bearer error="invalid_request""#,
+        _ => r#"Bearer error="insufficient_scope""#,
+    }
 }

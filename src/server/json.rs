@@ -23,18 +23,6 @@ pub fn reply(status: StatusCode, value: &impl Serialize) -> Response {
     response
 }
 
-/// A request body parsed as `T` (see [`parse`]).
-pub struct Json<T>(pub T);
-
-impl<T: DeserializeOwned> FromRequest<Arc<State>> for Json<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &Arc<State>) -> Result<Self, ApiError> {
-        let RawBody(bytes) = RawBody::from_request(request, state).await?;
-        parse(&bytes).map(Json)
-    }
-}
-
 /// A request body read within the size and time limits, to be parsed once the caller is known.
 pub struct RawBody(pub Bytes);
 

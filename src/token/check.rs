@@ -13,7 +13,7 @@ use super::reason::CheckReason;
 use super::record::{Status, TokenRecord};
 use super::service::TokenService;
 use super::string::{TokenId, parse};
-use crate::eval::{AttrValue, Decision, Explanation, Request};
+use crate::eval::{AttrValue, Decision, Explanation, Request, Residual, ResidualLimit};
 use crate::iam::Principal;
 
 /// What is asked of a token.
@@ -49,6 +49,9 @@ pub struct Outcome {
     /// A conditional answer's residual policy (D23).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub residual: Option<String>,
+    /// The residual was larger than [`ResidualLimit::ANSWER`] and is left out.
+    #[serde(rename = "residualOmitted", skip_serializing_if = "std::ops::Not::not")]
+    pub residual_omitted: bool,
     /// The evaluator's explanation, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Box<Explanation>>,
@@ -64,6 +67,7 @@ impl Outcome {
             token_id: token.map(|t| t.id.clone()),
             user: None,
             residual: None,
+            residual_omitted: false,
             explanation: None,
         }
     }
@@ -84,8 +88,9 @@ pub enum Caller {
     Refused(Outcome),
 }
 
-/// `Bearer <token>`; the scheme is case-insensitive (RFC 6750 follows RFC 7235).
-fn bearer(header: &str) -> Option<&str> {
+/// The token of an `Authorization: Bearer <token>` header value; `None` when the header offers no
+/// bearer token at all. The scheme is case-insensitive (RFC 6750 follows RFC 7235).
+pub fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -111,11 +116,14 @@ impl TokenService {
         let now = self.clock.now();
         let engine = self.engine();
         let tenant = engine.tenant();
+        // An unknown permission, environment or attribute key is a mistake to name (D34), not a
+        // denial: the request is resolved before the token's resource and scopes are judged.
+        let mut query = Request::new(owner, request.permission.clone()).at(now);
+        query.environment = request.environment.clone();
+        query.attributes = request.attributes.clone();
+        let query = engine.query(&query)?;
         let in_resource = match &request.environment {
-            Some(environment) => {
-                tenant.environment(environment).is_some()
-                    && (record.environments.is_empty() || record.environments.contains(environment))
-            }
+            Some(environment) => record.environments.is_empty() || record.environments.contains(environment),
             // D22: a token narrowed to environments is no good for an account-level request.
             None => record.environments.is_empty(),
         };
@@ -125,10 +133,6 @@ impl TokenService {
         if !record.scopes.contains(&request.permission) {
             return Ok(Outcome::refused(CheckReason::InsufficientScope, Some(record)));
         }
-        let mut query = Request::new(owner, request.permission.clone()).at(now);
-        query.environment = request.environment.clone();
-        query.attributes = request.attributes.clone();
-        let query = engine.query(&query)?;
         let decision = engine.evaluate(&query);
         let reason = match decision {
             Decision::Allow { .. } => CheckReason::Ok,
@@ -139,6 +143,7 @@ impl TokenService {
         if allowed {
             self.last_used.record(&record.id, now);
         }
+        let residual = engine.residual_within(&query, &decision, ResidualLimit::ANSWER);
         Ok(Outcome {
             allowed,
             decision: reason.outcome(),
@@ -146,7 +151,8 @@ impl TokenService {
             reason,
             token_id: Some(record.id.clone()),
             user: Some(tenant.email(owner).to_string()),
-            residual: engine.residual_text(&query, &decision),
+            residual_omitted: residual == Some(Residual::Omitted),
+            residual: residual.and_then(Residual::into_text),
             explanation: request.explain.then(|| Box::new(engine.explain(&query, &decision))),
         })
     }

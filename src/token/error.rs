@@ -54,6 +54,9 @@ impl TokenError {
     /// Why a check could not be made, for the check's answer and its metrics.
     pub fn check_reason(&self) -> CheckReason {
         match self {
+            TokenError::Request(RequestError::UnknownPermission { .. }) => CheckReason::UnknownPermission,
+            TokenError::Request(RequestError::UnknownEnvironment { .. }) => CheckReason::UnknownEnvironment,
+            TokenError::Request(RequestError::UnknownAttribute { .. }) => CheckReason::UnknownAttribute,
             TokenError::Request(_) => CheckReason::BadRequest,
             TokenError::Store(StoreError::Busy) => CheckReason::StorageBusy,
             _ => CheckReason::StorageError,

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use rand::TryRngCore;
 use rand::rngs::OsRng;
@@ -179,18 +180,52 @@ pub fn scan(text: &str) -> Vec<(usize, TokenId)> {
 }
 
 /// The text with the secret part of every token-shaped string (`dt0s16.PUBLIC.SECRET`, checksum
-/// or not, any length) replaced by `…`: for client input quoted back in errors.
+/// or not, any length) replaced by `…`: for client input quoted back in errors and logs. Clients
+/// and proxies percent-encode, so the text is also searched percent-decoded once and twice
+/// (`dt0s16%2EPUBLIC%2ESECRET`, `%252E`); a secret found there is cut where its encoded bytes
+/// are, and the rest of the text is kept as it was.
 pub fn redact(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    let alphanumeric_run = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+    let mut secrets = secret_spans(text.as_bytes());
+    if text.contains('%') {
+        let once = Decoded::of(text.as_bytes());
+        secrets.extend(once.secret_spans());
+        secrets.extend(once.decoded_again().secret_spans());
+    }
+    if secrets.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    // The same secret may be found in several forms: overlapping spans are one cut.
+    secrets.sort_unstable_by_key(|span| span.start);
+    let mut cuts: Vec<Range<usize>> = Vec::new();
+    for span in secrets {
+        match cuts.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => cuts.push(span),
+        }
+    }
     let mut redacted = String::new();
     let mut copied = 0;
+    for cut in cuts {
+        // Cuts start and end at ASCII bytes: a secret's characters or their escapes.
+        redacted.push_str(&text[copied..cut.start]);
+        redacted.push('…');
+        copied = cut.end;
+    }
+    redacted.push_str(&text[copied..]);
+    Cow::Owned(redacted)
+}
+
+/// The byte ranges of the SECRET parts of the token-shaped strings in a text.
+fn secret_spans(bytes: &[u8]) -> Vec<Range<usize>> {
+    let alphanumeric_run = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+    let mut spans = Vec::new();
     let mut at = 0;
-    while let Some(offset) = text[at..].find("dt0") {
+    while let Some(offset) = bytes[at..].windows(3).position(|window| window == b"dt0") {
         let start = at + offset;
         at = start + 3;
         let public = start + 7;
-        if !text.get(start..start + 6).is_some_and(valid_prefix) || bytes.get(start + 6) != Some(&b'.') {
+        let prefix = bytes.get(start..start + 6).and_then(|prefix| std::str::from_utf8(prefix).ok());
+        if !prefix.is_some_and(valid_prefix) || bytes.get(start + 6) != Some(&b'.') {
             continue;
         }
         let public_len = alphanumeric_run(public);
@@ -200,17 +235,54 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         }
         let secret_len = alphanumeric_run(secret);
         if secret_len > 0 {
-            redacted.push_str(&text[copied..secret]);
-            redacted.push('…');
-            copied = secret + secret_len;
-            at = copied;
+            spans.push(secret..secret + secret_len);
+            at = secret + secret_len;
         }
     }
-    if copied == 0 {
-        return Cow::Borrowed(text);
+    spans
+}
+
+/// A percent-decoded text, each byte with the range of the original text it came from.
+struct Decoded {
+    bytes: Vec<u8>,
+    origins: Vec<Range<usize>>,
+}
+
+impl Decoded {
+    fn of(text: &[u8]) -> Decoded {
+        Decoded::decode(text, |at| at..at + 1)
     }
-    redacted.push_str(&text[copied..]);
-    Cow::Owned(redacted)
+
+    fn decoded_again(&self) -> Decoded {
+        Decoded::decode(&self.bytes, |at| self.origins[at].clone())
+    }
+
+    /// Decodes `%XX` escapes; a `%` without two hex digits stays as it is.
+    fn decode(text: &[u8], origin: impl Fn(usize) -> Range<usize>) -> Decoded {
+        let hex = |at: usize| text.get(at).and_then(|b| (*b as char).to_digit(16));
+        let mut decoded = Decoded { bytes: Vec::with_capacity(text.len()), origins: Vec::with_capacity(text.len()) };
+        let mut at = 0;
+        while at < text.len() {
+            match (text[at], hex(at + 1), hex(at + 2)) {
+                (b'%', Some(high), Some(low)) => {
+                    decoded.bytes.push((high * 16 + low) as u8);
+                    decoded.origins.push(origin(at).start..origin(at + 2).end);
+                    at += 3;
+                }
+                (byte, _, _) => {
+                    decoded.bytes.push(byte);
+                    decoded.origins.push(origin(at));
+                    at += 1;
+                }
+            }
+        }
+        decoded
+    }
+
+    /// The secrets in the decoded text, as ranges of the original.
+    fn secret_spans(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        secret_spans(&self.bytes).into_iter().map(|span| self.origins[span.start].start..self.origins[span.end - 1].end)
+    }
 }
 
 #[cfg(test)]
@@ -247,6 +319,26 @@ mod tests {
         let fake = format!("dt0s16.{}.{}", "A".repeat(24), "B".repeat(64));
         let text = format!("key: {fake}\nexport T=\"{}\"\n", token.expose());
         assert_eq!(scan(&text), vec![(2, token.id())]);
+    }
+
+    #[test]
+    fn redact_finds_secrets_percent_encoded_once_and_twice() {
+        let cases = [
+            ("/nope/dt0s16%2EPUBLIC%2ESECRET", "/nope/dt0s16%2EPUBLIC%2E…"),
+            ("/nope/dt0s16%252EPUBLIC%252ESECRET/x", "/nope/dt0s16%252EPUBLIC%252E…/x"),
+            ("dt0s16.PUBLIC.SEC%52ET and dt0s16.P.S", "dt0s16.PUBLIC.… and dt0s16.P.…"),
+            ("%64t0s16%2ePUBLIC%2e%53ECRET", "%64t0s16%2ePUBLIC%2e…"),
+            ("dt0s16.PUBLIC.%2553ECRET", "dt0s16.PUBLIC.…"),
+            ("%4dt0s16.PUBLIC.SECRET", "%4dt0s16.PUBLIC.…"),
+            ("é%2Edt0s16%2EP%2ESECRET€", "é%2Edt0s16%2EP%2E…€"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(redact(text), expected, "{text}");
+            assert!(!redact(text).contains("SECRET") && !redact(text).contains("ECRET"), "{text}");
+        }
+        for harmless in ["/v1/auth?permission=a%2Eb", "100%", "%%2E%", "dt0s16%2EPUBLIC%2E", "%E2%82%AC"] {
+            assert_eq!(redact(harmless), harmless);
+        }
     }
 
     #[test]
