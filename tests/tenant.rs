@@ -250,15 +250,17 @@ fn one_boundary_that_does_not_apply_is_a_note_and_boundaries_that_apply_say_noth
 
 /// Found by the `evaluate` fuzz target: a parameter value holding `${` came back in the residual
 /// as a placeholder (`… = "team-${x}";`, which does not parse; `${global:userId}` would even
-/// change its meaning), and the language cannot write it literally. Such values, and ids that
-/// placeholders stand for, refuse the tenant.
+/// change its meaning), one holding a carriage return as an unterminated string; the language
+/// can write neither. Such values, and ids that placeholders stand for, refuse the tenant.
 #[test]
-fn values_that_would_read_as_placeholders_refuse_the_tenant() {
+fn values_that_policy_text_cannot_hold_refuse_the_tenant() {
     let config = format!(
         "{ONE_USER}[[group]]\nid = \"ops-${{global:userId}}\"\n\
-         [[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\nparameters = {{ team = \"${{x}}\" }}\n"
+         [[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\n\
+         parameters = {{ team = \"${{x}}\", clusters = [\"prod\", \"staging-e\\r\\ru-1\"] }}\n"
     );
-    let policy = r#"ALLOW storage:logs:read WHERE storage:k8s.namespace.name = "team-${bindParam:team}";"#;
+    let policy = r#"ALLOW storage:logs:read WHERE storage:k8s.namespace.name = "team-${bindParam:team}"
+        AND storage:k8s.cluster.name IN ("${bindParam:clusters}");"#;
     let loaded = load(&tenant(&config, &[("p", policy)], &[]), Catalog::builtin());
     assert!(loaded.tenant.is_none());
     let messages: Vec<String> = loaded
@@ -270,7 +272,11 @@ fn values_that_would_read_as_placeholders_refuse_the_tenant() {
         .collect();
     assert_eq!(
         messages,
-        ["the group id `ops-${global:userId}` holds `${`", "the parameter value `team = \"${x}\"` holds `${`"],
+        [
+            "the group id `ops-${global:userId}` holds `${`, which policy text reads as a placeholder",
+            r#"the parameter value `team = "${x}"` holds `${`, which policy text reads as a placeholder"#,
+            r#"the parameter value `clusters = "staging-e\r\ru-1"` holds a line break, which a string in policy text cannot"#,
+        ],
         "{:#?}",
         loaded.findings
     );

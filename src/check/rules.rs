@@ -217,11 +217,11 @@ rule!(
 );
 
 rule!(
-    PLACEHOLDER_IN_VALUE,
+    UNWRITABLE_VALUE,
     "E0613",
-    "placeholder-in-value",
+    "unwritable-value",
     Error,
-    "An id or a bind-parameter value holding `${`: placeholders put it into policy text, where it would read as a placeholder."
+    "An id or a bind-parameter value that policy text cannot hold (`${`, which would read as a placeholder, or a line break), though placeholders and residuals put it there."
 );
 
 rule!(
@@ -251,7 +251,7 @@ pub static TENANT: [&Rule; 13] = [
     &MISSING_PARAMETER,
     &UNUSED_PARAMETER,
     &LIST_PARAMETER,
-    &PLACEHOLDER_IN_VALUE,
+    &UNWRITABLE_VALUE,
     &BOUNDARY_LIFTS_LIMITS,
     &BOUNDARY_DOES_NOT_APPLY,
 ];

@@ -166,18 +166,21 @@ impl Config<'_> {
         }
     }
 
-    /// Ids and parameter values are put into policy text (`${global:userId}`, residuals): there
-    /// a `${` would read as a placeholder, and the language has no way to write it literally.
-    /// `what` names the value (quoted). False when it reported one.
-    fn no_placeholder(&mut self, what: &str, value: &str, span: Range<usize>) -> bool {
-        let clean = !value.contains("${");
-        if !clean {
-            self.report(
-                Diagnostic::new(&rules::PLACEHOLDER_IN_VALUE, span, format!("{what} holds `${{`"))
-                    .with_help("placeholders are not substituted into values: write the value itself"),
-            );
-        }
-        clean
+    /// Ids and parameter values are put into policy text (`${global:userId}`, residuals), where
+    /// the language can write neither a `${` (it reads as a placeholder) nor a line break (it
+    /// ends the string). `what` names the value (quoted). False when it reported one.
+    fn writable(&mut self, what: &str, value: &str, span: Range<usize>) -> bool {
+        let problem = if value.contains("${") {
+            "holds `${`, which policy text reads as a placeholder"
+        } else if value.contains(['\n', '\r']) {
+            "holds a line break, which a string in policy text cannot"
+        } else {
+            return true;
+        };
+        self.report(Diagnostic::new(&rules::UNWRITABLE_VALUE, span, format!("{what} {problem}")).with_help(
+            "ids and parameter values are put into policy text as they are: write the value itself, on one line",
+        ));
+        false
     }
 
     fn resolve(
@@ -195,7 +198,7 @@ impl Config<'_> {
             .chain(parsed.service_user.iter().map(|s| ("service user", &s.id)))
             .chain(parsed.group.iter().map(|g| ("group", &g.id)));
         for (what, id) in ids {
-            let _ = self.no_placeholder(&format!("the {what} id `{}`", id.get_ref()), id.get_ref(), id.span());
+            let _ = self.writable(&format!("the {what} id `{}`", id.get_ref().escape_debug()), id.get_ref(), id.span());
         }
         let mut seen = HashMap::new();
         let environments: Vec<Environment> = parsed
@@ -428,11 +431,8 @@ impl Config<'_> {
                 ParameterFile::Many(many) => many.as_slice(),
             };
             for text in values {
-                ok &= self.no_placeholder(
-                    &format!("the parameter value `{} = {text:?}`", name.get_ref()),
-                    text,
-                    value.span(),
-                );
+                ok &=
+                    self.writable(&format!("the parameter value `{} = {text:?}`", name.get_ref()), text, value.span());
             }
             match uses.get(name.get_ref()) {
                 None => {
