@@ -1,6 +1,7 @@
 # What the example gateways' test scripts share; sourced, not run. Installs Debian's nginx-light
 # and curl when missing, builds warden unless $WARDEN names a binary (asking cargo where it puts
-# it, so that CARGO_TARGET_DIR and .cargo/config are honoured), makes a work directory that is
+# it, so that CARGO_TARGET_DIR and .cargo/config are honoured; the binary the tests use, so that
+# after `cargo test` nothing is built again), makes a work directory that is
 # removed (and the processes in `pids` stopped) on exit, picks a base port of our own, and
 # defines `wait_for URL`, `wait_until WHAT PID LOG COMMAND…` and `serve LOG ARGS…`.
 # Sets: root, nginx, warden, tenant, work, pids, base.
@@ -20,9 +21,9 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || install nginx-light
 command -v curl >/dev/null || install curl
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
-warden="${WARDEN:-$(cargo build --locked --bin warden --message-format=json-render-diagnostics \
-  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)}"
-[ -x "$warden" ] || { echo "error: no warden binary (cargo build failed, or \$WARDEN is wrong: '$warden')" >&2; exit 2; }
+warden="${WARDEN:-$(cargo test --locked --no-run --message-format=json-render-diagnostics \
+  | grep -o '"executable":"[^"]*/warden"' | sed 's/.*:"//; s/"$//' | tail -n 1)}"
+[ -x "$warden" ] || { echo "error: no warden binary (the build failed, or \$WARDEN is wrong: '$warden')" >&2; exit 2; }
 tenant="$root/policies/example"
 
 work="$(mktemp -d)"
