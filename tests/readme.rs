@@ -22,9 +22,10 @@
 //!
 //! # The run
 //!
-//! One session for the whole README, in a fresh temporary directory holding a copy of
-//! `policies/example` (so a fresh `./warden.db`), with bash, `PATH` starting with the warden
-//! binary under test, `NO_COLOR=1` and no other `WARDEN_*` variable. As in one shell session:
+//! One session for the whole README, in a fresh temporary directory (so a fresh `./warden.db`)
+//! holding copies of `policies/example` and `examples/diff`, committed to a git repository of
+//! its own (for `warden diff --git HEAD …`), with bash, `PATH` starting with the warden binary
+//! under test, `NO_COLOR=1` and no other `WARDEN_*` variable. As in one shell session:
 //!
 //! - a variable that a command assigns (`TOKEN=$(warden token create … | sed -n 1p)`,
 //!   `export WARDEN_TOKEN=…`) is there for every later command;
@@ -79,6 +80,8 @@ const BLESS: &str = "WARDEN_README_BLESS";
 const PATIENCE: Duration = Duration::from_secs(60);
 /// The line of `warden serve` that says it accepts connections, and where.
 const READY: &str = "listening on http://";
+/// What the README's commands read from the repository, copied into the work directory.
+const COPIED: [&str; 2] = ["policies/example", "examples/diff"];
 
 #[test]
 fn readme_blocks_do_what_they_show() {
@@ -298,11 +301,23 @@ impl Session {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("warden-readme-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        // A copy, so that no README command can change the repository's tenant.
-        std::fs::create_dir_all(dir.join("policies")).unwrap();
-        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example");
-        let copied = Command::new("cp").arg("-R").arg(example).arg(dir.join("policies")).status();
-        assert!(copied.is_ok_and(|s| s.success()), "cannot copy policies/example");
+        // Copies, so that no README command can change the repository's files, in a repository
+        // of their own.
+        for path in COPIED {
+            let to = dir.join(path);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            let from = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+            let copied = Command::new("cp").arg("-R").arg(from).arg(&to).status();
+            assert!(copied.is_ok_and(|s| s.success()), "cannot copy {path}");
+        }
+        for git in [&["init", "-q"][..], &["add", "-A"], &["commit", "-qm", "what the README's commands read"]] {
+            let done = Command::new("git")
+                .args(["-c", "user.name=warden", "-c", "user.email=readme@warden.invalid"])
+                .args(git)
+                .current_dir(&dir)
+                .output();
+            assert!(done.as_ref().is_ok_and(|o| o.status.success()), "git {git:?} in the work directory: {done:?}");
+        }
         let bin = Path::new(env!("CARGO_BIN_EXE_warden")).parent().unwrap().to_str().unwrap().to_string();
         let mut env = BTreeMap::new();
         env.insert("PATH".to_string(), format!("{bin}:{}", std::env::var("PATH").unwrap_or_default()));

@@ -3,6 +3,8 @@
 mod account;
 mod audit;
 mod catalog;
+mod db;
+mod diff;
 mod effective;
 mod exit;
 mod explain;
@@ -12,6 +14,7 @@ mod lint;
 mod serve;
 mod service;
 mod tenant;
+mod test;
 mod token;
 
 use std::path::PathBuf;
@@ -42,6 +45,8 @@ enum Command {
     Explain(explain::Args),
     Effective(effective::EffectiveArgs),
     WhoCan(effective::WhoCanArgs),
+    Diff(diff::Args),
+    Test(test::Args),
     /// Platform tokens: create, list, show, disable, enable, delete, duplicate, rotate, expire,
     /// check, scan
     #[command(subcommand)]
@@ -51,6 +56,9 @@ enum Command {
     Account(account::AccountCommand),
     Audit(audit::Args),
     Serve(serve::Args),
+    /// The token database: migrate its schema, copy it into another
+    #[command(subcommand)]
+    Db(db::DbCommand),
     Catalog(catalog::Args),
 }
 
@@ -105,10 +113,13 @@ pub fn run() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Effective(args) => effective::effective(args),
         Command::WhoCan(args) => effective::who_can(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Test(args) => test::run(args),
         Command::Token(command) => token::run(command),
         Command::Account(command) => account::run(command),
         Command::Audit(args) => audit::run(args),
         Command::Serve(args) => serve::run_server(args),
+        Command::Db(command) => db::run(command),
         Command::Catalog(args) => catalog::run(args),
     };
     exit.into()

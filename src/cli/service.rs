@@ -1,25 +1,26 @@
 //! Opening the token service that `token`, `account`, `audit` and `serve` work on: the tenant,
 //! the database and the deployment's settings (decisions D26), and the actor of `--as`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Duration;
 use warden::diagnostic::{FileReport, SourceFile, human};
 use warden::iam::Principal;
-use warden::store::SqliteStore;
+use warden::store::Schema;
 use warden::token::{Deployment, MAX_PROPAGATION, SystemClock, TokenError, TokenService, valid_prefix};
 
 use super::tenant::TenantArgs;
-use super::{Exit, OutputFormat, color_for, fail};
+use super::{Exit, OutputFormat, color_for, db, fail};
 
 /// The tenant and the database: what a token service is opened from.
 #[derive(clap::Args)]
 pub struct StoreArgs {
-    /// The token database (SQLite), created on first use [default: the tenant's [deployment]
+    /// The token database: a file or `sqlite:PATH` (SQLite, created on first use), or
+    /// `postgres://USER@HOST:PORT/DB?sslmode=verify-full` with the password in WARDEN_DB,
+    /// PGPASSWORD or a PGPASSFILE [env: WARDEN_DB] [default: the tenant's [deployment]
     /// database, else ./warden.db]
-    #[arg(long, value_name = "PATH", env = "WARDEN_DB")]
-    db: Option<PathBuf>,
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
     /// Tokens one owner may hold in the account; every token not deleted counts [default: the
     /// tenant's [deployment] token_limit, else 10]
     #[arg(long, value_name = "N", env = "WARDEN_TOKEN_LIMIT", value_parser = setting(token_limit, "WARDEN_TOKEN_LIMIT"), help_heading = "Deployment")]
@@ -81,14 +82,15 @@ pub struct Opened {
 
 impl ServiceArgs {
     pub fn open(&self) -> Result<Opened, Exit> {
-        Ok(Opened { service: self.store.open()?, format: self.format })
+        Ok(Opened { service: self.store.open(Schema::Expect)?, format: self.format })
     }
 }
 
 impl StoreArgs {
-    /// Loads the tenant, opens the database, applies `[deployment]` and the flags (or their
-    /// environment variables) over it.
-    pub fn open(&self) -> Result<TokenService, Exit> {
+    /// Loads the tenant, opens the database (migrating a PostgreSQL schema only with
+    /// [`Schema::Migrate`]), applies `[deployment]` and the flags (or their environment
+    /// variables) over it.
+    pub fn open(&self, schema: Schema) -> Result<TokenService, Exit> {
         let engine = self.tenant.engine()?;
         let catalog = self.tenant.catalog.load().map_err(fail)?;
         let deployment = self.deployment()?;
@@ -103,12 +105,9 @@ impl StoreArgs {
             settings.propagation = Duration::seconds(seconds);
         }
         let settings = settings.validated().map_err(fail)?;
-        let db =
-            self.db.clone().or(deployment.database.map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("warden.db"));
-        let store = SqliteStore::open(&db)
-            .map_err(|e| fail(format!("cannot open the token database `{}`: {e}", db.display())))?;
-        let service =
-            TokenService::new(Arc::new(store), Arc::new(SystemClock), engine, &catalog, settings).map_err(fail)?;
+        let database = db::named(self.db.as_deref(), Some(deployment.database.as_deref().unwrap_or("warden.db")))?;
+        let store = database.open(schema).map_err(db::failed)?;
+        let service = TokenService::new(store, Arc::new(SystemClock), engine, &catalog, settings).map_err(fail)?;
         if service.switch_differs_from_tenant().map_err(fail)? {
             eprintln!(
                 "warning: the account switch in the database differs from `platform_tokens` in warden.toml; the database holds the truth"
@@ -133,14 +132,7 @@ impl StoreArgs {
 
 /// The acting user or service user (`--as`).
 pub fn actor(service: &TokenService, name: &str) -> Result<Principal, Exit> {
-    let engine = service.engine();
-    let tenant = engine.tenant();
-    tenant.find_user(name).or_else(|| tenant.find_service_user(name)).ok_or_else(|| {
-        let known =
-            tenant.users.iter().map(|u| u.email.as_str()).chain(tenant.service_users.iter().map(|s| s.name.as_str()));
-        let hint = warden::catalog::nearest(name, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-        fail(format!("the tenant has no user or service user `{name}`{hint}"))
-    })
+    service.engine().tenant().principal(name, None).map_err(fail)
 }
 
 /// A refusal exits 1 and names the rule; an unknown token or a failure exits 2 (decisions D1).

@@ -1,11 +1,12 @@
 //! Loading the tenant for the commands that evaluate (`explain`, `effective`, `who-can`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use warden::catalog::Catalog;
 use warden::diagnostic::{FileReport, human};
 use warden::eval::Engine;
-use warden::iam::{Principal, TenantFiles, load};
+use warden::iam::{Principal, PrincipalKind, TenantFiles, load};
 
 use super::{CatalogArg, Exit, color_for, fail};
 
@@ -36,7 +37,9 @@ impl RequestArgs {
     }
 }
 
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+/// An RFC 3339 time given on the command line, in UTC: the one parser of `--at`, `--since`,
+/// `--expires` and their kin.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2026-05-04T10:00:00Z: {e}"))
@@ -58,50 +61,42 @@ impl TenantArgs {
     /// Loads and compiles the tenant; prints its problems and returns exit 3 when it has errors.
     pub fn engine(&self) -> Result<Engine, Exit> {
         let catalog = self.catalog.load().map_err(fail)?;
-        let files = TenantFiles::read(&self.tenant).map_err(|e| {
-            fail(format!("cannot read the tenant `{}`: {e} (it needs a warden.toml)", self.tenant.display()))
-        })?;
-        let loaded = load(&files, &catalog);
-        match loaded.tenant {
-            Some(tenant) => Ok(Engine::new(tenant, &catalog)),
-            None => {
-                let color = color_for(&std::io::stderr());
-                for findings in &loaded.findings {
-                    let report = FileReport { file: &findings.file, diagnostics: &findings.diagnostics };
-                    eprint!("{}", human::render(&report, color));
-                }
-                eprintln!(
-                    "error: the tenant `{}` has errors; `warden lint {}` lists them",
-                    self.tenant.display(),
-                    self.tenant.display()
-                );
-                Err(Exit::TenantErrors)
+        let files = read(&self.tenant)?;
+        let shown = self.tenant.display().to_string();
+        compile(&files, &catalog, &format!("the tenant `{shown}`"), &format!("`warden lint {shown}` lists them"))
+    }
+}
+
+/// Reads a tenant directory; exit 2 when it cannot be read.
+pub fn read(dir: &Path) -> Result<TenantFiles, Exit> {
+    TenantFiles::read(dir)
+        .map_err(|e| fail(format!("cannot read the tenant `{}`: {e} (it needs a warden.toml)", dir.display())))
+}
+
+/// Loads and compiles tenant files; prints their problems and returns exit 3 when they have
+/// errors, saying what has them ("the tenant `x`") and where to see them again (`hint`).
+pub fn compile(files: &TenantFiles, catalog: &Catalog, what: &str, hint: &str) -> Result<Engine, Exit> {
+    let loaded = load(files, catalog);
+    match loaded.tenant {
+        Some(tenant) => Ok(Engine::new(tenant, catalog)),
+        None => {
+            let color = color_for(&std::io::stderr());
+            for findings in &loaded.findings {
+                let report = FileReport { file: &findings.file, diagnostics: &findings.diagnostics };
+                eprint!("{}", human::render(&report, color));
             }
+            eprintln!("error: {what} has errors; {hint}");
+            Err(Exit::TenantErrors)
         }
     }
 }
 
 impl PrincipalArgs {
     pub fn resolve(&self, engine: &Engine) -> Result<Principal, Exit> {
-        let tenant = engine.tenant();
-        let (found, name, known): (Option<Principal>, &str, Vec<&str>) = match &self.user {
-            Some(user) => (tenant.find_user(user), user, tenant.users.iter().map(|u| u.email.as_str()).collect()),
-            None => {
-                let service = self.service_user.as_deref().unwrap_or_default();
-                (
-                    tenant.find_service_user(service),
-                    service,
-                    tenant.service_users.iter().map(|s| s.name.as_str()).collect(),
-                )
-            }
+        let (name, kind) = match &self.user {
+            Some(user) => (user.as_str(), PrincipalKind::User),
+            None => (self.service_user.as_deref().unwrap_or_default(), PrincipalKind::ServiceUser),
         };
-        found.ok_or_else(|| {
-            let hint =
-                warden::catalog::nearest(name, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-            fail(format!(
-                "the tenant has no such {} `{name}`{hint}",
-                if self.user.is_some() { "user" } else { "service user" }
-            ))
-        })
+        engine.tenant().principal(name, Some(kind)).map_err(fail)
     }
 }

@@ -10,6 +10,8 @@ use rustc_hash::FxHashSet;
 use crate::catalog::{GlobalType, GlobalValue};
 use crate::syntax::{Condition, Operator, Placeholder, Segment, unescape};
 
+/// The value of a condition or statement: three-valued, Unknown when the request lacks an
+/// attribute it tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Truth {
     True,
@@ -21,11 +23,15 @@ pub enum Truth {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum AttrValue {
+    /// One value.
     One(String),
+    /// A list: a condition holds when its operator holds for some element (or, negated, for
+    /// none).
     Many(Vec<String>),
 }
 
 impl AttrValue {
+    /// The values, one or many.
     pub fn as_slice(&self) -> &[String] {
         match self {
             AttrValue::One(value) => std::slice::from_ref(value),
@@ -71,6 +77,11 @@ impl Pattern {
             }
         }
         Pattern { pieces }
+    }
+
+    /// The literal pieces between the wildcards.
+    pub(crate) fn pieces(&self) -> &[String] {
+        &self.pieces
     }
 
     /// Whether the whole value matches; linear in the value for each piece.
@@ -259,20 +270,25 @@ fn satisfies(operator: Operator, element: &str, value: &Value, context: &Context
         Value::UserGroups => context.groups.iter().any(|group| compare(operator, element, group)),
         Value::Typed(_) => false,
         Value::Template(segments) => {
-            let escaped: String = segments
-                .iter()
-                .map(|segment| match segment {
-                    Segment::Text(text) => text.as_str(),
-                    Segment::Placeholder(Placeholder::UserId) => context.user_id,
-                    Segment::Placeholder(_) => "",
-                })
-                .collect();
+            let escaped = fill_template(segments, context.user_id);
             match operator {
                 Operator::Match => Pattern::compile(&escaped).matches(element),
                 _ => compare(operator, element, &unescape(&escaped)),
             }
         }
     }
+}
+
+/// A template's escaped text for this user: `${global:userId}` filled, other placeholders empty.
+pub(crate) fn fill_template(segments: &[Segment], user_id: &str) -> String {
+    segments
+        .iter()
+        .map(|segment| match segment {
+            Segment::Text(text) => text.as_str(),
+            Segment::Placeholder(Placeholder::UserId) => user_id,
+            Segment::Placeholder(_) => "",
+        })
+        .collect()
 }
 
 fn compare(operator: Operator, element: &str, value: &str) -> bool {
