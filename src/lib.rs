@@ -99,6 +99,7 @@ pub mod catalog;
 pub mod check;
 pub mod diagnostic;
 pub mod eval;
+pub mod host;
 pub mod iam;
 #[cfg(feature = "server")]
 pub mod server;

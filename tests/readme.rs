@@ -23,9 +23,11 @@
 //! # The run
 //!
 //! One session for the whole README, in a fresh temporary directory (so a fresh `./warden.db`)
-//! holding copies of `policies/example` and `examples/diff`, committed to a git repository of
-//! its own (for `warden diff --git HEAD …`), with bash, `PATH` starting with the warden binary
-//! under test, `NO_COLOR=1` and no other `WARDEN_*` variable. As in one shell session:
+//! holding copies of `policies/example`, `policies/example-terraform`, `examples/diff` and the
+//! host files of the tests (`tests/hosts`, `tests/tenants/unresolved-terraform`), committed to a
+//! git repository of its own (for `warden diff --git HEAD …`), with bash, `PATH` starting with
+//! the warden binary under test, `NO_COLOR=1` and no other `WARDEN_*` variable. As in one shell
+//! session:
 //!
 //! - a variable that a command assigns (`TOKEN=$(warden token create … | sed -n 1p)`,
 //!   `export WARDEN_TOKEN=…`) is there for every later command;
@@ -81,7 +83,13 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// The line of `warden serve` that says it accepts connections, and where.
 const READY: &str = "listening on http://";
 /// What the README's commands read from the repository, copied into the work directory.
-const COPIED: [&str; 2] = ["policies/example", "examples/diff"];
+const COPIED: [&str; 5] = [
+    "policies/example",
+    "policies/example-terraform",
+    "examples/diff",
+    "tests/hosts",
+    "tests/tenants/unresolved-terraform",
+];
 
 #[test]
 fn readme_blocks_do_what_they_show() {

@@ -60,6 +60,9 @@ enum Command {
     #[command(subcommand)]
     Db(db::DbCommand),
     Catalog(catalog::Args),
+    /// Tenants kept as Terraform modules or monaco projects: export them as warden.toml
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
 }
 
 /// How the evaluating commands print.
@@ -69,15 +72,6 @@ pub enum OutputFormat {
     Human,
     /// one JSON document
     Json,
-}
-
-/// What a text is, for standard input and for files whose name does not say.
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
-pub enum KindArg {
-    /// Statements: `ALLOW …;` and `DENY …;`
-    Policy,
-    /// Conditions only, one per `;`
-    Boundary,
 }
 
 /// The catalog flag shared by the commands that check names.
@@ -121,6 +115,7 @@ pub fn run() -> ExitCode {
         Command::Serve(args) => serve::run_server(args),
         Command::Db(command) => db::run(command),
         Command::Catalog(args) => catalog::run(args),
+        Command::Tenant(command) => tenant::run(command),
     };
     exit.into()
 }

@@ -133,7 +133,12 @@ pub fn run_server(args: Args) -> Exit {
     };
     let config = Config {
         listen: args.listen,
-        tenant: TenantSource { dir: args.store.tenant.tenant.clone(), catalog },
+        tenant: TenantSource {
+            dir: args.store.tenant.tenant.clone(),
+            catalog,
+            #[cfg(feature = "iac")]
+            variables: args.store.tenant.variables.variables(),
+        },
         watch_every: (!watch.is_zero()).then_some(watch),
         limits: Limits { client_timeout, ..Limits::default() },
         ui,

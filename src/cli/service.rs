@@ -117,8 +117,12 @@ impl StoreArgs {
     }
 
     /// The `[deployment]` table of the tenant's `warden.toml`; a wrong one is a tenant error.
+    /// A Terraform module or monaco project has none: the flags and environment give it.
     fn deployment(&self) -> Result<Deployment, Exit> {
         let path = self.tenant.tenant.join("warden.toml");
+        if !path.exists() {
+            return Ok(Deployment::default());
+        }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| fail(format!("cannot read the tenant `{}`: {e}", self.tenant.tenant.display())))?;
         let config = SourceFile::new(path.to_string_lossy().trim_start_matches("./"), text);

@@ -27,24 +27,31 @@ pub struct TenantFiles {
 }
 
 impl TenantFiles {
-    /// Reads `warden.toml`, `policies/*.policy` and `boundaries/*.boundary` under `dir`.
+    /// Reads `warden.toml`, `policies/*.policy` and `boundaries/*.boundary` under `dir`, with
+    /// the walker and the limits of every command (decisions D35): regular files of at most
+    /// 16 MiB, symlinks to directories not followed.
     pub fn read(dir: &Path) -> std::io::Result<TenantFiles> {
         let name = |path: &Path| path.to_string_lossy().trim_start_matches("./").to_string();
-        let config_path = dir.join("warden.toml");
-        let config = SourceFile::new(name(&config_path), std::fs::read_to_string(&config_path)?);
+        let read = |path: &Path| {
+            crate::host::read_text(path)
+                .map(|text| SourceFile::new(name(path), text))
+                .map_err(|e| std::io::Error::other(format!("`{}`: {e}", path.display())))
+        };
+        let config = read(&dir.join("warden.toml"))?;
         let read_all = |folder: &str, extension: &str| -> std::io::Result<Vec<SourceFile>> {
             let folder = dir.join(folder);
             if !folder.is_dir() {
                 return Ok(Vec::new());
             }
-            let mut paths: Vec<_> = std::fs::read_dir(&folder)?
-                .map(|entry| entry.map(|e| e.path()))
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .filter(|p| p.extension().is_some_and(|e| e == extension))
-                .collect();
-            paths.sort();
-            paths.iter().map(|p| Ok(SourceFile::new(name(p), std::fs::read_to_string(p)?))).collect()
+            let walk = crate::host::walk(&folder);
+            if let Some((_, error)) = walk.failed.into_iter().next() {
+                return Err(error);
+            }
+            walk.files
+                .iter()
+                .filter(|p| p.parent() == Some(folder.as_path()) && p.extension().is_some_and(|e| e == extension))
+                .map(|p| read(p))
+                .collect()
         };
         Ok(TenantFiles {
             config,
@@ -225,7 +232,10 @@ impl Config<'_> {
             .iter()
             .map(|u| {
                 self.unique(&mut seen, "user", &u.id);
-                self.unique(&mut seen, "user", &u.email);
+                // A user may be known by its email alone (tenants kept as Terraform or monaco).
+                if u.email.get_ref() != u.id.get_ref() {
+                    self.unique(&mut seen, "user", &u.email);
+                }
                 User { id: u.id.get_ref().clone(), email: u.email.get_ref().clone() }
             })
             .collect();

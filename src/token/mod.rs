@@ -76,7 +76,7 @@ pub use clock::{Clock, SystemClock};
 pub use error::TokenError;
 pub use reason::{CheckReason, Rule};
 pub use record::{Owner, ShownStatus, Status, TokenRecord, TokenView};
-pub use service::{Created, NewToken, Rotation, TokenService};
+pub use service::{Created, Duplication, NewToken, Rotation, TokenService};
 pub use settings::{Deployment, MAX_PROPAGATION, Settings};
 pub use store::{AuditEntry, Change, Invalidation, InvalidationListener, NOT_EMPTY, Snapshot, StoreError, TokenStore};
 pub use string::{DEFAULT_PREFIX, Malformed, TokenDigest, TokenId, TokenSecret, parse, redact, scan, valid_prefix};

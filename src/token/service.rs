@@ -50,6 +50,21 @@ pub struct Created {
     pub secret: TokenSecret,
 }
 
+/// What a duplicate changes of the original: each `None` keeps the original's (the token
+/// pages' prefilled form lets a person edit them). The owner is always the original's.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Duplication {
+    /// `None`: `Duplicate of: <name>`.
+    pub name: Option<String>,
+    /// `Some(None)`: the duplicate never expires; `None`: the original's expiry.
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// `None`: the original's scopes.
+    pub scopes: Option<Vec<String>>,
+    /// `Some` empty: the whole account; `None`: the original's resource.
+    pub environments: Option<Vec<String>>,
+}
+
 /// How to rotate: the new token's name and expiry, and when the old one stops.
 #[derive(Debug, Clone, Default)]
 pub struct Rotation {
@@ -388,6 +403,18 @@ impl TokenService {
 
     /// A new token with the same properties, named `Duplicate of: <name>`; needs a free slot.
     pub fn duplicate<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<Created, TokenError> {
+        self.duplicate_with(actor, id, Duplication::default())
+    }
+
+    /// A new token with the original's properties but for those `changes` gives, for the same
+    /// owner; needs a free slot. Every create rule holds for it (D20), a rotated-out token is not
+    /// duplicated (D31), and the audit entry names the original and the duplicate.
+    pub fn duplicate_with<'a>(
+        &self,
+        actor: impl Into<Actor<'a>>,
+        id: &TokenId,
+        changes: Duplication,
+    ) -> Result<Created, TokenError> {
         let (engine, actor) = self.engine_for(actor.into())?;
         let by = self.auditor(&engine, actor);
         self.audited(&by, "duplicate", Some(id), || {
@@ -395,7 +422,10 @@ impl TokenService {
             not_expired(&record, self.clock.now(), "duplicated")?;
             not_rotated_out(&record, "duplicated")?;
             let (owner, mut new) = self.copy(&engine, &record)?;
-            new.name = duplicate_name(&record.name);
+            new.name = changes.name.unwrap_or_else(|| duplicate_name(&record.name));
+            new.expires_at = changes.expires_at.unwrap_or(new.expires_at);
+            new.scopes = changes.scopes.unwrap_or(new.scopes);
+            new.environments = changes.environments.unwrap_or(new.environments);
             let name = self.admit(&engine, actor, owner, &new)?;
             let created = self.mint(&engine, actor, owner, name, &new)?;
             let entry = self.entry(&by, "duplicate", Some(id), Some(&created.record.id), "ok");
