@@ -403,6 +403,20 @@ fn environments_must_belong_to_the_account() {
 }
 
 #[test]
+fn scopes_and_environments_are_kept_once_each() {
+    // A form of 64 KiB repeats one scope 1,500 times: the token kept every copy, and every
+    // list of tokens and every check went through them all.
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let mut repeated = token("t", &[READ; 1500]);
+    repeated.environments = ["prod", "dev", "prod"].repeat(500).iter().map(|e| e.to_string()).collect();
+    let made = fx.service.create(alice, repeated).unwrap();
+    let stored = fx.record(&made.record.id);
+    assert_eq!((stored.scopes.len(), stored.environments.len()), (1, 2), "kept once each");
+    assert_eq!((stored.scopes, stored.environments), (vec![READ.to_string()], vec!["prod".into(), "dev".into()]));
+}
+
+#[test]
 fn scopes_must_be_catalog_permissions_of_token_services() {
     let fx = Fx::new(small());
     let alice = fx.user(ALICE);

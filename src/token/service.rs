@@ -252,8 +252,8 @@ impl TokenService {
             owner: Owner { id: tenant.id(owner).to_string(), service_user: owner.is_service_user() },
             creator: tenant.id(actor.principal).to_string(),
             account: tenant.account.id.clone(),
-            environments: token.environments.clone(),
-            scopes: token.scopes.clone(),
+            environments: once_each(&token.environments),
+            scopes: once_each(&token.scopes),
             created_at: self.clock.now(),
             expires_at: token.expires_at,
             status: Status::Active,
@@ -521,4 +521,11 @@ impl TokenService {
         }
         Ok(entries)
     }
+}
+
+/// Each of `items` once, in the order first given: scopes and environments are sets, and a
+/// form may repeat one a thousand times.
+fn once_each(items: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.iter().filter(|item| seen.insert(item.as_str())).cloned().collect()
 }
