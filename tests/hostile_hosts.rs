@@ -250,3 +250,20 @@ fn a_child_module_outside_is_not_read_and_says_so() {
     assert_eq!(said, [("E0706", "main.tf", 2)], "{findings:#?}");
     assert!(findings[0]["message"].as_str().unwrap().contains("outside the directories"), "{findings:#?}");
 }
+
+#[test]
+fn instances_that_look_themselves_up_in_a_large_map_take_linear_time() {
+    // A map of 2^16 entries made in 17 lines, and a `for_each` over it whose every instance
+    // reads the map: each read copied the whole map and searched it, for minutes.
+    let mut tf = String::from("locals {\n  a0 = [\"x\"]\n");
+    for level in 1..17 {
+        let before = level - 1;
+        tf.push_str(&format!("  a{level} = concat(local.a{before}, [for v in local.a{before} : \"${{v}}{level}\"])\n"));
+    }
+    tf.push_str("  m = { for v in local.a16 : v => { name = v } }\n}\n");
+    tf.push_str(
+        "resource \"dynatrace_iam_group\" \"g\" {\n  for_each = local.m\n  name     = local.m[each.key].name\n}\n",
+    );
+    let (code, findings) = findings_within(&module("lookups", &tf), Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{findings:#?}");
+}

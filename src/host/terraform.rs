@@ -5,7 +5,7 @@
 //! variable default and a heredoc is still checked at the right lines. What cannot be worked
 //! out is an [`Unknown`] that says what to supply.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -63,13 +63,53 @@ pub(super) enum Value {
     Bool(bool),
     Number(f64),
     Text(Traced),
-    List(Vec<Value>),
-    Map(Vec<(String, Value)>),
+    /// Shared: a reference to a local or a variable passes its value on without a copy (a
+    /// `for_each` of 65,000 entries, each reading the map it came from, copied it each time).
+    List(Rc<Vec<Value>>),
+    Map(Rc<Entries>),
     Ref(Rc<Reference>),
     Unknown(Rc<Unknown>),
 }
 
+/// The entries of a map in their order, with an index by key made at the first lookup: a
+/// `for_each` over a large map whose instances each look themselves up in it stays linear.
+#[derive(Debug, Clone)]
+pub(super) struct Entries {
+    list: Vec<(String, Value)>,
+    index: OnceCell<HashMap<String, usize>>,
+}
+
+impl Entries {
+    /// The value of the first entry with `key`.
+    fn get(&self, key: &str) -> Option<&Value> {
+        let index = self.index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.list.len());
+            for (at, (key, _)) in self.list.iter().enumerate() {
+                index.entry(key.clone()).or_insert(at);
+            }
+            index
+        });
+        index.get(key).map(|&at| &self.list[at].1)
+    }
+}
+
+impl std::ops::Deref for Entries {
+    type Target = [(String, Value)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.list
+    }
+}
+
 impl Value {
+    fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(items))
+    }
+
+    fn map(entries: Vec<(String, Value)>) -> Value {
+        Value::Map(Rc::new(Entries { list: entries, index: OnceCell::new() }))
+    }
+
     /// Bytes of text and items of lists and maps, all the way down.
     fn size(&self) -> usize {
         match self {
@@ -92,7 +132,7 @@ impl Value {
 
     fn get(&self, key: &str) -> Option<&Value> {
         match self {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            Value::Map(entries) => entries.get(key),
             _ => None,
         }
     }
@@ -512,7 +552,7 @@ impl<'s> Evaluator<'s> {
                 Some(text) => Value::Text(text),
                 None => self.eval(p.inner(), scope),
             },
-            Expression::Array(array) => Value::List(array.iter().map(|e| self.eval(e, scope)).collect()),
+            Expression::Array(array) => Value::list(array.iter().map(|e| self.eval(e, scope)).collect()),
             Expression::Object(object) => {
                 let mut entries = Vec::new();
                 for (key, value) in object.iter() {
@@ -526,7 +566,7 @@ impl<'s> Evaluator<'s> {
                         None => return self.unknown(scope.file, span, "an object key warden cannot work out"),
                     }
                 }
-                Value::Map(entries)
+                Value::map(entries)
             }
             Expression::Variable(name) => match scope.bound.iter().rev().find(|(n, _)| n == name.as_str()) {
                 Some((_, value)) => value.clone(),
@@ -572,11 +612,14 @@ impl<'s> Evaluator<'s> {
                 let collection = self.eval(&f.intro.collection_expr, scope);
                 let items: Vec<(Value, Value)> = match collection {
                     Value::List(items) => {
-                        items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect()
+                        items.iter().cloned().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect()
                     }
                     Value::Map(entries) => {
                         let at = f.intro.collection_expr.span().unwrap_or(0..0);
-                        entries.into_iter().map(|(k, v)| (Value::Text(plain(&k, scope.file, at.clone())), v)).collect()
+                        entries
+                            .iter()
+                            .map(|(k, v)| (Value::Text(plain(k, scope.file, at.clone())), v.clone()))
+                            .collect()
                     }
                     unknown @ Value::Unknown(_) => return unknown,
                     _ => return self.unknown(scope.file, span, "a `for` over something that is no list or map"),
@@ -606,17 +649,17 @@ impl<'s> Evaluator<'s> {
                                 return self.unknown(scope.file, span, "a `for` key warden cannot work out");
                             };
                             match places.get(&key).map(|&at| &mut map[at]) {
-                                Some((_, Value::List(group))) if f.grouping => group.push(value),
+                                Some((_, Value::List(group))) if f.grouping => Rc::make_mut(group).push(value),
                                 Some(entry) => entry.1 = value,
                                 None => {
                                     places.insert(key.clone(), map.len());
-                                    map.push((key, if f.grouping { Value::List(vec![value]) } else { value }));
+                                    map.push((key, if f.grouping { Value::list(vec![value]) } else { value }));
                                 }
                             }
                         }
                     }
                 }
-                if f.key_expr.is_some() { Value::Map(map) } else { Value::List(list) }
+                if f.key_expr.is_some() { Value::map(map) } else { Value::list(list) }
             }
         }
     }
@@ -780,17 +823,14 @@ impl<'s> Evaluator<'s> {
             value = match (value, operator.value()) {
                 (Value::Ref(reference), _) => Value::Ref(reference),
                 (unknown @ Value::Unknown(_), _) => unknown,
-                (Value::Map(entries), TraversalOperator::GetAttr(name)) => match entries
-                    .into_iter()
-                    .find(|(k, _)| k == name.as_str())
-                {
-                    Some((_, v)) => v,
+                (Value::Map(entries), TraversalOperator::GetAttr(name)) => match entries.get(name.as_str()) {
+                    Some(v) => v.clone(),
                     None => return self.unknown(scope.file, span, format!("no `{}` in this object", name.as_str())),
                 },
                 (Value::Map(entries), TraversalOperator::Index(index)) => {
                     let key = self.eval(index, scope).key_text();
-                    match key.and_then(|key| entries.into_iter().find(|(k, _)| *k == key)) {
-                        Some((_, v)) => v,
+                    match key.and_then(|key| entries.get(&key)) {
+                        Some(v) => v.clone(),
                         None => return self.unknown(scope.file, span, "a key warden cannot find"),
                     }
                 }
@@ -980,14 +1020,15 @@ impl<'s> Evaluator<'s> {
             let at = for_each.value.span().unwrap_or(0..0);
             return match self.eval(&for_each.value, scope) {
                 Value::Map(entries) => entries
-                    .into_iter()
+                    .iter()
                     .map(|(k, v)| Instantiation {
-                        each: Some((Value::Text(plain(&k, scope.file, at.clone())), v)),
-                        key: Some(k),
+                        each: Some((Value::Text(plain(k, scope.file, at.clone())), v.clone())),
+                        key: Some(k.clone()),
                     })
                     .collect(),
                 Value::List(items) => items
-                    .into_iter()
+                    .iter()
+                    .cloned()
                     .filter_map(|v| v.key_text().map(|k| Instantiation { each: Some((v.clone(), v)), key: Some(k) }))
                     .collect(),
                 _ => Vec::new(),
@@ -1029,12 +1070,12 @@ impl<'s> Evaluator<'s> {
                 let mut all = Vec::new();
                 for arg in args {
                     match self.eval(arg, scope) {
-                        Value::List(items) => all.extend(items),
+                        Value::List(items) => all.extend(items.iter().cloned()),
                         unknown @ Value::Unknown(_) => return unknown,
                         _ => return self.unknown(scope.file, span, "`concat` of something that is no list"),
                     }
                 }
-                Value::List(all)
+                Value::list(all)
             }
             ("merge", _) => {
                 // Each key once, at its last place, with its last value (in linear time: maps
@@ -1042,7 +1083,7 @@ impl<'s> Evaluator<'s> {
                 let mut all: Vec<(String, Value)> = Vec::new();
                 for arg in args {
                     match self.eval(arg, scope) {
-                        Value::Map(entries) => all.extend(entries),
+                        Value::Map(entries) => all.extend(entries.iter().cloned()),
                         unknown @ Value::Unknown(_) => return unknown,
                         _ => return self.unknown(scope.file, span, "`merge` of something that is no map"),
                     }
@@ -1051,31 +1092,36 @@ impl<'s> Evaluator<'s> {
                 let mut kept: Vec<(String, Value)> =
                     all.into_iter().rev().filter(|(key, _)| later.insert(key.clone())).collect();
                 kept.reverse();
-                Value::Map(kept)
+                Value::map(kept)
             }
             ("flatten", [arg]) => {
                 fn flat(value: Value, out: &mut Vec<Value>) {
                     match value {
-                        Value::List(items) => items.into_iter().for_each(|v| flat(v, out)),
+                        Value::List(items) => Rc::unwrap_or_clone(items).into_iter().for_each(|v| flat(v, out)),
                         other => out.push(other),
                     }
                 }
                 let mut out = Vec::new();
                 flat(self.eval(arg, scope), &mut out);
-                Value::List(out)
+                Value::list(out)
             }
             ("distinct", [arg]) => match self.eval(arg, scope) {
                 Value::List(items) => {
                     let mut seen: HashSet<String> = HashSet::new();
-                    Value::List(items.into_iter().filter(|v| v.key_text().is_none_or(|key| seen.insert(key))).collect())
+                    Value::list(
+                        Rc::unwrap_or_clone(items)
+                            .into_iter()
+                            .filter(|v| v.key_text().is_none_or(|key| seen.insert(key)))
+                            .collect(),
+                    )
                 }
                 other => other,
             },
             ("keys" | "values", [arg]) => match self.eval(arg, scope) {
-                Value::Map(entries) if name == "keys" => Value::List(
-                    entries.into_iter().map(|(k, _)| Value::Text(plain(&k, scope.file, span.clone()))).collect(),
-                ),
-                Value::Map(entries) => Value::List(entries.into_iter().map(|(_, v)| v).collect()),
+                Value::Map(entries) if name == "keys" => {
+                    Value::list(entries.iter().map(|(k, _)| Value::Text(plain(k, scope.file, span.clone()))).collect())
+                }
+                Value::Map(entries) => Value::list(entries.iter().map(|(_, v)| v.clone()).collect()),
                 other => other,
             },
             ("lookup", [map, key, rest @ ..]) => {
@@ -1143,7 +1189,7 @@ impl<'s> Evaluator<'s> {
         let raw = Traced::verbatim(&whole, id, 0, Form::HclTemplate);
         let template_scope = Scope {
             bound: match vars {
-                Value::Map(entries) => entries,
+                Value::Map(entries) => Rc::unwrap_or_clone(entries).list,
                 _ => Vec::new(),
             },
             ..scope.clone()
@@ -1326,10 +1372,10 @@ fn from_json(json: &serde_json::Value, file: FileId, span: Range<usize>) -> Valu
             Value::Text(text)
         }
         serde_json::Value::Array(items) => {
-            Value::List(items.iter().map(|v| from_json(v, file, span.clone())).collect())
+            Value::list(items.iter().map(|v| from_json(v, file, span.clone())).collect())
         }
         serde_json::Value::Object(map) => {
-            Value::Map(map.iter().map(|(k, v)| (k.clone(), from_json(v, file, span.clone()))).collect())
+            Value::map(map.iter().map(|(k, v)| (k.clone(), from_json(v, file, span.clone()))).collect())
         }
     }
 }
@@ -1345,8 +1391,8 @@ fn from_yaml(host: &str, file: FileId, node: &yaml::Node) -> Value {
             }
             _ => Value::Text(yaml::traced(host, file, scalar)),
         },
-        yaml::Node::Seq(items) => Value::List(items.iter().map(|n| from_yaml(host, file, n)).collect()),
-        yaml::Node::Map(entries) => Value::Map(
+        yaml::Node::Seq(items) => Value::list(items.iter().map(|n| from_yaml(host, file, n)).collect()),
+        yaml::Node::Map(entries) => Value::map(
             entries.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), from_yaml(host, file, v)))).collect(),
         ),
     }
@@ -1550,7 +1596,7 @@ impl TenantBuilder<'_> {
     fn group_list(&mut self, i: usize, name: &str) -> Vec<At<String>> {
         let Some((value, file, span)) = self.resources[i].attribute(name) else { return Vec::new() };
         let items = match value {
-            Value::List(items) => items.clone(),
+            Value::List(items) => items.to_vec(),
             other => vec![other.clone()],
         };
         items.iter().filter_map(|item| self.group(item, file, span.clone())).collect()
@@ -1632,7 +1678,7 @@ impl TenantBuilder<'_> {
         }
         if let Some((Value::List(ids), file, span)) = resource.attribute("policies").map(|(v, f, s)| (v.clone(), f, s))
         {
-            entries.extend(ids.into_iter().map(|id| BoundPolicy {
+            entries.extend(Rc::unwrap_or_clone(ids).into_iter().map(|id| BoundPolicy {
                 id,
                 file,
                 span: span.clone(),
@@ -1643,7 +1689,8 @@ impl TenantBuilder<'_> {
         for BoundPolicy { id, file, span, parameters, boundaries } in entries {
             let Some(policy) = self.policy(&id, file, span) else { continue };
             let parameters = match parameters {
-                Some((Value::Map(entries), pfile, pspan)) => entries
+                Some((Value::Map(entries), pfile, pspan)) => Rc::unwrap_or_clone(entries)
+                    .list
                     .into_iter()
                     .filter_map(|(name, value)| {
                         let (vfile, vspan) = value_place(&value).unwrap_or((pfile, pspan.clone()));
