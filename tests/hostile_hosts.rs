@@ -213,15 +213,21 @@ fn a_count_of_a_billion_is_not_expanded() {
     assert_eq!(said, [("`count` was not evaluated: the configuration makes more than 100000 resource instances", 2)]);
 }
 
-#[test]
-fn distinct_and_merge_of_large_collections_take_linear_time() {
-    // 2^16 names made by doubling a list, then `distinct`, `merge` and a `for` map of them:
-    // quadratic, they took hours.
+/// The start of a `locals` block whose `a16` is a list of 2^16 distinct names, made in 17 lines.
+fn distinct_names() -> String {
     let mut tf = String::from("locals {\n  a0 = [\"x\"]\n");
     for level in 1..17 {
         let before = level - 1;
         tf.push_str(&format!("  a{level} = concat(local.a{before}, [for v in local.a{before} : \"${{v}}{level}\"])\n"));
     }
+    tf
+}
+
+#[test]
+fn distinct_and_merge_of_large_collections_take_linear_time() {
+    // 2^16 names made by doubling a list, then `distinct`, `merge` and a `for` map of them:
+    // quadratic, they took hours.
+    let mut tf = distinct_names();
     tf.push_str("  by_name = merge({ for v in local.a16 : v => v }, { for v in local.a16 : v => \"again\" })\n}\n");
     tf.push_str(
         "resource \"dynatrace_iam_group\" \"g\" {\n  for_each = toset(distinct(local.a16))\n  name     = each.key\n}\n",
@@ -255,11 +261,7 @@ fn a_child_module_outside_is_not_read_and_says_so() {
 fn instances_that_look_themselves_up_in_a_large_map_take_linear_time() {
     // A map of 2^16 entries made in 17 lines, and a `for_each` over it whose every instance
     // reads the map: each read copied the whole map and searched it, for minutes.
-    let mut tf = String::from("locals {\n  a0 = [\"x\"]\n");
-    for level in 1..17 {
-        let before = level - 1;
-        tf.push_str(&format!("  a{level} = concat(local.a{before}, [for v in local.a{before} : \"${{v}}{level}\"])\n"));
-    }
+    let mut tf = distinct_names();
     tf.push_str("  m = { for v in local.a16 : v => { name = v } }\n}\n");
     tf.push_str(
         "resource \"dynatrace_iam_group\" \"g\" {\n  for_each = local.m\n  name     = local.m[each.key].name\n}\n",
