@@ -129,3 +129,16 @@ fn what_cannot_run_says_why() {
     let output = warden_in(&none, &["test", "nowhere"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn junit_stays_well_formed_xml_whatever_a_case_is_named() {
+    // A name may hold characters XML 1.0 cannot carry at all, even escaped: the dashboard
+    // would refuse the whole report.
+    let cases = "[[case]]\nname = \"a\\u001b[2J b\\u0000c \\\"<&>\\\"\"\nprincipal = \"bob@acme.example\"\npermission = \"storage:logs:read\"\nexpect = \"allow\"\n";
+    let dir = tenant_with(&[("names.toml", cases)]);
+    let output = warden_in(&dir, &["test", "tenant", "--format", "junit"]);
+    let xml = stdout(&output);
+    let outside_xml = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    assert!(!xml.contains(outside_xml), "{xml:?}");
+    assert!(xml.contains("name=\"a\u{fffd}[2J b\u{fffd}c &quot;&lt;&amp;&gt;&quot;\""), "{xml}");
+}

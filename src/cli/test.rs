@@ -297,9 +297,24 @@ fn human(outcomes: &[Outcome]) -> String {
     out
 }
 
-/// Text for XML content and attribute values.
+/// Text for XML content and attribute values. Control characters other than tab and line
+/// breaks cannot stand in XML 1.0 even escaped: they become U+FFFD, so the report stays one a
+/// dashboard reads.
 fn xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// JUnit XML: one test suite per file, one test case per case.
