@@ -278,7 +278,14 @@ fn shadow(text: &str, part: Range<usize>) -> Range<usize> {
 
 /// Whether `at` lies inside a `"…"` or `'…'` of policy text (strings end at a line break).
 fn inside_string(text: &str, at: usize) -> bool {
-    string_state(&text[..at]).is_some()
+    string_state(&text[line_start(text, at)..at]).is_some()
+}
+
+/// Where the line holding `at` starts: strings and comments end at a line break, so what is
+/// open at `at` is decided by its line alone (scanning from the top for each of 50,000 unresolved
+/// parts took minutes).
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |newline| newline + 1)
 }
 
 /// The open quote at the end of `text`, if a string is open there.
@@ -306,7 +313,7 @@ fn string_state(text: &str) -> Option<char> {
 }
 
 fn next_semicolon(text: &str, from: usize) -> Option<usize> {
-    let mut quote = string_state(&text[..from]);
+    let mut quote = string_state(&text[line_start(text, from)..from]);
     let mut chars = text[from..].char_indices();
     while let Some((i, c)) = chars.next() {
         match (quote, c) {
