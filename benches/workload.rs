@@ -20,13 +20,16 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use warden::catalog::Catalog;
 use warden::eval::{AttrValue, Decision, Engine, Request};
 use warden::iam::{TenantFiles, load};
+
+mod support;
+
+use support::{compile, workload_dir};
 
 /// One line of `N.requests.jsonl`.
 #[derive(Deserialize)]
@@ -37,17 +40,6 @@ struct Line {
     permission: String,
     attributes: BTreeMap<String, String>,
     expected: String,
-}
-
-fn workload_dir() -> PathBuf {
-    std::env::var_os("BENCH_WORKLOAD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/workload"))
-}
-
-fn compile(files: &TenantFiles) -> Engine {
-    let loaded = load(files, Catalog::builtin());
-    Engine::new(loaded.tenant.expect("the workload tenants load"), Catalog::builtin())
 }
 
 fn agrees(expected: &str, decision: &Decision) -> bool {

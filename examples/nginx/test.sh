@@ -4,48 +4,9 @@
 # Usage: examples/nginx/test.sh   (from anywhere; builds warden when target/debug/warden is missing)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cd "$root"
-
-install() {
-  local runner=()
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "error: $* is missing and there is no sudo to install it" >&2; exit 2; }
-    runner=(sudo)
-  fi
-  "${runner[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${runner[@]}" apt-get install -y -qq "$@" >/dev/null
-}
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || install nginx-light
-command -v curl >/dev/null || install curl
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
-
-warden="${WARDEN:-$root/target/debug/warden}"
-[ -x "$warden" ] || cargo build --locked -q
-tenant="$root/policies/example"
-
-work="$(mktemp -d)"
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Ports of our own, so that the test runs beside anything else on the machine.
-base=$((20000 + RANDOM % 20000))
+# shellcheck source=../setup.sh
+. "$here/../setup.sh"
 nginx_port=$base app_port=$((base + 1)) warden_port=$((base + 2))
-
-wait_for() { # URL
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "$1" && return 0
-    sleep 0.1
-  done
-  echo "error: nothing answers at $1" >&2
-  return 1
-}
 
 # Tokens of alice (SRE: app-engine admin in staging; logs in prod except secret namespaces):
 # one that may run apps, read logs and manage tokens, one to disable, one without the scope.

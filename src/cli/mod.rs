@@ -3,6 +3,7 @@
 mod account;
 mod audit;
 mod catalog;
+mod diff;
 mod effective;
 mod exit;
 mod explain;
@@ -12,6 +13,7 @@ mod lint;
 mod serve;
 mod service;
 mod tenant;
+mod test;
 mod token;
 
 use std::path::PathBuf;
@@ -42,6 +44,8 @@ enum Command {
     Explain(explain::Args),
     Effective(effective::EffectiveArgs),
     WhoCan(effective::WhoCanArgs),
+    Diff(diff::Args),
+    Test(test::Args),
     /// Platform tokens: create, list, show, disable, enable, delete, duplicate, rotate, expire,
     /// check, scan
     #[command(subcommand)]
@@ -105,6 +109,8 @@ pub fn run() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Effective(args) => effective::effective(args),
         Command::WhoCan(args) => effective::who_can(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Test(args) => test::run(args),
         Command::Token(command) => token::run(command),
         Command::Account(command) => account::run(command),
         Command::Audit(args) => audit::run(args),

@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use warden::server::{Config, Limits, TenantSource, run};
+use axum::http::HeaderName;
+
+use warden::server::{Cidr, Config, Limits, TenantSource, UiConfig, run};
 
 use super::service::StoreArgs;
 use super::{Exit, color_for, fail};
@@ -23,11 +25,17 @@ const ENDPOINTS: &str = "Endpoints:
   GET    /healthz  /readyz  /metrics
 Every call but the last three sends `Authorization: Bearer <platform token>`.
 
+The token pages (My platform tokens, Manage users tokens) are under /ui/ when
+--ui-user-header is given: people sign in at a gateway (oauth2-proxy, nginx auth_request,
+an SSO proxy) that sets that header to their email; only --trusted-proxies may set it.
+
 Signals: SIGHUP reloads the tenant (so does a change to its files); SIGTERM or SIGINT stops
 accepting and lets requests in flight finish.
 
-Example:
-  warden serve --tenant policies/example --db /tmp/warden.db --listen 127.0.0.1:8080";
+Examples:
+  warden serve --tenant policies/example --db /tmp/warden.db --listen 127.0.0.1:8080
+  warden serve --tenant policies/example --ui-user-header X-Forwarded-Email \\
+      --trusted-proxies 127.0.0.1/32 --public-origin https://tokens.acme.example";
 
 /// Serve the token service over HTTP: token management, checks, forward-auth for gateways
 #[derive(clap::Args)]
@@ -49,6 +57,18 @@ pub struct Args {
     /// Cut off a client that takes longer than this to send its headers or its body
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     client_timeout: f64,
+    /// Serve the token pages under /ui/ to people a gateway signed in, named by this header
+    /// (their email, e.g. X-Forwarded-Email); without it the pages are off
+    #[arg(long, value_name = "HEADER", requires = "trusted_proxies")]
+    ui_user_header: Option<String>,
+    /// The gateway's addresses (CIDR, comma-separated): the only peers whose --ui-user-header
+    /// is believed. No peer is trusted by default, not even loopback
+    #[arg(long, value_name = "CIDR,…", value_delimiter = ',', requires = "ui_user_header")]
+    trusted_proxies: Vec<Cidr>,
+    /// The origin people open the pages at; forms from any other are refused [default:
+    /// http://LISTEN]
+    #[arg(long, value_name = "URL", requires = "ui_user_header")]
+    public_origin: Option<String>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -75,6 +95,23 @@ pub fn run_server(args: Args) -> Exit {
         (Ok(_), Ok(_)) => return fail("`--client-timeout` must be more than 0 seconds"),
         (Err(exit), _) | (_, Err(exit)) => return exit,
     };
+    let ui = match args.ui_user_header.as_deref().map(HeaderName::try_from) {
+        None => None,
+        Some(Ok(user_header)) => Some(UiConfig {
+            user_header,
+            trusted_proxies: args.trusted_proxies.clone(),
+            public_origin: args.public_origin.clone(),
+        }),
+        Some(Err(_)) => return fail("`--ui-user-header` takes a header name, such as X-Forwarded-Email"),
+    };
+    if let Some(origin) = args.public_origin.as_deref() {
+        let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        if host.is_none_or(|host| host.is_empty() || host.trim_end_matches('/').contains('/')) {
+            return fail(format!(
+                "`--public-origin` is a scheme and a host, such as https://tokens.acme.example, not `{origin}`"
+            ));
+        }
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(color_for(&std::io::stderr()))
@@ -93,6 +130,7 @@ pub fn run_server(args: Args) -> Exit {
         tenant: TenantSource { dir: args.store.tenant.tenant.clone(), catalog },
         watch_every: (!watch.is_zero()).then_some(watch),
         limits: Limits { client_timeout, ..Limits::default() },
+        ui,
     };
     match run(service, config) {
         Ok(()) => Exit::Ok,

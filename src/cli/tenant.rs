@@ -1,8 +1,9 @@
 //! Loading the tenant for the commands that evaluate (`explain`, `effective`, `who-can`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use warden::catalog::Catalog;
 use warden::diagnostic::{FileReport, human};
 use warden::eval::Engine;
 use warden::iam::{Principal, TenantFiles, load};
@@ -58,25 +59,32 @@ impl TenantArgs {
     /// Loads and compiles the tenant; prints its problems and returns exit 3 when it has errors.
     pub fn engine(&self) -> Result<Engine, Exit> {
         let catalog = self.catalog.load().map_err(fail)?;
-        let files = TenantFiles::read(&self.tenant).map_err(|e| {
-            fail(format!("cannot read the tenant `{}`: {e} (it needs a warden.toml)", self.tenant.display()))
-        })?;
-        let loaded = load(&files, &catalog);
-        match loaded.tenant {
-            Some(tenant) => Ok(Engine::new(tenant, &catalog)),
-            None => {
-                let color = color_for(&std::io::stderr());
-                for findings in &loaded.findings {
-                    let report = FileReport { file: &findings.file, diagnostics: &findings.diagnostics };
-                    eprint!("{}", human::render(&report, color));
-                }
-                eprintln!(
-                    "error: the tenant `{}` has errors; `warden lint {}` lists them",
-                    self.tenant.display(),
-                    self.tenant.display()
-                );
-                Err(Exit::TenantErrors)
+        let files = read(&self.tenant)?;
+        let shown = self.tenant.display().to_string();
+        compile(&files, &catalog, &format!("the tenant `{shown}`"), &format!("`warden lint {shown}` lists them"))
+    }
+}
+
+/// Reads a tenant directory; exit 2 when it cannot be read.
+pub fn read(dir: &Path) -> Result<TenantFiles, Exit> {
+    TenantFiles::read(dir)
+        .map_err(|e| fail(format!("cannot read the tenant `{}`: {e} (it needs a warden.toml)", dir.display())))
+}
+
+/// Loads and compiles tenant files; prints their problems and returns exit 3 when they have
+/// errors, saying what has them ("the tenant `x`") and where to see them again (`hint`).
+pub fn compile(files: &TenantFiles, catalog: &Catalog, what: &str, hint: &str) -> Result<Engine, Exit> {
+    let loaded = load(files, catalog);
+    match loaded.tenant {
+        Some(tenant) => Ok(Engine::new(tenant, catalog)),
+        None => {
+            let color = color_for(&std::io::stderr());
+            for findings in &loaded.findings {
+                let report = FileReport { file: &findings.file, diagnostics: &findings.diagnostics };
+                eprint!("{}", human::render(&report, color));
             }
+            eprintln!("error: {what} has errors; {hint}");
+            Err(Exit::TenantErrors)
         }
     }
 }

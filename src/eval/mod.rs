@@ -47,6 +47,7 @@
 //! ```
 
 mod compile;
+pub mod diff;
 mod effective;
 mod error;
 pub mod explain;

@@ -73,6 +73,11 @@ impl Pattern {
         Pattern { pieces }
     }
 
+    /// The literal pieces between the wildcards.
+    pub(crate) fn pieces(&self) -> &[String] {
+        &self.pieces
+    }
+
     /// Whether the whole value matches; linear in the value for each piece.
     pub fn matches(&self, value: &str) -> bool {
         let (first, rest) = self.pieces.split_first().expect("never empty");
@@ -259,20 +264,25 @@ fn satisfies(operator: Operator, element: &str, value: &Value, context: &Context
         Value::UserGroups => context.groups.iter().any(|group| compare(operator, element, group)),
         Value::Typed(_) => false,
         Value::Template(segments) => {
-            let escaped: String = segments
-                .iter()
-                .map(|segment| match segment {
-                    Segment::Text(text) => text.as_str(),
-                    Segment::Placeholder(Placeholder::UserId) => context.user_id,
-                    Segment::Placeholder(_) => "",
-                })
-                .collect();
+            let escaped = fill_template(segments, context.user_id);
             match operator {
                 Operator::Match => Pattern::compile(&escaped).matches(element),
                 _ => compare(operator, element, &unescape(&escaped)),
             }
         }
     }
+}
+
+/// A template's escaped text for this user: `${global:userId}` filled, other placeholders empty.
+pub(crate) fn fill_template(segments: &[Segment], user_id: &str) -> String {
+    segments
+        .iter()
+        .map(|segment| match segment {
+            Segment::Text(text) => text.as_str(),
+            Segment::Placeholder(Placeholder::UserId) => user_id,
+            Segment::Placeholder(_) => "",
+        })
+        .collect()
 }
 
 fn compare(operator: Operator, element: &str, value: &str) -> bool {

@@ -374,6 +374,8 @@ impl Config<'_> {
             level: level.expect("checked"),
             parameters,
             boundaries: attached.iter().map(|b| b.name.clone()).collect(),
+            file: self.file.name.clone(),
+            line: self.file.line_column(binding.policy.span().start).0,
         })
     }
 

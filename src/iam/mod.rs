@@ -148,6 +148,9 @@ pub struct Binding {
     pub level: Level,
     pub parameters: BTreeMap<String, Parameter>,
     pub boundaries: Vec<String>,
+    /// Where the binding is written: the tenant file, and the line of its `policy`.
+    pub file: String,
+    pub line: usize,
 }
 
 /// A loaded, checked tenant.

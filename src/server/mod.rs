@@ -12,13 +12,16 @@ mod log;
 mod metrics;
 mod ops;
 mod reload;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::routing::{get, post, put};
+use hyper::service::{Service as _, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -27,6 +30,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::token::TokenService;
 pub use reload::TenantSource;
+pub use ui::{Cidr, UiConfig};
 
 /// What a client may send, and how long it may take.
 #[derive(Debug, Clone)]
@@ -58,6 +62,8 @@ pub struct Config {
     /// How often to look for changed tenant files; `None`: on SIGHUP only.
     pub watch_every: Option<Duration>,
     pub limits: Limits,
+    /// The token pages under `/ui/`; `None`: off.
+    pub ui: Option<UiConfig>,
 }
 
 /// What every handler shares.
@@ -69,10 +75,12 @@ pub(crate) struct State {
     limits: Limits,
     costly: check::CostlyDecisions,
     unknown_names: check::UnknownNames,
+    ui: Option<ui::Pages>,
 }
 
 fn router(state: Arc<State>) -> Router {
     let tokens = "/iam/v1/accounts/{account}/platform-tokens";
+    let pages = if state.ui.is_some() { ui::routes() } else { Router::new() };
     Router::new()
         .route(tokens, get(api::list).post(api::create))
         .route(&format!("{tokens}/{{token}}"), get(api::show).delete(api::delete))
@@ -86,6 +94,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(pages)
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), log::log_request))
@@ -114,14 +123,24 @@ fn ignore_broken_pipes() {
 
 async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
     let listener = TcpListener::bind(config.listen).await?;
+    let service = Arc::new(service);
+    let ui = match config.ui {
+        Some(ui) => {
+            let (listening, opening) = (listener.local_addr()?, Arc::clone(&service));
+            let pages = tokio::task::spawn_blocking(move || ui::Pages::open(ui, listening, &opening)).await?;
+            Some(pages.map_err(std::io::Error::other)?)
+        }
+        None => None,
+    };
     let state = Arc::new(State {
-        service: Arc::new(service),
+        service,
         metrics: metrics::Metrics::new(),
         tenant: config.tenant,
         tenant_status: Mutex::default(),
         limits: config.limits,
         costly: check::CostlyDecisions::new(),
         unknown_names: check::UnknownNames::default(),
+        ui,
     });
     // Signals are ours before anything can send them: an early SIGHUP must not end the process.
     let hangup = signal(SignalKind::hangup())?;
@@ -143,8 +162,8 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(error) => {
                         // Out of file descriptors and the like: wait, then go on accepting.
                         tracing::warn!("cannot accept a connection: {error}");
@@ -153,7 +172,14 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), app.clone()));
+                // The peer's address rides along with each request (the token pages trust only
+                // their gateway's).
+                let app = app.clone();
+                let with_peer = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    app.call(request)
+                });
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), with_peer));
                 tokio::spawn(async move {
                     if let Err(error) = connection.await {
                         tracing::debug!("connection ended: {error}");

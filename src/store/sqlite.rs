@@ -60,6 +60,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE INDEX audit_by_account ON audit (account, seq);",
+    // The token pages (D36): the key of their form tokens, and the form tokens already used.
+    "CREATE TABLE ui_form_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        key BLOB NOT NULL
+    );
+    CREATE TABLE ui_spent_form_tokens (
+        nonce TEXT PRIMARY KEY,
+        until INTEGER NOT NULL
+    );",
 ];
 
 /// Busy waits are the database's job (decisions D25): at least five seconds.
@@ -385,6 +394,27 @@ impl TokenStore for SqliteStore {
         self.write(|transaction| {
             let update = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1";
             transaction.execute(update, params![id.0, millis(at)]).map(|_| ()).map_err(error)
+        })
+    }
+
+    fn ui_form_key(&self, candidate: &[u8; 32]) -> Result<[u8; 32], StoreError> {
+        self.write(|transaction| {
+            let insert = "INSERT INTO ui_form_key (id, key) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING";
+            transaction.execute(insert, [candidate.as_slice()]).map_err(error)?;
+            let key: Vec<u8> = transaction
+                .query_row("SELECT key FROM ui_form_key WHERE id = 1", [], |row| row.get(0))
+                .map_err(error)?;
+            key.try_into().map_err(|_| StoreError::Database("the stored form key is not 32 bytes".into()))
+        })
+    }
+
+    fn spend_ui_form_token(&self, nonce: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.write(|transaction| {
+            transaction.execute("DELETE FROM ui_spent_form_tokens WHERE until < ?1", [millis(now)]).map_err(error)?;
+            let insert =
+                "INSERT INTO ui_spent_form_tokens (nonce, until) VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING";
+            let inserted = transaction.execute(insert, params![nonce, millis(until)]).map_err(error)?;
+            Ok(inserted == 1)
         })
     }
 }

@@ -19,9 +19,20 @@ const USE_SERVICE_USER: &str = "iam:service-users:use";
 const SERVICE_USER_EMAIL: &str = "iam:service-user-email";
 
 /// The longest token name, in characters after trimming.
-pub(super) const MAX_NAME: usize = 255;
+pub const MAX_NAME: usize = 255;
 
 impl TokenService {
+    /// Whether the actor may make tokens for `service_user`: `iam:service-users:use` where
+    /// `iam:service-user-email` is its email (tokens.md §3).
+    pub fn may_act_for<'a>(&self, actor: impl Into<Actor<'a>>, service_user: Principal) -> Result<bool, TokenError> {
+        self.acts_for(&self.engine(), actor.into(), service_user)
+    }
+
+    fn acts_for(&self, engine: &Engine, actor: Actor, service_user: Principal) -> Result<bool, TokenError> {
+        let email = engine.tenant().email(service_user);
+        self.allows(engine, actor, USE_SERVICE_USER, Some((SERVICE_USER_EMAIL, email)))
+    }
+
     /// Every create rule but the limit (D20: duplicate and rotate re-check them); the name to
     /// store, trimmed.
     pub(super) fn admit(
@@ -41,7 +52,7 @@ impl TokenService {
         self.require(engine, actor, WRITE_OWN, "create platform tokens")?;
         if token.service_user.is_some() {
             let email = tenant.email(owner);
-            if !self.allows(engine, actor, USE_SERVICE_USER, Some((SERVICE_USER_EMAIL, email)))? {
+            if !self.acts_for(engine, actor, owner)? {
                 return Err(TokenError::refused(
                     Rule::ServiceUserNotAllowed,
                     format!(
@@ -115,7 +126,7 @@ impl TokenService {
 }
 
 /// The longest overlap of a rotation: how long the old token may go on working (D31).
-const MAX_OVERLAP: Duration = Duration::days(30);
+pub const MAX_OVERLAP: Duration = Duration::days(30);
 
 impl TokenService {
     /// A token whose predecessor still works (inside its overlap) is not rotated again until
@@ -226,6 +237,11 @@ pub(super) fn not_expired(record: &TokenRecord, now: DateTime<Utc>, what: &str) 
         ));
     }
     Ok(())
+}
+
+/// A duplicate's name: `Duplicate of: <name>`, cut to the longest name (tokens.md §3).
+pub fn duplicate_name(name: &str) -> String {
+    format!("Duplicate of: {name}").chars().take(MAX_NAME).collect()
 }
 
 /// `K8s operator 2026-01-02` → `K8s operator 2026-11-27`; other names get the date appended (D20).

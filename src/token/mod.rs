@@ -53,6 +53,7 @@ mod cache;
 mod check;
 mod clock;
 mod error;
+mod pages;
 mod reason;
 mod record;
 mod service;
@@ -61,6 +62,7 @@ mod store;
 mod string;
 
 pub use actor::{Actor, MANAGE_ALL, WRITE_OWN};
+pub use admission::{MAX_NAME, MAX_OVERLAP, duplicate_name};
 pub use cache::Reload;
 pub use check::{Caller, CheckRequest, Outcome, bearer};
 pub use clock::{Clock, ManualClock, SystemClock};

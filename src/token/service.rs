@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::actor::{Actor, MANAGE_ALL, Reach, WRITE_OWN};
 use super::admission::{
-    MAX_NAME, in_the_future, not_expired, not_rotated_out, only_brought_forward, overlap_allowed, rotated_name,
+    duplicate_name, in_the_future, not_expired, not_rotated_out, only_brought_forward, overlap_allowed, rotated_name,
     within_caller,
 };
 use super::cache::{EngineCache, LastUsed, Reload, TokenCache};
@@ -59,6 +59,15 @@ pub struct Rotation {
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// `None`: now.
     pub old_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Rotation {
+    /// The new token's name and expiry when a rotation of `record` at `now` is not told
+    /// otherwise (D20): the old name with today's date, and the old token's lifetime again
+    /// (never → never).
+    pub fn proposal(record: &TokenRecord, now: DateTime<Utc>) -> (String, Option<DateTime<Utc>>) {
+        (rotated_name(&record.name, now), record.expires_at.map(|at| now + (at - record.created_at)))
+    }
 }
 
 /// Who acts, in which account: what every audit entry of an operation begins with.
@@ -348,7 +357,7 @@ impl TokenService {
             not_expired(&record, self.clock.now(), "duplicated")?;
             not_rotated_out(&record, "duplicated")?;
             let (owner, mut new) = self.copy(&engine, &record)?;
-            new.name = format!("Duplicate of: {}", record.name).chars().take(MAX_NAME).collect();
+            new.name = duplicate_name(&record.name);
             let name = self.admit(&engine, actor, owner, &new)?;
             let created = self.mint(&engine, actor, owner, name, &new)?;
             let entry = self.entry(&by, "duplicate", Some(id), Some(&created.record.id), "ok");
@@ -378,9 +387,9 @@ impl TokenService {
             let old_expires = rotation.old_expires_at.unwrap_or(now);
             overlap_allowed(&record, old_expires, now)?;
             let (owner, mut new) = self.copy(&engine, &record)?;
-            new.name = rotation.name.clone().unwrap_or_else(|| rotated_name(&record.name, now));
-            new.expires_at =
-                rotation.expires_at.unwrap_or_else(|| record.expires_at.map(|at| now + (at - record.created_at)));
+            let (proposed_name, proposed_expiry) = Rotation::proposal(&record, now);
+            new.name = rotation.name.clone().unwrap_or(proposed_name);
+            new.expires_at = rotation.expires_at.unwrap_or(proposed_expiry);
             let name = self.admit(&engine, actor, owner, &new)?;
             let mut created = self.mint(&engine, actor, owner, name, &new)?;
             created.record.rotated_from = Some(record.id.clone());

@@ -96,4 +96,10 @@ pub trait TokenStore: Send + Sync {
     ) -> Result<Vec<AuditEntry>, StoreError>;
     /// Records a successful use.
     fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The key that signs the token pages' form tokens (D36): the stored one, else `candidate`,
+    /// stored now, in one transaction, so that processes sharing the database agree on it.
+    fn ui_form_key(&self, candidate: &[u8; 32]) -> Result<[u8; 32], StoreError>;
+    /// Marks a form token of the token pages as used, by its nonce, until `until`: `false` when
+    /// it was used already (a replay). Marks whose time is before `now` may be dropped.
+    fn spend_ui_form_token(&self, nonce: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError>;
 }

@@ -1,0 +1,371 @@
+//! The token pages' routes under hostile HTTP: the sign-in header from a peer that is not the
+//! gateway or sent twice, forms from another origin, replayed, forged or borrowed form tokens,
+//! huge and malformed forms, and the one-time page. Raw HTTP/1.1 on loopback, so that anything
+//! can be sent as it is; the gateway's requests come from 127.0.0.2, as in the browser test.
+
+mod ui_support;
+
+use std::process::Command;
+
+use ui_support::{GATEWAY_ADDRESS, GRACE, HEIDI, USER_HEADER, Warden, form_token, send};
+
+const ORIGIN: &str = "https://tokens.acme.example";
+const CI_BOT_EMAIL: &str = "6f3105c0-e092-4073-a7ae-a09e09515d7c@service.sso.dynatrace.com";
+
+/// An answer: status, headers (lower-case names) and body.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The page's words, without the markup.
+    fn text(&self) -> String {
+        words(&self.body)
+    }
+
+    /// The words of the page's `main`: what it says, without the header.
+    fn main_text(&self) -> String {
+        let main = self.body.split_once("<main id=\"main\">").map_or("", |(_, rest)| rest);
+        words(main.split_once("</main>").map_or(main, |(main, _)| main))
+    }
+}
+
+fn words(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ").replace("&#39;", "'").replace("&quot;", "\"")
+}
+
+fn parse(raw: &str) -> Reply {
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Reply { status, headers, body: body.to_string() }
+}
+
+/// A request to warden from `from` (`None`: 127.0.0.1, not the gateway) with extra header lines.
+async fn call(warden: &Warden, from: Option<&str>, method: &str, path: &str, headers: &[String], body: &[u8]) -> Reply {
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: tokens.acme.example\r\nConnection: close\r\n");
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    if method == "POST" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    parse(&send(warden.addr, from, &bytes).await)
+}
+
+fn signed_in(user: &str) -> String {
+    format!("{USER_HEADER}: {user}")
+}
+
+/// A page, as the gateway passes it on for `user`.
+async fn get(warden: &Warden, user: &str, path: &str) -> Reply {
+    call(warden, Some(GATEWAY_ADDRESS), "GET", path, &[signed_in(user)], b"").await
+}
+
+/// A form from a page of the public origin, as the gateway passes it on for `user`.
+async fn post(warden: &Warden, user: &str, path: &str, extra: &[String], form: &str) -> Reply {
+    let mut headers = vec![
+        signed_in(user),
+        format!("Origin: {ORIGIN}"),
+        "Content-Type: application/x-www-form-urlencoded".to_string(),
+    ];
+    headers.extend_from_slice(extra);
+    call(warden, Some(GATEWAY_ADDRESS), "POST", path, &headers, form.as_bytes()).await
+}
+
+fn generate_form(token: &str, name: &str) -> String {
+    format!("form_token={token}&name={name}&expires=never&resource=account&owner=me&scope=app-engine%3Aapps%3Arun")
+}
+
+async fn fresh_form_token(warden: &Warden, user: &str) -> String {
+    form_token(&get(warden, user, "/ui/tokens/new").await.body)
+}
+
+async fn token_count(warden: &Warden, user: &str) -> usize {
+    get(warden, user, "/ui/tokens").await.body.matches("<tr data-token=").count()
+}
+
+#[tokio::test]
+async fn the_user_header_counts_only_from_the_gateway_and_only_once() {
+    let warden = Warden::start(ORIGIN);
+    let mut answers = Vec::new();
+    let cases: [(&str, Option<&str>, Vec<String>); 7] = [
+        ("the header from a peer that is not the gateway", None, vec![signed_in(HEIDI)]),
+        ("the header twice", Some(GATEWAY_ADDRESS), vec![signed_in(HEIDI), signed_in(GRACE)]),
+        ("two people in one header", Some(GATEWAY_ADDRESS), vec![signed_in(&format!("{HEIDI}, {GRACE}"))]),
+        ("no header from the gateway", Some(GATEWAY_ADDRESS), vec![]),
+        ("a service user", Some(GATEWAY_ADDRESS), vec![signed_in(CI_BOT_EMAIL)]),
+        ("someone not in the account", Some(GATEWAY_ADDRESS), vec![signed_in("mallory@evil.example")]),
+        ("a user, in other letters", Some(GATEWAY_ADDRESS), vec![signed_in("Heidi@ACME.example")]),
+    ];
+    for (case, from, headers) in cases {
+        let reply = call(&warden, from, "GET", "/ui/tokens", &headers, b"").await;
+        assert_eq!(
+            reply.header("content-security-policy").map(|csp| csp.starts_with("default-src 'self'")),
+            Some(true)
+        );
+        if reply.status == 200 {
+            let who = reply.text().split("Signed in as ").nth(1).and_then(|t| t.split(' ').next()).map(str::to_string);
+            answers.push(format!("{case}: 200, signed in as {}", who.unwrap_or_default()));
+        } else {
+            assert!(!reply.body.contains("Signed in as"), "{case}: nobody is signed in");
+            answers.push(format!("{case}: {} {}", reply.status, reply.main_text()));
+        }
+    }
+    insta::assert_snapshot!(answers.join("\n"));
+}
+
+#[tokio::test]
+async fn forms_are_taken_once_from_their_origin_with_a_form_token_of_the_same_person() {
+    let warden = Warden::start(ORIGIN);
+    let token = fresh_form_token(&warden, HEIDI).await;
+    let form = generate_form(&token, "first");
+    let type_header = "Content-Type: application/x-www-form-urlencoded".to_string();
+    let refusals = [
+        ("another origin", vec![signed_in(HEIDI), "Origin: https://evil.example".into(), type_header.clone()]),
+        ("no origin at all", vec![signed_in(HEIDI), type_header.clone()]),
+        ("a cross-site fetch", vec![signed_in(HEIDI), "Sec-Fetch-Site: cross-site".into(), type_header.clone()]),
+        (
+            "two origins",
+            vec![signed_in(HEIDI), format!("Origin: {ORIGIN}"), format!("Origin: {ORIGIN}"), type_header.clone()],
+        ),
+    ];
+    let mut answers = Vec::new();
+    for (case, headers) in refusals {
+        let reply = call(&warden, Some(GATEWAY_ADDRESS), "POST", "/ui/tokens", &headers, form.as_bytes()).await;
+        assert_eq!(reply.status, 403, "{case}");
+        answers.push(format!("{case}: {} {}", reply.status, reply.main_text()));
+    }
+    assert_eq!(token_count(&warden, HEIDI).await, 0, "nothing was made");
+
+    // The same form from the right origin goes through once; sent again, it is refused.
+    let made = post(&warden, HEIDI, "/ui/tokens", &[], &form).await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    let replayed = post(&warden, HEIDI, "/ui/tokens", &[], &form).await;
+    assert_eq!(replayed.status, 400);
+    answers.push(format!("the same form again: {} {}", replayed.status, replayed.main_text()));
+    assert_eq!(token_count(&warden, HEIDI).await, 1);
+
+    // A form token is the person's own and cannot be altered.
+    let graces = fresh_form_token(&warden, GRACE).await;
+    let borrowed = post(&warden, HEIDI, "/ui/tokens", &[], &generate_form(&graces, "borrowed")).await;
+    answers.push(format!("another person's form token: {} {}", borrowed.status, borrowed.main_text()));
+    let mine = fresh_form_token(&warden, HEIDI).await;
+    let altered = format!("{}{}", &mine[..mine.len() - 1], if mine.ends_with('0') { '1' } else { '0' });
+    let forged = post(&warden, HEIDI, "/ui/tokens", &[], &generate_form(&altered, "forged")).await;
+    answers.push(format!("an altered form token: {} {}", forged.status, forged.main_text()));
+    let none = post(&warden, HEIDI, "/ui/tokens", &[], "name=none&expires=never&resource=account").await;
+    answers.push(format!("no form token: {} {}", none.status, none.main_text()));
+    assert_eq!((borrowed.status, forged.status, none.status), (400, 400, 400));
+    assert_eq!(token_count(&warden, HEIDI).await, 1);
+
+    // Sec-Fetch-Site: same-origin alone will do (a gateway that rewrites Origin).
+    let same_site = ["Sec-Fetch-Site: same-origin".to_string(), type_header.clone(), signed_in(HEIDI)];
+    let form = generate_form(&fresh_form_token(&warden, HEIDI).await, "second");
+    let reply = call(&warden, Some(GATEWAY_ADDRESS), "POST", "/ui/tokens", &same_site, form.as_bytes()).await;
+    assert_eq!(reply.status, 303);
+    insta::assert_snapshot!(answers.join("\n"));
+}
+
+#[tokio::test]
+async fn huge_and_malformed_forms_get_clean_refusals() {
+    let warden = Warden::start(ORIGIN);
+    let token = fresh_form_token(&warden, HEIDI).await;
+    let huge = format!("form_token={token}&name={}", "x".repeat(70 * 1024));
+    assert_eq!(post(&warden, HEIDI, "/ui/tokens", &[], &huge).await.status, 413);
+
+    // Chunked, with no length announced: cut off at the limit all the same.
+    let chunk = "a".repeat(16 * 1024);
+    let mut body = String::new();
+    for _ in 0..8 {
+        body.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    body.push_str("0\r\n\r\n");
+    let request = format!(
+        "POST /ui/tokens HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}\r\nOrigin: {ORIGIN}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n{body}",
+        signed_in(HEIDI)
+    );
+    let reply = parse(&send(warden.addr, Some(GATEWAY_ADDRESS), request.as_bytes()).await);
+    assert_eq!(reply.status, 413);
+
+    let json = call(
+        &warden,
+        Some(GATEWAY_ADDRESS),
+        "POST",
+        "/ui/tokens",
+        &[signed_in(HEIDI), format!("Origin: {ORIGIN}"), "Content-Type: application/json".into()],
+        br#"{"name": "x"}"#,
+    )
+    .await;
+    assert_eq!(json.status, 415);
+
+    let malformed = [
+        format!(
+            "form_token={}&name=%ZZ%&expires=never&resource=account&scope=%00%ff",
+            fresh_form_token(&warden, HEIDI).await
+        ),
+        format!("form_token={}&name=a&name=b&expires=never&resource=account", fresh_form_token(&warden, HEIDI).await),
+        format!(
+            "form_token={}&{}",
+            fresh_form_token(&warden, HEIDI).await,
+            "scope=app-engine%3Aapps%3Arun&".repeat(2000)
+        ),
+        format!(
+            "form_token={}&form_token={}",
+            fresh_form_token(&warden, HEIDI).await,
+            fresh_form_token(&warden, HEIDI).await
+        ),
+        "\u{0}\u{1}&&&==&=".to_string(),
+    ];
+    for form in &malformed {
+        let reply = post(&warden, HEIDI, "/ui/tokens", &[], form).await;
+        assert!((400..500).contains(&reply.status), "{} for {:.80}", reply.status, form);
+    }
+    let ids: String = (0..101).map(|n| format!("&id=dt0s16.{n:024}")).collect();
+    let many = format!("form_token={}&action=disable&from=mine{ids}", fresh_form_token(&warden, HEIDI).await);
+    let reply = post(&warden, HEIDI, "/ui/change", &[], &many).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("101 tokens at once is too many"), "{}", reply.text());
+    assert_eq!(get(&warden, HEIDI, "/ui/tokens").await.status, 200, "the server goes on serving");
+}
+
+#[tokio::test]
+async fn the_one_time_page_shows_a_new_secret_once_and_to_its_owner_only() {
+    let warden = Warden::start(ORIGIN);
+    let made =
+        post(&warden, HEIDI, "/ui/tokens", &[], &generate_form(&fresh_form_token(&warden, HEIDI).await, "once")).await;
+    let location = made.header("location").expect("a redirect to the one-time page").to_string();
+    assert!(location.starts_with("/ui/tokens/shown/"), "{location}");
+
+    let stranger = get(&warden, GRACE, &location).await;
+    assert_eq!(stranger.status, 410, "someone else sees nothing");
+    assert!(!stranger.body.contains("dt0s16.") || !stranger.body.contains("id=\"secret\""));
+    let shown = get(&warden, HEIDI, &location).await;
+    assert_eq!(shown.status, 200, "{}", shown.text());
+    assert_eq!(shown.header("cache-control"), Some("no-store"));
+    assert_eq!(shown.header("referrer-policy"), Some("no-referrer"));
+    let at = shown.body.find("id=\"secret\"").expect("the secret field");
+    let secret = shown.body[at..].split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert_eq!(secret.len(), 96);
+    assert_eq!(warden.forward_auth(&secret, "app-engine:apps:run", "staging").await, (200, "ok".to_string()));
+
+    let again = get(&warden, HEIDI, &location).await;
+    assert_eq!(again.status, 410);
+    assert!(!again.body.contains(&secret[secret.rfind('.').unwrap()..]));
+    assert_eq!(token_count(&warden, HEIDI).await, 1, "a reload creates nothing");
+    let list = get(&warden, HEIDI, "/ui/tokens").await;
+    assert!(!list.body.contains(&secret[secret.rfind('.').unwrap()..]));
+}
+
+#[test]
+fn the_pages_are_off_without_the_header_flag_and_the_flag_needs_trusted_proxies() {
+    let tenant = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/example");
+    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--tenant", tenant, "--listen", "127.0.0.1:0", "--ui-user-header", "X-Forwarded-Email"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--trusted-proxies"), "{stderr}");
+    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args([
+            "serve",
+            "--tenant",
+            tenant,
+            "--ui-user-header",
+            "X-Forwarded-Email",
+            "--trusted-proxies",
+            "10.0.0.0/33",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("the prefix length is 0 to 32"));
+}
+
+#[tokio::test]
+async fn without_the_header_flag_there_are_no_pages() {
+    let warden = Warden::start_without_pages();
+    let reply = call(&warden, Some(GATEWAY_ADDRESS), "GET", "/ui/tokens", &[signed_in(HEIDI)], b"").await;
+    assert_eq!(reply.status, 404);
+    assert!(reply.body.contains("\"not_found\""), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn only_an_admin_turns_platform_tokens_off_and_then_none_are_generated() {
+    let warden = Warden::start(ORIGIN);
+    let switch_form = |token: &str| format!("form_token={token}&allowed=false");
+    let manage = get(&warden, HEIDI, "/ui/manage").await;
+    assert_eq!(manage.status, 403);
+    assert!(manage.main_text().contains("platform-token:tokens:manage"), "{}", manage.main_text());
+    let refused =
+        post(&warden, HEIDI, "/ui/manage/switch", &[], &switch_form(&fresh_form_token(&warden, HEIDI).await)).await;
+    assert_eq!(refused.status, 403);
+
+    let page = get(&warden, GRACE, "/ui/manage").await;
+    assert!(page.text().contains("Turn platform tokens off"));
+    let off = post(&warden, GRACE, "/ui/manage/switch", &[], &switch_form(&form_token(&page.body))).await;
+    assert_eq!((off.status, off.header("location")), (303, Some("/ui/manage?done=tokens_off")));
+    assert!(get(&warden, GRACE, "/ui/manage?done=tokens_off").await.text().contains("Allow platform tokens"));
+
+    let form = generate_form(&fresh_form_token(&warden, HEIDI).await, "blocked");
+    let blocked = post(&warden, HEIDI, "/ui/tokens", &[], &form).await;
+    assert_eq!(blocked.status, 403);
+    assert!(
+        blocked.main_text().contains("The token was not generated: account `acme` does not allow platform tokens"),
+        "{}",
+        blocked.main_text()
+    );
+    assert_eq!(token_count(&warden, HEIDI).await, 0);
+}
+
+#[tokio::test]
+async fn a_refused_rotation_says_why_beside_the_field_it_concerns() {
+    let warden = Warden::start(ORIGIN);
+    post(&warden, HEIDI, "/ui/tokens", &[], &generate_form(&fresh_form_token(&warden, HEIDI).await, "old")).await;
+    let list = get(&warden, HEIDI, "/ui/tokens").await;
+    let id = list.body.split("data-token=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let path = format!("/ui/tokens/{id}/rotate");
+    let page = get(&warden, HEIDI, &path).await;
+    assert!(
+        page.body.contains(&format!("value=\"old {}\"", chrono::Utc::now().format("%Y-%m-%d"))),
+        "the proposed name"
+    );
+    let too_late = (chrono::Utc::now() + chrono::Duration::days(40)).format("%Y-%m-%dT%H:%M");
+    let form =
+        format!("form_token={}&name=new&expires=never&old_stops=at&old_expires_at={too_late}", form_token(&page.body));
+    let refused = post(&warden, HEIDI, &path, &[], &form).await;
+    assert_eq!(refused.status, 400, "{}", refused.main_text());
+    let beside = refused.body.split("id=\"old-expires-error\">").nth(1).expect("the message beside the field");
+    assert!(beside.starts_with("the old token can stop"), "{beside:.200}");
+    assert!(refused.body.contains("value=\"new\""), "what was typed stays");
+    assert_eq!(token_count(&warden, HEIDI).await, 1, "nothing was rotated");
+}
