@@ -1,16 +1,114 @@
-//! warden: a policy language and permission evaluator for IAM statements
-//! (`ALLOW storage:logs:read WHERE …;`), and a platform-token service built on it.
+//! warden: the IAM policy language of the Dynatrace platform
+//! (`ALLOW storage:logs:read WHERE storage:k8s.cluster.name = "prod";`) — parsed, checked
+//! against a permission catalog, evaluated with an explanation of every decision — and a
+//! platform-token service built on it.
 //!
-//! The modules follow the flow of DESIGN.md: [`syntax`] parses texts into a tree with spans,
-//! [`catalog`] holds the permission vocabulary, [`check`] validates and lints, and
-//! [`diagnostic`] renders every finding for people, for tools (JSON) and for code scanning (SARIF).
+//! # Embedding
+//!
+//! A token service that only evaluates depends on the library alone:
+//!
+//! ```toml
+//! [dependencies]
+//! warden = { version = "0.1", default-features = false }
+//! ```
+//!
+//! That is the language, the catalog, the checks, the IAM model, the evaluator and the token
+//! rules over the synchronous [`TokenStore`] trait, with no async runtime, HTTP stack, C
+//! compiler or command-line parser. The features, all on by default, add the rest:
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `sqlite` | `store::SqliteStore`, a [`TokenStore`] on an embedded SQLite file |
+//! | `server` | `server`, the HTTP service of `warden serve` (axum, hyper, tokio) over any store |
+//! | `cli` | the `warden` binary; implies `server` and `sqlite` |
+//! | `test-util` | `token::ManualClock`, a clock that moves only when told, for tests |
+//!
+//! # Example
+//!
+//! Load a tenant, compile it once, then ask:
+//!
+//! ```
+//! use warden::{Catalog, Decision, Engine, Request, SourceFile, TenantFiles};
+//!
+//! let files = TenantFiles {
+//!     config: SourceFile::new("warden.toml", r#"
+//!         [account]
+//!         id = "acme"
+//!         [[user]]
+//!         id = "u-1"
+//!         email = "alice@acme.example"
+//!         [[group]]
+//!         id = "sre"
+//!         members = ["alice@acme.example"]
+//!         [[binding]]
+//!         policy = "logs"
+//!         groups = ["sre"]
+//!         level = "account"
+//!     "#),
+//!     policies: vec![SourceFile::new("policies/logs.policy",
+//!         r#"ALLOW storage:logs:read WHERE storage:k8s.cluster.name = "prod";"#)],
+//!     boundaries: vec![],
+//! };
+//! let loaded = warden::iam::load(&files, Catalog::builtin());
+//! let tenant = loaded.tenant.expect("the tenant has no errors");
+//! let alice = tenant.find_user("alice@acme.example").unwrap();
+//! let engine = Engine::new(tenant, Catalog::builtin());
+//!
+//! let mut request = Request::new(alice, "storage:logs:read");
+//! request.attribute("storage:k8s.cluster.name", "staging");
+//! let query = engine.query(&request)?; // unknown names are errors, never a silent deny
+//! let decision = engine.evaluate(&query);
+//! assert_eq!(decision, Decision::NoMatch);
+//! let why = engine.explain(&query, &decision); // the statement that came closest, and why not
+//! assert_eq!(why.closest[0].failure, r#"`storage:k8s.cluster.name` is "staging""#);
+//!
+//! // A typo is an error that names what was meant.
+//! let error = engine.query(&Request::new(alice, "storage:logs:raed")).unwrap_err();
+//! assert_eq!(error.to_string(), "unknown permission `storage:logs:raed`; did you mean `storage:logs:read`?");
+//! # Ok::<(), warden::RequestError>(())
+//! ```
+//!
+//! A principal is a handle into the tenant it was looked up in: an engine refuses the handles
+//! of another tenant, the same files loaded again included ([`RequestError::ForeignPrincipal`]).
+//!
+//! # The modules, lowest first
+//!
+//! Each uses only those above it (DESIGN.md, "Rooms").
+//!
+//! - [`diagnostic`]: one [`Diagnostic`] type for every finding and its three renderers (ariadne
+//!   for people, JSON, SARIF); the did-you-mean of every unknown name.
+//! - [`syntax`]: the lexer, with nom for its small pieces (names, strings, comments), and a
+//!   hand-written recursive-descent parser that recovers at the next statement, so one pass
+//!   reports every error; the tree with a byte span on every node; the canonical printer.
+//! - [`catalog`]: the permission vocabulary, the condition keys each permission takes, and the
+//!   language's operators each key accepts.
+//! - [`check`]: validation against the catalog and the lints, one file per family.
+//! - [`iam`]: the model (account, environments, users, groups, policies, boundaries, bindings)
+//!   and the loading of a tenant.
+//! - [`eval`]: the [`Engine`] (statements indexed by permission), decisions with residuals,
+//!   explanations down to the condition that failed, and [`eval::diff`], the exact comparison
+//!   of two engines.
+//! - [`token`]: token strings, the lifecycle rules and the check; rights come from the
+//!   evaluator, scopes from the catalog's token services, storage through [`TokenStore`].
+//! - `store` (feature `sqlite`) and `server` (feature `server`): SQLite and HTTP. The
+//!   command line (feature `cli`) is the binary's, not the library's.
+
+#![warn(missing_docs)]
 
 pub mod catalog;
 pub mod check;
 pub mod diagnostic;
 pub mod eval;
 pub mod iam;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "sqlite")]
 pub mod store;
 pub mod syntax;
 pub mod token;
+
+pub use catalog::Catalog;
+pub use diagnostic::{Diagnostic, SourceFile};
+pub use eval::{Decision, Engine, Explanation, Request, RequestError};
+pub use iam::{Principal, Tenant, TenantFiles};
+pub use token::{TokenService, TokenStore};

@@ -407,7 +407,9 @@ proptest! {
         let (old_engine, new_engine) = (one_policy_at(&old, levels.0), one_policy_at(&new, levels.1));
         let report = diff(&old_engine, &new_engine).expect("the diff decides");
         let values = universe_values();
-        let ann = old_engine.tenant().find_user("ann@acme.example").unwrap();
+        // Each engine has its own load of the tenant, and so its own handle for ann.
+        let ann = |engine: &Engine| engine.tenant().find_user("ann@acme.example").unwrap();
+        let (old_ann, new_ann) = (ann(&old_engine), ann(&new_engine));
         for level in [None, Some("prod"), Some("dev")] {
             let found = |kind: fn(ChangeKind) -> bool| {
                 report.changes.iter().find(|c| c.principal == "ann@acme.example" && c.environment.as_deref() == level && kind(c.kind))
@@ -417,13 +419,14 @@ proptest! {
             for a in &values {
                 for b in &values {
                     for at in times() {
-                        let mut request = Request::new(ann, "test:things:read").at(at);
+                        let mut request = Request::new(old_ann, "test:things:read").at(at);
                         request.environment = level.map(str::to_string);
                         let mut attributes = BTreeMap::new();
                         if let Some(a) = a { attributes.insert("test:a".to_string(), a.clone()); }
                         if let Some(b) = b { attributes.insert("test:b".to_string(), b.clone()); }
                         request.attributes = attributes;
-                        let (before, after) = (rank(&old_engine, &request), rank(&new_engine, &request));
+                        let before = rank(&old_engine, &request);
+                        let after = rank(&new_engine, &Request { principal: new_ann, ..request });
                         brute_gain |= after > before;
                         brute_loss |= after < before;
                         old_holds |= before > 0;

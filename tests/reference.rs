@@ -70,10 +70,7 @@ mod reference {
             attributes: &'a BTreeMap<String, AttrValue>,
             time: DateTime<Utc>,
         ) -> Facts<'a> {
-            let user_id = match principal {
-                Principal::User(i) => tenant.users[i].id.clone(),
-                Principal::ServiceUser(i) => tenant.service_users[i].id.clone(),
-            };
+            let user_id = tenant.id(principal).to_string();
             // `global:userGroup` compares group *ids* (D14).
             let groups =
                 tenant.groups.iter().filter(|g| g.members.contains(&principal)).map(|g| g.id.clone()).collect();
@@ -758,10 +755,8 @@ impl Asked {
             .filter_map(|(key, a)| a.value().map(|v| (key.to_string(), v)))
             .collect();
         Asked {
-            principal: match spec.user % (tenant.users.len() + 1) {
-                u if u == tenant.users.len() => Principal::ServiceUser(0),
-                u => Principal::User(u),
-            },
+            // Users first, then the service user.
+            principal: tenant.principals().nth(spec.user % (tenant.users.len() + 1)).expect("a principal"),
             environment: [None, Some("e1"), Some("e2")][spec.environment],
             permission: PERMISSIONS[spec.permission],
             attributes,
@@ -805,6 +800,12 @@ fn engine_says(engine: &Engine, asked: &Asked) -> (Outcome, Option<String>) {
     let query = engine.query(&asked.request()).expect("a valid request");
     let decision = engine.evaluate(&query);
     (kind(&decision), engine.residual_text(&query, &decision))
+}
+
+/// The engine's decision kind on a request, asked by the request's principal as the engine's
+/// tenant knows them: engines of different tenants each have their own principal handles.
+fn says(engine: &Engine, request: &RequestSpec) -> Outcome {
+    engine_says(engine, &Asked::new(request, engine.tenant())).0
 }
 
 fn engine_of(spec: &TenantSpec) -> Option<Engine> {
@@ -879,6 +880,7 @@ fn fixed(bindings: &str, policies: &[(&str, &str)], boundaries: &[(&str, &str)])
 /// Every combination of the given attribute values (`None`: absent) on the permissions: the
 /// engine's and the reference's decision kinds.
 fn all_requests<'t>(
+    principal: Principal,
     permissions: &'t [&'static str],
     grid: &'t [(&'static str, &'t [Option<&'static str>])],
 ) -> impl Iterator<Item = Asked> + 't {
@@ -899,7 +901,7 @@ fn all_requests<'t>(
     }
     permissions.iter().flat_map(move |&permission| {
         combinations.clone().into_iter().map(move |attributes| Asked {
-            principal: Principal::User(0),
+            principal,
             environment: Some("e1"),
             permission,
             attributes,
@@ -928,7 +930,8 @@ fn fixed_bind_parameters_agree() {
     let values: &[Option<&str>] = &[None, Some("a*"), Some(r"a\*"), Some(r"a\b"), Some("ab"), Some("x*"), Some("xyz")];
     let grid = [("storage:bucket-name", values), ("storage:host.name", values)];
     let mut checked = 0;
-    for asked in all_requests(&["storage:logs:read", "storage:metrics:read"], &grid) {
+    let u0 = tenant.find_user("u0@t.example").expect("the fixed tenant has u0");
+    for asked in all_requests(u0, &["storage:logs:read", "storage:metrics:read"], &grid) {
         let expected = reference::evaluate(&tenant, &asked.facts(&tenant), asked.permission);
         assert_eq!(engine_says(&engine, &asked).0, expected, "{asked:?}");
         checked += 1;
@@ -938,8 +941,7 @@ fn fixed_bind_parameters_agree() {
         let mut attributes = BTreeMap::new();
         attributes.insert("storage:bucket-name".to_string(), AttrValue::One(bucket.to_string()));
         attributes.insert("storage:host.name".to_string(), AttrValue::One("-".to_string()));
-        let asked =
-            Asked { principal: Principal::User(0), environment: None, permission, attributes, time: Utc::now() };
+        let asked = Asked { principal: u0, environment: None, permission, attributes, time: Utc::now() };
         engine_says(&engine, &asked).0
     };
     assert_eq!(one("storage:logs:read", r"a\anything"), Outcome::Allow);
@@ -962,7 +964,8 @@ fn fixed_docs_boundary_example_agrees() {
     let hosts: &[Option<&str>] = &[None, Some("myHost"), Some("other")];
     let contexts: &[Option<&str>] = &[None, Some("mySC"), Some("other")];
     let grid = [("storage:host.name", hosts), ("storage:dt.security_context", contexts)];
-    for asked in all_requests(&["storage:logs:read", "storage:entities:read"], &grid) {
+    let u0 = tenant.find_user("u0@t.example").expect("the fixed tenant has u0");
+    for asked in all_requests(u0, &["storage:logs:read", "storage:entities:read"], &grid) {
         let expected = reference::evaluate(&tenant, &asked.facts(&tenant), asked.permission);
         assert_eq!(engine_says(&engine, &asked).0, expected, "{asked:?}");
         let value = |key: &str| match asked.attributes.get(key) {
@@ -1080,8 +1083,7 @@ proptest! {
         let other = engine_of(&shuffled).expect("the same tenant, reordered");
         for request in &requests {
             let asked = Asked::new(request, engine.tenant());
-            let (before, _) = engine_says(&engine, &asked);
-            let (after, _) = engine_says(&other, &asked);
+            let (before, after) = (says(&engine, request), says(&other, request));
             prop_assert_eq!(before, after, "{}\nreordered:\n{}\n{:?}", show(&render(&spec)), show(&render(&shuffled)), asked);
         }
     }
@@ -1101,8 +1103,7 @@ proptest! {
         let other = engine_of(&more).expect("one more statement");
         for request in &requests {
             let asked = Asked::new(request, engine.tenant());
-            let (before, _) = engine_says(&engine, &asked);
-            let (after, _) = engine_says(&other, &asked);
+            let (before, after) = (says(&engine, request), says(&other, request));
             let context = || format!("{}\nwith the DENY:\n{}\n{:?}", show(&render(&spec)), show(&render(&more)), asked);
             prop_assert!(after != Outcome::Allow || before == Outcome::Allow, "{before:?} → {after:?}\n{}", context());
             prop_assert!(before != Outcome::Deny || after == Outcome::Deny, "{before:?} → {after:?}\n{}", context());
@@ -1124,8 +1125,7 @@ proptest! {
         let other = engine_of(&more).expect("one more statement");
         for request in &requests {
             let asked = Asked::new(request, engine.tenant());
-            let (before, _) = engine_says(&engine, &asked);
-            let (after, _) = engine_says(&other, &asked);
+            let (before, after) = (says(&engine, request), says(&other, request));
             let context = || format!("{}\nwith the ALLOW:\n{}\n{:?}", show(&render(&spec)), show(&render(&more)), asked);
             prop_assert!(before != Outcome::Allow || after == Outcome::Allow, "{before:?} → {after:?}\n{}", context());
             prop_assert_eq!(before == Outcome::Deny, after == Outcome::Deny, "{}", context());
@@ -1162,9 +1162,8 @@ proptest! {
         let had_boundaries = !spec.bindings[i].boundaries.is_empty();
         for request in &requests {
             let asked = Asked::new(request, engine.tenant());
-            let (before, _) = engine_says(&unbounded_engine, &asked);
-            let (now, _) = engine_says(&engine, &asked);
-            let (after, _) = engine_says(&bounded_engine, &asked);
+            let (before, now, after) =
+                (says(&unbounded_engine, request), says(&engine, request), says(&bounded_engine, request));
             let context = || format!("{}\nbounded:\n{}\n{:?}", show(&render(&unbounded)), show(&render(&bounded)), asked);
             prop_assert!(after != Outcome::Allow || before == Outcome::Allow, "{before:?} → {after:?}\n{}", context());
             prop_assert_eq!(before == Outcome::Deny, after == Outcome::Deny, "{}", context());

@@ -3,8 +3,8 @@
 
 use warden::catalog::Catalog;
 use warden::diagnostic::{FileReport, SourceFile, human};
-use warden::eval::{Decision, Engine, Request};
-use warden::iam::{TenantFiles, load};
+use warden::eval::{Decision, Engine, Request, RequestError};
+use warden::iam::{PrincipalKind, TenantFiles, load};
 
 fn tenant(config: &str, policies: &[(&str, &str)], boundaries: &[(&str, &str)]) -> TenantFiles {
     let file =
@@ -38,7 +38,7 @@ members = ["alice@acme.example"]
 "#;
 
 fn texts(engine: &Engine, permission: &str) -> Vec<String> {
-    let mut texts: Vec<String> = engine.statements(permission).iter().map(|s| s.text()).collect();
+    let mut texts: Vec<String> = engine.statement_texts(permission);
     texts.sort();
     texts
 }
@@ -246,4 +246,57 @@ fn one_boundary_that_does_not_apply_is_a_note_and_boundaries_that_apply_say_noth
     let (codes, rendered) =
         config_findings(&tenant(&bound_with("\"host\", \"context\""), &logs_only, &HOST_AND_CONTEXT));
     assert!(codes.is_empty(), "both restrict logs: {rendered}");
+}
+
+/// A principal is a handle into one load of a tenant and the engines compiled from it: the same
+/// files loaded again give new handles, and an engine refuses the old ones instead of taking
+/// them for whoever stands at their place now.
+#[test]
+fn a_principal_of_another_load_is_refused() {
+    let files = tenant(ONE_USER, &[("devs", "ALLOW storage:logs:read;")], &[]);
+    let first = load(&files, Catalog::builtin()).tenant.unwrap();
+    let alice = first.find_user("alice@acme.example").unwrap();
+    let same = Engine::new(first.clone(), Catalog::builtin());
+    assert!(same.query(&Request::new(alice, "storage:logs:read")).is_ok(), "a clone keeps its handles");
+
+    let again = Engine::new(load(&files, Catalog::builtin()).tenant.unwrap(), Catalog::builtin());
+    assert!(!again.tenant().owns(alice));
+    let error = again.query(&Request::new(alice, "storage:logs:read")).unwrap_err();
+    assert_eq!(error, RequestError::ForeignPrincipal);
+    assert_eq!(again.effective(alice, None, chrono::Utc::now()).unwrap_err(), RequestError::ForeignPrincipal);
+    insta::assert_snapshot!(error.to_string(), @"the principal belongs to another tenant, or to an earlier load of this one; look it up again");
+}
+
+/// One lookup of a principal by name for every command: of one kind or either, and an unknown
+/// name answered with the one meant (a swap of two letters is one typo).
+#[test]
+fn an_unknown_principal_is_answered_with_the_one_meant() {
+    let tenant = engine(&tenant(
+        &format!("{ONE_USER}[[service_user]]\nid = \"s-1\"\nname = \"ci-bot\"\n"),
+        &[("devs", "ALLOW storage:logs:read;")],
+        &[],
+    ))
+    .tenant()
+    .clone();
+    let alice = tenant.principal("alice@acme.example", Some(PrincipalKind::User)).unwrap();
+    assert_eq!(tenant.principal("u-1", None), Ok(alice));
+    assert!(tenant.principal("ci-bot", None).unwrap().is_service_user());
+    let messages: Vec<String> = [
+        ("alcie@acme.example", Some(PrincipalKind::User)),
+        ("ci-bto", Some(PrincipalKind::ServiceUser)),
+        ("ci-bot", Some(PrincipalKind::User)),
+        ("bob@acme.example", None),
+    ]
+    .into_iter()
+    .map(|(name, kind)| tenant.principal(name, kind).unwrap_err().to_string())
+    .collect();
+    assert_eq!(
+        messages,
+        [
+            "the tenant has no user `alcie@acme.example`; did you mean `alice@acme.example`?",
+            "the tenant has no service user `ci-bto`; did you mean `ci-bot`?",
+            "the tenant has no user `ci-bot`",
+            "the tenant has no user or service user `bob@acme.example`",
+        ]
+    );
 }

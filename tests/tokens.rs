@@ -16,8 +16,8 @@ use warden::eval::{AttrValue, Engine};
 use warden::iam::{Principal, TenantFiles, load};
 use warden::store::SqliteStore;
 use warden::token::{
-    Actor, CheckRequest, Created, DEFAULT_PREFIX, Malformed, ManualClock, NewToken, Outcome, Rotation, Settings,
-    ShownStatus, Status, TokenError, TokenId, TokenRecord, TokenSecret, TokenService, TokenStore, parse,
+    Actor, Caller, CheckRequest, Created, DEFAULT_PREFIX, Malformed, ManualClock, NewToken, Outcome, Rotation,
+    Settings, ShownStatus, Status, TokenError, TokenId, TokenRecord, TokenSecret, TokenService, TokenStore, parse,
 };
 
 // --- Fixtures ---------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ impl Fx {
     }
 
     fn user(&self, email: &str) -> Principal {
-        self.service.engine().tenant().find_user(email).unwrap()
+        user_of(&self.service, email)
     }
 
     fn service_user(&self, name: &str) -> Principal {
@@ -218,6 +218,11 @@ impl Fx {
             self.store.audit_log("acme", None, None).unwrap()
         );
     }
+}
+
+/// A user as `service`'s tenant knows them: each load of a tenant has its own handles.
+fn user_of(service: &TokenService, email: &str) -> Principal {
+    service.engine().tenant().find_user(email).unwrap()
 }
 
 fn token(name: &str, scopes: &[&str]) -> NewToken {
@@ -419,7 +424,7 @@ fn the_tenant_seeds_the_switch_once_then_the_database_holds_it() {
     // A new service over the same database: the file still says off, the database says on.
     let later = fx.other(engine_from(&off, DEVS));
     assert!(later.switch_differs_from_tenant().unwrap());
-    later.create(fx.user(ALICE), token("t", &[READ])).unwrap();
+    later.create(user_of(&later, ALICE), token("t", &[READ])).unwrap();
 }
 
 #[test]
@@ -1057,7 +1062,7 @@ fn check_403_wrong_resource() {
     // A token of another account, checked in this one.
     let other = SMALL.replace("id = \"acme\"", "id = \"globex\"");
     let elsewhere = fx.other(engine_from(&other, DEVS));
-    let foreign = elsewhere.create(fx.user(ALICE), token("foreign", &[READ])).unwrap();
+    let foreign = elsewhere.create(user_of(&elsewhere, ALICE), token("foreign", &[READ])).unwrap();
     assert_outcome(&check(&elsewhere, &bearer(&foreign), READ, None), 200, "ok");
     let outcome = check(&fx.service, &bearer(&foreign), READ, None);
     assert_outcome(&outcome, 403, "wrong_resource");
@@ -1207,6 +1212,27 @@ fn a_lost_permission_is_lost_at_once_here_and_within_the_bound_elsewhere() {
     assert_outcome(&check(&fx.service, &bearer(&t), READ, None), 403, "policy_denied");
 }
 
+/// A principal is a handle into one load of the tenant: after a reload, a caller found before
+/// it is found again through its token, and a bare handle of the old load is refused rather
+/// than taken for whoever now stands at its place.
+#[test]
+fn a_reload_between_finding_the_caller_and_acting_keeps_the_same_person() {
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let t = fx.create(ALICE, "t", &[READ]);
+    let Caller::Token { owner, token } = fx.service.caller(&bearer(&t)).unwrap() else { panic!("alice's token") };
+    fx.service.replace_engine(small());
+
+    let outcome = fx.service.check_caller(owner, &token, &request(READ, None)).unwrap();
+    assert_outcome(&outcome, 200, "ok");
+    assert_eq!(outcome.user.as_deref(), Some(ALICE));
+    assert!(fx.service.permits(Actor { principal: owner, token: Some(&token) }, READ).unwrap());
+
+    let message = refused(fx.service.list(alice, false), "bad_request");
+    assert!(message.contains("another tenant"), "{message}");
+    assert_eq!(fx.service.list(fx.user(ALICE), false).unwrap().len(), 1);
+}
+
 #[test]
 fn disabling_and_deleting_reach_other_services_within_the_bound() {
     let fx = Fx::new(small());
@@ -1241,7 +1267,9 @@ fn the_propagation_bound_is_at_most_five_minutes() {
 
 // --- §6 / D25: the limit under racing creates --------------------------------------------------
 
-fn race(services: Vec<TokenService>, owner: Principal) -> (usize, Vec<&'static str>) {
+/// Each service creates a token for `owner` (an email: each service has its own load of the
+/// tenant, and so its own principal handles) at the same moment.
+fn race(services: Vec<TokenService>, owner: &'static str) -> (usize, Vec<&'static str>) {
     let barrier = Arc::new(Barrier::new(services.len()));
     let handles: Vec<_> = services
         .into_iter()
@@ -1249,6 +1277,7 @@ fn race(services: Vec<TokenService>, owner: Principal) -> (usize, Vec<&'static s
         .map(|(i, service)| {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
+                let owner = user_of(&service, owner);
                 barrier.wait();
                 service.create(owner, token(&format!("racer {i}"), &[READ])).map(|_| ()).map_err(|e| e.rule().as_str())
             })
@@ -1263,7 +1292,7 @@ fn twenty_threads_on_one_store_get_exactly_ten_tokens() {
     let fx = Fx::new(small());
     let alice = fx.user(ALICE);
     let services = (0..20).map(|_| fx.other(small())).collect();
-    let (ok, refusals) = race(services, alice);
+    let (ok, refusals) = race(services, ALICE);
     assert_eq!(ok, 10);
     assert_eq!(refusals, ["token_limit"; 10]);
     assert_eq!(fx.service.list(alice, false).unwrap().len(), 10);
@@ -1282,7 +1311,7 @@ fn twenty_connections_to_one_file_get_exactly_ten_tokens() {
             TokenService::new(store, fx.clock.clone(), small(), Catalog::builtin(), Settings::default()).unwrap()
         })
         .collect();
-    let (ok, refusals) = race(services, alice);
+    let (ok, refusals) = race(services, ALICE);
     assert_eq!(ok, 10);
     assert_eq!(refusals, ["token_limit"; 10]);
     assert_eq!(fx.service.list(alice, false).unwrap().len(), 10);

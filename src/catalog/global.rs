@@ -8,9 +8,13 @@ use super::GlobalType;
 /// A parsed value of a typed global key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GlobalValue {
+    /// `global:date`: a day in a zone.
     Date(NaiveDate, FixedOffset),
+    /// `global:date-time`: an instant.
     DateTime(DateTime<FixedOffset>),
+    /// `global:time-of-day`: a wall-clock time in a zone.
     TimeOfDay(NaiveTime, FixedOffset),
+    /// `global:week-day`.
     WeekDay(Weekday),
 }
 

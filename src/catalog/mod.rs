@@ -24,18 +24,22 @@ pub const BUILTIN_TEXT: &str = include_str!("../../policies/catalog.toml");
 pub struct OperatorSet(u16);
 
 impl OperatorSet {
+    /// Whether the set holds `operator`.
     pub fn contains(self, operator: Operator) -> bool {
         self.0 & (1 << operator as u16) != 0
     }
 
+    /// Adds `operator`.
     pub fn insert(&mut self, operator: Operator) {
         self.0 |= 1 << operator as u16;
     }
 
+    /// The operators of either set.
     pub fn union(self, other: OperatorSet) -> OperatorSet {
         OperatorSet(self.0 | other.0)
     }
 
+    /// The operators, in the order of [`Operator::ALL`].
     pub fn iter(self) -> impl Iterator<Item = Operator> {
         Operator::ALL.into_iter().filter(move |op| self.contains(*op))
     }
@@ -63,32 +67,50 @@ impl FromIterator<Operator> for OperatorSet {
 
 /// What a `global:` key's values are, which decides how they compare (semantics.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GlobalType {
+    /// An environment id (`global:environmentId`).
     Environment,
+    /// The principal's group ids (`global:userGroup`): a list.
     Groups,
+    /// A date with a zone.
     Date,
+    /// An RFC 3339 date-time.
     DateTime,
+    /// A time of day with a zone.
     TimeOfDay,
+    /// A day of the week, never with a zone (decisions D17).
     WeekDay,
 }
 
+/// A service of the platform: the first part of its permissions' names.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Service {
+    /// `storage`, `settings`, …
     pub name: String,
+    /// One line about it.
     pub description: String,
     /// Whether the service's permissions may be platform-token scopes.
     pub token_scope: bool,
 }
 
+/// A permission and the condition keys it takes.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Permission {
+    /// `service:resource:action`.
     pub name: String,
+    /// One line about what it grants.
     pub description: String,
     /// False for the permissions that take no `WHERE` at all (decisions D10).
     pub takes_conditions: bool,
+    /// Its own condition keys and the operators each accepts (`global:` keys aside).
     pub keys: BTreeMap<String, OperatorSet>,
 }
 
+/// The permission vocabulary: what [`check`](crate::check) validates policies against and
+/// what the evaluator resolves requests with.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     services: BTreeMap<String, Service>,
@@ -135,6 +157,7 @@ impl Catalog {
         file::load(self, text)
     }
 
+    /// A permission by name.
     pub fn permission(&self, name: &str) -> Option<&Permission> {
         self.permissions.get(name)
     }
@@ -144,14 +167,17 @@ impl Catalog {
         self.permissions.values()
     }
 
+    /// A service by name.
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.get(name)
     }
 
+    /// Every service, by name.
     pub fn services(&self) -> impl Iterator<Item = &Service> {
         self.services.values()
     }
 
+    /// A `global:` key's type and the operators it accepts.
     pub fn global(&self, key: &str) -> Option<(GlobalType, OperatorSet)> {
         self.globals.get(key).copied()
     }
@@ -187,77 +213,9 @@ impl Catalog {
     }
 }
 
-/// The candidate nearest to `name` by edit distance, when near enough to be a likely typo.
-pub fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
-    /// Names longer than this are no typos of a catalog name; skipping them keeps the check linear.
-    const LONGEST: usize = 256;
-    if name.len() > LONGEST {
-        return None;
-    }
-    let length = name.chars().count();
-    let limit = (length / 4).clamp(1, 4);
-    let name = name.to_lowercase();
-    candidates
-        .into_iter()
-        // The distance is at least the difference in length: skip what cannot be near.
-        .filter(|candidate| candidate.chars().count().abs_diff(length) <= limit)
-        .map(|candidate| (edit_distance(&name, &candidate.to_lowercase()), candidate))
-        .filter(|(distance, _)| *distance <= limit)
-        .min_by_key(|(distance, candidate)| (*distance, *candidate))
-        .map(|(_, candidate)| candidate)
-}
-
-/// The `count` candidates nearest to `name`, nearest first: the names a person most likely meant
-/// when none is near enough for [`nearest`] to call it a typo. Candidates holding the last part
-/// of `name` (`namespace` of `storage:namespace`) come first, then by edit distance, then by name.
-pub fn nearest_few<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>, count: usize) -> Vec<&'c str> {
-    let name = name.to_lowercase();
-    let part = name.rsplit(':').next().filter(|part| part.len() >= 3);
-    let rank = |candidate: &str| {
-        let candidate = candidate.to_lowercase();
-        (part.is_none_or(|part| !candidate.contains(part)), edit_distance(&name, &candidate))
-    };
-    let mut ranked: Vec<((bool, usize), &str)> =
-        candidates.into_iter().map(|candidate| (rank(candidate), candidate)).collect();
-    ranked.sort_unstable();
-    ranked.dedup_by_key(|(_, candidate)| *candidate);
-    ranked.into_iter().take(count).map(|(_, candidate)| candidate).collect()
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearest_finds_typos_and_ignores_strangers() {
-        let names = ["settings:objects:read", "storage:logs:read"];
-        assert_eq!(nearest("settings:obects:read", names), Some("settings:objects:read"));
-        assert_eq!(nearest("Storage:Logs:Read", names), Some("storage:logs:read"));
-        assert_eq!(nearest("vault:secrets:read", names), None);
-    }
-
-    #[test]
-    fn nearest_few_puts_names_holding_the_last_part_first() {
-        let keys = ["storage:host.name", "storage:k8s.namespace.name", "storage:log.source", "storage:bucket-name"];
-        assert_eq!(nearest_few("storage:namespace", keys, 2), ["storage:k8s.namespace.name", "storage:host.name"]);
-        assert_eq!(nearest_few("x", keys, 9).len(), 4);
-    }
 
     #[test]
     fn the_builtin_catalog_knows_the_reference() {

@@ -18,13 +18,17 @@ use crate::diagnostic::{Diagnostic, Rule, SourceFile};
 use crate::syntax::{self, Document, Kind};
 
 /// A linted text: its syntax tree and every finding.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Linted {
+    /// The syntax tree, as far as the parser could build it.
     pub document: Document,
+    /// Every finding, syntax ones included, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Linted {
+    /// Whether a finding makes the text invalid.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }

@@ -133,6 +133,7 @@ rule!(
     "A boundary key on several lines: alternatives or all together, depending on the operator."
 );
 
+/// Every rule of the checks, in code order.
 pub static ALL: [&Rule; 25] = [
     &UNKNOWN_PERMISSION,
     &CASE_MISMATCH,

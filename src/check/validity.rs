@@ -2,8 +2,8 @@
 //! enumerated values, typed global values and list placeholders.
 
 use super::rules;
-use crate::catalog::{Catalog, OperatorSet, Permission, nearest};
-use crate::diagnostic::{Diagnostic, Edit, Fix};
+use crate::catalog::{Catalog, OperatorSet, Permission};
+use crate::diagnostic::{Diagnostic, Edit, Fix, did_you_mean, nearest};
 use crate::syntax::{Condition, Effect, Operand, Placeholder, Segment, Statement, Where, condition_text};
 
 /// Where a condition stands: in a statement (judged against its permissions) or in a
@@ -149,7 +149,7 @@ fn unknown_permission(catalog: &Catalog, name: &str, span: std::ops::Range<usize
     }
     let diagnostic = Diagnostic::new(&rules::UNKNOWN_PERMISSION, span, format!("unknown permission `{name}`"));
     match nearest(name, catalog.permissions().map(|p| p.name.as_str())) {
-        Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+        Some(suggestion) => diagnostic.with_help(did_you_mean(suggestion)),
         None => {
             let service = name.split(':').next().unwrap_or_default();
             match catalog.service(service) {
@@ -225,7 +225,7 @@ fn unknown_key(catalog: &Catalog, key: &str, span: std::ops::Range<usize>, candi
     }
     let diagnostic = Diagnostic::new(&rules::UNKNOWN_KEY, span, format!("unknown condition key `{key}`"));
     match nearest(key, candidates) {
-        Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+        Some(suggestion) => diagnostic.with_help(did_you_mean(suggestion)),
         None => diagnostic.with_help("no permission of the catalog accepts this key; a misspelt key restricts nothing"),
     }
 }
@@ -246,7 +246,7 @@ fn key_not_accepted(catalog: &Catalog, key: &str, span: std::ops::Range<usize>, 
         format!("`{}` does not accept the condition key `{key}`", permission.name),
     );
     match (nearest(key, own.iter().copied()), own.as_slice()) {
-        (Some(suggestion), _) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+        (Some(suggestion), _) => diagnostic.with_help(did_you_mean(suggestion)),
         (None, []) => diagnostic.with_help(format!("`{}` accepts only `global:` keys", permission.name)),
         (None, keys) => diagnostic.with_help(format!(
             "`{}` accepts {}",
@@ -323,11 +323,11 @@ fn values(catalog: &Catalog, condition: &Condition, out: &mut Vec<Diagnostic>) {
                 );
                 diagnostic = match allowed.iter().find(|a| a.eq_ignore_ascii_case(text)) {
                     Some(same) => diagnostic
-                        .with_help(format!("values are case-sensitive: did you mean `{same}`?"))
+                        .with_help(format!("values are case-sensitive: {}", did_you_mean(same)))
                         .with_fix(Fix::replace(format!("write `{same}`"), value.span.clone(), format!("\"{same}\""))),
                     None => match nearest(text, allowed.iter().map(String::as_str)) {
                         Some(suggestion) => {
-                            diagnostic.with_help(format!("did you mean `{suggestion}`? `{key}` takes {listed}"))
+                            diagnostic.with_help(format!("{} `{key}` takes {listed}", did_you_mean(suggestion)))
                         }
                         None => diagnostic.with_help(format!("`{key}` takes {listed}")),
                     },

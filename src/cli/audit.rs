@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use warden::token::TokenId;
 
 use super::service::{ServiceArgs, refused};
+use super::tenant::parse_time;
 use super::{Exit, OutputFormat};
 
 /// Show the audit log of the tenant's account: every lifecycle operation, refusals included
@@ -14,7 +15,7 @@ pub struct Args {
     #[arg(long = "as", value_name = "USER")]
     actor: String,
     /// Only entries from this time on (RFC 3339)
-    #[arg(long, value_parser = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| e.to_string()))]
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     since: Option<DateTime<Utc>>,
     /// Only entries about this token
     #[arg(long, value_name = "ID")]

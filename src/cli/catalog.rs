@@ -1,6 +1,7 @@
 //! `warden catalog`: what the permission catalog holds.
 
 use serde_json::json;
+use warden::diagnostic::{did_you_mean_clause, nearest};
 
 use super::{CatalogArg, Exit};
 
@@ -24,8 +25,7 @@ pub fn run(args: Args) -> Exit {
     if let Some(service) = &args.service {
         if catalog.service(service).is_none() {
             let names = catalog.services().map(|s| s.name.as_str());
-            let hint =
-                warden::catalog::nearest(service, names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+            let hint = did_you_mean_clause(nearest(service, names));
             return super::fail(format!("the catalog has no service `{service}`{hint}"));
         }
     }

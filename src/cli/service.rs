@@ -133,14 +133,7 @@ impl StoreArgs {
 
 /// The acting user or service user (`--as`).
 pub fn actor(service: &TokenService, name: &str) -> Result<Principal, Exit> {
-    let engine = service.engine();
-    let tenant = engine.tenant();
-    tenant.find_user(name).or_else(|| tenant.find_service_user(name)).ok_or_else(|| {
-        let known =
-            tenant.users.iter().map(|u| u.email.as_str()).chain(tenant.service_users.iter().map(|s| s.name.as_str()));
-        let hint = warden::catalog::nearest(name, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-        fail(format!("the tenant has no user or service user `{name}`{hint}"))
-    })
+    service.engine().tenant().principal(name, None).map_err(fail)
 }
 
 /// A refusal exits 1 and names the rule; an unknown token or a failure exits 2 (decisions D1).

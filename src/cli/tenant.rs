@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use warden::catalog::Catalog;
 use warden::diagnostic::{FileReport, human};
 use warden::eval::Engine;
-use warden::iam::{Principal, TenantFiles, load};
+use warden::iam::{Principal, PrincipalKind, TenantFiles, load};
 
 use super::{CatalogArg, Exit, color_for, fail};
 
@@ -37,7 +37,9 @@ impl RequestArgs {
     }
 }
 
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+/// An RFC 3339 time given on the command line, in UTC: the one parser of `--at`, `--since`,
+/// `--expires` and their kin.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2026-05-04T10:00:00Z: {e}"))
@@ -91,25 +93,10 @@ pub fn compile(files: &TenantFiles, catalog: &Catalog, what: &str, hint: &str) -
 
 impl PrincipalArgs {
     pub fn resolve(&self, engine: &Engine) -> Result<Principal, Exit> {
-        let tenant = engine.tenant();
-        let (found, name, known): (Option<Principal>, &str, Vec<&str>) = match &self.user {
-            Some(user) => (tenant.find_user(user), user, tenant.users.iter().map(|u| u.email.as_str()).collect()),
-            None => {
-                let service = self.service_user.as_deref().unwrap_or_default();
-                (
-                    tenant.find_service_user(service),
-                    service,
-                    tenant.service_users.iter().map(|s| s.name.as_str()).collect(),
-                )
-            }
+        let (name, kind) = match &self.user {
+            Some(user) => (user.as_str(), PrincipalKind::User),
+            None => (self.service_user.as_deref().unwrap_or_default(), PrincipalKind::ServiceUser),
         };
-        found.ok_or_else(|| {
-            let hint =
-                warden::catalog::nearest(name, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-            fail(format!(
-                "the tenant has no such {} `{name}`{hint}",
-                if self.user.is_some() { "user" } else { "service user" }
-            ))
-        })
+        engine.tenant().principal(name, Some(kind)).map_err(fail)
     }
 }

@@ -7,19 +7,20 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 use warden::eval::AttrValue;
-use warden::iam::Principal;
+use warden::iam::{Principal, PrincipalKind};
 use warden::token::{
     CheckReason, CheckRequest, Created, NewToken, Outcome, Rotation, TokenError, TokenId, TokenRecord, TokenService,
 };
 
 use super::explain::parse_attribute;
 use super::service::{Opened, ServiceArgs, actor, refused};
-use super::tenant::RequestArgs;
+use super::tenant::{RequestArgs, parse_time};
 use super::{Exit, OutputFormat, color_for, fail};
 
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Ok(time.with_timezone(&Utc));
+/// An RFC 3339 time, or a date meaning its midnight UTC.
+fn parse_expiry(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = parse_time(text) {
+        return Ok(time);
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|date| date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
@@ -31,7 +32,7 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 pub struct OldExpiry(Option<DateTime<Utc>>);
 
 fn parse_old_expiry(text: &str) -> Result<OldExpiry, String> {
-    if text == "now" { Ok(OldExpiry(None)) } else { parse_time(text).map(|t| OldExpiry(Some(t))) }
+    if text == "now" { Ok(OldExpiry(None)) } else { parse_expiry(text).map(|t| OldExpiry(Some(t))) }
 }
 
 const CREATE_EXAMPLES: &str = "Examples:
@@ -58,7 +59,7 @@ pub enum TokenCommand {
         #[arg(long = "env", value_name = "ENV")]
         environments: Vec<String>,
         /// When it expires (RFC 3339 or a date)
-        #[arg(long, value_parser = parse_time, conflicts_with = "never_expires", required_unless_present = "never_expires")]
+        #[arg(long, value_parser = parse_expiry, conflicts_with = "never_expires", required_unless_present = "never_expires")]
         expires: Option<DateTime<Utc>>,
         #[arg(long)]
         never_expires: bool,
@@ -115,7 +116,7 @@ pub enum TokenCommand {
         #[arg(long, value_name = "now|RFC3339", value_parser = parse_old_expiry, default_value = "now")]
         old_expires: OldExpiry,
         /// The new token's expiry [default: the old token's lifetime again]
-        #[arg(long, value_parser = parse_time, conflicts_with = "never_expires")]
+        #[arg(long, value_parser = parse_expiry, conflicts_with = "never_expires")]
         expires: Option<DateTime<Utc>>,
         #[arg(long)]
         never_expires: bool,
@@ -127,7 +128,7 @@ pub enum TokenCommand {
         id: String,
         #[arg(long = "as", value_name = "USER")]
         actor: String,
-        #[arg(long, value_parser = parse_time, conflicts_with = "never", required_unless_present = "never")]
+        #[arg(long, value_parser = parse_expiry, conflicts_with = "never", required_unless_present = "never")]
         at: Option<DateTime<Utc>>,
         #[arg(long)]
         never: bool,
@@ -191,12 +192,7 @@ pub fn run(command: TokenCommand) -> Exit {
         } => with(&service, &name, |opened, actor| {
             let service_user = match service_user {
                 Some(s) => Some(
-                    opened
-                        .service
-                        .engine()
-                        .tenant()
-                        .find_service_user(&s)
-                        .ok_or_else(|| fail(format!("the tenant has no service user `{s}`")))?,
+                    opened.service.engine().tenant().principal(&s, Some(PrincipalKind::ServiceUser)).map_err(fail)?,
                 ),
                 None => None,
             };
@@ -305,10 +301,7 @@ fn print_records(opened: &Opened, records: &[TokenRecord]) {
             let engine = opened.service.engine();
             let tenant = engine.tenant();
             for record in records {
-                let owner = tenant
-                    .find_user(&record.owner.id)
-                    .or_else(|| tenant.find_service_user(&record.owner.id))
-                    .map_or(record.owner.id.as_str(), |p| tenant.email(p));
+                let owner = record.owner.principal(tenant).map_or(record.owner.id.as_str(), |p| tenant.email(p));
                 let view = record.view(now);
                 println!("{}  {}", record.id, view.status);
                 println!("  name      {}", record.name);

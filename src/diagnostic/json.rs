@@ -5,42 +5,74 @@ use serde::Serialize;
 
 use super::{Diagnostic, FileReport, Severity};
 
+/// One finding as the JSON output shows it; lines and columns are 1-based, columns count
+/// characters (decisions D7).
+#[non_exhaustive]
 #[derive(Serialize)]
 pub struct JsonDiagnostic<'a> {
+    /// The rule's stable code.
     pub code: &'static str,
+    /// The rule's severity.
     pub severity: Severity,
+    /// What is wrong.
     pub message: &'a str,
+    /// The file's name.
     pub file: &'a str,
+    /// The byte offset where it starts.
     pub start: usize,
+    /// The byte offset where it ends.
     pub end: usize,
+    /// The line of the start offset.
     pub line: usize,
+    /// The column of the start offset.
     pub column: usize,
+    /// The line of the end offset.
     pub end_line: usize,
+    /// The column of the end offset.
     pub end_column: usize,
+    /// Other places that explain it.
     pub labels: Vec<JsonLabel<'a>>,
+    /// What to do about it.
     pub help: Option<&'a str>,
+    /// The edit that mends it.
     pub fix: Option<JsonFix<'a>>,
 }
 
+/// A secondary location of a finding.
+#[non_exhaustive]
 #[derive(Serialize)]
 pub struct JsonLabel<'a> {
+    /// What is there.
     pub message: &'a str,
+    /// The byte offset where it starts.
     pub start: usize,
+    /// The byte offset where it ends.
     pub end: usize,
+    /// The line of the start offset.
     pub line: usize,
+    /// The column of the start offset.
     pub column: usize,
 }
 
+/// A finding's fix.
+#[non_exhaustive]
 #[derive(Serialize)]
 pub struct JsonFix<'a> {
+    /// What the fix does.
     pub description: &'a str,
+    /// The edits, applied together.
     pub edits: Vec<JsonEdit<'a>>,
 }
 
+/// One replacement of a fix, in byte offsets of the file.
+#[non_exhaustive]
 #[derive(Serialize)]
 pub struct JsonEdit<'a> {
+    /// The byte offset where it starts.
     pub start: usize,
+    /// The byte offset where it ends.
     pub end: usize,
+    /// The new text.
     pub replacement: &'a str,
 }
 

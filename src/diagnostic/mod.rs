@@ -5,6 +5,7 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 mod source;
+mod suggest;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,18 +14,24 @@ use std::ops::Range;
 use serde::Serialize;
 
 pub use source::SourceFile;
+pub use suggest::{did_you_mean, did_you_mean_clause, nearest, nearest_few};
 
 /// How bad a finding is, in the order AWS IAM Access Analyzer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
+    /// A better way to say the same thing.
     Suggestion,
+    /// Probably not what was meant.
     Warning,
+    /// Grants more than it seems to, or less than it should.
     SecurityWarning,
+    /// The text is invalid: warden refuses to load it.
     Error,
 }
 
 impl Severity {
+    /// The kebab-case name the JSON and SARIF outputs use.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Suggestion => "suggestion",
@@ -43,17 +50,23 @@ impl fmt::Display for Severity {
 
 /// A kind of finding: its stable code, a short kebab-case name, its severity and one line that
 /// says what it is about (SARIF's rule description).
+#[non_exhaustive]
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rule {
+    /// The stable code: `E0008`, `W0301`, …
     pub code: &'static str,
+    /// The stable kebab-case name, which suppression comments may use too.
     pub name: &'static str,
+    /// How bad a finding of this rule is.
     pub severity: Severity,
+    /// One sentence about what the rule finds.
     pub summary: &'static str,
 }
 
 /// Declares a `static` [`Rule`]: `rule!(NAME, "E0001", "kebab-name", Severity, "Summary.");`
 macro_rules! rule {
     ($name:ident, $code:literal, $kebab:literal, $severity:expr, $summary:literal) => {
+        #[doc = $summary]
         pub static $name: $crate::diagnostic::Rule =
             $crate::diagnostic::Rule { code: $code, name: $kebab, severity: $severity, summary: $summary };
     };
@@ -61,77 +74,100 @@ macro_rules! rule {
 pub(crate) use rule;
 
 /// A secondary location with a message.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
+    /// Byte offsets in the diagnostic's file.
     pub span: Range<usize>,
+    /// What is there.
     pub message: Cow<'static, str>,
 }
 
 /// One text replacement of a fix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edit {
+    /// The bytes replaced; empty to insert.
     #[serde(skip)]
     pub span: Range<usize>,
+    /// The new text.
     pub replacement: String,
 }
 
 /// A machine-applicable fix: what it does, and the edits that do it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
+    /// What the fix does, in a few words: "quote the value".
     pub description: String,
+    /// The edits, applied together or not at all.
     pub edits: Vec<Edit>,
 }
 
 impl Fix {
+    /// A fix that replaces the bytes of `span` with `replacement`.
     pub fn replace(description: impl Into<String>, span: Range<usize>, replacement: impl Into<String>) -> Fix {
         Fix { description: description.into(), edits: vec![Edit { span, replacement: replacement.into() }] }
     }
 
+    /// A fix that inserts `text` at byte offset `at`.
     pub fn insert(description: impl Into<String>, at: usize, text: impl Into<String>) -> Fix {
         Fix::replace(description, at..at, text)
     }
 }
 
 /// A finding at a byte span of one file.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// What kind of finding it is.
     pub rule: &'static Rule,
+    /// One lower-case sentence with the user's text in backticks.
     pub message: Cow<'static, str>,
+    /// Byte offsets in the file: where the caret goes.
     pub span: Range<usize>,
+    /// Other places that explain it.
     pub labels: Vec<Label>,
-    /// Most helps and labels are fixed texts: `Cow` spares a copy of each for every finding.
+    /// What to do about it. Most helps and labels are fixed texts: `Cow` spares a copy of
+    /// each for every finding.
     pub help: Option<Cow<'static, str>>,
+    /// An edit that mends it, for `warden lint --fix`.
     pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
+    /// A finding of `rule` at `span`.
     pub fn new(rule: &'static Rule, span: Range<usize>, message: impl Into<Cow<'static, str>>) -> Diagnostic {
         Diagnostic { rule, message: message.into(), span, labels: Vec::new(), help: None, fix: None }
     }
 
+    /// Adds what to do about it.
     pub fn with_help(mut self, help: impl Into<Cow<'static, str>>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
+    /// Adds a secondary location.
     pub fn with_label(mut self, span: Range<usize>, message: impl Into<Cow<'static, str>>) -> Diagnostic {
         self.labels.push(Label { span, message: message.into() });
         self
     }
 
+    /// Adds the fix that mends it.
     pub fn with_fix(mut self, fix: Fix) -> Diagnostic {
         self.fix = Some(fix);
         self
     }
 
+    /// The rule's stable code.
     pub fn code(&self) -> &'static str {
         self.rule.code
     }
 
+    /// The rule's severity.
     pub fn severity(&self) -> Severity {
         self.rule.severity
     }
 
+    /// Whether it makes the text invalid.
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Error
     }
@@ -171,6 +207,8 @@ pub fn apply_fixes(text: &str, diagnostics: &[Diagnostic]) -> (String, usize) {
 
 /// The findings of one file, ready to render.
 pub struct FileReport<'a> {
+    /// The file the spans point into.
     pub file: &'a SourceFile,
+    /// Its findings, in the order to show them.
     pub diagnostics: &'a [Diagnostic],
 }

@@ -1,3 +1,5 @@
+//! A named text and its line index: byte offsets to lines and character columns.
+
 /// Every this many bytes the index remembers how many characters came before, so a column on a
 /// long non-ASCII line costs a bounded count, never a scan from the line's start.
 const CHECKPOINT: usize = 1024;
@@ -6,7 +8,9 @@ const CHECKPOINT: usize = 1024;
 /// character columns (decisions D7).
 #[derive(Debug, Clone)]
 pub struct SourceFile {
+    /// The name diagnostics show: a path, or `builtin:<stem>`.
     pub name: String,
+    /// The whole text.
     pub text: String,
     line_starts: Vec<usize>,
     /// `(byte offset, characters before it)` at char boundaries about every [`CHECKPOINT`] bytes;
@@ -15,6 +19,7 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// Indexes the lines of `text`.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
         let text = text.into();
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(at, _)| at + 1)).collect();

@@ -8,10 +8,14 @@ use super::{Decision, Engine, Request, RequestError};
 use crate::iam::Principal;
 
 /// A permission held by a principal: always, or where `conditions` (a residual policy) allows.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Grant {
+    /// The permission.
     pub permission: String,
+    /// The principal's email.
     pub principal: String,
+    /// `None`: unconditionally; else the residual policy that says where.
     pub conditions: Option<String>,
 }
 
@@ -23,6 +27,9 @@ impl Engine {
         environment: Option<&str>,
         time: DateTime<Utc>,
     ) -> Result<Vec<Grant>, RequestError> {
+        if !self.tenant.owns(principal) {
+            return Err(RequestError::ForeignPrincipal);
+        }
         let mut grants = Vec::new();
         for permission in self.permissions() {
             if let Some(grant) = self.grant(principal, permission, environment, time)? {

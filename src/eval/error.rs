@@ -1,6 +1,9 @@
+//! Why a request cannot be evaluated.
+
 use thiserror::Error;
 
-use crate::catalog::{Catalog, Permission, nearest, nearest_few};
+use crate::catalog::{Catalog, Permission};
+use crate::diagnostic::{did_you_mean_clause, nearest, nearest_few};
 
 /// How many names an error lists before it says how many more there are.
 const LISTED: usize = 10;
@@ -11,19 +14,49 @@ const NEAREST_KEYS: usize = 3;
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
-    #[error("unknown permission `{permission}`{}", did_you_mean(suggestion))]
-    UnknownPermission { permission: String, suggestion: Option<String> },
-    /// `known` lists the tenant's environments, for when nothing is near enough to suggest.
+    /// No statement of the tenant names the permission.
+    #[error("unknown permission `{permission}`{}", did_you_mean_clause(suggestion.as_deref()))]
+    UnknownPermission {
+        /// The permission asked for.
+        permission: String,
+        /// The permission meant, when one is near enough to be a typo.
+        suggestion: Option<String>,
+    },
+    /// The tenant has no such environment.
     #[error("unknown environment `{environment}`{}", environments(suggestion, known))]
-    UnknownEnvironment { environment: String, suggestion: Option<String>, known: Vec<String> },
-    /// `nearest` holds the keys of `permission` nearest to `key`, for when no key of the catalog
-    /// is near enough to be the one meant.
+    UnknownEnvironment {
+        /// The environment asked for.
+        environment: String,
+        /// The id meant: a near one, or the one with that name.
+        suggestion: Option<String>,
+        /// The tenant's environments, for when nothing is near enough to suggest.
+        known: Vec<String>,
+    },
+    /// No permission of the catalog takes the attribute key.
     #[error("unknown attribute `{key}`{}", attributes(suggestion, permission, nearest))]
-    UnknownAttribute { key: String, suggestion: Option<String>, permission: String, nearest: Vec<String> },
+    UnknownAttribute {
+        /// The key as sent.
+        key: String,
+        /// The key meant, when one is near enough to be a typo.
+        suggestion: Option<String>,
+        /// The permission asked for.
+        permission: String,
+        /// The keys of `permission` nearest to `key`, for when no key of the catalog is near
+        /// enough to be the one meant.
+        nearest: Vec<String>,
+    },
+    /// The principal is not one of the engine's tenant's: it was looked up in another tenant,
+    /// or in an earlier load of this one (look it up again in [`Engine::tenant`](super::Engine::tenant)).
+    #[error("the principal belongs to another tenant, or to an earlier load of this one; look it up again")]
+    ForeignPrincipal,
+    /// A request may not set a `global:` key.
     #[error(
         "`{key}` is a global attribute: warden sets it from the principal, the environment and the time, never from a request"
     )]
-    GlobalAttribute { key: String },
+    GlobalAttribute {
+        /// The key as sent.
+        key: String,
+    },
 }
 
 impl RequestError {
@@ -57,10 +90,6 @@ impl RequestError {
     }
 }
 
-fn did_you_mean(suggestion: &Option<String>) -> String {
-    suggestion.as_ref().map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
-}
-
 /// "`a`, `b`" or "`a`, … and 3 more".
 fn listed(names: &[String]) -> String {
     let shown: Vec<String> = names.iter().take(LISTED).map(|n| format!("`{n}`")).collect();
@@ -72,7 +101,7 @@ fn listed(names: &[String]) -> String {
 
 fn environments(suggestion: &Option<String>, known: &[String]) -> String {
     match (suggestion, known) {
-        (Some(_), _) => did_you_mean(suggestion),
+        (Some(suggestion), _) => did_you_mean_clause(Some(suggestion)),
         (None, []) => {
             "; the tenant has no environments (leave out the environment for an account-level request)".to_string()
         }
@@ -82,7 +111,7 @@ fn environments(suggestion: &Option<String>, known: &[String]) -> String {
 
 fn attributes(suggestion: &Option<String>, permission: &str, nearest: &[String]) -> String {
     match (suggestion, nearest) {
-        (Some(_), _) => did_you_mean(suggestion),
+        (Some(suggestion), _) => did_you_mean_clause(Some(suggestion)),
         (None, []) => {
             format!("; `{permission}` takes no request attributes (only `global:` ones, which warden sets itself)")
         }

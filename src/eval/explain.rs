@@ -16,15 +16,22 @@ use crate::catalog::GlobalType;
 use crate::iam::{Level, Parameter};
 use crate::syntax::{Condition, Effect, condition_text};
 
+/// Why a decision came out as it did, for a person ([`Engine::render_explanation`]) or as
+/// JSON (its fields, in `snake_case`).
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
+    /// The principal's email.
     pub principal: String,
+    /// The environment asked about; `None` at account level.
     pub environment: Option<String>,
+    /// The permission asked for.
     pub permission: String,
     /// `allow`, `deny` or `conditional`.
     pub decision: &'static str,
     /// `allowed`, `explicit_deny`, `no_match` or `conditional`.
     pub reason: &'static str,
+    /// The decision in one sentence.
     pub summary: String,
     /// The statements that decided: the ALLOW that granted, the DENY that fired, or the
     /// residual statements of a conditional answer.
@@ -33,20 +40,33 @@ pub struct Explanation {
     pub closest: Vec<NearMiss>,
     /// Statements that grant the permission to other groups or in other environments.
     pub elsewhere: Vec<StatementReport>,
+    /// Attribute keys a statement tests that the request did not carry.
     pub missing_attributes: Vec<String>,
+    /// Known keys the request carried that the permission does not take (decisions D15).
     pub ignored_attributes: Vec<String>,
+    /// A conditional answer's residual policy.
     pub residual: Option<String>,
 }
 
+/// One statement of the tenant, where it is written and how it is bound.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct StatementReport {
+    /// `ALLOW` or `DENY`.
     pub effect: &'static str,
+    /// The policy's name.
     pub policy: String,
+    /// The policy's file.
     pub file: String,
+    /// The statement's first line (1-based).
     pub line: usize,
+    /// The statement's first byte in the file.
     pub start: usize,
+    /// The byte after its end.
     pub end: usize,
+    /// The statement as written in its policy.
     pub text: String,
+    /// The binding it came through.
     pub binding: BindingReport,
     /// In words: "policy `x` (bound to group `y` at account level)".
     pub via: String,
@@ -61,9 +81,13 @@ pub struct StatementReport {
     statement: StatementRef,
 }
 
+/// A binding, as an explanation shows it.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct BindingReport {
+    /// The ids of its groups.
     pub groups: Vec<String>,
+    /// `account level` or `environment `…``.
     pub level: String,
     /// The binding's parameters as JSON values: a string, or an array of strings.
     pub parameters: BTreeMap<String, Parameter>,
@@ -75,6 +99,7 @@ pub struct BindingReport {
 }
 
 /// What one boundary of a binding does for the permission of a statement.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct BoundaryReport {
     /// The boundary's name in the tenant.
@@ -102,15 +127,21 @@ pub enum BoundaryEffect {
     DenyUnchanged,
 }
 
+/// A statement that reaches the principal but did not hold, and the first condition it failed.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct NearMiss {
+    /// The statement.
     pub statement: StatementReport,
     /// The first condition that failed, as written after substitution.
     pub condition: String,
+    /// The key that condition tests.
     pub attribute: String,
     /// The value the request carried that failed the condition.
     pub failure: String,
+    /// How many of its conditions held.
     pub conditions_met: usize,
+    /// How many conditions it has.
     pub conditions: usize,
     #[serde(skip)]
     condition_index: usize,
@@ -118,7 +149,12 @@ pub struct NearMiss {
 
 impl Engine {
     /// Explains a decision made for `query`.
+    ///
+    /// # Panics
+    ///
+    /// When another engine made the query.
     pub fn explain(&self, query: &Query, decision: &Decision) -> Explanation {
+        self.assert_own(query);
         let statements = self.statements(&query.permission);
         let principal = self.tenant.email(query.principal).to_string();
         let environment = query.environment.map(|i| self.tenant.environments[i].id.clone());

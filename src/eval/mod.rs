@@ -59,14 +59,16 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::{DateTime, Utc};
 
-pub use compile::CompiledStatement;
+pub(crate) use compile::CompiledStatement;
 pub use effective::Grant;
 pub use error::RequestError;
 pub use explain::Explanation;
-pub use value::{AttrValue, Truth};
+pub use value::AttrValue;
+pub(crate) use value::Truth;
 
-use crate::catalog::{Catalog, nearest};
-use crate::iam::{Principal, Tenant};
+use crate::catalog::Catalog;
+use crate::diagnostic::nearest;
+use crate::iam::{Principal, Stamp, Tenant};
 use crate::syntax::Effect;
 
 /// Whether a statement reaches a principal in these groups at this level (D16).
@@ -76,7 +78,7 @@ fn reaches(statement: &CompiledStatement, groups: &GroupSet, environment: Option
 
 /// A set of groups, one bit each.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GroupSet {
+pub(crate) struct GroupSet {
     /// The first 64 groups, inline: a decision tests this word for every statement it reads.
     first: u64,
     rest: Vec<u64>,
@@ -103,10 +105,15 @@ impl GroupSet {
 /// attributes, at `time`)?
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// Who asks, as the tenant of the engine found them.
     pub principal: Principal,
+    /// The environment's id; `None` for an account-level request (D16).
     pub environment: Option<String>,
+    /// The permission asked for.
     pub permission: String,
+    /// The resource's attributes, by condition key (no `global:` keys: warden sets those).
     pub attributes: BTreeMap<String, AttrValue>,
+    /// When: what `global:` time keys compare with.
     pub time: DateTime<Utc>,
 }
 
@@ -122,25 +129,31 @@ impl Request {
         }
     }
 
+    /// The same request in an environment.
     pub fn in_environment(mut self, environment: impl Into<String>) -> Request {
         self.environment = Some(environment.into());
         self
     }
 
+    /// The same request at another time.
     pub fn at(mut self, time: DateTime<Utc>) -> Request {
         self.time = time;
         self
     }
 
+    /// Sets a single-valued attribute.
     pub fn attribute(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Request {
         self.attributes.insert(key.into(), AttrValue::One(value.into()));
         self
     }
 }
 
-/// A request resolved against the engine: ids instead of names, attributes by interned key.
+/// A request resolved against the engine ([`Engine::query`]): ids instead of names, attributes
+/// by interned key. Evaluate and explain it with the engine that made it.
 #[derive(Debug, Clone)]
 pub struct Query {
+    /// The engine that made it: its attribute ids mean nothing to another.
+    pub(crate) engine: Stamp,
     pub(crate) principal: Principal,
     pub(crate) permission: String,
     pub(crate) environment: Option<usize>,
@@ -156,24 +169,37 @@ pub type StatementRef = usize;
 /// What is left of a statement when the request lacks attributes: its remaining conditions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remaining {
+    /// The statement.
     pub statement: StatementRef,
     /// Positions of the conditions still to be judged.
     pub conditions: Vec<usize>,
 }
 
+/// The answer to a query (semantics.md §5): [`Engine::explain`] says why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// An ALLOW holds and no DENY may.
-    Allow { statement: StatementRef },
+    Allow {
+        /// The first ALLOW that holds.
+        statement: StatementRef,
+    },
     /// A DENY holds.
-    Deny { statement: StatementRef },
+    Deny {
+        /// The first DENY that holds.
+        statement: StatementRef,
+    },
     /// Nothing allows it.
     NoMatch,
     /// It depends on attributes the request did not carry: the residual ALLOWs and DENYs.
-    Conditional { residual: Vec<Remaining> },
+    Conditional {
+        /// The statements still open, with the conditions each still has to meet:
+        /// [`Engine::residual_text`] writes them as a policy.
+        residual: Vec<Remaining>,
+    },
 }
 
 impl Decision {
+    /// Whether it is an Allow (a Conditional is not: the caller must apply the residual).
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allow { .. })
     }
@@ -186,7 +212,11 @@ pub(crate) struct Membership {
     pub ids: Vec<String>,
 }
 
+/// A tenant compiled for evaluation: its statements indexed by permission, each principal's
+/// groups worked out. Immutable: a changed tenant compiles into a new engine.
 pub struct Engine {
+    /// What its queries carry.
+    stamp: Stamp,
     tenant: Tenant,
     /// Users first, then service users (see [`Engine::membership`]).
     memberships: Vec<Membership>,
@@ -217,28 +247,47 @@ impl Engine {
                 }
             })
             .collect();
-        Engine { tenant, memberships, catalog: catalog.clone(), keys, index }
+        Engine { stamp: Stamp::new(), tenant, memberships, catalog: catalog.clone(), keys, index }
     }
 
+    /// The principal's groups.
+    ///
+    /// # Panics
+    ///
+    /// When the principal is not one of the engine's tenant's.
     pub(crate) fn membership(&self, principal: Principal) -> &Membership {
-        match principal {
-            Principal::User(i) => &self.memberships[i],
-            Principal::ServiceUser(i) => &self.memberships[self.tenant.users.len() + i],
-        }
+        &self.memberships[self.tenant.ordinal(principal)]
     }
 
+    /// Refuses a query that another engine made.
+    fn assert_own(&self, query: &Query) {
+        assert!(query.engine == self.stamp, "a query made by another engine: make it again with this one");
+    }
+
+    /// The tenant it was compiled from.
     pub fn tenant(&self) -> &Tenant {
         &self.tenant
     }
 
     /// The statements on a permission, in the order of the tenant's bindings.
-    pub fn statements(&self, permission: &str) -> &[CompiledStatement] {
+    pub(crate) fn statements(&self, permission: &str) -> &[CompiledStatement] {
         self.index.get(permission).map_or(&[], Vec::as_slice)
+    }
+
+    /// The statements on a permission as compiled, one per binding and boundary, in the policy
+    /// language: bind parameters filled in, boundary conditions appended.
+    pub fn statement_texts(&self, permission: &str) -> Vec<String> {
+        self.statements(permission).iter().map(CompiledStatement::text).collect()
     }
 
     /// The statements on a permission that reach a principal at some level: what a decision
     /// on its requests may read.
-    pub fn statements_reaching(
+    ///
+    /// # Panics
+    ///
+    /// When the principal is not one of the engine's tenant's.
+    #[cfg(any(test, feature = "server"))]
+    pub(crate) fn statements_reaching(
         &self,
         principal: Principal,
         permission: &str,
@@ -257,6 +306,9 @@ impl Engine {
     /// Resolves a request (decisions D15, D16): unknown permissions, environments and attribute
     /// keys are errors with a did-you-mean; `global:` keys cannot come from a request.
     pub fn query(&self, request: &Request) -> Result<Query, RequestError> {
+        if !self.tenant.owns(request.principal) {
+            return Err(RequestError::ForeignPrincipal);
+        }
         if !self.index.contains_key(&request.permission) {
             let suggestion = nearest(&request.permission, self.index.keys().map(String::as_str)).map(str::to_string);
             return Err(RequestError::UnknownPermission { permission: request.permission.clone(), suggestion });
@@ -286,6 +338,7 @@ impl Engine {
             }
         }
         Ok(Query {
+            engine: self.stamp,
             principal: request.principal,
             permission: request.permission.clone(),
             environment,
@@ -325,7 +378,12 @@ impl Engine {
 
     /// Semantics §5: DENY beats ALLOW; an Unknown that could change the answer makes it
     /// Conditional; nothing that allows is a Deny.
+    ///
+    /// # Panics
+    ///
+    /// When another engine made the query.
     pub fn evaluate(&self, query: &Query) -> Decision {
+        self.assert_own(query);
         let context = self.context(query);
         let statements = self.statements(&query.permission);
         let (mut allowed, mut allow_unknown, mut deny_unknown) = (None, false, false);
@@ -388,13 +446,22 @@ impl Engine {
 
     /// The residual of a Conditional decision as a policy text, one statement per line, ALLOWs
     /// first, each distinct line once; `None` for other decisions.
+    ///
+    /// # Panics
+    ///
+    /// When another engine made the query.
     pub fn residual_text(&self, query: &Query, decision: &Decision) -> Option<String> {
         self.residual_within(query, decision, ResidualLimit::NONE).and_then(Residual::into_text)
     }
 
     /// The residual as [`Engine::residual_text`] writes it, or [`Residual::Omitted`] as soon as
     /// it outgrows `limit`; linear in what it writes, and it stops writing at the limit.
+    ///
+    /// # Panics
+    ///
+    /// When another engine made the query.
     pub fn residual_within(&self, query: &Query, decision: &Decision, limit: ResidualLimit) -> Option<Residual> {
+        self.assert_own(query);
         let Decision::Conditional { residual } = decision else { return None };
         let statements = self.statements(&query.permission);
         // Residuals speak of this principal: its id and groups are filled in.

@@ -10,6 +10,8 @@ use rustc_hash::FxHashSet;
 use crate::catalog::{GlobalType, GlobalValue};
 use crate::syntax::{Condition, Operator, Placeholder, Segment, unescape};
 
+/// The value of a condition or statement: three-valued, Unknown when the request lacks an
+/// attribute it tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Truth {
     True,
@@ -21,11 +23,15 @@ pub enum Truth {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum AttrValue {
+    /// One value.
     One(String),
+    /// A list: a condition holds when its operator holds for some element (or, negated, for
+    /// none).
     Many(Vec<String>),
 }
 
 impl AttrValue {
+    /// The values, one or many.
     pub fn as_slice(&self) -> &[String] {
         match self {
             AttrValue::One(value) => std::slice::from_ref(value),

@@ -1,6 +1,7 @@
 //! The platform's built-in policies (`policies/builtin/`), embedded so a binding can name them
 //! as `builtin:<file stem>` in any tenant.
 
+/// `(file stem, text)` of every built-in policy.
 pub static BUILTIN_POLICIES: [(&str, &str); 5] = [
     ("appengine-admin", include_str!("../../policies/builtin/appengine-admin.policy")),
     ("storage-all-grail-data-read", include_str!("../../policies/builtin/storage-all-grail-data-read.policy")),

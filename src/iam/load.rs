@@ -10,16 +10,19 @@ use toml::Spanned;
 
 use super::file::{BindingFile, ParameterFile, TenantFile};
 use super::*;
-use crate::catalog::{Catalog, nearest};
+use crate::catalog::Catalog;
 use crate::check;
-use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean, nearest};
 use crate::syntax::{Kind, Operand, Placeholder, Segment};
 
 /// The texts of a tenant directory, read into memory.
 #[derive(Debug, Clone)]
 pub struct TenantFiles {
+    /// `warden.toml`: the account, environments, users, groups and bindings.
     pub config: SourceFile,
+    /// The `.policy` files; each file's stem names its policy.
     pub policies: Vec<SourceFile>,
+    /// The `.boundary` files; each file's stem names its boundary.
     pub boundaries: Vec<SourceFile>,
 }
 
@@ -52,20 +55,27 @@ impl TenantFiles {
 }
 
 /// One file's findings.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct FileFindings {
+    /// The file.
     pub file: SourceFile,
+    /// Its findings.
     pub diagnostics: Vec<Diagnostic>,
 }
 
 /// The outcome of loading: the tenant when nothing refused it, and every finding.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Loaded {
+    /// The tenant; `None` when an error refused it.
     pub tenant: Option<Tenant>,
+    /// Every file's findings, warnings included.
     pub findings: Vec<FileFindings>,
 }
 
 impl Loaded {
+    /// Whether a finding refused the tenant.
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(|f| f.diagnostics.iter().any(Diagnostic::is_error))
     }
@@ -147,7 +157,7 @@ impl Config<'_> {
         otherwise: &'static str,
     ) {
         let help = match nearest(reference.get_ref(), known) {
-            Some(s) => format!("did you mean `{s}`?"),
+            Some(s) => did_you_mean(s),
             None => otherwise.to_string(),
         };
         self.report(Diagnostic::new(rule, reference.span(), message).with_help(help));
@@ -201,14 +211,17 @@ impl Config<'_> {
                 ServiceUser { id: s.id.get_ref().clone(), name: s.name.clone(), email }
             })
             .collect();
+        let stamp = Stamp::new();
+        let user = |i| Principal::new(stamp, PrincipalKind::User, i);
+        let service_user = |i| Principal::new(stamp, PrincipalKind::ServiceUser, i);
         let mut principals: HashMap<&str, Principal> = HashMap::new();
         for (i, u) in users.iter().enumerate() {
-            principals.insert(&u.email, Principal::User(i));
-            principals.insert(&u.id, Principal::User(i));
+            principals.insert(&u.email, user(i));
+            principals.insert(&u.id, user(i));
         }
         for (i, s) in service_users.iter().enumerate() {
-            principals.insert(&s.email, Principal::ServiceUser(i));
-            principals.insert(&s.id, Principal::ServiceUser(i));
+            principals.insert(&s.email, service_user(i));
+            principals.insert(&s.id, service_user(i));
         }
         let mut seen = HashMap::new();
         let mut groups = Vec::with_capacity(parsed.group.len());
@@ -249,16 +262,17 @@ impl Config<'_> {
             .collect();
         let mut user_names = rustc_hash::FxHashMap::default();
         for (i, u) in users.iter().enumerate() {
-            user_names.entry(u.email.clone()).or_insert(Principal::User(i));
-            user_names.entry(u.id.clone()).or_insert(Principal::User(i));
+            user_names.entry(u.email.clone()).or_insert(user(i));
+            user_names.entry(u.id.clone()).or_insert(user(i));
         }
         let mut service_user_names = rustc_hash::FxHashMap::default();
         for (i, s) in service_users.iter().enumerate() {
             for name in [&s.email, &s.id, &s.name] {
-                service_user_names.entry(name.clone()).or_insert(Principal::ServiceUser(i));
+                service_user_names.entry(name.clone()).or_insert(service_user(i));
             }
         }
         Tenant {
+            stamp,
             user_names,
             service_user_names,
             account: Account {

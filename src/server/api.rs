@@ -18,7 +18,6 @@ use super::credentials::Credentials;
 use super::error::{ApiError, HttpReason};
 use super::json::{RawBody, parse, present, reply};
 use super::log::Logged;
-use crate::iam::Principal;
 use crate::token::{
     Actor, Caller, Created, MANAGE_ALL, NewToken, Rotation, Rule, ShownStatus, TokenId, TokenService, TokenView,
     WRITE_OWN,
@@ -220,14 +219,14 @@ pub async fn create(call: Call, RawBody(body): RawBody) -> Result<Response, ApiE
                 "the body: missing field `expirationDate`; give an RFC 3339 time, or null for a token that never expires",
             ));
         };
-        let engine = service.engine();
+        let (engine, actor) = service.engine_for(actor)?;
         let tenant = engine.tenant();
         let environments = environments(&body.resource, &tenant.account.id)?;
         let service_user = match body.user_uuid.as_deref() {
             None => None,
             Some(uuid) if uuid == tenant.id(actor.principal) => None,
             Some(uuid) => match tenant.find_service_user(uuid) {
-                Some(owner @ Principal::ServiceUser(_)) => Some(owner),
+                Some(owner) if owner.is_service_user() => Some(owner),
                 _ => {
                     return Err(ApiError::bad_request(
                         HttpReason::InvalidOwner,

@@ -56,11 +56,15 @@ impl Default for Limits {
     }
 }
 
+/// What `warden serve` was asked to do.
 pub struct Config {
+    /// The address to listen on.
     pub listen: SocketAddr,
+    /// The tenant to serve, read again on reload.
     pub tenant: TenantSource,
     /// How often to look for changed tenant files; `None`: on SIGHUP only.
     pub watch_every: Option<Duration>,
+    /// The bounds on requests and connections.
     pub limits: Limits,
     /// The token pages under `/ui/`; `None`: off.
     pub ui: Option<UiConfig>,

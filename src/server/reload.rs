@@ -16,7 +16,9 @@ use crate::iam::{TenantFiles, load};
 /// Where the tenant is read from.
 #[derive(Debug, Clone)]
 pub struct TenantSource {
+    /// The tenant directory.
     pub dir: PathBuf,
+    /// The catalog its policies are checked against.
     pub catalog: Catalog,
 }
 

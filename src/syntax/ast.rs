@@ -3,15 +3,20 @@
 use std::fmt;
 use std::ops::Range;
 
+/// Byte offsets into the parsed text.
 pub type Span = Range<usize>;
 
+/// What a statement does when it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Effect {
+    /// Grants the permissions.
     Allow,
+    /// Refuses them, whatever any ALLOW says.
     Deny,
 }
 
 impl Effect {
+    /// `ALLOW` or `DENY`.
     pub fn keyword(self) -> &'static str {
         match self {
             Effect::Allow => "ALLOW",
@@ -23,18 +28,28 @@ impl Effect {
 /// The operators of language.md §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operator {
+    /// `=`
     Eq,
+    /// `!=`
     NotEq,
+    /// `<`: the typed `global:` time keys only.
     Lt,
+    /// `>`: the typed `global:` time keys only.
     Gt,
+    /// `IN (…)`
     In,
+    /// `NOT IN (…)`
     NotIn,
+    /// `startsWith`
     StartsWith,
+    /// `NOT startsWith`
     NotStartsWith,
+    /// `MATCH (…)`: patterns with `*` wildcards.
     Match,
 }
 
 impl Operator {
+    /// Every operator, in the order of language.md §3.
     pub const ALL: [Operator; 9] = [
         Operator::Eq,
         Operator::NotEq,
@@ -62,6 +77,7 @@ impl Operator {
         }
     }
 
+    /// The operator with this canonical spelling.
     pub fn parse(text: &str) -> Option<Operator> {
         Operator::ALL.into_iter().find(|op| op.as_str() == text)
     }
@@ -107,9 +123,13 @@ impl fmt::Display for Operator {
 /// A placeholder inside a string (language.md §2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Placeholder {
+    /// `${bindParam:name}`: filled in from the binding.
     BindParam(String),
+    /// `${global:userId}`: the principal's id.
     UserId,
+    /// `${global:userGroup}`: the principal's group ids.
     UserGroup,
+    /// `${global:levelId}`: the binding's account or environment id.
     LevelId,
 }
 
@@ -135,7 +155,9 @@ impl fmt::Display for Placeholder {
 /// A piece of a string value: literal text or a placeholder.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Segment {
+    /// Text, with the escapes that matter to `MATCH` kept (see [`StringLit`]).
     Text(String),
+    /// A placeholder.
     Placeholder(Placeholder),
 }
 
@@ -145,7 +167,9 @@ pub enum Segment {
 /// literal star) stay apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StringLit {
+    /// The pieces, in order; empty for `""`.
     pub segments: Vec<Segment>,
+    /// From the opening quote to the closing one.
     pub span: Span,
 }
 
@@ -165,6 +189,7 @@ impl StringLit {
         self.pattern().map(unescape)
     }
 
+    /// The placeholders in it, in order.
     pub fn placeholders(&self) -> impl Iterator<Item = &Placeholder> {
         self.segments.iter().filter_map(|segment| match segment {
             Segment::Placeholder(p) => Some(p),
@@ -192,13 +217,22 @@ pub fn unescape(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(text.replace("\\\\", "\\"))
 }
 
+/// What an operator compares with: one string, or a parenthesised list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Operand {
+    /// `"value"`
     Single(StringLit),
-    List { items: Vec<StringLit>, span: Span },
+    /// `("a", "b")`
+    List {
+        /// The elements.
+        items: Vec<StringLit>,
+        /// From `(` to `)`.
+        span: Span,
+    },
 }
 
 impl Operand {
+    /// Where it is written.
     pub fn span(&self) -> Span {
         match self {
             Operand::Single(s) => s.span.clone(),
@@ -206,6 +240,7 @@ impl Operand {
         }
     }
 
+    /// Its strings: the one, or the list's.
     pub fn values(&self) -> &[StringLit] {
         match self {
             Operand::Single(s) => std::slice::from_ref(s),
@@ -218,38 +253,55 @@ impl Operand {
 /// the same permissions and keys again and again, and each copy costs no allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name {
+    /// The name as written.
     pub text: std::sync::Arc<str>,
+    /// Where it is written.
     pub span: Span,
 }
 
+/// `key operator operand`: one condition of a `WHERE` or of a boundary.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Condition {
+    /// The condition key.
     pub key: Name,
+    /// The operator.
     pub operator: Operator,
+    /// Where the operator is written.
     pub operator_span: Span,
+    /// What it compares with.
     pub operand: Operand,
+    /// From the key to the end of the operand.
     pub span: Span,
 }
 
+/// A statement's `WHERE` clause.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Where {
     /// `WHERE null`: the same as no WHERE.
     Null(Span),
+    /// Conditions joined by `AND`.
     Conditions(Vec<Condition>),
 }
 
+/// `ALLOW|DENY permissions [WHERE conditions];`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Statement {
+    /// ALLOW or DENY.
     pub effect: Effect,
+    /// Where the effect keyword is written.
     pub effect_span: Span,
+    /// The permissions, in the order written.
     pub permissions: Vec<Name>,
+    /// The `WHERE` clause, if written.
     pub where_clause: Option<Where>,
     /// From the effect keyword to the `;` (or the last token when the `;` is missing).
     pub span: Span,
+    /// Whether its `;` was written.
     pub terminated: bool,
 }
 
 impl Statement {
+    /// Its conditions; none without a `WHERE` or with `WHERE null`.
     pub fn conditions(&self) -> &[Condition] {
         match &self.where_clause {
             Some(Where::Conditions(conditions)) => conditions,
@@ -261,31 +313,42 @@ impl Statement {
 /// A `//` comment; `own_line` when nothing but whitespace precedes it on its line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
+    /// The text after `//`.
     pub text: String,
+    /// From `//` to the end of the line.
     pub span: Span,
+    /// Whether it stands alone on its line.
     pub own_line: bool,
 }
 
 /// A keyword as written, with the spelling the formatter prints (for the case lint).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeywordUse {
+    /// Where it is written.
     pub span: Span,
+    /// How the formatter spells it.
     pub canonical: &'static str,
 }
 
 /// What a text is: a policy (statements) or a boundary (conditions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// Statements (`.policy`).
     Policy,
+    /// Conditions only (`.boundary`).
     Boundary,
 }
 
 /// A parsed text: its statements (policy) or conditions (boundary), comments, and keyword uses.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
+    /// A policy's statements.
     pub statements: Vec<Statement>,
     /// Boundary conditions, each with whether its `;` was written.
     pub boundary: Vec<(Condition, bool)>,
+    /// Every comment, in order.
     pub comments: Vec<Comment>,
+    /// Every keyword, as written.
     pub keywords: Vec<KeywordUse>,
 }

@@ -4,6 +4,7 @@
 use super::ast::Span;
 use crate::diagnostic::{Diagnostic, Fix, Rule, Severity};
 
+/// The rules of the syntax, `E0001` to `E0017` and `W0001`.
 pub mod rules {
     use super::{Rule, Severity::*};
     use crate::diagnostic::rule;
@@ -99,6 +100,7 @@ pub mod rules {
         "The last statement or boundary condition has no `;`."
     );
 
+    /// Every syntax rule, in code order.
     pub static ALL: [&Rule; 18] = [
         &UNEXPECTED_CHARACTER,
         &UNTERMINATED_STRING,

@@ -6,18 +6,23 @@ use super::error::rules;
 use super::lexer::{Keyword, Token, TokenKind, is_name_char, lex};
 use crate::diagnostic::{Diagnostic, Fix};
 
-/// The platform's limits (language.md §1 and §6).
+/// The platform's limit on the statements of a policy (language.md §1).
 pub const MAX_STATEMENTS: usize = 100;
+/// The platform's limit on the conditions of a boundary (language.md §6).
 pub const MAX_BOUNDARY_CONDITIONS: usize = 10;
 
 /// A parsed text and the syntax diagnostics found on the way.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Parsed {
+    /// The syntax tree; a statement that did not parse is left out.
     pub document: Document,
+    /// The lexer's and the parser's findings.
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Parsed {
+    /// Whether a finding makes the text invalid.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }

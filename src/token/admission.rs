@@ -11,8 +11,8 @@ use super::error::TokenError;
 use super::reason::Rule;
 use super::record::TokenRecord;
 use super::service::{NewToken, TokenService};
-use crate::catalog::nearest;
-use crate::eval::Engine;
+use crate::diagnostic::{did_you_mean_clause, nearest};
+use crate::eval::{Engine, RequestError};
 use crate::iam::Principal;
 
 const USE_SERVICE_USER: &str = "iam:service-users:use";
@@ -25,7 +25,11 @@ impl TokenService {
     /// Whether the actor may make tokens for `service_user`: `iam:service-users:use` where
     /// `iam:service-user-email` is its email (tokens.md §3).
     pub fn may_act_for<'a>(&self, actor: impl Into<Actor<'a>>, service_user: Principal) -> Result<bool, TokenError> {
-        self.acts_for(&self.engine(), actor.into(), service_user)
+        let (engine, actor) = self.engine_for(actor.into())?;
+        if !engine.tenant().owns(service_user) {
+            return Err(RequestError::ForeignPrincipal.into());
+        }
+        self.acts_for(&engine, actor, service_user)
     }
 
     fn acts_for(&self, engine: &Engine, actor: Actor, service_user: Principal) -> Result<bool, TokenError> {
@@ -110,9 +114,7 @@ impl TokenService {
             let known = self.catalog.permission(scope).is_some();
             if !known || !may_be_scope(scope) {
                 let scopes = self.catalog.permissions().filter(|p| may_be_scope(&p.name));
-                let hint = nearest(scope, scopes.map(|p| p.name.as_str()))
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
+                let hint = did_you_mean_clause(nearest(scope, scopes.map(|p| p.name.as_str())));
                 let why =
                     if known { "its service cannot be a token scope" } else { "it is not a permission of the catalog" };
                 return Err(TokenError::refused(

@@ -31,6 +31,7 @@ pub struct CheckRequest {
 
 /// The answer: an HTTP status, a machine-readable reason and, for policy decisions, the residual
 /// of a conditional answer and (on request) the explanation.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     /// Whether the request is allowed (200).
@@ -116,6 +117,14 @@ impl TokenService {
         let now = self.clock.now();
         let engine = self.engine();
         let tenant = engine.tenant();
+        // The tenant may have been reloaded since the caller was found: find the owner again.
+        let owner = match tenant.owns(owner) {
+            true => owner,
+            false => match record.owner.principal(tenant) {
+                Some(owner) => owner,
+                None => return Ok(Outcome::refused(CheckReason::PolicyDenied, Some(record))),
+            },
+        };
         // An unknown permission, environment or attribute key is a mistake to name (D34), not a
         // denial: the request is resolved before the token's resource and scopes are judged.
         let mut query = Request::new(owner, request.permission.clone()).at(now);
@@ -182,11 +191,7 @@ impl TokenService {
         if record.account != tenant.account.id {
             return refused(CheckReason::WrongResource);
         }
-        let owner = match record.owner.service_user {
-            true => tenant.find_service_user(&record.owner.id),
-            false => tenant.find_user(&record.owner.id),
-        };
-        match owner {
+        match record.owner.principal(tenant) {
             Some(owner) => Ok(Caller::Token { owner, token: record }),
             // An owner who left the tenant has no policies: nothing is allowed.
             None => refused(CheckReason::PolicyDenied),

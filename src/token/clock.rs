@@ -1,8 +1,9 @@
 //! The service's clock, so expiry, rotation overlaps and propagation are tested without sleeping.
 
-use std::sync::Mutex;
+use chrono::{DateTime, Utc};
 
-use chrono::{DateTime, Duration, Utc};
+#[cfg(feature = "test-util")]
+pub use manual::ManualClock;
 
 /// Where the service reads the time: expiry, overlaps and the propagation bound are judged by it.
 pub trait Clock: Send + Sync {
@@ -19,28 +20,37 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until moved.
-pub struct ManualClock(Mutex<DateTime<Utc>>);
+#[cfg(feature = "test-util")]
+mod manual {
+    use std::sync::Mutex;
 
-impl ManualClock {
-    /// A clock standing at `at`.
-    pub fn new(at: DateTime<Utc>) -> ManualClock {
-        ManualClock(Mutex::new(at))
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::Clock;
+
+    /// A clock that stands still until moved (feature `test-util`).
+    pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+    impl ManualClock {
+        /// A clock standing at `at`.
+        pub fn new(at: DateTime<Utc>) -> ManualClock {
+            ManualClock(Mutex::new(at))
+        }
+
+        /// Moves the clock on.
+        pub fn advance(&self, by: Duration) {
+            *self.0.lock().expect("the clock lock is never poisoned") += by;
+        }
+
+        /// Puts the clock at `at`.
+        pub fn set(&self, at: DateTime<Utc>) {
+            *self.0.lock().expect("the clock lock is never poisoned") = at;
+        }
     }
 
-    /// Moves the clock on.
-    pub fn advance(&self, by: Duration) {
-        *self.0.lock().expect("the clock lock is never poisoned") += by;
-    }
-
-    /// Puts the clock at `at`.
-    pub fn set(&self, at: DateTime<Utc>) {
-        *self.0.lock().expect("the clock lock is never poisoned") = at;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("the clock lock is never poisoned")
+    impl Clock for ManualClock {
+        fn now(&self) -> DateTime<Utc> {
+            *self.0.lock().expect("the clock lock is never poisoned")
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! Platform tokens (spec/tokens.md): the token string, the lifecycle rules over a
 //! [`TokenStore`], and the check of a bearer token against the evaluator.
 //!
+//! With the `sqlite` feature's store:
+//!
 //! ```
+//! # #[cfg(feature = "sqlite")] fn main() {
 //! use std::sync::Arc;
 //! use warden::catalog::Catalog;
 //! use warden::diagnostic::SourceFile;
@@ -45,6 +48,8 @@
 //! let outcome = service.check(&header, &request).unwrap();
 //! assert_eq!((outcome.status, outcome.reason), (200, CheckReason::Ok));
 //! # std::fs::remove_dir_all(&dir).ok();
+//! # }
+//! # #[cfg(not(feature = "sqlite"))] fn main() {}
 //! ```
 
 mod actor;
@@ -65,7 +70,9 @@ pub use actor::{Actor, MANAGE_ALL, WRITE_OWN};
 pub use admission::{MAX_NAME, MAX_OVERLAP, duplicate_name};
 pub use cache::Reload;
 pub use check::{Caller, CheckRequest, Outcome, bearer};
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "test-util")]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use error::TokenError;
 pub use reason::{CheckReason, Rule};
 pub use record::{Owner, ShownStatus, Status, TokenRecord, TokenView};

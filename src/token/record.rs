@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::string::{TokenDigest, TokenId};
+use crate::iam::{Principal, Tenant};
 
 /// What a token was set to: a disabled token is refused until enabled again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +46,16 @@ pub struct Owner {
     pub id: String,
     /// Whether it is a service user.
     pub service_user: bool,
+}
+
+impl Owner {
+    /// The owner as a principal of `tenant`; `None` when it is no longer in the tenant.
+    pub fn principal(&self, tenant: &Tenant) -> Option<Principal> {
+        match self.service_user {
+            true => tenant.find_service_user(&self.id),
+            false => tenant.find_user(&self.id),
+        }
+    }
 }
 
 /// A token as stored (tokens.md §2).

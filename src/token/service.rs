@@ -21,7 +21,7 @@ use super::settings::Settings;
 use super::store::{AuditEntry, Change, StoreError, TokenStore};
 use super::string::{TokenId, TokenSecret};
 use crate::catalog::Catalog;
-use crate::eval::Engine;
+use crate::eval::{Engine, RequestError};
 use crate::iam::Principal;
 
 /// What a new token is to hold.
@@ -130,6 +130,22 @@ impl TokenService {
         self.engine.get(self.clock.now(), self.settings.propagation)
     }
 
+    /// The compiled tenant, and the actor as one of its principals. A principal looked up in an
+    /// earlier load of the tenant (one reloaded since) is found again through the token it acts
+    /// through; without a token it is refused ([`RequestError::ForeignPrincipal`]).
+    pub fn engine_for<'a>(&self, actor: Actor<'a>) -> Result<(Arc<Engine>, Actor<'a>), TokenError> {
+        let engine = self.engine();
+        let tenant = engine.tenant();
+        if tenant.owns(actor.principal) {
+            return Ok((engine, actor));
+        }
+        let Some(token) = actor.token else { return Err(RequestError::ForeignPrincipal.into()) };
+        let principal = token.owner.principal(tenant).ok_or_else(|| {
+            TokenError::refused(Rule::UnknownOwner, format!("the owner of `{}` is no longer in the tenant", token.id))
+        })?;
+        Ok((engine, Actor { principal, token: Some(token) }))
+    }
+
     /// Whether the database's account switch differs from the tenant file's (D26: warn).
     pub fn switch_differs_from_tenant(&self) -> Result<bool, TokenError> {
         let engine = self.engine();
@@ -193,7 +209,7 @@ impl TokenService {
             id: secret.id(),
             name,
             tags: token.tags.clone(),
-            owner: Owner { id: tenant.id(owner).to_string(), service_user: matches!(owner, Principal::ServiceUser(_)) },
+            owner: Owner { id: tenant.id(owner).to_string(), service_user: owner.is_service_user() },
             creator: tenant.id(actor.principal).to_string(),
             account: tenant.account.id.clone(),
             environments: token.environments.clone(),
@@ -211,11 +227,13 @@ impl TokenService {
 
     /// Creates a token for the actor or for a service user; the secret is in the result only.
     pub fn create<'a>(&self, actor: impl Into<Actor<'a>>, token: NewToken) -> Result<Created, TokenError> {
-        let actor = actor.into();
-        let engine = self.engine();
+        let (engine, actor) = self.engine_for(actor.into())?;
         let by = self.auditor(&engine, actor);
         self.audited(&by, "create", None, || {
             let owner = token.service_user.unwrap_or(actor.principal);
+            if !engine.tenant().owns(owner) {
+                return Err(RequestError::ForeignPrincipal.into());
+            }
             let name = self.admit(&engine, actor, owner, &token)?;
             let created = self.mint(&engine, actor, owner, name, &token)?;
             let entry = self.entry(&by, "create", Some(&created.record.id), None, "ok");
@@ -226,13 +244,13 @@ impl TokenService {
 
     /// The actor's own tokens, or with `all` every token of the account (admins only).
     pub fn list<'a>(&self, actor: impl Into<Actor<'a>>, all: bool) -> Result<Vec<TokenRecord>, TokenError> {
-        self.list_in(&self.engine(), actor.into(), all)
+        let (engine, actor) = self.engine_for(actor.into())?;
+        self.list_in(&engine, actor, all)
     }
 
     /// What the actor may see: every token of the account for an admin, else their own (D21).
     pub fn visible<'a>(&self, actor: impl Into<Actor<'a>>) -> Result<Vec<TokenRecord>, TokenError> {
-        let actor = actor.into();
-        let engine = self.engine();
+        let (engine, actor) = self.engine_for(actor.into())?;
         if self.allows(&engine, actor, MANAGE_ALL, None)? {
             return Ok(self.store.list(&engine.tenant().account.id, None)?);
         }
@@ -242,7 +260,8 @@ impl TokenService {
     /// Whether the actor holds an account-level right (D21: through a token, its scopes ∩ its
     /// owner's policies; Conditional counts as no).
     pub fn permits<'a>(&self, actor: impl Into<Actor<'a>>, permission: &str) -> Result<bool, TokenError> {
-        self.allows(&self.engine(), actor.into(), permission, None)
+        let (engine, actor) = self.engine_for(actor.into())?;
+        self.allows(&engine, actor, permission, None)
     }
 
     /// Whether the account allows platform tokens; reading it also shows the database answers.
@@ -271,8 +290,8 @@ impl TokenService {
 
     /// One token, if the actor may see it.
     pub fn show<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<TokenRecord, TokenError> {
-        let engine = self.engine();
-        self.reach(&engine, actor.into(), id, "see", Reach::Managed)
+        let (engine, actor) = self.engine_for(actor.into())?;
+        self.reach(&engine, actor, id, "see", Reach::Managed)
     }
 
     fn apply(
@@ -283,7 +302,7 @@ impl TokenService {
         change: Change,
         check: impl FnOnce(&TokenRecord) -> Result<(), TokenError>,
     ) -> Result<(), TokenError> {
-        let engine = self.engine();
+        let (engine, actor) = self.engine_for(actor)?;
         let by = self.auditor(&engine, actor);
         self.audited(&by, action, Some(id), || {
             let record = self.reach(&engine, actor, id, action, Reach::Managed)?;
@@ -328,12 +347,7 @@ impl TokenService {
 
     /// The token's properties as a request for a new one, and its owner.
     fn copy(&self, engine: &Engine, record: &TokenRecord) -> Result<(Principal, NewToken), TokenError> {
-        let tenant = engine.tenant();
-        let owner = match record.owner.service_user {
-            true => tenant.find_service_user(&record.owner.id),
-            false => tenant.find_user(&record.owner.id),
-        }
-        .ok_or_else(|| {
+        let owner = record.owner.principal(engine.tenant()).ok_or_else(|| {
             TokenError::refused(Rule::UnknownOwner, format!("the owner of `{}` is no longer in the tenant", record.id))
         })?;
         let new = NewToken {
@@ -349,8 +363,7 @@ impl TokenService {
 
     /// A new token with the same properties, named `Duplicate of: <name>`; needs a free slot.
     pub fn duplicate<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<Created, TokenError> {
-        let actor = actor.into();
-        let engine = self.engine();
+        let (engine, actor) = self.engine_for(actor.into())?;
         let by = self.auditor(&engine, actor);
         self.audited(&by, "duplicate", Some(id), || {
             let record = self.reach(&engine, actor, id, "duplicate", Reach::Own)?;
@@ -375,8 +388,7 @@ impl TokenService {
         id: &TokenId,
         rotation: Rotation,
     ) -> Result<Created, TokenError> {
-        let actor = actor.into();
-        let engine = self.engine();
+        let (engine, actor) = self.engine_for(actor.into())?;
         let by = self.auditor(&engine, actor);
         let now = self.clock.now();
         self.audited(&by, "rotate", Some(id), || {
@@ -409,8 +421,7 @@ impl TokenService {
 
     /// Turns token creation on or off for the account (admins only).
     pub fn set_account_switch<'a>(&self, actor: impl Into<Actor<'a>>, allowed: bool) -> Result<(), TokenError> {
-        let actor = actor.into();
-        let engine = self.engine();
+        let (engine, actor) = self.engine_for(actor.into())?;
         let by = self.auditor(&engine, actor);
         let action = if allowed { "allow_tokens" } else { "deny_tokens" };
         self.audited(&by, action, None, || {
@@ -427,8 +438,7 @@ impl TokenService {
         since: Option<DateTime<Utc>>,
         token: Option<&TokenId>,
     ) -> Result<Vec<AuditEntry>, TokenError> {
-        let actor = actor.into();
-        let engine = self.engine();
+        let (engine, actor) = self.engine_for(actor.into())?;
         let account = &engine.tenant().account.id;
         if self.allows(&engine, actor, MANAGE_ALL, None)? {
             return Ok(self.store.audit_log(account, since, token)?);

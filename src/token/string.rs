@@ -115,6 +115,7 @@ impl fmt::Debug for TokenDigest {
 }
 
 /// Why a string is not a token.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Malformed {
     /// Not `PREFIX.PUBLIC.SECRET` with the platform's prefix and lengths in base32.

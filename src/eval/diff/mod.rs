@@ -256,15 +256,13 @@ struct Pair {
 
 fn pairs(old: &Engine, new: &Engine) -> Vec<Pair> {
     let mut pairs: Vec<Pair> = Vec::new();
-    let users = |engine: &Engine| -> Vec<(String, Principal)> {
+    // Each side's users, or its service users, by email.
+    let principals = |engine: &Engine, service_users: bool| -> Vec<(String, Principal)> {
         let tenant = engine.tenant();
-        tenant.users.iter().enumerate().map(|(i, u)| (u.email.clone(), Principal::User(i))).collect()
+        let of_kind = tenant.principals().filter(|p| p.is_service_user() == service_users);
+        of_kind.map(|p| (tenant.email(p).to_string(), p)).collect()
     };
-    let service_users = |engine: &Engine| -> Vec<(String, Principal)> {
-        let tenant = engine.tenant();
-        tenant.service_users.iter().enumerate().map(|(i, s)| (s.email.clone(), Principal::ServiceUser(i))).collect()
-    };
-    for list in [(users(old), users(new)), (service_users(old), service_users(new))] {
+    for list in [(principals(old, false), principals(new, false)), (principals(old, true), principals(new, true))] {
         let (before, after) = list;
         let mut index: HashMap<String, Principal> = after.iter().cloned().collect();
         for (name, principal) in before {

@@ -253,7 +253,7 @@ impl Draft {
             Some(id) => Some(
                 tenant
                     .find_service_user(id)
-                    .filter(|owner| matches!(owner, Principal::ServiceUser(_)))
+                    .filter(|owner| owner.is_service_user())
                     .ok_or_else(|| Problem::input(Field::Owner, format!("the account has no service user `{id}`")))?,
             ),
         };
@@ -359,8 +359,9 @@ impl<'a> Context<'a> {
         let tenant = engine.tenant();
         let actor = Actor::from(user.principal);
         let mut service_users = Vec::new();
-        for (index, service_user) in tenant.service_users.iter().enumerate() {
-            if service.may_act_for(actor, Principal::ServiceUser(index))? {
+        for service_user in &tenant.service_users {
+            let Some(principal) = tenant.find_service_user(&service_user.id) else { continue };
+            if service.may_act_for(actor, principal)? {
                 service_users.push((service_user.id.clone(), format!("{} (service user)", service_user.name)));
             }
         }

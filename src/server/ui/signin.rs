@@ -120,9 +120,9 @@ impl FromRequestParts<Arc<State>> for SignedIn {
 
 /// The user with this email; service users never sign in (D36).
 fn sign_in(tenant: &Tenant, email: &str) -> Result<SignedIn, UiError> {
-    if let Some(index) = tenant.users.iter().position(|user| user.email.eq_ignore_ascii_case(email)) {
-        let user = &tenant.users[index];
-        return Ok(SignedIn { principal: Principal::User(index), email: user.email.clone(), id: user.id.clone() });
+    let user = tenant.users.iter().find(|user| user.email.eq_ignore_ascii_case(email));
+    if let Some((user, principal)) = user.and_then(|user| Some((user, tenant.find_user(&user.id)?))) {
+        return Ok(SignedIn { principal, email: user.email.clone(), id: user.id.clone() });
     }
     let message = match tenant.service_users.iter().any(|s| s.email.eq_ignore_ascii_case(email)) {
         true => format!("`{email}` is a service user; service users use tokens, they do not sign in"),
