@@ -1,7 +1,16 @@
-//! Splits a text into tokens, reporting what no token can hold: unknown characters,
-//! unterminated strings, typographic quotes, non-ASCII spaces and foreign comment styles.
-//! Whitespace is dropped; comments are kept beside the tokens for the formatter and for
+//! Splits a text into tokens (nom, over bytes), reporting what no token can hold: unknown
+//! characters, unterminated strings, typographic quotes, non-ASCII spaces and foreign comment
+//! styles. Whitespace is dropped; comments are kept beside the tokens for the formatter and for
 //! suppressions.
+//!
+//! Names, punctuation, spaces and plain quotes are ASCII, so the pieces are recognised byte by
+//! byte (nom's parsers over `&[u8]` are plain loops); only other characters are decoded.
+
+use nom::bytes::complete::{tag, take_till, take_until, take_while, take_while1};
+use nom::character::complete::satisfy;
+use nom::combinator::recognize;
+use nom::sequence::{delimited, preceded};
+use nom::{IResult, Parser};
 
 use super::ast::{Comment, Span};
 use super::error;
@@ -121,20 +130,36 @@ fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-' | b'*')
 }
 
-/// How long the run of bytes from the start of `bytes` is that `keep` accepts.
-fn run(bytes: &[u8], keep: impl Fn(u8) -> bool) -> usize {
-    bytes.iter().position(|&b| !keep(b)).unwrap_or(bytes.len())
+/// How many bytes a piece that `parser` recognises at the start of `input` takes.
+fn taken<'a>(
+    input: &'a [u8],
+    mut parser: impl Parser<&'a [u8], Output = &'a [u8], Error = nom::error::Error<&'a [u8]>>,
+) -> Option<usize> {
+    parser.parse(input).ok().map(|(rest, _)| input.len() - rest.len())
+}
+
+fn spaces(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')).parse(input)
+}
+
+fn word(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(is_name_byte).parse(input)
+}
+
+fn line_comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    preceded(tag("//"), take_till(|b| b == b'\n' || b == b'\r')).parse(input)
 }
 
 /// `<permissions>`, `<conditions>`: a letter, then letters, digits, spaces and `:_-.`, closed by
-/// `>`; the length of it, `>` included.
-fn doc_placeholder(rest: &[u8]) -> Option<usize> {
+/// `>`.
+fn doc_placeholder(input: &[u8]) -> IResult<&[u8], &[u8]> {
     let slot = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b' ' | b':' | b'_' | b'-' | b'.');
-    if !rest.get(1)?.is_ascii_alphabetic() {
-        return None;
-    }
-    let len = 2 + run(&rest[2..], slot);
-    (rest.get(len) == Some(&b'>')).then_some(len + 1)
+    delimited(tag("<"), recognize(preceded(satisfy(|c| c.is_ascii_alphabetic()), take_while(slot))), tag(">"))
+        .parse(input)
+}
+
+fn block_comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    delimited(tag("/*"), take_until("*/"), tag("*/")).parse(input)
 }
 
 struct Lexer<'a> {
@@ -189,14 +214,14 @@ impl<'a> Lexer<'a> {
         // Names, punctuation, spaces and plain quotes are ASCII: one byte each, no decoding.
         match bytes[0] {
             b' ' | b'\t' | b'\r' | b'\n' => {
-                let len = run(bytes, |b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+                let len = taken(bytes, spaces).expect("starts with a space");
                 if bytes[..len].contains(&b'\n') {
                     self.line_taken = false;
                 }
                 self.at += len;
             }
             b'/' if bytes.starts_with(b"//") => {
-                let len = bytes.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(bytes.len());
+                let len = taken(bytes, line_comment).expect("starts with //");
                 let body = &self.text[self.at + 2..self.at + len];
                 self.comment(len, body);
             }
@@ -210,13 +235,13 @@ impl<'a> Lexer<'a> {
             b'=' => self.push(TokenKind::Eq, 1),
             b'!' if bytes.starts_with(b"!=") => self.push(TokenKind::NotEq, 2),
             b'>' => self.push(TokenKind::Gt, 1),
-            b'<' => match doc_placeholder(bytes) {
+            b'<' => match taken(bytes, doc_placeholder) {
                 Some(len) => self.push(TokenKind::DocPlaceholder, len),
                 None => self.push(TokenKind::Lt, 1),
             },
             b'"' => self.string('"'),
             b'\'' => self.string('\''),
-            b if is_name_byte(b) => self.push(TokenKind::Word, run(bytes, is_name_byte)),
+            b if is_name_byte(b) => self.push(TokenKind::Word, taken(bytes, word).expect("starts with a name byte")),
             b if b.is_ascii() => self.unknown(),
             _ => {
                 let c = self.rest().chars().next().expect("lexer only runs on non-empty input");
@@ -297,9 +322,10 @@ impl<'a> Lexer<'a> {
 
     fn block_comment(&mut self) {
         let rest = self.rest();
-        let (len, body) = match rest[2..].find("*/") {
-            Some(at) => (at + 4, &rest[2..at + 2]),
-            None => (rest.len(), &rest[2..]),
+        // `/*` and `*/` are ASCII: the body between them lies on character boundaries.
+        let (len, body) = match block_comment(rest.as_bytes()) {
+            Ok((after, body)) => (rest.len() - after.len(), &rest[2..2 + body.len()]),
+            Err(_) => (rest.len(), &rest[2..]),
         };
         let replacement: Vec<String> = body.lines().map(|line| format!("// {}", line.trim())).collect();
         let span = self.at..self.at + len;
