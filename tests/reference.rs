@@ -797,7 +797,8 @@ fn kind(decision: &Decision) -> Outcome {
 
 /// The engine's decision kind and residual text.
 fn engine_says(engine: &Engine, asked: &Asked) -> (Outcome, Option<String>) {
-    let query = engine.query(&asked.request()).expect("a valid request");
+    let request = asked.request();
+    let query = engine.query(&request).expect("a valid request");
     let decision = engine.evaluate(&query);
     (kind(&decision), engine.residual_text(&query, &decision))
 }
@@ -852,7 +853,8 @@ fn residual_of_an_empty_list_parameter_is_a_policy() {
     let tenant = load(&files, Catalog::builtin()).tenant.expect("the tenant loads");
     let engine = Engine::new(tenant, Catalog::builtin());
     let u0 = engine.tenant().find_user("u0@t.example").unwrap();
-    let query = engine.query(&Request::new(u0, "storage:logs:read")).unwrap();
+    let request = Request::new(u0, "storage:logs:read");
+    let query = engine.query(&request).unwrap();
     let decision = engine.evaluate(&query);
     if let Some(residual) = engine.residual_text(&query, &decision) {
         let parsed = syntax::parse(&residual, Kind::Policy);

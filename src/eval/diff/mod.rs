@@ -552,7 +552,7 @@ impl Question<'_> {
             .into_iter()
             .zip(deciding)
             .map(|(statement, index)| {
-                let binding = &engine.tenant().bindings[engine.statements(self.permission)[index].binding];
+                let binding = &engine.tenant().bindings[engine.statements(self.permission).at(index).binding];
                 Decider { statement, binding_at: format!("{}:{}", binding.file, binding.line) }
             })
             .collect();
