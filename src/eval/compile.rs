@@ -9,6 +9,7 @@
 //! policy with the same boundaries: a policy bound to a thousand groups is compiled once.
 
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -43,6 +44,8 @@ struct Compiler<'t> {
     /// Each statement's copies, for statements that compile alike for every binding with the
     /// same boundaries: by policy, statement and boundaries.
     shared: HashMap<SharedStatement<'t>, Vec<(u32, Copy)>>,
+    /// Every condition compiled so far, by its source and the boundary it came from.
+    conditions: HashMap<(Condition, Option<String>), Arc<CompiledCondition>>,
 }
 
 /// A statement of a policy as bound through these boundaries.
@@ -74,6 +77,7 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         units: Vec::new(),
         boundaries: tenant.boundaries.keys().cloned().collect(),
         shared: HashMap::default(),
+        conditions: HashMap::default(),
     };
     for permission in catalog.permissions() {
         compiler.slot(&permission.name);
@@ -81,11 +85,16 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
     // One unit per way of binding a policy; the key says what makes two ways differ.
     let mut units: HashMap<Way<'_>, u32> = HashMap::default();
     let mut bound_units = Vec::with_capacity(tenant.bindings.len());
+    // What each policy's statements use, read once per policy, not once per binding.
+    let mut policy_uses: HashMap<&str, (bool, bool)> = HashMap::default();
     for binding in &tenant.bindings {
         let policy = &tenant.policies[&binding.policy];
+        let (own_parameters, own_level) = *policy_uses
+            .entry(&binding.policy)
+            .or_insert_with(|| uses(policy.document.statements.iter().map(Statement::conditions)));
         let attached = binding.boundaries.iter().map(|name| tenant.boundaries[name].conditions.as_slice());
-        let statements = policy.document.statements.iter().map(Statement::conditions);
-        let (parameters, level) = uses(statements.chain(attached));
+        let (boundary_parameters, boundary_level) = uses(attached);
+        let (parameters, level) = (own_parameters || boundary_parameters, own_level || boundary_level);
         let key = Way {
             policy: &binding.policy,
             boundaries: &binding.boundaries,
@@ -246,6 +255,88 @@ impl<'t> Compiler<'t> {
         slot
     }
 
+    /// A condition compiled, or the same condition (same text and place, from the same
+    /// boundary) compiled before.
+    fn condition(&mut self, condition: Condition, from: Option<String>) -> Arc<CompiledCondition> {
+        match self.conditions.entry((condition, from)) {
+            Entry::Occupied(compiled) => Arc::clone(compiled.get()),
+            Entry::Vacant(slot) => {
+                let (condition, from) = slot.key().clone();
+                let compiled = Arc::new(compile_condition(condition, from, self.catalog, &mut self.keys));
+                Arc::clone(slot.insert(compiled))
+            }
+        }
+    }
+
+    /// The copies of a policy's statement without the binding's boundaries, compiled once for
+    /// every binding that brings it alike.
+    fn statement_copies(
+        &mut self,
+        policy: &'t Policy,
+        binding: &'t Binding,
+        index: usize,
+        boundaries: &[Vec<Condition>],
+        attached: &[&Boundary],
+    ) -> Vec<(u32, Copy)> {
+        let key: SharedStatement<'t> = (policy.name.as_str(), index, &[]);
+        if let Some(shared) = self.shared.get(&key) {
+            return shared.clone();
+        }
+        let copies = self.compile_statement(&policy.document.statements[index], binding, boundaries, attached);
+        self.shared.insert(key, copies.clone());
+        copies
+    }
+
+    /// Whether no boundary restricts an ALLOW: none applies to any of its permissions, each of
+    /// which the catalog knows (semantics §4.3: it passes through each boundary unchanged).
+    fn unrestricted(&self, statement: &Statement, boundaries: &[Vec<Condition>]) -> bool {
+        let catalog = self.catalog;
+        statement.effect == Effect::Allow
+            && !boundaries.is_empty()
+            && statement.permissions.iter().all(|name| {
+                catalog.permission(&name.text).is_some_and(|permission| {
+                    boundaries.iter().flatten().all(|condition| !catalog.accepts(permission, &condition.key.text))
+                })
+            })
+    }
+
+    /// The position of a boundary among the engine's boundary names.
+    fn boundary(&self, name: &str) -> u32 {
+        self.boundaries.iter().position(|b| b == name).expect("a boundary") as u32
+    }
+
+    /// Compiles one statement as a binding brings it through its boundaries.
+    fn compile_statement(
+        &mut self,
+        statement: &Statement,
+        binding: &Binding,
+        boundaries: &[Vec<Condition>],
+        attached: &[&Boundary],
+    ) -> Vec<(u32, Copy)> {
+        let tenant = self.tenant;
+        let mut copies = Vec::new();
+        // DENY statements are never changed by a boundary (semantics §4.2).
+        let applied: &[Vec<Condition>] = if statement.effect == Effect::Allow { boundaries } else { &[] };
+        for (permission, own, not_applicable) in split(statement, binding, tenant, self.catalog) {
+            let slot = self.slot(&permission.text);
+            for (conditions, boundary) in bounded(own, &permission.text, applied, attached, self.catalog) {
+                let conditions =
+                    conditions.into_iter().map(|(condition, from)| self.condition(condition, from)).collect();
+                let compiled = self.compiled.len() as u32;
+                self.compiled.push(Compiled {
+                    effect: statement.effect,
+                    permission: permission.text.clone(),
+                    conditions,
+                    span: statement.span.clone(),
+                    not_applicable: not_applicable.clone(),
+                });
+                let boundary = boundary.map_or(NO_BOUNDARY, |name| self.boundary(&name));
+                copies.push((slot, Copy { compiled, boundary }));
+            }
+        }
+        copies
+    }
+
     /// Compiles a policy as a binding brings it.
     fn unit(&mut self, policy: &'t Policy, binding: &'t Binding) -> u32 {
         let tenant = self.tenant;
@@ -267,29 +358,19 @@ impl<'t> Compiler<'t> {
                 }
             }
             let first = copies.len();
-            // DENY statements are never changed by a boundary (semantics §4.2).
-            let applied: &[Vec<Condition>] = if statement.effect == Effect::Allow { &boundaries } else { &[] };
-            for (permission, own, not_applicable) in split(statement, binding, tenant, self.catalog) {
-                let slot = self.slot(&permission.text);
-                for (conditions, boundary) in bounded(own, &permission.text, applied, &attached, self.catalog) {
-                    let conditions = conditions
-                        .into_iter()
-                        .map(|(condition, from)| compile_condition(condition, from, self.catalog, &mut self.keys))
-                        .collect();
-                    let compiled = self.compiled.len() as u32;
-                    self.compiled.push(Compiled {
-                        effect: statement.effect,
-                        permission: permission.text.clone(),
-                        conditions,
-                        span: statement.span.clone(),
-                        not_applicable: not_applicable.clone(),
-                    });
-                    let boundary = match boundary {
-                        Some(name) => self.boundaries.iter().position(|b| *b == name).expect("a boundary") as u32,
-                        None => NO_BOUNDARY,
-                    };
-                    copies.push((slot, Copy { compiled, boundary }));
+            if alike && self.unrestricted(statement, &boundaries) {
+                // The boundaries add nothing to it: the copy without boundaries, once through
+                // each boundary, sharing its compiled form.
+                let plain = self.statement_copies(policy, binding, index, &[], &[]);
+                for (slot, copy) in plain {
+                    copies.extend(
+                        (0..attached.len())
+                            .map(|b| (slot, Copy { boundary: self.boundary(&attached[b].name), ..copy })),
+                    );
                 }
+            } else {
+                let own = self.compile_statement(statement, binding, &boundaries, &attached);
+                copies.extend(own);
             }
             if alike {
                 self.shared.insert(key, copies[first..].to_vec());

@@ -16,7 +16,9 @@ use crate::syntax::{Condition, Effect, Span, condition_text};
 pub(crate) struct Compiled {
     pub effect: Effect,
     pub permission: std::sync::Arc<str>,
-    pub conditions: Vec<CompiledCondition>,
+    /// Shared by every statement that compiles the same condition the same way (a boundary's
+    /// condition appended to many statements is compiled once).
+    pub conditions: Vec<std::sync::Arc<CompiledCondition>>,
     /// The statement's span in its policy file.
     pub span: Span,
     /// Conditions of the written statement that do not restrict this permission, because it does
