@@ -359,19 +359,19 @@ impl Engine {
 
     /// The positions of the statements on a slot that reach a principal at this level (`None`:
     /// at any level), ascending, each once.
-    fn reaching(&self, slot: &index::Slot, principal: Principal, level: Option<Option<usize>>) -> Vec<usize> {
+    fn reaching(&self, slot: &index::Slot, principal: Principal, level: Option<Option<usize>>) -> Vec<index::Reach> {
         let level = level.map(|environment| environment.map_or(0, |e| e as u16 + 1));
-        let mut positions: Vec<usize> = self
+        let mut reaches: Vec<index::Reach> = self
             .membership(principal)
             .groups
             .iter()
             .flat_map(|&group| slot.reaching(group))
             .filter(|reach| level.is_none_or(|level| reach.level == 0 || reach.level == level))
-            .map(|reach| reach.position as usize)
+            .copied()
             .collect();
-        positions.sort_unstable();
-        positions.dedup();
-        positions
+        reaches.sort_unstable_by_key(|reach| reach.position);
+        reaches.dedup_by_key(|reach| reach.position);
+        reaches
     }
 
     /// The statements on a permission that reach a principal at some level: what a decision
@@ -387,8 +387,8 @@ impl Engine {
         permission: &str,
     ) -> impl Iterator<Item = CompiledStatement<'_>> {
         let statements = self.statements(permission);
-        let positions = self.slot(permission).map_or_else(Vec::new, |slot| self.reaching(slot, principal, None));
-        positions.into_iter().map(move |position| statements.at(position))
+        let reaches = self.slot(permission).map_or_else(Vec::new, |slot| self.reaching(slot, principal, None));
+        reaches.into_iter().map(move |reach| statements.at(reach.position as usize))
     }
 
     /// Every permission that some statement names, sorted.
@@ -581,10 +581,10 @@ impl Engine {
     /// An ALLOW that already holds makes the other ALLOWs redundant.
     fn residual(&self, query: &Query<'_>, context: &value::Context<'_>) -> Decision {
         let slot = &self.slots[query.slot as usize];
-        let statements = self.statements_of(query);
-        let mut residual = Vec::new();
-        for i in self.reaching(slot, query.principal, Some(query.environment)) {
-            let statement = statements.at(i);
+        // Each remaining statement with its effect, read from the reach, not looked up again.
+        let mut found: Vec<(Remaining, Effect)> = Vec::new();
+        for reach in self.reaching(slot, query.principal, Some(query.environment)) {
+            let statement = &self.compiled[reach.compiled as usize];
             let mut conditions = Vec::new();
             let mut possible = true;
             for (c, condition) in statement.conditions.iter().enumerate() {
@@ -595,20 +595,20 @@ impl Engine {
                 }
             }
             if possible {
-                residual.push(Remaining { statement: i, conditions });
+                found.push((Remaining { statement: reach.position as usize, conditions }, statement.effect));
             }
         }
-        let effect = |r: &Remaining| statements.at(r.statement).effect;
-        let unconditional = residual.iter().any(|r| effect(r) == Effect::Allow && r.conditions.is_empty());
+        let unconditional = found.iter().any(|(r, effect)| *effect == Effect::Allow && r.conditions.is_empty());
         if unconditional {
             let mut kept_one = false;
-            residual.retain(|r| {
-                let allow = effect(r) == Effect::Allow;
+            found.retain(|(r, effect)| {
+                let allow = *effect == Effect::Allow;
                 let keep = !allow || (r.conditions.is_empty() && !kept_one);
                 kept_one |= allow && keep;
                 keep
             });
         }
+        let residual = found.into_iter().map(|(remaining, _)| remaining).collect();
         Decision::Conditional { residual }
     }
 
@@ -640,9 +640,10 @@ impl Engine {
         };
         let mut written: HashSet<String> = HashSet::default();
         let mut text = String::new();
+        // Each statement looked up once: finding it among the permission's bindings is a search.
+        let looked_up: Vec<_> = residual.iter().map(|r| (r, statements.at(r.statement))).collect();
         for effect in [Effect::Allow, Effect::Deny] {
-            for remaining in residual.iter().filter(|r| statements.at(r.statement).effect == effect) {
-                let statement = statements.at(remaining.statement);
+            for (remaining, statement) in looked_up.iter().filter(|(_, s)| s.effect == effect) {
                 let conditions: Vec<String> = remaining
                     .conditions
                     .iter()
