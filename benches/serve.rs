@@ -265,6 +265,9 @@ fn serve(c: &mut Criterion) {
 
 /// The latencies' median, 99th percentile and maximum, in words.
 fn spread(latencies: &mut [Duration]) -> String {
+    if latencies.is_empty() {
+        return "not run (filtered out)".to_string();
+    }
     latencies.sort_unstable();
     let at = |fraction: f64| latencies[((latencies.len() - 1) as f64 * fraction) as usize];
     format!(
@@ -337,7 +340,7 @@ fn reload(c: &mut Criterion) {
     running.store(false, Ordering::Relaxed);
     hangups.join().expect("the SIGHUP sender");
     let made = reloads(&mut client) - before;
-    assert!(made > 0, "the largest account was reloaded while the checks ran");
+    assert!(latencies.is_empty() || made > 0, "the largest account was reloaded while the checks ran");
     eprintln!("checks on the largest account during {made} reloads: {}", spread(&mut latencies));
 }
 
