@@ -74,7 +74,9 @@ fn directories_are_searched_for_policies_and_boundaries() {
         ("a/one.policy", CLEAN),
         ("a/b/two.boundary", "storage:host.name = \"h\";\n"),
         ("a/notes.txt", "not a policy"),
-        ("a/.hidden/three.policy", BROKEN),
+        ("a/.terraform/modules/three.policy", BROKEN),
+        ("a/node_modules/four.policy", BROKEN),
+        ("a/.git/five.policy", BROKEN),
     ]);
     let output = warden(&["lint", arg(&dir.join("a"))], None);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
@@ -169,4 +171,35 @@ fn catalog_lists_a_service() {
     assert_eq!(output.status.code(), Some(0));
     assert!(stdout(&output).contains("iam:service-user-email: =, IN"), "{}", stdout(&output));
     assert_eq!(warden(&["catalog", "storag"], None).status.code(), Some(2));
+}
+
+#[test]
+fn explain_shows_a_person_a_few_statements_of_a_large_conditional_answer_and_json_all_of_them() {
+    let statements: String = (0..30)
+        .map(|i| format!("ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"team-{i}\";\n"))
+        .collect();
+    let config = "[account]\nid = \"acme\"\n[[user]]\nid = \"u-alice\"\nemail = \"alice@acme.example\"\n\
+                  [[group]]\nid = \"sre\"\nmembers = [\"alice@acme.example\"]\n\
+                  [[binding]]\npolicy = \"teams\"\ngroups = [\"sre\"]\nlevel = \"account\"\n";
+    let dir = dir_with(&[("warden.toml", config), ("policies/teams.policy", &statements)]);
+    let ask = |format: &str| {
+        let args = ["explain", "--tenant", arg(&dir), "--user", "alice@acme.example", "storage:logs:read"];
+        let output = warden(&[&args[..], &["--format", format]].concat(), None);
+        assert_eq!(output.status.code(), Some(1), "conditional: {}", String::from_utf8_lossy(&output.stderr));
+        stdout(&output)
+    };
+    let human = ask("human");
+    assert_eq!(human.matches("Depends: ALLOW").count(), 20, "{human}");
+    assert!(!human.contains("\"team-29\""), "{human}");
+    let tail: Vec<&str> = human.lines().rev().take(3).collect();
+    insta::assert_snapshot!(tail.into_iter().rev().collect::<Vec<_>>().join("\n"), @r"
+    … and 10 more statements that depend on the missing attributes, left out
+    residual policy: left out, too large to show (the decision stands)
+    `--format json` writes the whole explanation, every statement and the residual
+    ");
+
+    let json: serde_json::Value = serde_json::from_str(&ask("json")).unwrap();
+    assert_eq!(json["deciding"].as_array().unwrap().len(), 30);
+    assert_eq!(json["residual"].as_str().unwrap().lines().count(), 30);
+    assert!(json.get("residual_omitted").is_none() && json.get("deciding_omitted").is_none(), "{json}");
 }

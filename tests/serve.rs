@@ -915,8 +915,9 @@ fn the_tenant_reloads_when_its_files_change_and_a_broken_one_is_refused() {
         &config,
         &original.replace("policy = \"builtin:appengine-admin\"", "policy = \"builtin:appengine-admn\""),
     );
-    assert!(server.wait_for_log(|log| log.contains("was refused"), Duration::from_secs(10)), "{}", server.log());
-    assert!(server.log().contains("builtin:appengine-admn"), "the log names the error:\n{}", server.log());
+    // The refusal and each of its errors are separate log lines: wait for the error too.
+    let logged = |log: &str| log.contains("was refused") && log.contains("builtin:appengine-admn");
+    assert!(server.wait_for_log(logged, Duration::from_secs(10)), "the log names the error:\n{}", server.log());
     assert_status(&server.get(&dev, Some(&token)), 200);
     let ready = server.get("/readyz", None);
     assert_eq!((ready.status, ready.json()["tenantReload"].as_str()), (200, Some("refused")), "{ready:?}");
@@ -1379,6 +1380,39 @@ fn forward_auth_logs_at_most_a_hundred_wrong_names_and_counts_them_all() {
 }
 
 #[test]
+fn messages_quote_at_most_a_hundred_characters_of_what_was_sent() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN, LOGS]);
+    let server = sandbox.serve(&[]);
+    let long = "x".repeat(60_000);
+    let authorize = |body: Value| server.post("/v1/authorize", Some(&token), &body);
+    let mut long_field = serde_json::Map::new();
+    long_field.insert("permission".into(), json!(RUN));
+    long_field.insert(long.clone(), json!(true));
+    let answers = [
+        ("a 60,000-character environment", authorize(json!({"permission": RUN, "environment": long}))),
+        ("a 60,000-character permission", authorize(json!({"permission": long}))),
+        ("a 60,000-character field name", authorize(Value::Object(long_field))),
+        ("a 60,000-character attribute key", authorize(json!({"permission": LOGS, "attributes": {&long: "x"}}))),
+        ("an environment of backticks", authorize(json!({"permission": RUN, "environment": "`x".repeat(30_000)}))),
+        (
+            "a long environment holding a token",
+            authorize(json!({"permission": RUN, "environment": format!("{token} {}", "y".repeat(120))})),
+        ),
+        ("a 6,000-character path", server.get(&format!("/{}", "p".repeat(6_000)), None)),
+    ];
+    let mut text = String::new();
+    for (what, reply) in &answers {
+        assert!(reply.status == 400 || reply.status == 404, "{what}: {reply:?}");
+        let message = reply.message();
+        assert!(message.chars().count() <= 1_001, "{what}: {} characters", message.chars().count());
+        assert!(!message.contains(secret_of(&token)), "{what}: {message}");
+        text.push_str(&format!("{what}: {} {}\n{message}\n", reply.status, reply.reason()));
+    }
+    insta::assert_snapshot!(text.replace(id_of(&token).split_once('.').unwrap().1, "<public>"));
+}
+
+#[test]
 fn credential_and_typo_answers_say_what_to_change() {
     let sandbox = Sandbox::new();
     let token = sandbox.token(ALICE, &[RUN, LOGS]);
@@ -1472,6 +1506,29 @@ fn a_residual_too_large_to_send_is_left_out_and_the_decision_stands() {
     );
     assert_eq!(decided.json()["reason"], "policy_denied", "{decided:?}");
     assert!(decided.json().get("residualOmitted").is_none(), "{decided:?}");
+}
+
+#[test]
+fn an_explanation_leaves_out_what_the_answer_leaves_out() {
+    let sandbox = costly_sandbox();
+    bind_statements(&sandbox.tenant, "readers", "policy-readers", &["ALLOW iam:policies:read;\n".to_string()]);
+    let token = sandbox.token(FRANK, &[LOGS, "iam:policies:read"]);
+    let server = sandbox.serve(&[]);
+    let body = json!({"permission": LOGS, "environment": "dev", "explain": true});
+    let reply = server.post("/v1/authorize", Some(&token), &body);
+    let answer = reply.json();
+    assert_eq!(answer["residualOmitted"], true, "{answer}");
+    let explanation = &answer["explanation"];
+    assert_eq!(explanation["decision"], "conditional");
+    assert_eq!(explanation["residual_omitted"], true);
+    assert!(explanation["residual"].is_null(), "the explanation's residual is left out as the answer's is");
+    let listed = explanation["deciding"].as_array().unwrap().len();
+    let omitted = explanation["deciding_omitted"].as_u64().unwrap() as usize;
+    assert_eq!(listed, 1_000, "as many statements as the residual's limit");
+    assert!(listed + omitted > 1_100, "every DENY is listed or counted: {listed} + {omitted}");
+    let missing = explanation["missing_attributes"].as_array().unwrap();
+    assert!(missing.contains(&json!("storage:k8s.namespace.name")), "{missing:?}");
+    assert!(reply.body.len() < 2 * 1024 * 1024, "the answer is bounded: {} bytes", reply.body.len());
 }
 
 #[test]

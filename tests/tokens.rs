@@ -16,8 +16,9 @@ use warden::eval::{AttrValue, Engine};
 use warden::iam::{Principal, TenantFiles, load};
 use warden::store::SqliteStore;
 use warden::token::{
-    Actor, Caller, CheckRequest, Created, DEFAULT_PREFIX, Malformed, ManualClock, NewToken, Outcome, Rotation,
-    Settings, ShownStatus, Status, TokenError, TokenId, TokenRecord, TokenSecret, TokenService, TokenStore, parse,
+    Actor, Caller, CheckRequest, Created, DEFAULT_PREFIX, Duplication, Malformed, ManualClock, NewToken, Outcome,
+    Rotation, Settings, ShownStatus, Status, TokenError, TokenId, TokenRecord, TokenSecret, TokenService, TokenStore,
+    parse,
 };
 
 // --- Fixtures ---------------------------------------------------------------------------------
@@ -573,6 +574,50 @@ fn duplicate_copies_everything_but_name_and_secret() {
     fx.advance(31 * 24 * 3600);
     refused(fx.service.duplicate(alice, &original.record.id), "token_expired");
     fx.assert_audited(ALICE, "duplicate", Some(&original.record.id), "token_expired");
+}
+
+/// A duplicate made from an edited form (the token pages): the changes it gives, the rest the
+/// original's, every create rule and D31 as for a plain duplicate, and the audit entry of both.
+#[test]
+fn a_duplicate_with_changes_keeps_every_rule_of_a_duplicate() {
+    let fx = Fx::new(small());
+    let alice = fx.user(ALICE);
+    let original = fx.create(ALICE, "reader", &[READ]);
+    let mut changes = Duplication::default();
+    changes.name = Some("  second reader ".into());
+    changes.expires_at = Some(Some(t0() + Duration::days(7)));
+    changes.scopes = Some(vec![READ.into(), "storage:logs:read".into()]);
+    changes.environments = Some(vec!["dev".into()]);
+    let copy = fx.service.duplicate_with(alice, &original.record.id, changes.clone()).unwrap();
+    let new = fx.record(&copy.record.id);
+    assert_eq!(new.name, "second reader", "trimmed, as a created token's name");
+    assert_eq!((new.expires_at, &new.environments), (Some(t0() + Duration::days(7)), &vec!["dev".to_string()]));
+    assert_eq!(new.scopes, [READ, "storage:logs:read"]);
+    assert_eq!(new.owner, original.record.owner);
+    let entries = fx.service.audit_log(alice, None, Some(&copy.record.id)).unwrap();
+    let made: Vec<_> = entries.iter().map(|e| (e.action.as_str(), e.token.as_ref(), e.new_token.as_ref())).collect();
+    assert_eq!(made, [("duplicate", Some(&original.record.id), Some(&copy.record.id))]);
+
+    // The create rules hold for what was changed.
+    type Spoil = fn(&mut Duplication);
+    let spoilt: [(Spoil, &str); 4] = [
+        (|d| d.scopes = Some(vec!["storage:log:read".into()]), "unknown_scope"),
+        (|d| d.environments = Some(vec!["qa".into()]), "unknown_environment"),
+        (|d| d.name = Some(" ".into()), "invalid_name"),
+        (|d| d.expires_at = Some(Some(t0() - Duration::days(1))), "expiry_in_past"),
+    ];
+    for (spoil, rule) in spoilt {
+        let mut bad = changes.clone();
+        spoil(&mut bad);
+        refused(fx.service.duplicate_with(alice, &original.record.id, bad), rule);
+        fx.assert_audited(ALICE, "duplicate", Some(&original.record.id), rule);
+    }
+
+    // D31: a rotated-out token is not duplicated, whatever the changes, even while it works.
+    let overlap = Rotation { old_expires_at: Some(fx.now() + Duration::days(1)), ..Rotation::default() };
+    fx.service.rotate(alice, &original.record.id, overlap).unwrap();
+    refused(fx.service.duplicate_with(alice, &original.record.id, changes), "already_rotated");
+    fx.assert_audited(ALICE, "duplicate", Some(&original.record.id), "already_rotated");
 }
 
 #[test]

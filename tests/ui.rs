@@ -247,9 +247,12 @@ async fn people_manage_their_tokens_in_a_browser() {
         assert!(client.find(Locator::Id(&id)).await.unwrap().is_selected().await.unwrap(), "{scope} is prefilled");
     }
     assert!(client.find(Locator::Id("expires-never")).await.unwrap().is_selected().await.unwrap());
-    client.find(Locator::XPath("//button[normalize-space()='Generate']")).await.unwrap().click().await.unwrap();
+    assert!(text_of(&client, "#owner").await.contains("a duplicate has the original's owner"));
+    client.find(Locator::XPath("//button[normalize-space()='Duplicate']")).await.unwrap().click().await.unwrap();
     let duplicate = copy_secret(&client).await;
     assert_eq!(warden.forward_auth(&duplicate, RUN, "staging").await, (200, "ok".to_string()));
+    let audit = warden.audit(HEIDI);
+    assert!(audit.contains(&format!("duplicate  {reader} → {}  ok", id_of(&duplicate))), "{audit}");
 
     // Rotate with an overlap: the proposed name has today's date; both tokens work until the
     // old one's time.
@@ -271,6 +274,11 @@ async fn people_manage_their_tokens_in_a_browser() {
     let old_expiry =
         text_of(&client, &format!("tr[data-token='{}'] td[data-label='Expires']", id_of(&duplicate))).await;
     assert_eq!(old_expiry.split_whitespace().collect::<Vec<_>>(), overlap_end.split('T').collect::<Vec<_>>());
+    // The rotated-out token works until then, but is neither duplicated nor rotated again (D31).
+    let menu = format!("tr[data-token='{}'] details.actions", id_of(&duplicate));
+    client.find(Locator::Css(&format!("{menu} summary"))).await.unwrap().click().await.unwrap();
+    let offered = text_of(&client, &format!("{menu} ul")).await;
+    assert!(offered.contains("Disable") && !offered.contains("Duplicate") && !offered.contains("Rotate"), "{offered}");
 
     // The 11th token is refused, with the limit's message beside the owner.
     for n in 0..7 {

@@ -258,6 +258,29 @@ async fn huge_and_malformed_forms_get_clean_refusals() {
 }
 
 #[tokio::test]
+async fn pages_quote_at_most_a_hundred_characters_of_what_was_sent() {
+    let warden = Warden::start(ORIGIN);
+    let long = "9".repeat(30_000);
+    let form = format!(
+        "form_token={}&name=n&expires=date&expires_on={long}&resource=account&owner=me&scope=app-engine%3Aapps%3Arun",
+        fresh_form_token(&warden, HEIDI).await
+    );
+    let refused = post(&warden, HEIDI, "/ui/tokens", &[], &form).await;
+    assert_eq!(refused.status, 400);
+    let beside = refused.body.split("id=\"expiry-error\">").nth(1).expect("the message beside the field");
+    let beside = beside.split("</p>").next().unwrap();
+    assert_eq!(beside, format!("`{}…` is not a date; choose one, as YYYY-MM-DD", "9".repeat(100)));
+
+    let id = format!("dt0s16{}", "Q".repeat(5_000));
+    let form = format!("form_token={}&action=disable&from=mine&id={id}", fresh_form_token(&warden, HEIDI).await);
+    let refused = post(&warden, HEIDI, "/ui/change", &[], &form).await;
+    assert_eq!(refused.status, 404, "{}", refused.main_text());
+    let text = refused.main_text();
+    assert!(text.contains(&format!("{}…", &id[..100])), "{text:.400}");
+    assert!(!text.contains(&id[..101]), "{text:.400}");
+}
+
+#[tokio::test]
 async fn the_one_time_page_shows_a_new_secret_once_and_to_its_owner_only() {
     let warden = Warden::start(ORIGIN);
     let made =
@@ -320,6 +343,41 @@ async fn without_the_header_flag_there_are_no_pages() {
 }
 
 #[tokio::test]
+async fn the_log_names_who_was_signed_in_and_a_wrong_address_says_where_the_pages_are() {
+    let warden = Warden::start(ORIGIN);
+    assert_eq!(get(&warden, HEIDI, "/ui/tokens").await.status, 200);
+    let stranger = call(&warden, None, "GET", "/ui/tokens?from=stranger", &[signed_in(GRACE)], b"").await;
+    assert_eq!(stranger.status, 401);
+
+    let mistyped = get(&warden, HEIDI, "/ui/tokns").await;
+    assert_eq!(mistyped.status, 404);
+    assert!(mistyped.main_text().contains("there is no such page"), "{}", mistyped.main_text());
+    assert!(mistyped.header("content-security-policy").is_some_and(|csp| csp.starts_with("default-src 'self'")));
+    let api = call(&warden, None, "GET", "/tokens", &[], b"").await;
+    assert_eq!(api.status, 404);
+    assert!(api.body.contains("and the token pages under /ui/"), "{}", api.body);
+
+    let started = std::time::Instant::now();
+    let lines = loop {
+        let log = warden.log();
+        let lines: Vec<String> = log.lines().filter(|l| l.contains(" token=")).map(str::to_string).collect();
+        if lines.len() >= 4 || started.elapsed() > std::time::Duration::from_secs(10) {
+            break lines;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines[0].contains("GET /ui/tokens 200 token=- user=heidi@acme.example decision="), "{}", lines[0]);
+    assert!(
+        lines[1].contains("GET /ui/tokens 401 token=- user=- "),
+        "from a peer that is not the gateway: {}",
+        lines[1]
+    );
+    assert!(lines[2].contains("GET /ui/tokns 404 token=- user=heidi@acme.example "), "{}", lines[2]);
+    assert!(lines[3].contains("GET /tokens 404 token=- user=- "), "{}", lines[3]);
+}
+
+#[tokio::test]
 async fn only_an_admin_turns_platform_tokens_off_and_then_none_are_generated() {
     let warden = Warden::start(ORIGIN);
     let switch_form = |token: &str| format!("form_token={token}&allowed=false");
@@ -345,6 +403,71 @@ async fn only_an_admin_turns_platform_tokens_off_and_then_none_are_generated() {
         blocked.main_text()
     );
     assert_eq!(token_count(&warden, HEIDI).await, 0);
+}
+
+/// The ids of the tokens the list shows, in its order.
+fn listed_ids(list: &Reply) -> Vec<String> {
+    list.body.split("data-token=\"").skip(1).map(|rest| rest.split('"').next().unwrap().to_string()).collect()
+}
+
+/// A row of the list, as words: its cells and the Actions it offers.
+fn row_text(list: &Reply, id: &str) -> String {
+    let row = list.body.split(&format!("data-token=\"{id}\"")).nth(1).unwrap();
+    words(row.split("</tr>").next().unwrap())
+}
+
+#[tokio::test]
+async fn a_duplicate_from_the_page_is_the_service_s_duplicate() {
+    let warden = Warden::start(ORIGIN);
+    post(&warden, HEIDI, "/ui/tokens", &[], &generate_form(&fresh_form_token(&warden, HEIDI).await, "original")).await;
+    let original = listed_ids(&get(&warden, HEIDI, "/ui/tokens").await).remove(0);
+    let path = format!("/ui/tokens/{original}/duplicate");
+    let page = get(&warden, HEIDI, &path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("action=\"{path}\"")), "the form goes to the duplicate");
+    assert!(page.body.contains("value=\"Duplicate of: original\""));
+    assert!(page.main_text().contains("a duplicate has the original's owner"), "{}", page.main_text());
+
+    // Edited before it is sent: the changes hold, and the audit names both tokens.
+    let form = format!(
+        "form_token={}&name=edited+copy&expires=never&resource=environments&environment=staging&scope=app-engine%3Aapps%3Arun",
+        form_token(&page.body)
+    );
+    let made = post(&warden, HEIDI, &path, &[], &form).await;
+    assert_eq!(made.status, 303, "{}", made.main_text());
+    let ids = listed_ids(&get(&warden, HEIDI, "/ui/tokens").await);
+    let copy = ids.iter().find(|id| **id != original).expect("the duplicate is listed").clone();
+    let list = get(&warden, HEIDI, "/ui/tokens").await;
+    let row = row_text(&list, &copy);
+    assert!(row.starts_with("edited copy") && row.contains("app-engine:apps:run staging Never"), "{row}");
+    assert!(warden.audit(HEIDI).contains(&format!("duplicate  {original} → {copy}  ok")), "{}", warden.audit(HEIDI));
+
+    // Rotated out, with an overlap: still working, but neither duplicated nor rotated again,
+    // and the list does not offer either.
+    let rotate = get(&warden, HEIDI, &format!("/ui/tokens/{original}/rotate")).await;
+    let overlap = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M");
+    let form = format!(
+        "form_token={}&name=next&expires=never&old_stops=at&old_expires_at={overlap}",
+        form_token(&rotate.body)
+    );
+    assert_eq!(post(&warden, HEIDI, &format!("/ui/tokens/{original}/rotate"), &[], &form).await.status, 303);
+    let list = get(&warden, HEIDI, "/ui/tokens").await;
+    let actions = row_text(&list, &original);
+    assert!(actions.contains("Active") && actions.contains("Disable"), "{actions}");
+    assert!(!actions.contains("Duplicate") && !actions.contains("Rotate"), "{actions}");
+    assert!(row_text(&list, &copy).contains("Duplicate"), "other tokens keep the action");
+
+    let page = get(&warden, HEIDI, &path).await;
+    let form = format!(
+        "form_token={}&name=again&expires=never&resource=account&scope=app-engine%3Aapps%3Arun",
+        form_token(&page.body)
+    );
+    let refused = post(&warden, HEIDI, &path, &[], &form).await;
+    assert_eq!(refused.status, 409, "{}", refused.main_text());
+    assert!(refused.main_text().contains("cannot be duplicated again"), "{}", refused.main_text());
+    assert!(refused.body.contains("value=\"again\""), "what was typed stays");
+    assert!(warden.audit(HEIDI).contains(&format!("duplicate  {original}  already_rotated")));
+    assert_eq!(listed_ids(&get(&warden, HEIDI, "/ui/tokens").await).len(), 3, "nothing more was made");
 }
 
 #[tokio::test]

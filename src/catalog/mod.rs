@@ -196,6 +196,19 @@ impl Catalog {
         self.operators(permission, key).is_some()
     }
 
+    /// Whether a condition on `key` in a statement restricts the statement's permission named
+    /// `permission` (decisions D30): yes when the permission accepts the key; no when it does
+    /// not, and the statement then holds for it without that condition. A permission that takes
+    /// no conditions at all keeps them (D10: a `WHERE` on it is an error, never a wider grant),
+    /// and so does one the catalog does not know. Evaluation and the lints both read a
+    /// statement through this rule.
+    pub fn restricts(&self, permission: &str, key: &str) -> bool {
+        match self.permission(permission) {
+            Some(permission) => !permission.takes_conditions || self.accepts(permission, key),
+            None => true,
+        }
+    }
+
     /// Every operator a key accepts on some permission (or as a `global:` key); `None` for a
     /// key no permission knows.
     pub fn key_operators(&self, key: &str) -> Option<OperatorSet> {

@@ -63,7 +63,7 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
             }
             let shapes: Vec<_> = document.statements.iter().map(shape::statement_shape).collect();
             redundancy::repeated_statements(&document.statements, &shapes, &mut diagnostics);
-            redundancy::overridden_allows(&document.statements, &shapes, &mut diagnostics);
+            redundancy::overridden_allows(&document.statements, &shapes, catalog, &mut diagnostics);
         }
         Kind::Boundary => {
             let conditions: Vec<_> = document.boundary.iter().map(|(c, _)| c.clone()).collect();

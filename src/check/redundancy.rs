@@ -5,6 +5,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::rules;
 use super::shape::{ConditionShape, Set, StatementShape};
+use crate::catalog::Catalog;
 use crate::diagnostic::{Diagnostic, Fix};
 use crate::syntax::{Effect, Operand, Segment, Statement};
 
@@ -82,19 +83,30 @@ pub(super) fn repeated_statements(statements: &[Statement], shapes: &[StatementS
 }
 
 /// An ALLOW of `p` is always overridden when a DENY of `p` in the same policy has no condition
-/// that the ALLOW does not also have: whenever the ALLOW applies, so does the DENY.
-pub(super) fn overridden_allows(statements: &[Statement], shapes: &[StatementShape<'_>], out: &mut Vec<Diagnostic>) {
-    // Each distinct DENY once, filed under its permission and its first (smallest) condition:
-    // a DENY whose conditions are all among an ALLOW's has its first one among them too, so an
-    // ALLOW looks only under its own conditions and under "none" (the unconditional DENYs).
+/// that the ALLOW does not also have: whenever the ALLOW applies, so does the DENY. Each
+/// statement is read for `p` as evaluation reads it (decisions D30): a condition on a key that `p`
+/// does not accept is no part of it, so a DENY that names `p` beside a permission that takes the
+/// key denies `p` without that condition.
+pub(super) fn overridden_allows(
+    statements: &[Statement],
+    shapes: &[StatementShape<'_>],
+    catalog: &Catalog,
+    out: &mut Vec<Diagnostic>,
+) {
+    // Each distinct DENY once per permission, filed under the permission and the first
+    // (smallest) condition that restricts it: a DENY whose conditions are all among an ALLOW's
+    // has its first one among them too, so an ALLOW looks only under its own conditions and
+    // under "none" (the DENYs that are unconditional for the permission).
     type Filed<'a, 's> = HashMap<(&'a str, Option<&'s ConditionShape<'a>>), Vec<usize>>;
     let mut denies: Filed<'_, '_> = HashMap::default();
     let mut seen: HashSet<(&str, Option<&Set<ConditionShape<'_>>>)> = HashSet::default();
     for (i, statement) in statements.iter().enumerate().filter(|(_, s)| s.effect == Effect::Deny) {
         let shape = &shapes[i];
         for permission in &statement.permissions {
-            if seen.insert((&*permission.text, shape.conditions.as_ref())) {
-                denies.entry((&*permission.text, shape.conditions().next())).or_default().push(i);
+            let name = &*permission.text;
+            if seen.insert((name, shape.conditions.as_ref())) {
+                let first = shape.conditions().find(|c| catalog.restricts(name, c.key));
+                denies.entry((name, first)).or_default().push(i);
             }
         }
     }
@@ -104,24 +116,83 @@ pub(super) fn overridden_allows(statements: &[Statement], shapes: &[StatementSha
     for (statement, shape) in statements.iter().zip(shapes).filter(|(s, _)| s.effect == Effect::Allow) {
         for permission in &statement.permissions {
             let name = &*permission.text;
-            let filed = std::iter::once(None).chain(shape.conditions().map(Some));
+            // A DENY's condition that restricts `name` restricts it in the ALLOW too: it is the
+            // ALLOW's when the ALLOW's whole set holds it.
+            let filed = std::iter::once(None).chain(restricting(shape, name, catalog).into_iter().map(Some));
             let overriding = filed
                 .filter_map(|first| denies.get(&(name, first)))
                 .flatten()
-                .filter(|&&d| shapes[d].conditions().all(|c| shape.has_condition(c)))
-                .min_by_key(|&&d| (shapes[d].condition_count(), d));
-            if let Some(&deny) = overriding {
-                let deny = &statements[deny];
-                out.push(
-                    Diagnostic::new(
-                        &rules::OVERRIDDEN_ALLOW,
-                        permission.span.clone(),
-                        format!("this ALLOW of `{name}` never takes effect: a DENY always overrides it"),
-                    )
-                    .with_label(deny.span.clone(), "this DENY always applies where the ALLOW does")
-                    .with_help("remove the ALLOW, or narrow the DENY with conditions the ALLOW does not meet"),
-                );
-            }
+                .map(|&d| (d, restricting(&shapes[d], name, catalog)))
+                .filter(|(_, conditions)| conditions.iter().all(|c| shape.has_condition(c)))
+                .min_by_key(|(d, conditions)| (conditions.len(), *d));
+            let Some((deny, conditions)) = overriding else { continue };
+            let mut dropped: Vec<String> =
+                shapes[deny].conditions().filter(|c| !conditions.contains(c)).map(|c| format!("`{}`", c.key)).collect();
+            dropped.dedup();
+            let always = "this DENY always applies where the ALLOW does";
+            let label = match dropped.as_slice() {
+                [] => always.to_string(),
+                [key] => format!(
+                    "{always}: its condition on {key} does not restrict `{name}`, which does not accept that key"
+                ),
+                keys => format!(
+                    "{always}: its conditions on {} do not restrict `{name}`, which accepts none of those keys",
+                    keys.join(", ")
+                ),
+            };
+            out.push(
+                Diagnostic::new(
+                    &rules::OVERRIDDEN_ALLOW,
+                    permission.span.clone(),
+                    format!("this ALLOW of `{name}` never takes effect: a DENY always overrides it"),
+                )
+                .with_label(statements[deny].span.clone(), label)
+                .with_help("remove the ALLOW, or narrow the DENY with conditions the ALLOW does not meet"),
+            );
         }
+    }
+}
+
+/// The conditions of a statement that restrict one of its permissions (decisions D30).
+fn restricting<'s, 'a>(
+    shape: &'s StatementShape<'a>,
+    permission: &str,
+    catalog: &Catalog,
+) -> Vec<&'s ConditionShape<'a>> {
+    shape.conditions().filter(|c| catalog.restricts(permission, c.key)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::Catalog;
+    use crate::check::lint;
+    use crate::diagnostic::SourceFile;
+    use crate::syntax::Kind;
+
+    /// The permissions whose ALLOW is reported as always overridden.
+    fn overridden(text: &str) -> Vec<String> {
+        let linted = lint(&SourceFile::new("p.policy", text), Kind::Policy, Catalog::builtin());
+        linted.diagnostics.iter().filter(|d| d.code() == "W0203").map(|d| text[d.span.clone()].to_string()).collect()
+    }
+
+    #[test]
+    fn a_deny_is_read_per_permission_as_evaluation_reads_it() {
+        // `settings:objects:write` does not take the namespace key: for it the DENY holds
+        // without its condition (D30), so it overrides every ALLOW of it; for
+        // `storage:logs:read` it holds only in namespace `vault`.
+        let deny = "DENY settings:objects:write, storage:logs:read WHERE storage:k8s.namespace.name = \"vault\";\n";
+        let text =
+            format!("{deny}ALLOW settings:objects:write WHERE settings:schemaId = \"x\";\nALLOW storage:logs:read;\n");
+        assert_eq!(overridden(&text), ["settings:objects:write"]);
+        let within = format!("{deny}ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"vault\";\n");
+        assert_eq!(overridden(&within), ["storage:logs:read"]);
+        // An ALLOW's condition that does not restrict its permission does not narrow it either:
+        // a DENY on that condition does not cover the wider grant.
+        let wider_allow = "ALLOW settings:objects:write, storage:logs:read WHERE storage:k8s.namespace.name = \"vault\";\n\
+                           DENY settings:objects:write WHERE storage:k8s.namespace.name = \"vault\";\n";
+        assert_eq!(overridden(wider_allow), ["settings:objects:write"], "the DENY is unconditional as well");
+        let narrower_deny = "ALLOW settings:objects:write, storage:logs:read WHERE storage:k8s.namespace.name = \"vault\";\n\
+                             DENY settings:objects:write WHERE settings:schemaId = \"x\";\n";
+        assert!(overridden(narrower_deny).is_empty());
     }
 }

@@ -30,13 +30,6 @@ impl<T: Ord> Set<T> {
         }
     }
 
-    pub fn len(&self) -> usize {
-        match self {
-            Set::One(_) => 1,
-            Set::More(all) => all.len(),
-        }
-    }
-
     pub fn iter(&self) -> std::slice::Iter<'_, T> {
         match self {
             Set::One(one) => std::slice::from_ref(one).iter(),
@@ -68,10 +61,6 @@ pub(super) struct StatementShape<'a> {
 impl<'a> StatementShape<'a> {
     pub fn conditions(&self) -> std::slice::Iter<'_, ConditionShape<'a>> {
         self.conditions.as_ref().map_or([].iter(), Set::iter)
-    }
-
-    pub fn condition_count(&self) -> usize {
-        self.conditions.as_ref().map_or(0, Set::len)
     }
 
     pub fn has_condition(&self, condition: &ConditionShape<'a>) -> bool {

@@ -62,7 +62,7 @@ fn unrestricted_permissions(
         let ignored: Vec<&Condition> = conditions
             .iter()
             .zip(&counts)
-            .filter(|(c, n)| **n > 0 && !catalog.accepts(permission, &c.key.text))
+            .filter(|(c, n)| **n > 0 && !catalog.restricts(&permission.name, &c.key.text))
             .map(|(c, _)| c)
             .collect();
         let Some(first) = ignored.first() else { continue };
@@ -105,12 +105,8 @@ fn unrestricted_permissions(
 fn split_fix(catalog: &Catalog, statement: &Statement, conditions: &[Condition]) -> Fix {
     let mut groups: Vec<(Vec<usize>, Vec<&str>)> = Vec::new();
     for name in &statement.permissions {
-        let taken: Vec<usize> = match catalog.permission(&name.text) {
-            Some(permission) => {
-                (0..conditions.len()).filter(|&i| catalog.accepts(permission, &conditions[i].key.text)).collect()
-            }
-            None => (0..conditions.len()).collect(),
-        };
+        let taken: Vec<usize> =
+            (0..conditions.len()).filter(|&i| catalog.restricts(&name.text, &conditions[i].key.text)).collect();
         match groups.iter_mut().find(|(t, _)| *t == taken) {
             Some((_, names)) if names.contains(&&*name.text) => {}
             Some((_, names)) => names.push(&name.text),

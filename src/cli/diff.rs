@@ -11,6 +11,7 @@ use warden::catalog::Catalog;
 use warden::diagnostic::SourceFile;
 use warden::eval::Engine;
 use warden::eval::diff::diff;
+use warden::iam::TenantDir;
 
 use super::tenant::{compile, read};
 use super::{CatalogArg, Exit, fail};
@@ -155,11 +156,13 @@ fn from_git(revision: &str, path: &Path, catalog: &Catalog) -> Result<([Engine; 
         let new = read_policy(path, shown(path))?;
         policy::engines([old, new], catalog)?
     } else {
-        let mut files = read(&snapshot.path)?;
-        for file in std::iter::once(&mut files.config).chain(&mut files.policies).chain(&mut files.boundaries) {
-            file.name = snapshot.display_name(&file.name, revision, path);
+        let mut old_tenant = read(&snapshot.path)?;
+        if let TenantDir::Warden(files) = &mut old_tenant {
+            for file in std::iter::once(&mut files.config).chain(&mut files.policies).chain(&mut files.boundaries) {
+                file.name = snapshot.display_name(&file.name, revision, path);
+            }
         }
-        let old = compile(&files, catalog, &format!("the tenant `{old_name}`"), "they are listed above")?;
+        let old = compile(&old_tenant, catalog, &format!("the tenant `{old_name}`"), "they are listed above")?;
         [old, tenant(path, catalog)?]
     };
     Ok((engines, [old_name, shown(path)]))

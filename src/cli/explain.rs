@@ -1,6 +1,6 @@
 //! `warden explain`: is this request allowed, and why.
 
-use warden::eval::{AttrValue, Decision, Request};
+use warden::eval::{AttrValue, Decision, Request, ResidualLimit};
 
 use super::tenant::{PrincipalArgs, RequestArgs, TenantArgs};
 use super::{Exit, OutputFormat, color_for, fail};
@@ -59,10 +59,18 @@ fn explain(args: Args) -> Result<Exit, Exit> {
     request.attributes = args.attributes.into_iter().collect();
     let query = engine.query(&request).map_err(fail)?;
     let decision = engine.evaluate(&query);
-    let explanation = engine.explain(&query, &decision);
     match args.format {
-        OutputFormat::Human => print!("{}", engine.render_explanation(&explanation, color_for(&std::io::stdout()))),
+        // A person reads a few statements and a short residual; the rest is left out and said so.
+        OutputFormat::Human => {
+            let explanation = engine.explain_within(&query, &decision, ResidualLimit::TERMINAL);
+            print!("{}", engine.render_explanation(&explanation, color_for(&std::io::stdout())));
+            if explanation.residual_omitted || explanation.deciding_omitted > 0 {
+                println!("`--format json` writes the whole explanation, every statement and the residual");
+            }
+        }
+        // A script may apply the residual: it gets all of it.
         OutputFormat::Json => {
+            let explanation = engine.explain(&query, &decision);
             println!("{}", serde_json::to_string_pretty(&explanation).expect("explanations serialize"))
         }
     }

@@ -1,43 +1,59 @@
-//! `warden lint`: parse and check files, report every finding, optionally fix them.
+//! `warden lint`: find every policy and boundary text (in policy files and in the files that
+//! host them: Terraform, monaco, Crossplane, dtiam, IAM JSON), check them, and report every
+//! finding at its place in the host file; optionally fix them there.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use warden::catalog::Catalog;
 use warden::check;
-use warden::diagnostic::{self, Diagnostic, FileReport, Severity, SourceFile};
-use warden::iam::{TenantFiles, load};
+use warden::diagnostic::{self, Diagnostic, FileReport, Rule, Severity, SourceFile};
+use warden::host::{self, FileId, Found, Sources, TextKind};
+use warden::iam::{TenantDir, load};
+use warden::syntax::Kind;
 
-use super::files::{self, Input};
-use super::{CatalogArg, Exit, KindArg, color_for, fail};
+use super::files::{self, FromArg, Inputs};
+use super::tenant::VariableArgs;
+use super::{CatalogArg, Exit, color_for, fail};
 
 const EXAMPLES: &str = "Examples:
-  warden lint policies/                 every *.policy and *.boundary below policies/
+  warden lint policies/                 every policy file and policy host below policies/
+  warden lint infra/main.tf             the policies and boundaries of a Terraform file
   warden lint policies/example          a tenant directory (warden.toml): also checks its bindings
   warden lint --fix team.policy         apply the mechanical fixes, then report what is left
-  cat x.boundary | warden lint --kind boundary -
+  cat x.boundary | warden lint --from boundary -
   warden lint --format sarif . > warden.sarif   for GitHub code scanning
 
-Suppress a finding with `// warden:ignore CODE` on the line before it.";
+Reads *.policy and *.pol, *.boundary and *.bnd, Terraform (*.tf, *.tf.json), monaco,
+Crossplane and dtiam YAML (*.yaml, *.yml) and IAM API JSON (*.json); findings point at the
+line in the file the policy is kept in. Suppress a finding with `// warden:ignore CODE` on the
+line before it.";
 
 /// Check policies and boundaries against the permission catalog and report every problem
 #[derive(clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// Files, directories (searched for *.policy and *.boundary) or `-` for standard input
+    /// Files, directories (searched for policy files and policy hosts) or `-` for standard input
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// What standard input (and a file with another extension) holds
-    #[arg(long, value_enum, default_value = "policy")]
-    kind: KindArg,
+    /// Read standard input and the files named here as this [default: by file name and content;
+    /// standard input: policy]
+    #[arg(long, alias = "kind", value_enum, value_name = "FORMAT")]
+    from: Option<FromArg>,
     /// How to print the findings
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
     /// Exit with 1 on warnings too, not only on errors
     #[arg(long)]
     deny_warnings: bool,
-    /// Apply every machine-applicable fix in place, then report what is left
+    /// Apply every machine-applicable fix in place (escaped for the host file), then report what is left
     #[arg(long)]
     fix: bool,
+    /// Also list the files passed over (no policy text, not a policy host, not a regular file)
+    #[arg(short, long)]
+    verbose: bool,
+    #[command(flatten)]
+    variables: VariableArgs,
     #[command(flatten)]
     catalog: CatalogArg,
 }
@@ -52,39 +68,51 @@ enum Format {
     Sarif,
 }
 
+/// Every rule `warden lint` can report, for SARIF's rule list.
+fn all_rules() -> Vec<&'static Rule> {
+    let mut rules: Vec<&'static Rule> = check::all_rules().to_vec();
+    rules.extend(warden::iam::rules::ALL.iter().copied());
+    rules.extend(host::rules::ALL.iter().copied());
+    rules
+}
+
 pub fn run(args: Args) -> Exit {
     let catalog = match args.catalog.load() {
         Ok(catalog) => catalog,
         Err(message) => return fail(message),
     };
-    let inputs = match files::collect(&args.paths, args.kind) {
-        Ok(inputs) => inputs,
+    let collected = match files::collect(&args.paths, args.from) {
+        Ok(collected) => collected,
         Err(message) => return fail(message),
     };
-    if args.fix && inputs.iter().any(|input| input.path.is_none()) {
+    if let Some(input) = collected.inputs.iter().find(|i| !host::supported(i.format)) {
+        return fail(format!("warden was built without the `iac` feature, so it cannot read `{}`", input.name));
+    }
+    if args.fix && collected.inputs.iter().any(|input| input.path.is_none()) {
         return fail("`--fix` rewrites files in place; it cannot fix standard input");
     }
-    let mut results: Vec<(SourceFile, Vec<Diagnostic>)> = Vec::with_capacity(inputs.len());
-    for input in &inputs {
-        let text = match files::read(input) {
-            Ok(text) => text,
-            Err(message) => return fail(message),
-        };
-        let text = if args.fix {
-            match fix(input, text, &catalog) {
-                Ok(text) => text,
-                Err(message) => return fail(message),
-            }
-        } else {
-            text
-        };
-        let file = SourceFile::new(input.name.clone(), text);
-        let linted = check::lint(&file, input.kind, &catalog);
-        results.push((file, linted.diagnostics));
+    if args.fix {
+        if let Err(message) = fix(&collected, &catalog, &args.variables) {
+            return fail(message);
+        }
     }
-    for dir in args.paths.iter().filter(|p| files::is_tenant(p)) {
-        match tenant_findings(dir, &catalog, &results) {
-            Ok(findings) => results.extend(findings),
+    let linted = match lint(&collected, &catalog, &args.variables) {
+        Ok(linted) => linted,
+        Err(message) => return fail(message),
+    };
+    if args.verbose {
+        for (path, why) in &collected.skipped {
+            eprintln!("skipped {}: {why}", path.display());
+        }
+        for name in &linted.not_hosts {
+            eprintln!("skipped {name}: no policy or boundary text");
+        }
+    }
+    let mut results: Vec<(SourceFile, Vec<Diagnostic>)> =
+        linted.results.into_iter().map(|(id, diagnostics)| (linted.sources.file(id).clone(), diagnostics)).collect();
+    for dir in args.paths.iter().filter(|p| p.is_dir()) {
+        match tenant_findings(dir, &catalog, &args.variables, &results) {
+            Ok(findings) => merge(&mut results, findings),
             Err(message) => return fail(message),
         }
     }
@@ -99,51 +127,169 @@ pub fn run(args: Args) -> Exit {
             println!("{}", summary(&reports));
         }
         Format::Json => println!("{}", diagnostic::json::render(&reports)),
-        Format::Sarif => println!("{}", diagnostic::sarif::render(&reports, check::all_rules())),
+        Format::Sarif => println!("{}", diagnostic::sarif::render(&reports, &all_rules())),
     }
     let all = || reports.iter().flat_map(|r| r.diagnostics.iter());
-    let failing = all().any(|d| d.is_error() || args.deny_warnings && d.severity() != Severity::Suggestion);
+    let failing = all().any(|d| d.is_error() || args.deny_warnings && d.severity() > Severity::Suggestion);
     if failing { Exit::No } else { Exit::Ok }
 }
 
-/// Applies fixes round by round (one fix can make the next one possible) and writes the file.
-fn fix(input: &Input, original: String, catalog: &Catalog) -> Result<String, String> {
+/// The findings of every input, on the files they are in.
+struct Linted {
+    sources: Sources,
+    /// Every file checked, in the order read, with its findings.
+    results: Vec<(FileId, Vec<Diagnostic>)>,
+    /// Inputs that hold no policy text.
+    not_hosts: Vec<String>,
+}
+
+fn lint(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Result<Linted, String> {
+    let mut sources = Sources::new();
+    #[cfg(feature = "iac")]
+    {
+        sources.variables = variables.variables();
+    }
+    #[cfg(not(feature = "iac"))]
+    let _ = variables;
+    let mut found: Vec<Found> = Vec::new();
+    let mut findings: Vec<(FileId, Diagnostic)> = Vec::new();
+    let mut not_hosts = Vec::new();
+    let mut checked: Vec<FileId> = Vec::new();
+    for input in &collected.inputs {
+        let id = match input.path.as_deref().and_then(|path| sources.id(path)) {
+            Some(id) => id,
+            None => sources.add(input.path.as_deref(), input.name.clone(), files::read(input)?),
+        };
+        let extract = host::read(&mut sources, id, input.format);
+        if !extract.host {
+            not_hosts.push(input.name.clone());
+            continue;
+        }
+        checked.push(id);
+        found.extend(extract.found);
+        findings.extend(extract.findings);
+    }
+    // A policy file that a resource reads with `file()` is checked as that resource's text only.
+    let read_by_resources: Vec<FileId> = found.iter().filter(|f| f.via.is_some()).filter_map(Found::file).collect();
+    found.retain(|f| {
+        f.via.is_some() || f.resource.is_some() || !f.file().is_some_and(|id| read_by_resources.contains(&id))
+    });
+    for text in &found {
+        let kind = match text.kind {
+            TextKind::Policy => Kind::Policy,
+            TextKind::Boundary => Kind::Boundary,
+        };
+        let name = text.file().map_or_else(String::new, |id| sources.file(id).name.clone());
+        let linted = check::lint(&SourceFile::new(name, text.text.text()), kind, catalog);
+        findings.extend(linted.diagnostics.iter().filter_map(|d| text.to_host(d, &sources)));
+        findings.extend(text.not_checked(NOT_CHECKED_HELP, &sources));
+        checked.extend(text.text.files());
+    }
+    let mut by_file: BTreeMap<FileId, Vec<Diagnostic>> = checked.into_iter().map(|id| (id, Vec::new())).collect();
+    for (id, diagnostic) in findings {
+        let list = by_file.entry(id).or_default();
+        match list.iter_mut().find(|d| same_finding(d, &diagnostic)) {
+            Some(earlier) => {
+                for note in diagnostic.notes {
+                    if !earlier.notes.contains(&note) {
+                        earlier.notes.push(note);
+                    }
+                }
+            }
+            None => list.push(diagnostic),
+        }
+    }
+    for list in by_file.values_mut() {
+        list.sort_by_key(|d| (d.span.start, d.span.end, d.code()));
+    }
+    Ok(Linted { sources, results: by_file.into_iter().collect(), not_hosts })
+}
+
+const NOT_CHECKED_HELP: &str = "lint the module directory, or give the value with `--var`, so warden can resolve it";
+
+/// The same finding reached twice (a policy file read by two resources, a `for_each`).
+fn same_finding(a: &Diagnostic, b: &Diagnostic) -> bool {
+    a.code() == b.code() && a.span == b.span && a.message == b.message
+}
+
+/// Applies fixes round by round (one fix can make the next one possible) and writes each
+/// file that changed, host files escaped for their string forms.
+fn fix(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Result<(), String> {
     const ROUNDS: usize = 10;
-    let mut text = original.clone();
-    let mut applied = 0;
+    let mut applied: BTreeMap<PathBuf, usize> = BTreeMap::new();
     for _ in 0..ROUNDS {
-        let file = SourceFile::new(input.name.clone(), text.clone());
-        let linted = check::lint(&file, input.kind, catalog);
-        let (fixed, count) = diagnostic::apply_fixes(&text, &linted.diagnostics);
-        if count == 0 || fixed == text {
+        let linted = lint(collected, catalog, variables)?;
+        let mut changed = false;
+        for (id, diagnostics) in &linted.results {
+            let Some(path) = linted.sources.path(*id) else { continue };
+            let text = &linted.sources.file(*id).text;
+            let (fixed, count) = diagnostic::apply_fixes(text, diagnostics);
+            if count == 0 || fixed == *text {
+                continue;
+            }
+            std::fs::write(path, &fixed).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            *applied.entry(path.to_path_buf()).or_default() += count;
+            changed = true;
+        }
+        if !changed {
             break;
         }
-        applied += count;
-        text = fixed;
     }
-    if text != original {
-        let path = input.path.as_ref().expect("--fix only runs on files");
-        std::fs::write(path, &text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-        eprintln!("fixed {applied} problem{} in {}", if applied == 1 { "" } else { "s" }, input.name);
+    for (path, count) in applied {
+        eprintln!("fixed {count} problem{} in {}", if count == 1 { "" } else { "s" }, path.display());
     }
-    Ok(text)
+    Ok(())
 }
 
 /// The tenant checks of a tenant directory (decisions D9): bindings, parameters, references.
-/// Its policy and boundary files are linted as files already; only the other findings are new.
+/// Its policy and boundary texts are linted as files already; only the other findings are
+/// new. A Terraform module or monaco project adds, as warnings (W0711), what loading it as a
+/// tenant would refuse.
 fn tenant_findings(
     dir: &std::path::Path,
     catalog: &Catalog,
+    variables: &VariableArgs,
     linted: &[(SourceFile, Vec<Diagnostic>)],
 ) -> Result<Vec<(SourceFile, Vec<Diagnostic>)>, String> {
-    let files = TenantFiles::read(dir).map_err(|e| format!("cannot read the tenant `{}`: {e}", dir.display()))?;
-    let loaded = load(&files, catalog);
-    Ok(loaded
-        .findings
-        .into_iter()
-        .filter(|f| !linted.iter().any(|(file, _)| file.name == f.file.name))
-        .map(|f| (f.file, f.diagnostics))
-        .collect())
+    let is_host = || {
+        #[cfg(feature = "iac")]
+        return host::tenant_host(dir).is_some();
+        #[cfg(not(feature = "iac"))]
+        false
+    };
+    if !files::is_tenant(dir) && !is_host() {
+        return Ok(Vec::new());
+    }
+    let tenant = variables.read(dir).map_err(|e| format!("cannot read the tenant `{}`: {e}", dir.display()))?;
+    let findings = match &tenant {
+        TenantDir::Warden(files) => load(files, catalog)
+            .findings
+            .into_iter()
+            .filter(|f| !linted.iter().any(|(file, _)| file.name == f.file.name))
+            .collect(),
+        #[cfg(feature = "iac")]
+        TenantDir::Host(host) => host.lint_findings(catalog),
+        #[allow(unreachable_patterns)]
+        _ => Vec::new(),
+    };
+    Ok(findings.into_iter().map(|f| (f.file, f.diagnostics)).collect())
+}
+
+/// Adds findings to the files already reported, or as files of their own.
+fn merge(results: &mut Vec<(SourceFile, Vec<Diagnostic>)>, findings: Vec<(SourceFile, Vec<Diagnostic>)>) {
+    for (file, diagnostics) in findings {
+        match results.iter_mut().find(|(known, _)| known.name == file.name) {
+            Some((_, known)) => {
+                for diagnostic in diagnostics {
+                    if !known.iter().any(|d| same_finding(d, &diagnostic)) {
+                        known.push(diagnostic);
+                    }
+                }
+                known.sort_by_key(|d| (d.span.start, d.span.end, d.code()));
+            }
+            None => results.push((file, diagnostics)),
+        }
+    }
 }
 
 fn summary(reports: &[FileReport<'_>]) -> String {

@@ -3,6 +3,7 @@
 mod account;
 mod audit;
 mod catalog;
+mod db;
 mod diff;
 mod effective;
 mod exit;
@@ -55,7 +56,13 @@ enum Command {
     Account(account::AccountCommand),
     Audit(audit::Args),
     Serve(serve::Args),
+    /// The token database: migrate its schema, copy it into another
+    #[command(subcommand)]
+    Db(db::DbCommand),
     Catalog(catalog::Args),
+    /// Tenants kept as Terraform modules or monaco projects: export them as warden.toml
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
 }
 
 /// How the evaluating commands print.
@@ -65,15 +72,6 @@ pub enum OutputFormat {
     Human,
     /// one JSON document
     Json,
-}
-
-/// What a text is, for standard input and for files whose name does not say.
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
-pub enum KindArg {
-    /// Statements: `ALLOW …;` and `DENY …;`
-    Policy,
-    /// Conditions only, one per `;`
-    Boundary,
 }
 
 /// The catalog flag shared by the commands that check names.
@@ -115,7 +113,9 @@ pub fn run() -> ExitCode {
         Command::Account(command) => account::run(command),
         Command::Audit(args) => audit::run(args),
         Command::Serve(args) => serve::run_server(args),
+        Command::Db(command) => db::run(command),
         Command::Catalog(args) => catalog::run(args),
+        Command::Tenant(command) => tenant::run(command),
     };
     exit.into()
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::http::HeaderName;
 
 use warden::server::{Cidr, Config, Limits, TenantSource, UiConfig, run};
+use warden::store::Schema;
 
 use super::service::StoreArgs;
 use super::{Exit, color_for, fail};
@@ -69,6 +70,10 @@ pub struct Args {
     /// http://LISTEN]
     #[arg(long, value_name = "URL", requires = "ui_user_header")]
     public_origin: Option<String>,
+    /// Bring a PostgreSQL schema up to date before serving, for setups where the service's role
+    /// may change it (else `warden db migrate` does, and serve refuses a schema behind its own)
+    #[arg(long)]
+    migrate: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -117,7 +122,8 @@ pub fn run_server(args: Args) -> Exit {
         .with_ansi(color_for(&std::io::stderr()))
         .with_target(false)
         .init();
-    let service = match args.store.open() {
+    let schema = if args.migrate { Schema::Migrate } else { Schema::Expect };
+    let service = match args.store.open(schema) {
         Ok(service) => service,
         Err(exit) => return exit,
     };
@@ -127,7 +133,12 @@ pub fn run_server(args: Args) -> Exit {
     };
     let config = Config {
         listen: args.listen,
-        tenant: TenantSource { dir: args.store.tenant.tenant.clone(), catalog },
+        tenant: TenantSource {
+            dir: args.store.tenant.tenant.clone(),
+            catalog,
+            #[cfg(feature = "iac")]
+            variables: args.store.tenant.variables.variables(),
+        },
         watch_every: (!watch.is_zero()).then_some(watch),
         limits: Limits { client_timeout, ..Limits::default() },
         ui,

@@ -1,25 +1,26 @@
 //! Opening the token service that `token`, `account`, `audit` and `serve` work on: the tenant,
 //! the database and the deployment's settings (decisions D26), and the actor of `--as`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Duration;
 use warden::diagnostic::{FileReport, SourceFile, human};
 use warden::iam::Principal;
-use warden::store::SqliteStore;
+use warden::store::Schema;
 use warden::token::{Deployment, MAX_PROPAGATION, SystemClock, TokenError, TokenService, valid_prefix};
 
 use super::tenant::TenantArgs;
-use super::{Exit, OutputFormat, color_for, fail};
+use super::{Exit, OutputFormat, color_for, db, fail};
 
 /// The tenant and the database: what a token service is opened from.
 #[derive(clap::Args)]
 pub struct StoreArgs {
-    /// The token database (SQLite), created on first use [default: the tenant's [deployment]
+    /// The token database: a file or `sqlite:PATH` (SQLite, created on first use), or
+    /// `postgres://USER@HOST:PORT/DB?sslmode=verify-full` with the password in WARDEN_DB,
+    /// PGPASSWORD or a PGPASSFILE [env: WARDEN_DB] [default: the tenant's [deployment]
     /// database, else ./warden.db]
-    #[arg(long, value_name = "PATH", env = "WARDEN_DB")]
-    db: Option<PathBuf>,
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
     /// Tokens one owner may hold in the account; every token not deleted counts [default: the
     /// tenant's [deployment] token_limit, else 10]
     #[arg(long, value_name = "N", env = "WARDEN_TOKEN_LIMIT", value_parser = setting(token_limit, "WARDEN_TOKEN_LIMIT"), help_heading = "Deployment")]
@@ -81,14 +82,15 @@ pub struct Opened {
 
 impl ServiceArgs {
     pub fn open(&self) -> Result<Opened, Exit> {
-        Ok(Opened { service: self.store.open()?, format: self.format })
+        Ok(Opened { service: self.store.open(Schema::Expect)?, format: self.format })
     }
 }
 
 impl StoreArgs {
-    /// Loads the tenant, opens the database, applies `[deployment]` and the flags (or their
-    /// environment variables) over it.
-    pub fn open(&self) -> Result<TokenService, Exit> {
+    /// Loads the tenant, opens the database (migrating a PostgreSQL schema only with
+    /// [`Schema::Migrate`]), applies `[deployment]` and the flags (or their environment
+    /// variables) over it.
+    pub fn open(&self, schema: Schema) -> Result<TokenService, Exit> {
         let engine = self.tenant.engine()?;
         let catalog = self.tenant.catalog.load().map_err(fail)?;
         let deployment = self.deployment()?;
@@ -103,12 +105,9 @@ impl StoreArgs {
             settings.propagation = Duration::seconds(seconds);
         }
         let settings = settings.validated().map_err(fail)?;
-        let db =
-            self.db.clone().or(deployment.database.map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("warden.db"));
-        let store = SqliteStore::open(&db)
-            .map_err(|e| fail(format!("cannot open the token database `{}`: {e}", db.display())))?;
-        let service =
-            TokenService::new(Arc::new(store), Arc::new(SystemClock), engine, &catalog, settings).map_err(fail)?;
+        let database = db::named(self.db.as_deref(), Some(deployment.database.as_deref().unwrap_or("warden.db")))?;
+        let store = database.open(schema).map_err(db::failed)?;
+        let service = TokenService::new(store, Arc::new(SystemClock), engine, &catalog, settings).map_err(fail)?;
         if service.switch_differs_from_tenant().map_err(fail)? {
             eprintln!(
                 "warning: the account switch in the database differs from `platform_tokens` in warden.toml; the database holds the truth"
@@ -118,8 +117,12 @@ impl StoreArgs {
     }
 
     /// The `[deployment]` table of the tenant's `warden.toml`; a wrong one is a tenant error.
+    /// A Terraform module or monaco project has none: the flags and environment give it.
     fn deployment(&self) -> Result<Deployment, Exit> {
         let path = self.tenant.tenant.join("warden.toml");
+        if !path.exists() {
+            return Ok(Deployment::default());
+        }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| fail(format!("cannot read the tenant `{}`: {e}", self.tenant.tenant.display())))?;
         let config = SourceFile::new(path.to_string_lossy().trim_start_matches("./"), text);

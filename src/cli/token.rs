@@ -367,6 +367,9 @@ fn check(
                     println!("  {line}");
                 }
             }
+            if outcome.residual_omitted {
+                println!("residual policy: left out, over 1,000 statements or 256 KiB (the decision stands)");
+            }
             if let Some(explanation) = &outcome.explanation {
                 print!("{}", opened.service.engine().render_explanation(explanation, color_for(&std::io::stdout())));
             }
@@ -415,40 +418,30 @@ fn sentence(outcome: &Outcome, request: &CheckRequest) -> String {
     }
 }
 
+/// Scans every file (a file it cannot read is an error, after the rest are scanned: it never
+/// fails open), streaming files of any size (decisions D35).
 fn scan(paths: &[PathBuf]) -> Exit {
-    let mut files = Vec::new();
-    for path in paths {
-        if let Err(e) = collect(path, &mut files) {
-            return fail(format!("cannot read `{}`: {e}", path.display()));
-        }
-    }
+    let (files, mut problems) = super::files::scan_targets(paths);
     let mut found = false;
     for file in files {
-        // Binary files are read as far as they are text.
-        let Ok(bytes) = std::fs::read(&file) else { continue };
-        let text = String::from_utf8_lossy(&bytes);
-        for (line, id) in warden::token::scan(&text) {
-            println!("{}:{line}: platform token {id}", file.display());
-            found = true;
-        }
-    }
-    if found { Exit::No } else { Exit::Ok }
-}
-
-fn collect(path: &std::path::Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
-        entries.sort();
-        for entry in entries {
-            if entry.file_name().is_some_and(|n| n == ".git" || n == "target") {
-                continue;
+        match super::files::scan_tokens(&file) {
+            Ok(hits) => {
+                for (line, id) in hits {
+                    println!("{}:{line}: platform token {id}", file.display());
+                    found = true;
+                }
             }
-            collect(&entry, files)?;
+            Err(error) => problems.push(super::files::refused(&file, &error)),
         }
-    } else {
-        std::fs::metadata(path)?;
-        files.push(path.to_path_buf());
     }
-    Ok(())
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    if !problems.is_empty() {
+        Exit::CouldNotRun
+    } else if found {
+        Exit::No
+    } else {
+        Exit::Ok
+    }
 }

@@ -54,6 +54,12 @@ fn build<'a>(diagnostic: &Diagnostic, name: &'a str, text: &str, color: bool) ->
     if let Some(help) = &diagnostic.help {
         report = report.with_help(help);
     }
+    if let Some(resource) = &diagnostic.resource {
+        report = report.with_note(format!("in `{resource}`"));
+    }
+    for note in &diagnostic.notes {
+        report = report.with_note(note);
+    }
     if let Some(fix) = &diagnostic.fix {
         report = report.with_note(format!("fix: {} (`warden lint --fix` applies it)", fix.description));
     }

@@ -1,5 +1,6 @@
 //! The stable JSON shape of diagnostics (documented in the README):
-//! `[{code, severity, message, file, start, end, line, column, end_line, end_column, labels, help, fix}]`.
+//! `[{code, severity, message, file, start, end, line, column, end_line, end_column, labels, help, fix,
+//! resource, notes}]`.
 
 use serde::Serialize;
 
@@ -36,6 +37,10 @@ pub struct JsonDiagnostic<'a> {
     pub help: Option<&'a str>,
     /// The edit that mends it.
     pub fix: Option<JsonFix<'a>>,
+    /// The resource inside a host file (`dynatrace_iam_policy.admin`); `null` in policy files.
+    pub resource: Option<&'a str>,
+    /// Context with no place of its own (which resource reads a policy file).
+    pub notes: Vec<&'a str>,
 }
 
 /// A secondary location of a finding.
@@ -113,6 +118,8 @@ fn one<'a>(report: &FileReport<'a>, d: &'a Diagnostic) -> JsonDiagnostic<'a> {
                 .map(|e| JsonEdit { start: e.span.start, end: e.span.end, replacement: &e.replacement })
                 .collect(),
         }),
+        resource: d.resource.as_deref(),
+        notes: d.notes.iter().map(|note| note.as_ref()).collect(),
     }
 }
 

@@ -131,12 +131,26 @@ pub struct Diagnostic {
     pub help: Option<Cow<'static, str>>,
     /// An edit that mends it, for `warden lint --fix`.
     pub fix: Option<Fix>,
+    /// What the finding belongs to inside its file, when the file holds several policies: a
+    /// Terraform resource (`dynatrace_iam_policy.admin`), a monaco entry (`policies[id=admin]`).
+    pub resource: Option<String>,
+    /// Context that has no place of its own in the file, such as the resource that reads it.
+    pub notes: Vec<Cow<'static, str>>,
 }
 
 impl Diagnostic {
     /// A finding of `rule` at `span`.
     pub fn new(rule: &'static Rule, span: Range<usize>, message: impl Into<Cow<'static, str>>) -> Diagnostic {
-        Diagnostic { rule, message: message.into(), span, labels: Vec::new(), help: None, fix: None }
+        Diagnostic {
+            rule,
+            message: message.into(),
+            span,
+            labels: Vec::new(),
+            help: None,
+            fix: None,
+            resource: None,
+            notes: Vec::new(),
+        }
     }
 
     /// Adds what to do about it.
@@ -154,6 +168,18 @@ impl Diagnostic {
     /// Adds the fix that mends it.
     pub fn with_fix(mut self, fix: Fix) -> Diagnostic {
         self.fix = Some(fix);
+        self
+    }
+
+    /// Says what in the file the finding belongs to (a Terraform resource, a monaco entry).
+    pub fn with_resource(mut self, resource: impl Into<String>) -> Diagnostic {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: impl Into<Cow<'static, str>>) -> Diagnostic {
+        self.notes.push(note.into());
         self
     }
 

@@ -75,10 +75,13 @@ fn uri(name: &str) -> String {
 }
 
 fn result(file: &SourceFile, d: &Diagnostic, rule_index: Option<usize>) -> Value {
-    let text = match &d.help {
+    let mut text = match &d.help {
         Some(help) => format!("{} ({help})", d.message),
         None => d.message.to_string(),
     };
+    for note in &d.notes {
+        text.push_str(&format!(". Note: {note}"));
+    }
     let mut result = json!({
         "ruleId": d.code(),
         "level": level(d.severity()),
@@ -87,6 +90,9 @@ fn result(file: &SourceFile, d: &Diagnostic, rule_index: Option<usize>) -> Value
     });
     if let Some(index) = rule_index {
         result["ruleIndex"] = json!(index);
+    }
+    if let Some(resource) = &d.resource {
+        result["locations"][0]["logicalLocations"] = json!([{"fullyQualifiedName": resource, "kind": "resource"}]);
     }
     if !d.labels.is_empty() {
         result["relatedLocations"] = d

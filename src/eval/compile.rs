@@ -408,13 +408,8 @@ fn split<'s>(
         .permissions
         .iter()
         .map(|name| {
-            // A permission that takes no conditions at all keeps them: a WHERE on it is an error
-            // (D10), never a wider grant.
-            let restricts = |c: &Condition| match catalog.permission(&name.text) {
-                Some(permission) => !permission.takes_conditions || catalog.accepts(permission, &c.key.text),
-                None => true,
-            };
-            let (own, not_applicable) = conditions.iter().cloned().partition(restricts);
+            let (own, not_applicable) =
+                conditions.iter().cloned().partition(|c: &Condition| catalog.restricts(&name.text, &c.key.text));
             (name, own, not_applicable)
         })
         .collect()

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::compile;
 use super::value::{Subject, Truth};
-use super::{CompiledStatement, Decision, Engine, Query, StatementRef};
+use super::{CompiledStatement, Decision, Engine, Query, Residual, ResidualLimit, StatementRef};
 use crate::catalog::GlobalType;
 use crate::iam::{Level, Parameter};
 use crate::syntax::{Condition, Effect, condition_text};
@@ -46,6 +46,17 @@ pub struct Explanation {
     pub ignored_attributes: Vec<String>,
     /// A conditional answer's residual policy.
     pub residual: Option<String>,
+    /// The residual was larger than the explanation's [`ResidualLimit`] and is left out (the
+    /// decision stands: a residual cut short would grant more than the policies do).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub residual_omitted: bool,
+    /// How many statements of a conditional answer `deciding` leaves out, past the same limit.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub deciding_omitted: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// One statement of the tenant, where it is written and how it is bound.
@@ -148,13 +159,25 @@ pub struct NearMiss {
 }
 
 impl Engine {
-    /// Explains a decision made for `query`.
+    /// Explains a decision made for `query`, every statement of it.
     ///
     /// # Panics
     ///
     /// When another engine made the query.
     pub fn explain(&self, query: &Query<'_>, decision: &Decision) -> Explanation {
+        self.explain_within(query, decision, ResidualLimit::NONE)
+    }
+
+    /// Explains a decision made for `query` within `limit`: a conditional answer's residual
+    /// ([`Engine::residual_within`]) and the statements it lists as deciding stop at the limit,
+    /// and the explanation says what it left out.
+    ///
+    /// # Panics
+    ///
+    /// When another engine made the query.
+    pub fn explain_within(&self, query: &Query<'_>, decision: &Decision, limit: ResidualLimit) -> Explanation {
         self.assert_own(query);
+        let residual = self.residual_within(query, decision, limit);
         let statements = self.statements_of(query);
         let permission = self.permission_of(query);
         let principal = self.tenant.email(query.principal).to_string();
@@ -172,7 +195,9 @@ impl Engine {
             elsewhere: Vec::new(),
             missing_attributes: Vec::new(),
             ignored_attributes: self.ignored(query).map(str::to_string).collect(),
-            residual: self.residual_text(query, decision),
+            residual_omitted: residual == Some(Residual::Omitted),
+            residual: residual.and_then(Residual::into_text),
+            deciding_omitted: 0,
         };
         match decision {
             Decision::Allow { statement } => {
@@ -192,10 +217,18 @@ impl Engine {
                 explanation.decision = "conditional";
                 explanation.reason = "conditional";
                 let context = self.context(query);
+                let mut text_bytes = 0usize;
                 for remaining in residual {
-                    explanation.deciding.push(self.report(query, remaining.statement));
+                    let statement = statements.at(remaining.statement);
+                    let span = &statement.span;
+                    text_bytes = text_bytes.saturating_add(span.end - span.start);
+                    if explanation.deciding.len() < limit.statements && text_bytes <= limit.bytes {
+                        explanation.deciding.push(self.report(query, remaining.statement));
+                    } else {
+                        explanation.deciding_omitted += 1;
+                    }
                     for &c in &remaining.conditions {
-                        let condition = &statements.at(remaining.statement).compiled.conditions[c];
+                        let condition = &statement.compiled.conditions[c];
                         let key = &condition.source.key.text;
                         if condition.evaluate(&context) == Truth::Unknown
                             && !explanation.missing_attributes.iter().any(|k| **k == **key)
@@ -410,6 +443,14 @@ impl Engine {
             };
             out.push_str(&self.snippet(&statements.at(report.statement), report, kind, &label, None, color));
         }
+        if explanation.deciding_omitted > 0 {
+            let more = explanation.deciding_omitted;
+            out.push_str(&format!(
+                "… and {more} more statement{} that depend{} on the missing attributes, left out\n",
+                if more == 1 { "" } else { "s" },
+                if more == 1 { "s" } else { "" }
+            ));
+        }
         for miss in &explanation.closest {
             let statement = &statements.at(miss.statement.statement);
             let condition = &statement.conditions[miss.condition_index];
@@ -434,6 +475,9 @@ impl Engine {
             for line in residual.lines() {
                 out.push_str(&format!("  {line}\n"));
             }
+        }
+        if explanation.residual_omitted {
+            out.push_str("residual policy: left out, too large to show (the decision stands)\n");
         }
         if !explanation.ignored_attributes.is_empty() {
             let list: Vec<String> = explanation.ignored_attributes.iter().map(|k| format!("`{k}`")).collect();

@@ -683,6 +683,8 @@ pub struct ResidualLimit {
 impl ResidualLimit {
     /// What a service's answer carries: 1,000 statements or 256 KiB.
     pub const ANSWER: ResidualLimit = ResidualLimit { statements: 1_000, bytes: 256 * 1024 };
+    /// What a person reads at a terminal: 20 statements or 16 KiB.
+    pub const TERMINAL: ResidualLimit = ResidualLimit { statements: 20, bytes: 16 * 1024 };
     /// No limit.
     pub const NONE: ResidualLimit = ResidualLimit { statements: usize::MAX, bytes: usize::MAX };
 }

@@ -27,24 +27,31 @@ pub struct TenantFiles {
 }
 
 impl TenantFiles {
-    /// Reads `warden.toml`, `policies/*.policy` and `boundaries/*.boundary` under `dir`.
+    /// Reads `warden.toml`, `policies/*.policy` and `boundaries/*.boundary` under `dir`, with
+    /// the walker and the limits of every command (decisions D35): regular files of at most
+    /// 16 MiB, symlinks to directories not followed.
     pub fn read(dir: &Path) -> std::io::Result<TenantFiles> {
         let name = |path: &Path| path.to_string_lossy().trim_start_matches("./").to_string();
-        let config_path = dir.join("warden.toml");
-        let config = SourceFile::new(name(&config_path), std::fs::read_to_string(&config_path)?);
+        let read = |path: &Path| {
+            crate::host::read_text(path)
+                .map(|text| SourceFile::new(name(path), text))
+                .map_err(|e| std::io::Error::other(format!("`{}`: {e}", path.display())))
+        };
+        let config = read(&dir.join("warden.toml"))?;
         let read_all = |folder: &str, extension: &str| -> std::io::Result<Vec<SourceFile>> {
             let folder = dir.join(folder);
             if !folder.is_dir() {
                 return Ok(Vec::new());
             }
-            let mut paths: Vec<_> = std::fs::read_dir(&folder)?
-                .map(|entry| entry.map(|e| e.path()))
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .filter(|p| p.extension().is_some_and(|e| e == extension))
-                .collect();
-            paths.sort();
-            paths.iter().map(|p| Ok(SourceFile::new(name(p), std::fs::read_to_string(p)?))).collect()
+            let walk = crate::host::walk(&folder);
+            if let Some((_, error)) = walk.failed.into_iter().next() {
+                return Err(error);
+            }
+            walk.files
+                .iter()
+                .filter(|p| p.parent() == Some(folder.as_path()) && p.extension().is_some_and(|e| e == extension))
+                .map(|p| read(p))
+                .collect()
         };
         Ok(TenantFiles {
             config,
@@ -179,6 +186,23 @@ impl Config<'_> {
         }
     }
 
+    /// Ids and parameter values are put into policy text (`${global:userId}`, residuals), where
+    /// the language can write neither a `${` (it reads as a placeholder) nor a line break (it
+    /// ends the string). `what` names the value (quoted). False when it reported one.
+    fn writable(&mut self, what: &str, value: &str, span: Range<usize>) -> bool {
+        let problem = if value.contains("${") {
+            "holds `${`, which policy text reads as a placeholder"
+        } else if value.contains(['\n', '\r']) {
+            "holds a line break, which a string in policy text cannot"
+        } else {
+            return true;
+        };
+        self.report(Diagnostic::new(&rules::UNWRITABLE_VALUE, span, format!("{what} {problem}")).with_help(
+            "ids and parameter values are put into policy text as they are: write the value itself, on one line",
+        ));
+        false
+    }
+
     fn resolve(
         &mut self,
         parsed: TenantFile,
@@ -186,6 +210,16 @@ impl Config<'_> {
         mut boundaries: BTreeMap<String, Boundary>,
         linted: &mut impl FnMut(&SourceFile, Kind) -> check::Linted,
     ) -> Tenant {
+        // The ids that `${global:userId}`, `${global:userGroup}` and `${global:levelId}` stand
+        // for (errors refuse the tenant, whatever these return).
+        let ids = std::iter::once(("account", &parsed.account.id))
+            .chain(parsed.environment.iter().map(|e| ("environment", &e.id)))
+            .chain(parsed.user.iter().map(|u| ("user", &u.id)))
+            .chain(parsed.service_user.iter().map(|s| ("service user", &s.id)))
+            .chain(parsed.group.iter().map(|g| ("group", &g.id)));
+        for (what, id) in ids {
+            let _ = self.writable(&format!("the {what} id `{}`", id.get_ref().escape_debug()), id.get_ref(), id.span());
+        }
         let mut seen = HashMap::new();
         let environments: Vec<Environment> = parsed
             .environment
@@ -201,7 +235,10 @@ impl Config<'_> {
             .iter()
             .map(|u| {
                 self.unique(&mut seen, "user", &u.id);
-                self.unique(&mut seen, "user", &u.email);
+                // A user may be known by its email alone (tenants kept as Terraform or monaco).
+                if u.email.get_ref() != u.id.get_ref() {
+                    self.unique(&mut seen, "user", &u.email);
+                }
                 User { id: u.id.get_ref().clone(), email: u.email.get_ref().clone() }
             })
             .collect();
@@ -279,7 +316,7 @@ impl Config<'_> {
             user_names,
             service_user_names,
             account: Account {
-                id: parsed.account.id,
+                id: parsed.account.id.into_inner(),
                 name: parsed.account.name,
                 platform_tokens: parsed.account.platform_tokens,
             },
@@ -425,6 +462,17 @@ impl Config<'_> {
             ok = false;
         }
         for (name, value) in &binding.parameters {
+            let values = match value.get_ref() {
+                ParameterFile::One(one) => std::slice::from_ref(one),
+                ParameterFile::Many(many) => many.as_slice(),
+            };
+            // A parameter may stand for itself (`team = "${bindParam:team}"`, as `warden diff`
+            // binds a policy compared alone): in policy text it reads as what it is.
+            let itself = format!("${{bindParam:{}}}", name.get_ref());
+            for text in values.iter().filter(|&text| *text != itself) {
+                ok &=
+                    self.writable(&format!("the parameter value `{} = {text:?}`", name.get_ref()), text, value.span());
+            }
             match uses.get(name.get_ref()) {
                 None => {
                     self.report(

@@ -1,11 +1,15 @@
 //! The IAM model of semantics.md §1 (account, environments, users, service users, groups,
 //! policies, boundaries, bindings) and the loading of a tenant directory that admins keep in
-//! git: `warden.toml`, `policies/*.policy`, `boundaries/*.boundary`.
+//! git: `warden.toml`, `policies/*.policy`, `boundaries/*.boundary`; or a Terraform module or
+//! a monaco project ([`TenantDir`]).
 
 mod boundaries;
 mod builtin;
+mod dir;
 mod error;
 mod file;
+#[cfg(feature = "iac")]
+mod host;
 mod load;
 pub mod rules;
 
@@ -15,7 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustc_hash::FxHashMap as HashMap;
 
 pub use builtin::BUILTIN_POLICIES;
+pub use dir::TenantDir;
 pub use error::UnknownPrincipal;
+#[cfg(feature = "iac")]
+pub use host::HostTenant;
 pub use load::{FileFindings, Loaded, TenantFiles, load};
 
 use crate::catalog::{Catalog, Permission};

@@ -20,13 +20,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use super::credentials::Credentials;
-use super::error::{ApiError, ApiReason, challenge};
+use super::error::{ApiError, ApiReason, challenge, outgoing};
 use super::json::{RawBody, parse, reply};
 use super::log::Logged;
 use super::metrics::Endpoint;
 use crate::eval::AttrValue;
 use crate::iam::Principal;
-use crate::token::{Actor, Caller, CheckReason, CheckRequest, Outcome, TokenError, TokenService, redact};
+use crate::token::{Actor, Caller, CheckReason, CheckRequest, Outcome, TokenError, TokenService};
 
 /// Reading policies is the right to see an explanation (D29).
 const READ_POLICIES: &str = "iam:policies:read";
@@ -88,7 +88,7 @@ impl UnknownNames {
         if logged.len() >= LOGGED_UNKNOWN_NAMES || !logged.insert(message.to_string()) {
             return;
         }
-        tracing::warn!("forward-auth: {}", redact(message));
+        tracing::warn!("forward-auth: {}", outgoing(message));
         if logged.len() == LOGGED_UNKNOWN_NAMES {
             tracing::warn!(
                 "forward-auth: {LOGGED_UNKNOWN_NAMES} unknown names logged; further ones are only counted, in warden_decisions_total{{endpoint=\"auth\"}}"

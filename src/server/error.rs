@@ -1,6 +1,8 @@
 //! The one error answer of the HTTP API (decisions D28): `{"error": {"code", "message", "reason"}}`,
 //! `reason` a stable snake_case rule id, the message saying what to change.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -162,9 +164,7 @@ impl From<TokenError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        // Messages quote what the client sent; a token pasted where it does not belong is cut
-        // to its id even there (tokens.md §1: secrets never appear in errors or logs).
-        let message = redact(&self.message);
+        let message = outgoing(&self.message);
         let reason = self.reason.as_str();
         if self.status.is_server_error() {
             tracing::error!("{} {reason}: {message}", self.status.as_u16());
@@ -191,5 +191,113 @@ pub fn challenge(reason: CheckReason) -> &'static str {
         _ if reason.rejects_the_token() => r#"Bearer error="invalid_token""#,
         CheckReason::InvalidRequest => r#"Bearer error="invalid_request""#,
         _ => r#"Bearer error="insufficient_scope""#,
+    }
+}
+
+/// How much of one piece of client input a message shows.
+const QUOTED_CHARS: usize = 100;
+/// The most of a message that is shown: quotes that do not pair up (client input holding
+/// backticks) cannot make one long either.
+const MESSAGE_CHARS: usize = 1_000;
+
+/// A message as it leaves the service, in an answer, on a page or in the log. Messages quote
+/// what the client sent in backticks (serde's in double quotes): each quote is cut to its first
+/// 100 characters and `…`, and the whole message to 1,000. A token pasted where it does not
+/// belong is cut to its id first (tokens.md §1: secrets never appear in errors or logs).
+pub(crate) fn outgoing(message: &str) -> Cow<'_, str> {
+    let redacted = redact(message);
+    if redacted.len() <= QUOTED_CHARS {
+        return redacted;
+    }
+    let mut out = String::with_capacity(redacted.len().min(4 * MESSAGE_CHARS));
+    // The open quote's delimiter and how many characters it has shown; a backslash inside
+    // double quotes escapes the next character, as serde writes strings.
+    let mut quote: Option<(char, usize)> = None;
+    let mut escaped = false;
+    let mut shown = 0;
+    for c in redacted.chars() {
+        if shown == MESSAGE_CHARS {
+            out.push('…');
+            break;
+        }
+        let kept = match quote {
+            Some((delimiter, _)) if c == delimiter && !escaped => {
+                quote = None;
+                Some(c)
+            }
+            Some((delimiter, count)) => {
+                escaped = delimiter == '"' && c == '\\' && !escaped;
+                quote = Some((delimiter, count + 1));
+                match count.cmp(&QUOTED_CHARS) {
+                    std::cmp::Ordering::Less => Some(c),
+                    std::cmp::Ordering::Equal => Some('…'),
+                    std::cmp::Ordering::Greater => None,
+                }
+            }
+            None => {
+                if c == '`' || c == '"' {
+                    quote = Some((c, 0));
+                }
+                Some(c)
+            }
+        };
+        if let Some(kept) = kept {
+            out.push(kept);
+            shown += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One piece of client input shown on its own (a token id a form sent): its first 100
+/// characters and `…`.
+pub(crate) fn shortened(input: &str) -> Cow<'_, str> {
+    match input.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => Cow::Owned(format!("{}…", &input[..cut])),
+        None => Cow::Borrowed(input),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{outgoing, shortened};
+
+    #[test]
+    fn quoted_input_is_cut_and_the_rest_of_the_message_kept() {
+        let name = "é".repeat(60_000);
+        let message = format!("unknown environment `{name}`; the tenant's environments are `dev`, `prod`");
+        let shown = outgoing(&message);
+        assert_eq!(
+            shown,
+            format!("unknown environment `{}…`; the tenant's environments are `dev`, `prod`", "é".repeat(100))
+        );
+        let serde =
+            format!("`scope`: invalid type: string \"{}\\\"{}\", expected a sequence", "a".repeat(50), "b".repeat(500));
+        assert_eq!(
+            outgoing(&serde),
+            format!("`scope`: invalid type: string \"{}\\\"{}…\", expected a sequence", "a".repeat(50), "b".repeat(48))
+        );
+        let short = "no route `GET /v1/authorise`";
+        assert_eq!(outgoing(short), short);
+    }
+
+    #[test]
+    fn input_that_quotes_itself_cannot_make_a_message_long() {
+        let message = format!("unknown environment `{}`; did you mean `prod`?", "a`".repeat(30_000));
+        let shown = outgoing(&message);
+        assert_eq!(shown.chars().count(), 1_001);
+        assert!(shown.ends_with('…'));
+    }
+
+    #[test]
+    fn a_token_in_quoted_input_is_cut_to_its_id_before_the_quote_is_cut() {
+        let secret = "S".repeat(64);
+        let token = format!("dt0s16.ABCDEFGHIJKLMNOPQRSTUVWX.{secret}");
+        let message = format!("no token `{}{token}`", "x".repeat(90));
+        let shown = outgoing(&message);
+        assert!(!shown.contains("SSSS"), "{shown}");
+        assert_eq!(shown, format!("no token `{}dt0s16.ABC…`", "x".repeat(90)));
+        assert_eq!(shortened(&"i".repeat(150)), format!("{}…", "i".repeat(100)));
+        assert_eq!(shortened("dt0s16.ABC"), "dt0s16.ABC");
     }
 }

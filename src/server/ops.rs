@@ -41,14 +41,18 @@ pub async fn metrics(State(state): State<Arc<super::State>>) -> Response {
     response
 }
 
-pub async fn not_found(method: Method, uri: Uri) -> ApiError {
+/// No such route: the answer lists the routes there are, the token pages among them when they
+/// are on.
+pub async fn not_found(State(state): State<Arc<super::State>>, method: Method, uri: Uri) -> ApiError {
+    let routes = "/iam/v1/accounts/{account}/platform-tokens, /v1/authorize, /v1/auth, /healthz, /readyz";
+    let served = match state.ui {
+        Some(_) => format!("{routes}, /metrics and the token pages under /ui/"),
+        None => format!("{routes} and /metrics"),
+    };
     ApiError::new(
         StatusCode::NOT_FOUND,
         HttpReason::NotFound,
-        format!(
-            "no route `{method} {}`; warden serves /iam/v1/accounts/{{account}}/platform-tokens, /v1/authorize, /v1/auth, /healthz, /readyz and /metrics",
-            uri.path()
-        ),
+        format!("no route `{method} {}`; warden serves {served}", uri.path()),
     )
 }
 

@@ -11,15 +11,19 @@ use tokio::signal::unix::Signal;
 use super::State;
 use crate::catalog::Catalog;
 use crate::eval::Engine;
-use crate::iam::{TenantFiles, load};
+use crate::iam::TenantDir;
 
-/// Where the tenant is read from.
+/// Where the tenant is read from: a `warden.toml` tenant, a Terraform module or a monaco
+/// project.
 #[derive(Debug, Clone)]
 pub struct TenantSource {
     /// The tenant directory.
     pub dir: PathBuf,
     /// The catalog its policies are checked against.
     pub catalog: Catalog,
+    /// Values of the module's Terraform variables.
+    #[cfg(feature = "iac")]
+    pub variables: crate::host::Variables,
 }
 
 /// The last reload: a fingerprint of what was read (or of why it could not be), and whether
@@ -38,13 +42,17 @@ fn fingerprint(texts: impl Hash) -> u64 {
 
 impl TenantSource {
     /// Reads the tenant's texts.
-    fn read(&self) -> Result<TenantFiles, String> {
-        TenantFiles::read(&self.dir).map_err(|e| format!("cannot read the tenant `{}`: {e}", self.dir.display()))
+    fn read(&self) -> Result<TenantDir, String> {
+        #[cfg(feature = "iac")]
+        let read = TenantDir::read_with(&self.dir, &self.variables);
+        #[cfg(not(feature = "iac"))]
+        let read = TenantDir::read(&self.dir);
+        read.map_err(|e| format!("cannot read the tenant `{}`: {e}", self.dir.display()))
     }
 
     /// Compiles the tenant, or lists its errors one per line (`file:line:column: error[code]: …`).
-    fn compile(&self, files: &TenantFiles) -> Result<Engine, Vec<String>> {
-        let loaded = load(files, &self.catalog);
+    fn compile(&self, tenant: &TenantDir) -> Result<Engine, Vec<String>> {
+        let loaded = tenant.load(&self.catalog);
         if let Some(tenant) = loaded.tenant {
             return Ok(Engine::new(tenant, &self.catalog));
         }
@@ -75,7 +83,8 @@ impl State {
     pub(super) fn reload(&self, forced: bool) {
         let read = self.tenant.read();
         let seen = match &read {
-            Ok(files) => {
+            Ok(tenant) => {
+                let files = tenant.files();
                 let texts = std::iter::once(&files.config).chain(&files.policies).chain(&files.boundaries);
                 fingerprint(texts.map(|file| (&file.name, &file.text)).collect::<Vec<_>>())
             }

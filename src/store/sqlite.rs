@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
-use crate::token::{AuditEntry, Change, Owner, Status, StoreError, TokenDigest, TokenId, TokenRecord, TokenStore};
+use super::error::SchemaError;
+use crate::token::{
+    AuditEntry, Change, NOT_EMPTY, Owner, Snapshot, Status, StoreError, TokenDigest, TokenId, TokenRecord, TokenStore,
+};
 
 /// Schema versions, applied in order; `PRAGMA user_version` says how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -135,7 +138,36 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(TokenRecord, bool)> {
     ))
 }
 
+/// The columns [`audit_entry`] reads.
+const AUDIT_COLUMNS: &str = "at, account, actor, action, token, new_token, outcome";
+
+fn audit_entry(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        at: time(row.get(0)?),
+        // Entries from before accounts were recorded may have none (see the migrations).
+        account: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+        actor: row.get(2)?,
+        action: row.get(3)?,
+        token: row.get::<_, Option<String>>(4)?.map(TokenId),
+        new_token: row.get::<_, Option<String>>(5)?.map(TokenId),
+        outcome: row.get(6)?,
+    })
+}
+
 impl SqliteStore {
+    /// The schema version this warden brings a database to.
+    pub const VERSION: usize = MIGRATIONS.len();
+
+    /// The schema version of a database file, 0 for one not made yet; nothing is changed.
+    pub fn version(path: &Path) -> Result<usize, StoreError> {
+        if !path.exists() {
+            return Ok(0);
+        }
+        let connection =
+            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(error)?;
+        connection.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(error)
+    }
+
     /// Opens (and creates, on first use, readable by its owner only) the database file and
     /// brings its schema up to date. Other processes setting up or using the same file are
     /// waited for up to the busy timeout (D25).
@@ -147,6 +179,10 @@ impl SqliteStore {
         connection.pragma_update(None, "synchronous", "NORMAL").map_err(error)?;
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(error)?;
         let version: usize = transaction.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(error)?;
+        if version > MIGRATIONS.len() {
+            let newer = SchemaError::Newer { found: version, known: MIGRATIONS.len() };
+            return Err(StoreError::Database(format!("`{}`: {newer}", path.display())));
+        }
         for migration in MIGRATIONS.iter().skip(version) {
             transaction.execute_batch(migration).map_err(error)?;
         }
@@ -222,10 +258,10 @@ fn insert_audit(connection: &Connection, audit: &AuditEntry) -> rusqlite::Result
     Ok(())
 }
 
-fn insert_token(connection: &Connection, r: &TokenRecord) -> rusqlite::Result<()> {
+fn insert_token(connection: &Connection, r: &TokenRecord, deleted: bool) -> rusqlite::Result<()> {
     connection.execute(
         &format!(
-            "INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15, ?16)"
+            "INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
         ),
         params![
             r.id.0,
@@ -242,6 +278,7 @@ fn insert_token(connection: &Connection, r: &TokenRecord) -> rusqlite::Result<()
             if r.status == Status::Active { "active" } else { "disabled" },
             r.last_used_at.map(millis),
             r.digest.0.as_slice(),
+            deleted,
             r.rotated_from.as_ref().map(|t| t.0.as_str()),
             r.rotated_to.as_ref().map(|t| t.0.as_str()),
         ],
@@ -264,7 +301,7 @@ impl TokenStore for SqliteStore {
                     return Err(StoreError::LimitReached(limit));
                 }
             }
-            insert_token(transaction, record).map_err(error)?;
+            insert_token(transaction, record, false).map_err(error)?;
             insert_audit(transaction, audit).map_err(error)
         })
     }
@@ -332,7 +369,7 @@ impl TokenStore for SqliteStore {
                     _ => StoreError::NotFound(old.clone()),
                 });
             }
-            insert_token(transaction, new).map_err(error)?;
+            insert_token(transaction, new, false).map_err(error)?;
             insert_audit(transaction, audit).map_err(error)
         })
     }
@@ -370,30 +407,27 @@ impl TokenStore for SqliteStore {
         token: Option<&TokenId>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(|c| {
-            let mut statement = c.prepare(
-                "SELECT at, account, actor, action, token, new_token, outcome FROM audit
-                 WHERE account = ?1 AND at >= ?2 AND (?3 IS NULL OR token = ?3 OR new_token = ?3) ORDER BY seq",
-            )?;
+            let mut statement = c.prepare(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit
+                 WHERE account = ?1 AND at >= ?2 AND (?3 IS NULL OR token = ?3 OR new_token = ?3) ORDER BY seq"
+            ))?;
             let since = since.map_or(i64::MIN, millis);
-            let rows = statement.query_map(params![account, since, token.map(|t| t.0.as_str())], |row| {
-                Ok(AuditEntry {
-                    at: time(row.get(0)?),
-                    account: row.get(1)?,
-                    actor: row.get(2)?,
-                    action: row.get(3)?,
-                    token: row.get::<_, Option<String>>(4)?.map(TokenId),
-                    new_token: row.get::<_, Option<String>>(5)?.map(TokenId),
-                    outcome: row.get(6)?,
-                })
-            })?;
+            let rows = statement.query_map(params![account, since, token.map(|t| t.0.as_str())], audit_entry)?;
             rows.collect()
         })
     }
 
-    fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
+    fn touch(&self, uses: &[(TokenId, DateTime<Utc>)]) -> Result<(), StoreError> {
         self.write(|transaction| {
-            let update = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1";
-            transaction.execute(update, params![id.0, millis(at)]).map(|_| ()).map_err(error)
+            let mut update = transaction
+                .prepare(
+                    "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+                )
+                .map_err(error)?;
+            for (id, at) in uses {
+                update.execute(params![id.0, millis(*at)]).map_err(error)?;
+            }
+            Ok(())
         })
     }
 
@@ -415,6 +449,57 @@ impl TokenStore for SqliteStore {
                 "INSERT INTO ui_spent_form_tokens (nonce, until) VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING";
             let inserted = transaction.execute(insert, params![nonce, millis(until)]).map_err(error)?;
             Ok(inserted == 1)
+        })
+    }
+
+    fn export(&self) -> Result<Snapshot, StoreError> {
+        // One read transaction, so the three parts are of one moment.
+        self.read(|c| {
+            c.execute_batch("BEGIN")?;
+            let snapshot = (|| {
+                let accounts = c
+                    .prepare("SELECT id, platform_tokens FROM accounts ORDER BY id")?
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let tokens = c
+                    .prepare(&format!("SELECT {COLUMNS} FROM tokens ORDER BY id"))?
+                    .query_map([], record)?
+                    .collect::<rusqlite::Result<_>>()?;
+                let audit = c
+                    .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))?
+                    .query_map([], audit_entry)?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(Snapshot { accounts, tokens, audit })
+            })();
+            c.execute_batch("COMMIT")?;
+            snapshot
+        })
+    }
+
+    fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.write(|transaction| {
+            let held: i64 = transaction
+                .query_row(
+                    "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM tokens) + (SELECT COUNT(*) FROM audit)",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(error)?;
+            if held > 0 {
+                return Err(StoreError::Database(NOT_EMPTY.into()));
+            }
+            for (account, allowed) in &snapshot.accounts {
+                transaction
+                    .execute("INSERT INTO accounts (id, platform_tokens) VALUES (?1, ?2)", params![account, allowed])
+                    .map_err(error)?;
+            }
+            for (token, deleted) in &snapshot.tokens {
+                insert_token(transaction, token, *deleted).map_err(error)?;
+            }
+            for entry in &snapshot.audit {
+                insert_audit(transaction, entry).map_err(error)?;
+            }
+            Ok(())
         })
     }
 }

@@ -47,7 +47,7 @@ impl TokenService {
         token: &NewToken,
     ) -> Result<String, TokenError> {
         let tenant = engine.tenant();
-        if self.store.account_switch(&tenant.account.id)? == Some(false) {
+        if self.account_switch(&tenant.account.id)? == Some(false) {
             return Err(TokenError::refused(
                 Rule::TokensDisabled,
                 format!("account `{}` does not allow platform tokens", tenant.account.id),

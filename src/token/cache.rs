@@ -1,9 +1,9 @@
-//! What a service keeps in memory (tokens.md §5): the compiled tenant and token records, each
-//! used for at most the propagation bound, and the writer of last-used times, which keeps that
-//! write off the check's path.
+//! What a service keeps in memory (tokens.md §5): the compiled tenant, token records and the
+//! account switch, each used for at most the propagation bound (or until the store reports a
+//! change), and the writer of last-used times, which keeps that write off the check's path.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
@@ -111,9 +111,66 @@ impl TokenCache {
         self.forgotten.fetch_add(1, Ordering::AcqRel);
         tokens.remove(id);
     }
+
+    /// Drops every token: changes may have been missed.
+    pub fn forget_all(&self) {
+        let mut tokens = self.tokens.write().expect("the token cache lock is never poisoned");
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+        tokens.clear();
+    }
 }
 
-/// Writes last-used times on a thread of its own, at most once a minute per token (tokens.md §2).
+/// An account's switch as read, and when.
+struct SwitchRead {
+    account: String,
+    switch: Option<bool>,
+    at: DateTime<Utc>,
+}
+
+/// The account's platform-tokens switch as last read, which every create consults.
+#[derive(Default)]
+pub(super) struct SwitchCache {
+    read: RwLock<Option<SwitchRead>>,
+    /// Bumped by every [`SwitchCache::forget`], as for tokens.
+    forgotten: AtomicU64,
+}
+
+impl SwitchCache {
+    /// The account's switch from memory while younger than `bound`, else from `fetch`.
+    pub fn get_or_fetch(
+        &self,
+        account: &str,
+        now: DateTime<Utc>,
+        bound: Duration,
+        fetch: impl FnOnce() -> Result<Option<bool>, StoreError>,
+    ) -> Result<Option<bool>, StoreError> {
+        if let Some(read) = &*self.read.read().expect("the switch lock is never poisoned") {
+            if read.account == account && now - read.at <= bound {
+                return Ok(read.switch);
+            }
+        }
+        let generation = self.forgotten.load(Ordering::Acquire);
+        let switch = fetch()?;
+        let mut read = self.read.write().expect("the switch lock is never poisoned");
+        if self.forgotten.load(Ordering::Acquire) == generation {
+            *read = Some(SwitchRead { account: account.to_string(), switch, at: now });
+        }
+        Ok(switch)
+    }
+
+    /// Drops the switch: it is read again at the next create.
+    pub fn forget(&self) {
+        let mut read = self.read.write().expect("the switch lock is never poisoned");
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+        *read = None;
+    }
+}
+
+/// How long the writer waits before it tries again to write uses the store refused.
+const RETRY_USES: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Writes last-used times on a thread of its own, at most once a minute per token (tokens.md §2),
+/// many in one transaction; uses the store could not take are kept and written later.
 pub(super) struct LastUsed {
     written: Mutex<HashMap<TokenId, DateTime<Utc>>>,
     uses: Option<Sender<(TokenId, DateTime<Utc>)>>,
@@ -123,11 +180,7 @@ pub(super) struct LastUsed {
 impl LastUsed {
     pub fn new(store: Arc<dyn TokenStore>) -> LastUsed {
         let (uses, received) = channel::<(TokenId, DateTime<Utc>)>();
-        let writer = std::thread::spawn(move || {
-            for (id, at) in received {
-                let _ = store.touch(&id, at);
-            }
-        });
+        let writer = std::thread::spawn(move || write_uses(&*store, &received));
         LastUsed { written: Mutex::new(HashMap::default()), uses: Some(uses), writer: Some(writer) }
     }
 
@@ -140,6 +193,34 @@ impl LastUsed {
             if let Some(uses) = &self.uses {
                 let _ = uses.send((id.clone(), now));
             }
+        }
+    }
+}
+
+/// The writer's loop: waits for a use, takes every other one already sent, writes them in one
+/// go; until the channel closes, after which it writes what it holds once more.
+fn write_uses(store: &dyn TokenStore, received: &Receiver<(TokenId, DateTime<Utc>)>) {
+    let mut pending: HashMap<TokenId, DateTime<Utc>> = HashMap::default();
+    loop {
+        let next = match pending.is_empty() {
+            true => received.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            false => received.recv_timeout(RETRY_USES),
+        };
+        let open = match next {
+            Ok((id, at)) => {
+                pending.insert(id, at);
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => true,
+            Err(RecvTimeoutError::Disconnected) => false,
+        };
+        pending.extend(received.try_iter());
+        let batch: Vec<(TokenId, DateTime<Utc>)> = pending.iter().map(|(id, at)| (id.clone(), *at)).collect();
+        if !batch.is_empty() && store.touch(&batch).is_ok() {
+            pending.clear();
+        }
+        if !open {
+            return;
         }
     }
 }

@@ -162,7 +162,9 @@ impl TokenService {
             user: Some(tenant.email(owner).to_string()),
             residual_omitted: residual == Some(Residual::Omitted),
             residual: residual.and_then(Residual::into_text),
-            explanation: request.explain.then(|| Box::new(engine.explain(&query, &decision))),
+            explanation: request
+                .explain
+                .then(|| Box::new(engine.explain_within(&query, &decision, ResidualLimit::ANSWER))),
         })
     }
 

@@ -45,6 +45,7 @@ impl TokenError {
             TokenError::Store(StoreError::LimitReached(_)) => Rule::TokenLimit,
             TokenError::Store(StoreError::AlreadyRotated(_)) => Rule::AlreadyRotated,
             TokenError::Store(StoreError::Busy) => Rule::StorageBusy,
+            TokenError::Store(StoreError::Unavailable(_)) => Rule::StorageUnavailable,
             TokenError::Store(_) => Rule::StorageError,
             TokenError::Request(_) => Rule::BadRequest,
             TokenError::Random(_) => Rule::NoRandomness,
@@ -59,6 +60,7 @@ impl TokenError {
             TokenError::Request(RequestError::UnknownAttribute { .. }) => CheckReason::UnknownAttribute,
             TokenError::Request(_) => CheckReason::BadRequest,
             TokenError::Store(StoreError::Busy) => CheckReason::StorageBusy,
+            TokenError::Store(StoreError::Unavailable(_)) => CheckReason::StorageUnavailable,
             _ => CheckReason::StorageError,
         }
     }

@@ -5,7 +5,7 @@
 //! ``(rule `…`)`` — so code names the variants and a typo does not compile.
 //!
 //! The two enums share one namespace. An id found in both (`token_expired`,
-//! `unknown_environment`, `bad_request`, `storage_busy`, `storage_error`) means the same thing,
+//! `unknown_environment`, `bad_request`, `storage_busy`, `storage_unavailable`, `storage_error`) means the same thing,
 //! said of the token that calls or of the token being managed; only the HTTP status can differ:
 //! a check of an expired token is 403 (the platform documents 403 there), while duplicating an
 //! expired token is a 409 conflict with the token's state.
@@ -50,13 +50,15 @@ pub enum CheckReason {
     UnknownAttribute,
     /// The database stayed busy beyond its timeout.
     StorageBusy,
+    /// The database cannot be reached (503: a token not in memory cannot be checked).
+    StorageUnavailable,
     /// The database failed.
     StorageError,
 }
 
 impl CheckReason {
     /// Every reason, in the order `/metrics` lists them.
-    pub const ALL: [CheckReason; 15] = [
+    pub const ALL: [CheckReason; 16] = [
         CheckReason::Ok,
         CheckReason::InvalidToken,
         CheckReason::TokenExpired,
@@ -71,6 +73,7 @@ impl CheckReason {
         CheckReason::UnknownEnvironment,
         CheckReason::UnknownAttribute,
         CheckReason::StorageBusy,
+        CheckReason::StorageUnavailable,
         CheckReason::StorageError,
     ];
 
@@ -91,6 +94,7 @@ impl CheckReason {
             CheckReason::UnknownEnvironment => "unknown_environment",
             CheckReason::UnknownAttribute => "unknown_attribute",
             CheckReason::StorageBusy => "storage_busy",
+            CheckReason::StorageUnavailable => "storage_unavailable",
             CheckReason::StorageError => "storage_error",
         }
     }
@@ -112,7 +116,7 @@ impl CheckReason {
             | CheckReason::UnknownPermission
             | CheckReason::UnknownEnvironment
             | CheckReason::UnknownAttribute => 400,
-            CheckReason::StorageBusy => 503,
+            CheckReason::StorageBusy | CheckReason::StorageUnavailable => 503,
             CheckReason::StorageError => 500,
         }
     }
@@ -135,6 +139,7 @@ impl CheckReason {
             | CheckReason::UnknownEnvironment
             | CheckReason::UnknownAttribute
             | CheckReason::StorageBusy
+            | CheckReason::StorageUnavailable
             | CheckReason::StorageError => "error",
         }
     }
@@ -171,6 +176,7 @@ impl CheckReason {
             CheckReason::UnknownEnvironment => "the account has no such environment; check its id",
             CheckReason::UnknownAttribute => "the catalog knows no such attribute key; check its spelling",
             CheckReason::StorageBusy => "the token database is busy; try again",
+            CheckReason::StorageUnavailable => "the token database is unavailable; try again shortly",
             CheckReason::StorageError => "the token database failed; see the service's log",
         }
     }
@@ -178,7 +184,7 @@ impl CheckReason {
 
 /// Why a lifecycle operation did not happen (tokens.md §3, D20–D24, D31, D32): the `reason` of
 /// the management API's errors, the `outcome` of an audit entry, the `outcome` label of
-/// `warden_token_operations_total`, the CLI's ``(rule `…`)``. The last four are failures to
+/// `warden_token_operations_total`, the CLI's ``(rule `…`)``. The last five are failures to
 /// carry the operation out rather than refusals by a rule ([`Rule::is_refusal`]).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -223,6 +229,8 @@ pub enum Rule {
     BadRequest,
     /// The database stayed busy beyond its timeout (503).
     StorageBusy,
+    /// The database cannot be reached; nothing was changed (503).
+    StorageUnavailable,
     /// The database failed (500).
     StorageError,
     /// The operating system gave no randomness for a secret (500).
@@ -252,6 +260,7 @@ impl Rule {
             Rule::UnknownOwner => "unknown_owner",
             Rule::BadRequest => "bad_request",
             Rule::StorageBusy => "storage_busy",
+            Rule::StorageUnavailable => "storage_unavailable",
             Rule::StorageError => "storage_error",
             Rule::NoRandomness => "no_randomness",
         }
@@ -277,7 +286,7 @@ impl Rule {
             | Rule::NoScopes
             | Rule::UnknownOwner
             | Rule::BadRequest => 400,
-            Rule::StorageBusy => 503,
+            Rule::StorageBusy | Rule::StorageUnavailable => 503,
             Rule::StorageError | Rule::NoRandomness => 500,
         }
     }
@@ -287,7 +296,12 @@ impl Rule {
     pub const fn is_refusal(self) -> bool {
         !matches!(
             self,
-            Rule::UnknownToken | Rule::BadRequest | Rule::StorageBusy | Rule::StorageError | Rule::NoRandomness
+            Rule::UnknownToken
+                | Rule::BadRequest
+                | Rule::StorageBusy
+                | Rule::StorageUnavailable
+                | Rule::StorageError
+                | Rule::NoRandomness
         )
     }
 

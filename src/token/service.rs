@@ -12,13 +12,13 @@ use super::admission::{
     duplicate_name, in_the_future, not_expired, not_rotated_out, only_brought_forward, overlap_allowed, rotated_name,
     within_caller,
 };
-use super::cache::{EngineCache, LastUsed, Reload, TokenCache};
+use super::cache::{EngineCache, LastUsed, Reload, SwitchCache, TokenCache};
 use super::clock::Clock;
 use super::error::TokenError;
 use super::reason::Rule;
 use super::record::{Owner, Status, TokenRecord};
 use super::settings::Settings;
-use super::store::{AuditEntry, Change, StoreError, TokenStore};
+use super::store::{AuditEntry, Change, Invalidation, StoreError, TokenStore};
 use super::string::{TokenId, TokenSecret};
 use crate::catalog::Catalog;
 use crate::eval::{Engine, RequestError};
@@ -48,6 +48,21 @@ pub struct Created {
     pub record: TokenRecord,
     /// The token string, never stored.
     pub secret: TokenSecret,
+}
+
+/// What a duplicate changes of the original: each `None` keeps the original's (the token
+/// pages' prefilled form lets a person edit them). The owner is always the original's.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Duplication {
+    /// `None`: `Duplicate of: <name>`.
+    pub name: Option<String>,
+    /// `Some(None)`: the duplicate never expires; `None`: the original's expiry.
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// `None`: the original's scopes.
+    pub scopes: Option<Vec<String>>,
+    /// `Some` empty: the whole account; `None`: the original's resource.
+    pub environments: Option<Vec<String>>,
 }
 
 /// How to rotate: the new token's name and expiry, and when the old one stops.
@@ -83,7 +98,8 @@ pub struct TokenService {
     pub(super) settings: Settings,
     pub(super) catalog: Catalog,
     engine: EngineCache,
-    pub(super) tokens: TokenCache,
+    pub(super) tokens: Arc<TokenCache>,
+    switch: Arc<SwitchCache>,
     pub(super) last_used: LastUsed,
 }
 
@@ -102,6 +118,22 @@ impl TokenService {
             store.set_account_switch(&account.id, account.platform_tokens, None)?;
         }
         let now = clock.now();
+        let tokens = Arc::new(TokenCache::default());
+        let switch = Arc::new(SwitchCache::default());
+        // What other processes change reaches this one as soon as the store hears of it; the
+        // caches are the service's, so the store holds them only weakly.
+        let (forget_tokens, forget_switch) = (Arc::downgrade(&tokens), Arc::downgrade(&switch));
+        store.subscribe(Box::new(move |change| {
+            let (Some(tokens), Some(switch)) = (forget_tokens.upgrade(), forget_switch.upgrade()) else { return };
+            match change {
+                Invalidation::Token(id) => tokens.forget(&id),
+                Invalidation::Account(_) => switch.forget(),
+                Invalidation::Everything => {
+                    tokens.forget_all();
+                    switch.forget();
+                }
+            }
+        }));
         Ok(TokenService {
             last_used: LastUsed::new(Arc::clone(&store)),
             store,
@@ -109,7 +141,8 @@ impl TokenService {
             settings,
             catalog: catalog.clone(),
             engine: EngineCache::new(engine, now),
-            tokens: TokenCache::default(),
+            tokens,
+            switch,
         })
     }
 
@@ -130,6 +163,13 @@ impl TokenService {
     /// The compiled tenant, read again when older than the propagation bound.
     pub fn engine(&self) -> Arc<Engine> {
         self.engine.get(self.clock.now(), self.settings.propagation)
+    }
+
+    /// The account's switch, from memory within the propagation bound (D26: `None` before it
+    /// was ever set).
+    pub(super) fn account_switch(&self, account: &str) -> Result<Option<bool>, StoreError> {
+        let (now, bound) = (self.clock.now(), self.settings.propagation);
+        self.switch.get_or_fetch(account, now, bound, || self.store.account_switch(account))
     }
 
     /// The compiled tenant, and the actor as one of its principals. A principal looked up in an
@@ -365,6 +405,18 @@ impl TokenService {
 
     /// A new token with the same properties, named `Duplicate of: <name>`; needs a free slot.
     pub fn duplicate<'a>(&self, actor: impl Into<Actor<'a>>, id: &TokenId) -> Result<Created, TokenError> {
+        self.duplicate_with(actor, id, Duplication::default())
+    }
+
+    /// A new token with the original's properties but for those `changes` gives, for the same
+    /// owner; needs a free slot. Every create rule holds for it (D20), a rotated-out token is not
+    /// duplicated (D31), and the audit entry names the original and the duplicate.
+    pub fn duplicate_with<'a>(
+        &self,
+        actor: impl Into<Actor<'a>>,
+        id: &TokenId,
+        changes: Duplication,
+    ) -> Result<Created, TokenError> {
         let (engine, actor) = self.engine_for(actor.into())?;
         let by = self.auditor(&engine, actor);
         self.audited(&by, "duplicate", Some(id), || {
@@ -372,7 +424,10 @@ impl TokenService {
             not_expired(&record, self.clock.now(), "duplicated")?;
             not_rotated_out(&record, "duplicated")?;
             let (owner, mut new) = self.copy(&engine, &record)?;
-            new.name = duplicate_name(&record.name);
+            new.name = changes.name.unwrap_or_else(|| duplicate_name(&record.name));
+            new.expires_at = changes.expires_at.unwrap_or(new.expires_at);
+            new.scopes = changes.scopes.unwrap_or(new.scopes);
+            new.environments = changes.environments.unwrap_or(new.environments);
             let name = self.admit(&engine, actor, owner, &new)?;
             let created = self.mint(&engine, actor, owner, name, &new)?;
             let entry = self.entry(&by, "duplicate", Some(id), Some(&created.record.id), "ok");
@@ -429,7 +484,9 @@ impl TokenService {
         self.audited(&by, action, None, || {
             self.require(&engine, actor, MANAGE_ALL, "turn platform tokens on or off")?;
             let entry = self.entry(&by, action, None, None, "ok");
-            Ok(self.store.set_account_switch(&by.account, allowed, Some(&entry))?)
+            self.store.set_account_switch(&by.account, allowed, Some(&entry))?;
+            self.switch.forget();
+            Ok(())
         })
     }
 

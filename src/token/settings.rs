@@ -57,7 +57,8 @@ pub struct Deployment {
     pub token_prefix: Option<String>,
     /// The propagation bound, in seconds (at most 300).
     pub propagation_seconds: Option<i64>,
-    /// The token database's path.
+    /// The token database: a path, `sqlite:PATH` or a `postgres://` URL (a password is refused:
+    /// tenants live in git).
     pub database: Option<String>,
 }
 

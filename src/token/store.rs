@@ -1,5 +1,5 @@
-//! What the lifecycle needs from storage. `store::SqliteStore` implements it; every method is
-//! one transaction.
+//! What the lifecycle needs from storage. `store::SqliteStore` and `store::PostgresStore`
+//! implement it; every method is one transaction.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -53,9 +53,43 @@ pub enum StoreError {
     /// The database stayed busy beyond the busy timeout.
     #[error("the token database is busy; try again")]
     Busy,
+    /// The database cannot be reached (stopped, restarting, unreachable): nothing was changed.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// The database failed.
     #[error("token database error: {0}")]
     Database(String),
+}
+
+/// What another process changed, as a store shared between processes reports it: a copy of it
+/// held in memory is stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Invalidation {
+    /// A token was disabled, enabled, deleted or given a new expiry.
+    Token(TokenId),
+    /// An account's platform-tokens switch was set.
+    Account(String),
+    /// Changes may have been missed (the store lost touch with the database for a while).
+    Everything,
+}
+
+/// Called with every [`Invalidation`], on a thread of the store's.
+pub type InvalidationListener = Box<dyn Fn(Invalidation) + Send + Sync>;
+
+/// Why [`TokenStore::import`] refused a store that holds something.
+pub const NOT_EMPTY: &str =
+    "it holds tokens, account switches or audit entries already; a copy goes into an empty database";
+
+/// Everything a store holds, for moving it to another store (`warden db copy`).
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Each account's platform-tokens switch, by account id.
+    pub accounts: Vec<(String, bool)>,
+    /// Every token, deleted ones included (the flag), ordered by id.
+    pub tokens: Vec<(TokenRecord, bool)>,
+    /// The audit log, oldest first.
+    pub audit: Vec<AuditEntry>,
 }
 
 /// Storage of tokens, account switches and the audit log: what the lifecycle needs, each method
@@ -94,12 +128,23 @@ pub trait TokenStore: Send + Sync {
         since: Option<DateTime<Utc>>,
         token: Option<&TokenId>,
     ) -> Result<Vec<AuditEntry>, StoreError>;
-    /// Records a successful use.
-    fn touch(&self, id: &TokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records successful uses, a batch in one transaction; a time never moves backwards.
+    fn touch(&self, uses: &[(TokenId, DateTime<Utc>)]) -> Result<(), StoreError>;
     /// The key that signs the token pages' form tokens (D36): the stored one, else `candidate`,
     /// stored now, in one transaction, so that processes sharing the database agree on it.
     fn ui_form_key(&self, candidate: &[u8; 32]) -> Result<[u8; 32], StoreError>;
     /// Marks a form token of the token pages as used, by its nonce, until `until`: `false` when
     /// it was used already (a replay). Marks whose time is before `now` may be dropped.
     fn spend_ui_form_token(&self, nonce: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Has `listener` called with what other processes change, as soon as they commit it. A
+    /// store that cannot tell (SQLite) never calls it: changes then reach this process within
+    /// the propagation bound.
+    fn subscribe(&self, listener: InvalidationListener) {
+        let _ = listener;
+    }
+    /// Everything the store holds but the token pages' form state.
+    fn export(&self) -> Result<Snapshot, StoreError>;
+    /// Fills an empty store with a snapshot, in one transaction; a store that holds tokens,
+    /// accounts or audit entries already is refused.
+    fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
 }

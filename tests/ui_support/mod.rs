@@ -113,6 +113,13 @@ impl Warden {
         String::from_utf8(output.stdout).unwrap().lines().next().unwrap().to_string()
     }
 
+    /// `warden audit --as actor`: the audit log's lines.
+    pub fn audit(&self, actor: &str) -> String {
+        let output = warden(&self.dir, &["audit", "--as", actor]).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     /// `GET /v1/auth` with a bearer token: the status and `X-Warden-Reason`.
     pub async fn forward_auth(&self, token: &str, permission: &str, environment: &str) -> (u16, String) {
         let request = format!(

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use warden::catalog::Catalog;
 use warden::diagnostic::SourceFile;
 use warden::eval::Engine;
-use warden::iam::TenantFiles;
+use warden::iam::{TenantDir, TenantFiles};
 use warden::syntax::{self, Kind, Placeholder};
 
 use crate::cli::tenant::compile;
@@ -140,7 +140,12 @@ pub fn engines(files: [SourceFile; 2], catalog: &Catalog) -> Result<[Engine; 2],
             policies: vec![file],
             boundaries: vec![],
         };
-        compile(&files, catalog, &format!("the policy `{name}`"), &format!("`warden lint {name}` lists them"))
+        compile(
+            &TenantDir::Warden(files),
+            catalog,
+            &format!("the policy `{name}`"),
+            &format!("`warden lint {name}` lists them"),
+        )
     };
     let [old, new] = files;
     Ok([engine(old)?, engine(new)?])

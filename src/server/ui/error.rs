@@ -1,12 +1,13 @@
 //! The pages' one error answer: an HTML page with a title and a message saying what to do,
-//! never a secret (token-shaped text is cut to its id, as in the API's answers).
+//! never a secret and never a client's whole input (as in the API's answers).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::layout::{html, page};
 use crate::server::error::ApiError;
-use crate::token::{TokenError, redact};
+use crate::server::error::outgoing;
+use crate::token::TokenError;
 
 /// A page that could not be shown, or a request that was refused.
 #[derive(Debug)]
@@ -58,7 +59,7 @@ impl From<ApiError> for UiError {
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
-        let message = redact(&self.message);
+        let message = outgoing(&self.message);
         if self.status.is_server_error() {
             tracing::error!("{} {}: {message}", self.status.as_u16(), self.title);
         }

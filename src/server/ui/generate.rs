@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::UiError;
 use super::form::{FORM_TOKEN, Fields, Submitted};
@@ -25,8 +24,8 @@ use crate::iam::{Principal, Tenant};
 use crate::server::State as Shared;
 use crate::server::error::ApiError;
 use crate::token::{
-    Actor, Created, MAX_NAME, MAX_OVERLAP, NewToken, Rotation, Rule, TokenError, TokenId, TokenRecord, TokenService,
-    duplicate_name,
+    Actor, Created, Duplication, MAX_NAME, MAX_OVERLAP, NewToken, Rotation, Rule, TokenError, TokenId, TokenRecord,
+    TokenService, duplicate_name,
 };
 
 /// The form field a problem concerns.
@@ -257,24 +256,36 @@ impl Draft {
                     .ok_or_else(|| Problem::input(Field::Owner, format!("the account has no service user `{id}`")))?,
             ),
         };
-        let environments = match &self.environments {
-            None => Vec::new(),
-            Some(chosen) if chosen.is_empty() => {
-                return Err(Problem::input(
-                    Field::Resource,
-                    "choose at least one environment, or apply to the account",
-                ));
-            }
-            Some(chosen) => chosen.clone(),
-        };
         Ok(NewToken {
             name: self.name.clone(),
             scopes: self.scopes.clone(),
-            environments,
+            environments: self.environments()?,
             expires_at: self.expiry.at(),
             service_user,
             tags: Vec::new(),
         })
+    }
+
+    /// What to change of the original for a duplicate: everything the form holds but the owner,
+    /// which stays the original's.
+    fn duplication(&self) -> Result<Duplication, Problem> {
+        Ok(Duplication {
+            name: Some(self.name.clone()),
+            expires_at: Some(self.expiry.at()),
+            scopes: Some(self.scopes.clone()),
+            environments: Some(self.environments()?),
+        })
+    }
+
+    /// The chosen environments; empty for the whole account.
+    fn environments(&self) -> Result<Vec<String>, Problem> {
+        match &self.environments {
+            None => Ok(Vec::new()),
+            Some(chosen) if chosen.is_empty() => {
+                Err(Problem::input(Field::Resource, "choose at least one environment, or apply to the account"))
+            }
+            Some(chosen) => Ok(chosen.clone()),
+        }
     }
 
     /// The principal the token would act for.
@@ -384,7 +395,10 @@ impl<'a> Context<'a> {
 fn generate_page(context: &Context, draft: &Draft, problem: Option<&Problem>) -> Markup {
     let tenant = context.tenant;
     let at = |field| Problem::at(problem, field);
-    let title = if context.duplicate_of.is_some() { "Duplicate platform token" } else { "Generate platform token" };
+    let (title, action, button) = match &context.duplicate_of {
+        Some(original) => ("Duplicate platform token", format!("/ui/tokens/{original}/duplicate"), "Duplicate"),
+        None => ("Generate platform token", "/ui/tokens".to_string(), "Generate"),
+    };
     page(
         title,
         Some(&context.viewer),
@@ -394,7 +408,7 @@ fn generate_page(context: &Context, draft: &Draft, problem: Option<&Problem>) ->
                 p.hint { "Prefilled from " code { (original.0) } ". The duplicate gets a secret of its own and counts toward the limit." }
             }
             (Problem::summary(problem, "The token was not generated:"))
-            form.token-form method="post" action="/ui/tokens" {
+            form.token-form method="post" action=(action) {
                 input type="hidden" name=(FORM_TOKEN) value=(context.form_token);
                 div.field {
                     label for="name" { "Token name" }
@@ -426,20 +440,27 @@ fn generate_page(context: &Context, draft: &Draft, problem: Option<&Problem>) ->
                     }
                     (field_error(Field::Resource.id(), at(Field::Resource)))
                 }
-                div.field {
-                    label for="owner" { "Owner" }
-                    select #owner name="owner" aria-describedby=[at(Field::Owner).map(|_| Field::Owner.id())] {
-                        option value="me" selected[draft.owner.is_none()] { "Me (" (context.viewer.email) ")" }
-                        @for (id, label) in &context.service_users {
-                            option value=(id) selected[draft.owner.as_ref() == Some(id)] { (label) }
-                        }
+                @if context.duplicate_of.is_some() {
+                    div.field {
+                        p #owner { "Owner: " strong { (context.owner_label) } " (a duplicate has the original's owner)" }
+                        (field_error(Field::Owner.id(), at(Field::Owner)))
                     }
-                    (field_error(Field::Owner.id(), at(Field::Owner)))
+                } @else {
+                    div.field {
+                        label for="owner" { "Owner" }
+                        select #owner name="owner" aria-describedby=[at(Field::Owner).map(|_| Field::Owner.id())] {
+                            option value="me" selected[draft.owner.is_none()] { "Me (" (context.viewer.email) ")" }
+                            @for (id, label) in &context.service_users {
+                                option value=(id) selected[draft.owner.as_ref() == Some(id)] { (label) }
+                            }
+                        }
+                        (field_error(Field::Owner.id(), at(Field::Owner)))
+                    }
                 }
                 (scope_table(context, draft, at(Field::Scopes)))
                 div.buttons {
                     a.button href="/ui/tokens" { "Cancel" }
-                    button.primary type="submit" { "Generate" }
+                    button.primary type="submit" { (button) }
                 }
             }
         },
@@ -489,24 +510,79 @@ fn scope_table(context: &Context, draft: &Draft, problem: Option<&str>) -> Marku
     }
 }
 
-#[derive(Deserialize, Default)]
-pub(super) struct FormQuery {
-    duplicate: Option<String>,
+/// The Generate form holding `draft`, or a duplicate's of `original`, with the problem that
+/// sent it back.
+fn form_page(
+    shared: &Shared,
+    service: &TokenService,
+    user: &SignedIn,
+    draft: &Draft,
+    original: Option<TokenId>,
+    problem: Option<&Problem>,
+) -> Result<Response, UiError> {
+    let engine = service.engine();
+    let mut context = Context::new(shared, service, &engine, user, draft)?;
+    context.duplicate_of = original;
+    Ok(html(problem.map_or(StatusCode::OK, |p| p.status), generate_page(&context, draft, problem)))
 }
 
-/// `GET /ui/tokens/new[?duplicate=ID]`: the Generate form, blank or prefilled from a token.
-pub(super) async fn form(State(state): State<Arc<Shared>>, user: SignedIn, uri: Uri) -> Result<Response, UiError> {
-    let query: FormQuery = Query::try_from_uri(&uri).map(|Query(q)| q).unwrap_or_default();
+/// What became of a sent form: the new token, shown once, or the problem to show beside the
+/// form (a refusal of the token service, or what the form holds).
+fn made(
+    shared: &Shared,
+    engine: &Engine,
+    user: &SignedIn,
+    made: Result<Result<Created, TokenError>, Problem>,
+) -> Result<Result<Response, Problem>, UiError> {
+    match made {
+        Ok(Ok(created)) => show_once(shared, engine, user, created).map(Ok),
+        Ok(Err(error)) => Problem::refusal(error).map(Err),
+        Err(problem) => Ok(Err(problem)),
+    }
+}
+
+/// `GET /ui/tokens/new`: the Generate form.
+pub(super) async fn form(State(state): State<Arc<Shared>>, user: SignedIn) -> Result<Response, UiError> {
+    blocking(state, move |shared, service| form_page(shared, service, &user, &Draft::blank(Utc::now()), None, None))
+        .await
+}
+
+/// `GET /ui/tokens/{token}/duplicate`: the form prefilled from the token, named
+/// `Duplicate of: <name>`.
+pub(super) async fn duplicate_form(
+    State(state): State<Arc<Shared>>,
+    user: SignedIn,
+    Path(token): Path<String>,
+) -> Result<Response, UiError> {
     blocking(state, move |shared, service| {
-        let original = match query.duplicate.as_deref() {
-            Some(id) => Some(service.show(Actor::from(user.principal), &TokenId::from_input(id))?),
-            None => None,
+        let original = service.show(Actor::from(user.principal), &TokenId::from_input(&token))?;
+        form_page(shared, service, &user, &Draft::duplicate(&original), Some(original.id), None)
+    })
+    .await
+}
+
+/// `POST /ui/tokens/{token}/duplicate`: duplicates through the token service, with what the
+/// form changed (its rules and refusals, D31 among them, and its audit entry naming both
+/// tokens), then shows the new token once.
+pub(super) async fn duplicate(
+    State(state): State<Arc<Shared>>,
+    Path(token): Path<String>,
+    form: Submitted,
+) -> Result<Response, UiError> {
+    let Submitted { user, fields } = form;
+    blocking(state, move |shared, service| {
+        let actor = Actor::from(user.principal);
+        let id = TokenId::from_input(&token);
+        let (mut draft, problem) = Draft::read(&fields, Utc::now());
+        let sent = problem.map_or_else(|| draft.duplication(), Err);
+        let problem = match made(shared, &service.engine(), &user, sent.map(|c| service.duplicate_with(actor, &id, c)))?
+        {
+            Ok(shown) => return Ok(shown),
+            Err(problem) => problem,
         };
-        let draft = original.as_ref().map_or_else(|| Draft::blank(Utc::now()), Draft::duplicate);
-        let engine = service.engine();
-        let mut context = Context::new(shared, service, &engine, &user, &draft)?;
-        context.duplicate_of = original.map(|r| r.id);
-        Ok(html(StatusCode::OK, generate_page(&context, &draft, None)))
+        let original = service.show(actor, &id)?;
+        draft.owner = Draft::duplicate(&original).owner;
+        form_page(shared, service, &user, &draft, Some(original.id), Some(&problem))
     })
     .await
 }
@@ -537,15 +613,11 @@ pub(super) async fn generate(State(state): State<Arc<Shared>>, form: Submitted) 
     blocking(state, move |shared, service| {
         let engine = service.engine();
         let (draft, problem) = Draft::read(&fields, Utc::now());
-        let problem = match problem.map_or_else(|| draft.new_token(engine.tenant()), Err) {
-            Ok(token) => match service.create(Actor::from(user.principal), token) {
-                Ok(created) => return show_once(shared, &engine, &user, created),
-                Err(error) => Problem::refusal(error)?,
-            },
-            Err(problem) => problem,
-        };
-        let context = Context::new(shared, service, &engine, &user, &draft)?;
-        Ok(html(problem.status, generate_page(&context, &draft, Some(&problem))))
+        let sent = problem.map_or_else(|| draft.new_token(engine.tenant()), Err);
+        match made(shared, &engine, &user, sent.map(|token| service.create(Actor::from(user.principal), token)))? {
+            Ok(shown) => Ok(shown),
+            Err(problem) => form_page(shared, service, &user, &draft, None, Some(&problem)),
+        }
     })
     .await
 }
@@ -724,22 +796,17 @@ pub(super) async fn rotate(
         let old = OldStops::read(&fields);
         let shown =
             (expiry.as_ref().map_or(Expiry::Never, |expiry| *expiry), old.as_ref().map_or(OldStops::Now, |old| *old));
-        let problem = match (expiry, old) {
-            (Ok(expiry), Ok(old)) => {
-                let rotation = Rotation {
-                    name: Some(name.clone()),
-                    expires_at: Some(expiry.at()),
-                    old_expires_at: match old {
-                        OldStops::Now => None,
-                        OldStops::At(at) => Some(at.and_utc()),
-                    },
-                };
-                match service.rotate(actor, &id, rotation) {
-                    Ok(created) => return show_once(shared, &service.engine(), &user, created),
-                    Err(error) => Problem::refusal(error)?,
-                }
-            }
-            (Err(problem), _) | (_, Err(problem)) => problem,
+        let sent = expiry.and_then(|expiry| Ok((expiry, old?))).map(|(expiry, old)| Rotation {
+            name: Some(name.clone()),
+            expires_at: Some(expiry.at()),
+            old_expires_at: match old {
+                OldStops::Now => None,
+                OldStops::At(at) => Some(at.and_utc()),
+            },
+        });
+        let problem = match made(shared, &service.engine(), &user, sent.map(|r| service.rotate(actor, &id, r)))? {
+            Ok(shown) => return Ok(shown),
+            Err(problem) => problem,
         };
         let record = service.show(actor, &id)?;
         let viewer = Viewer::of(service, &user, Nav::Mine)?;

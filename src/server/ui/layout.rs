@@ -8,6 +8,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::error::UiError;
 use super::signin::SignedIn;
+use crate::server::error::outgoing;
 use crate::token::{Actor, MANAGE_ALL, ShownStatus, TokenService};
 
 /// The headers of every page (D36): a strict content security policy, nothing cached (a page
@@ -125,7 +126,7 @@ pub(super) fn status_badge(status: ShownStatus) -> Markup {
 pub(super) fn field_error(id: &str, message: Option<&str>) -> Markup {
     html! {
         @if let Some(message) = message {
-            p.field-error id=(id) { (crate::token::redact(message)) }
+            p.field-error id=(id) { (outgoing(message)) }
         }
     }
 }
@@ -136,8 +137,8 @@ pub(super) fn error_summary(what: &str, message: &str, field: Option<&str>) -> M
         div.notice.error role="alert" {
             strong { (what) } " "
             @match field {
-                Some(field) => a href={ "#" (field) } { (crate::token::redact(message)) },
-                None => (crate::token::redact(message)),
+                Some(field) => a href={ "#" (field) } { (outgoing(message)) },
+                None => (outgoing(message)),
             }
         }
     }
@@ -148,7 +149,7 @@ pub(super) fn notice(message: Option<&str>, error: bool) -> Markup {
     html! {
         @if let Some(message) = message {
             p class=(if error { "notice error" } else { "notice" }) role=(if error { "alert" } else { "status" }) {
-                (crate::token::redact(message))
+                (outgoing(message))
             }
         }
     }

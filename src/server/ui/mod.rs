@@ -24,7 +24,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::Redirect;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::server::State;
 use crate::token::TokenService;
@@ -72,11 +72,19 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         .route("/ui/tokens/new", get(generate::form))
         .route("/ui/tokens/shown/{key}", get(generate::shown))
         .route("/ui/tokens/{token}/rotate", get(generate::rotate_form).post(generate::rotate))
+        .route("/ui/tokens/{token}/duplicate", get(generate::duplicate_form).post(generate::duplicate))
         .route("/ui/confirm", get(tokens::confirm))
         .route("/ui/change", post(tokens::change))
         .route("/ui/manage", get(manage::list))
         .route("/ui/manage/switch", post(manage::switch))
+        .route("/ui/{*rest}", any(missing_page))
         .layer(axum::middleware::map_response(layout::headers))
+}
+
+/// A mistyped page address gets a page, not the API's JSON; the person is signed in as on any
+/// page, so the log names them.
+async fn missing_page(_: Result<signin::SignedIn, UiError>) -> UiError {
+    UiError::not_found()
 }
 
 /// Runs the work where it may block (the token service reads SQLite).

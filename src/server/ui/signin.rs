@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use super::error::UiError;
 use crate::iam::{Principal, Tenant};
 use crate::server::State;
+use crate::server::log::SignedInUser;
 
 /// A block of peer addresses, `10.0.0.0/8` or one address (`127.0.0.1`, `::1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +115,11 @@ impl FromRequestParts<Arc<State>> for SignedIn {
             }
         };
         let engine = state.service.engine();
-        sign_in(engine.tenant(), email)
+        let signed_in = sign_in(engine.tenant(), email)?;
+        if let Some(logged) = parts.extensions.get::<SignedInUser>() {
+            logged.set(&signed_in.email);
+        }
+        Ok(signed_in)
     }
 }
 

@@ -18,6 +18,7 @@ use super::signin::SignedIn;
 use super::{blocking, pages};
 use crate::iam::Tenant;
 use crate::server::State as Shared;
+use crate::server::error::{outgoing, shortened};
 use crate::token::{Actor, Owner, ShownStatus, TokenError, TokenId, TokenRecord, TokenService};
 
 /// Rows per page.
@@ -263,8 +264,9 @@ fn actions(table: Table, record: &TokenRecord, status: ShownStatus, form_token: 
                         }
                     }
                 }
-                @if table == Table::Mine && status != ShownStatus::Expired {
-                    li { a href=(link_with("/ui/tokens/new", &[("duplicate", id)])) { "Duplicate" } }
+                // A rotated-out token is neither duplicated nor rotated again (D31).
+                @if table == Table::Mine && status != ShownStatus::Expired && record.rotated_to.is_none() {
+                    li { a href={ "/ui/tokens/" (id) "/duplicate" } { "Duplicate" } }
                     li { a href={ "/ui/tokens/" (id) "/rotate" } { "Rotate" } }
                 }
                 li { a href=(confirm("delete")) { "Delete" } }
@@ -285,7 +287,7 @@ pub(super) async fn list(State(state): State<Arc<Shared>>, user: SignedIn, uri: 
                 let error = UiError::from(error);
                 let body = page("My platform tokens", Some(&viewer), html! {
                     h1 { "My platform tokens" }
-                    p.error role="alert" { (error.message) }
+                    p.error role="alert" { (outgoing(&error.message)) }
                 });
                 return Ok(html(error.status, body));
             }
@@ -451,7 +453,7 @@ pub(super) async fn change(State(state): State<Arc<Shared>>, form: Submitted) ->
                 h1 { (title) }
                 @if done > 0 { p role="status" { (change.verb()) "d " (done) " of " (ids.len()) "." } }
                 ul.refusals role="alert" {
-                    @for (id, error) in &refused { li { code.token-id { (id.0) } ": " (error.message) } }
+                    @for (id, error) in &refused { li { code.token-id { (shortened(&id.0)) } ": " (outgoing(&error.message)) } }
                 }
                 p { a href=(table.path()) { "Back to the tokens" } }
             },
