@@ -198,14 +198,14 @@ impl<'e> Statements<'e> {
 
     fn view(&self, binding: &SlotBinding, copy: usize) -> CompiledStatement<'e> {
         let engine = self.engine;
-        let copy = engine.units[binding.unit as usize].copies[copy];
+        let copy = engine.tables.units[binding.unit as usize].copies[copy];
         let bound = &engine.tenant.bindings[binding.binding as usize];
         CompiledStatement {
-            compiled: &engine.compiled[copy.compiled as usize],
+            compiled: &engine.tables.compiled[copy.compiled as usize],
             binding: binding.binding as usize,
             groups: &bound.groups,
-            environment: engine.levels[binding.binding as usize],
-            boundary: (copy.boundary != NO_BOUNDARY).then(|| engine.boundaries[copy.boundary as usize].as_str()),
+            environment: engine.tables.levels[binding.binding as usize],
+            boundary: (copy.boundary != NO_BOUNDARY).then(|| engine.tables.boundaries[copy.boundary as usize].as_str()),
         }
     }
 }

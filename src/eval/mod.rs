@@ -257,26 +257,6 @@ impl Membership {
 /// What compiling makes of a tenant (see `compile.rs` and `index.rs`).
 struct Tables {
     keys: HashMap<String, u32>,
-    slots: Vec<index::Slot>,
-    slot_names: HashMap<std::sync::Arc<str>, u32>,
-    compiled: Vec<Compiled>,
-    units: Vec<index::Unit>,
-    boundaries: Vec<String>,
-    levels: Vec<Option<usize>>,
-    memberships: Vec<Membership>,
-}
-
-/// A tenant compiled for evaluation: its statements indexed by permission and by the groups
-/// they reach, each principal's groups worked out. Immutable: a changed tenant compiles into a
-/// new engine.
-pub struct Engine {
-    /// What its queries carry.
-    stamp: Stamp,
-    tenant: Tenant,
-    /// Users first, then service users (see [`Engine::membership`]).
-    memberships: Vec<Membership>,
-    catalog: Catalog,
-    keys: HashMap<String, u32>,
     /// One per permission: the catalog's, then any other a statement names.
     slots: Vec<index::Slot>,
     slot_names: HashMap<std::sync::Arc<str>, u32>,
@@ -288,6 +268,19 @@ pub struct Engine {
     boundaries: Vec<String>,
     /// Each binding's level: `None` at account level, else the environment's position.
     levels: Vec<Option<usize>>,
+    /// Users first, then service users (see [`Engine::membership`]).
+    memberships: Vec<Membership>,
+}
+
+/// A tenant compiled for evaluation: its statements indexed by permission and by the groups
+/// they reach, each principal's groups worked out. Immutable: a changed tenant compiles into a
+/// new engine.
+pub struct Engine {
+    /// What its queries carry.
+    stamp: Stamp,
+    tenant: Tenant,
+    catalog: Catalog,
+    tables: Tables,
 }
 
 impl Engine {
@@ -297,20 +290,7 @@ impl Engine {
     }
 
     fn assemble(tenant: Tenant, catalog: &Catalog, tables: Tables) -> Engine {
-        let Tables { keys, slots, slot_names, compiled, units, boundaries, levels, memberships } = tables;
-        Engine {
-            stamp: Stamp::new(),
-            tenant,
-            memberships,
-            catalog: catalog.clone(),
-            keys,
-            slots,
-            slot_names,
-            compiled,
-            units,
-            boundaries,
-            levels,
-        }
+        Engine { stamp: Stamp::new(), tenant, catalog: catalog.clone(), tables }
     }
 
     /// The principal's groups.
@@ -319,7 +299,7 @@ impl Engine {
     ///
     /// When the principal is not one of the engine's tenant's.
     pub(crate) fn membership(&self, principal: Principal) -> &Membership {
-        &self.memberships[self.tenant.ordinal(principal)]
+        &self.tables.memberships[self.tenant.ordinal(principal)]
     }
 
     /// Refuses a query that another engine made.
@@ -333,7 +313,7 @@ impl Engine {
     }
 
     fn slot(&self, permission: &str) -> Option<&index::Slot> {
-        self.slot_names.get(permission).map(|&slot| &self.slots[slot as usize])
+        self.tables.slot_names.get(permission).map(|&slot| &self.tables.slots[slot as usize])
     }
 
     /// The statements on a permission, in the order of the tenant's bindings.
@@ -343,12 +323,12 @@ impl Engine {
 
     /// The statements on a query's permission.
     fn statements_of(&self, query: &Query<'_>) -> Statements<'_> {
-        Statements::new(self, Some(&self.slots[query.slot as usize]))
+        Statements::new(self, Some(&self.tables.slots[query.slot as usize]))
     }
 
     /// The name of a query's permission.
     pub(crate) fn permission_of(&self, query: &Query<'_>) -> &str {
-        &self.slots[query.slot as usize].name
+        &self.tables.slots[query.slot as usize].name
     }
 
     /// The statements on a permission as compiled, one per binding and boundary, in the policy
@@ -393,7 +373,7 @@ impl Engine {
 
     /// Every permission that some statement names, sorted.
     pub fn permissions(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.slots.iter().filter(|s| s.len > 0).map(|s| &*s.name).collect();
+        let mut names: Vec<&str> = self.tables.slots.iter().filter(|s| s.len > 0).map(|s| &*s.name).collect();
         names.sort_unstable();
         names
     }
@@ -425,8 +405,8 @@ impl Engine {
         if !self.tenant.owns(principal) {
             return Err(RequestError::ForeignPrincipal);
         }
-        let Some(&slot) = self.slot_names.get(permission) else {
-            let suggestion = nearest(permission, self.slot_names.keys().map(|name| &**name)).map(str::to_string);
+        let Some(&slot) = self.tables.slot_names.get(permission) else {
+            let suggestion = nearest(permission, self.tables.slot_names.keys().map(|name| &**name)).map(str::to_string);
             return Err(RequestError::UnknownPermission { permission: permission.to_string(), suggestion });
         };
         let environment = match environment {
@@ -439,13 +419,13 @@ impl Engine {
                 }
             },
         };
-        let accepting = &self.slots[slot as usize];
+        let accepting = &self.tables.slots[slot as usize];
         let mut found = Found::new();
         for (key, value) in attributes {
             if key.starts_with("global:") {
                 return Err(RequestError::GlobalAttribute { key: key.clone() });
             }
-            match self.keys.get(key) {
+            match self.tables.keys.get(key) {
                 Some(&id) if accepting.accepts(id) => found.push(id, value),
                 Some(_) => {}
                 None => return Err(RequestError::unknown_attribute(key, permission, &self.catalog)),
@@ -466,8 +446,8 @@ impl Engine {
 
     /// The request's keys that the query's permission does not accept (D15), in order.
     pub(crate) fn ignored<'q>(&self, query: &Query<'q>) -> impl Iterator<Item = &'q str> {
-        let slot = &self.slots[query.slot as usize];
-        let accepted = move |key: &String| self.keys.get(key).is_none_or(|&id| slot.accepts(id));
+        let slot = &self.tables.slots[query.slot as usize];
+        let accepted = move |key: &String| self.tables.keys.get(key).is_none_or(|&id| slot.accepts(id));
         query.asked.keys().filter(move |key| !accepted(key)).map(String::as_str)
     }
 
@@ -501,7 +481,7 @@ impl Engine {
     /// When another engine made the query.
     pub fn evaluate(&self, query: &Query<'_>) -> Decision {
         self.assert_own(query);
-        let slot = &self.slots[query.slot as usize];
+        let slot = &self.tables.slots[query.slot as usize];
         let level = query.environment.map_or(0, |e| e as u16 + 1);
         let mut scan = Scan { level, denied: u32::MAX, allowed: u32::MAX, deny_unknown: false, allow_unknown: false };
         // Made when a statement with conditions is read: unconditional ones need none.
@@ -561,7 +541,7 @@ impl Engine {
                 true => Truth::True,
                 false => {
                     let context = context.get_or_insert_with(|| self.context(query));
-                    Engine::truth(&self.compiled[reach.compiled as usize], context)
+                    Engine::truth(&self.tables.compiled[reach.compiled as usize], context)
                 }
             };
             match (deny, truth) {
@@ -580,11 +560,11 @@ impl Engine {
     /// The remaining ALLOW and DENY statements, without the conditions known to hold (D12).
     /// An ALLOW that already holds makes the other ALLOWs redundant.
     fn residual(&self, query: &Query<'_>, context: &value::Context<'_>) -> Decision {
-        let slot = &self.slots[query.slot as usize];
+        let slot = &self.tables.slots[query.slot as usize];
         // Each remaining statement with its effect, read from the reach, not looked up again.
         let mut found: Vec<(Remaining, Effect)> = Vec::new();
         for reach in self.reaching(slot, query.principal, Some(query.environment)) {
-            let statement = &self.compiled[reach.compiled as usize];
+            let statement = &self.tables.compiled[reach.compiled as usize];
             let mut conditions = Vec::new();
             let mut possible = true;
             for (c, condition) in statement.conditions.iter().enumerate() {
