@@ -507,7 +507,8 @@ impl Engine {
             (denied, _) if denied != u32::MAX => Decision::Deny { statement: denied as usize },
             (_, allowed) if allowed != u32::MAX && !deny_unknown => Decision::Allow { statement: allowed as usize },
             (_, allowed) if allowed != u32::MAX || allow_unknown => {
-                self.residual(query, &context.unwrap_or_else(|| self.context(query)))
+                let holding = (allowed != u32::MAX).then_some(allowed);
+                self.residual(query, &context.unwrap_or_else(|| self.context(query)), holding)
             }
             _ => Decision::NoMatch,
         }
@@ -559,12 +560,24 @@ impl Engine {
 
     /// The remaining ALLOW and DENY statements, without the conditions known to hold (D12).
     /// An ALLOW that already holds makes the other ALLOWs redundant.
-    fn residual(&self, query: &Query<'_>, context: &value::Context<'_>) -> Decision {
+    ///
+    /// `holding`: the first ALLOW that holds, when the scan found one. It is the one ALLOW the
+    /// residual keeps, so the other ALLOWs are not judged again.
+    fn residual(&self, query: &Query<'_>, context: &value::Context<'_>, holding: Option<u32>) -> Decision {
         let slot = &self.tables.slots[query.slot as usize];
         // Each remaining statement with its effect, read from the reach, not looked up again.
         let mut found: Vec<(Remaining, Effect)> = Vec::new();
         for reach in self.reaching(slot, query.principal, Some(query.environment)) {
             let statement = &self.tables.compiled[reach.compiled as usize];
+            if holding.is_some() && statement.effect == Effect::Allow {
+                if holding == Some(reach.position) {
+                    found.push((
+                        Remaining { statement: reach.position as usize, conditions: Vec::new() },
+                        Effect::Allow,
+                    ));
+                }
+                continue;
+            }
             let mut conditions = Vec::new();
             let mut possible = true;
             for (c, condition) in statement.conditions.iter().enumerate() {
