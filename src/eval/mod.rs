@@ -339,14 +339,20 @@ impl Engine {
 
     /// The positions of the statements on a slot that reach a principal at this level (`None`:
     /// at any level), ascending, each once.
-    fn reaching(&self, slot: &index::Slot, principal: Principal, level: Option<Option<usize>>) -> Vec<index::Reach> {
+    fn reaching(
+        &self,
+        slot: &index::Slot,
+        principal: Principal,
+        level: Option<Option<usize>>,
+        wanted: impl Fn(&index::Reach) -> bool,
+    ) -> Vec<index::Reach> {
         let level = level.map(|environment| environment.map_or(0, |e| e as u16 + 1));
         let mut reaches: Vec<index::Reach> = self
             .membership(principal)
             .groups
             .iter()
             .flat_map(|&group| slot.reaching(group))
-            .filter(|reach| level.is_none_or(|level| reach.level == 0 || reach.level == level))
+            .filter(|reach| level.is_none_or(|level| reach.level == 0 || reach.level == level) && wanted(reach))
             .copied()
             .collect();
         reaches.sort_unstable_by_key(|reach| reach.position);
@@ -367,7 +373,8 @@ impl Engine {
         permission: &str,
     ) -> impl Iterator<Item = CompiledStatement<'_>> {
         let statements = self.statements(permission);
-        let reaches = self.slot(permission).map_or_else(Vec::new, |slot| self.reaching(slot, principal, None));
+        let reaches =
+            self.slot(permission).map_or_else(Vec::new, |slot| self.reaching(slot, principal, None, |_| true));
         reaches.into_iter().map(move |reach| statements.at(reach.position as usize))
     }
 
@@ -567,15 +574,15 @@ impl Engine {
         let slot = &self.tables.slots[query.slot as usize];
         // Each remaining statement with its effect, read from the reach, not looked up again.
         let mut found: Vec<(Remaining, Effect)> = Vec::new();
-        for reach in self.reaching(slot, query.principal, Some(query.environment)) {
+        // With an ALLOW holding, only the DENYs are judged (and that ALLOW kept).
+        let judged = |reach: &index::Reach| {
+            holding.is_none() || reach.flags & index::Reach::DENY != 0 || holding == Some(reach.position)
+        };
+        for reach in self.reaching(slot, query.principal, Some(query.environment), judged) {
             let statement = &self.tables.compiled[reach.compiled as usize];
-            if holding.is_some() && statement.effect == Effect::Allow {
-                if holding == Some(reach.position) {
-                    found.push((
-                        Remaining { statement: reach.position as usize, conditions: Vec::new() },
-                        Effect::Allow,
-                    ));
-                }
+            if holding == Some(reach.position) {
+                let kept = Remaining { statement: reach.position as usize, conditions: Vec::new() };
+                found.push((kept, Effect::Allow));
                 continue;
             }
             let mut conditions = Vec::new();
