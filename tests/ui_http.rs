@@ -504,3 +504,36 @@ async fn a_page_number_past_every_page_shows_no_tokens() {
         assert_eq!(reply.status, 200, "page {page}: {}", reply.main_text());
     }
 }
+
+#[tokio::test]
+async fn secrets_left_unseen_are_held_ten_per_person_at_most() {
+    // A person who generates and deletes without ever opening the one-time page piles secrets
+    // up in memory for five minutes each; another person's wait untouched.
+    let warden = Warden::start(ORIGIN);
+    let generate = |user: &'static str, name: String| {
+        let warden = &warden;
+        async move {
+            let made =
+                post(warden, user, "/ui/tokens", &[], &generate_form(&fresh_form_token(warden, user).await, &name))
+                    .await;
+            made.header("location").expect("a redirect to the one-time page").to_string()
+        }
+    };
+    let graces = generate(GRACE, "grace's".to_string()).await;
+    let mut pages = Vec::new();
+    for n in 0..12 {
+        pages.push(generate(HEIDI, format!("pile {n}")).await);
+        let id = listed_ids(&get(&warden, HEIDI, "/ui/tokens").await).remove(0);
+        let delete = format!("form_token={}&action=delete&from=mine&id={id}", fresh_form_token(&warden, HEIDI).await);
+        assert_eq!(post(&warden, HEIDI, "/ui/change", &[], &delete).await.status, 303);
+    }
+    let statuses: Vec<u16> = {
+        let mut statuses = Vec::new();
+        for page in &pages {
+            statuses.push(get(&warden, HEIDI, page).await.status);
+        }
+        statuses
+    };
+    assert_eq!(statuses, [[410; 2].as_slice(), [200; 10].as_slice()].concat(), "the two oldest were let go");
+    assert_eq!(get(&warden, GRACE, &graces).await.status, 200);
+}

@@ -13,6 +13,9 @@ use crate::token::{TokenRecord, TokenSecret};
 
 /// How long a secret waits for its page; a browser is redirected at once.
 const WAIT: Duration = Duration::from_secs(300);
+/// How many secrets wait for one person: one is usual (the browser follows the redirect), and a
+/// person who generates and deletes without ever looking would otherwise pile them up.
+const MOST_PER_PERSON: usize = 10;
 
 /// A new token to show once.
 pub(super) struct NewSecret {
@@ -42,6 +45,15 @@ impl OneTimeSecrets {
         let key: String = random.iter().map(|b| format!("{b:02x}")).collect();
         let mut held = self.held.lock().expect("the secrets lock is never poisoned");
         held.retain(|_, waiting| waiting.since.elapsed() < WAIT);
+        let mut theirs: Vec<(Instant, String)> =
+            held.iter().filter(|(_, waiting)| waiting.user == user).map(|(key, w)| (w.since, key.clone())).collect();
+        if theirs.len() >= MOST_PER_PERSON {
+            // The oldest make room: their pages say the token was shown already.
+            theirs.sort();
+            for (_, key) in &theirs[..=theirs.len() - MOST_PER_PERSON] {
+                held.remove(key);
+            }
+        }
         held.insert(key.clone(), Held { user: user.to_string(), secret, since: Instant::now() });
         Some(key)
     }
