@@ -1,25 +1,12 @@
 //! `warden diff` as users run it: two tenant directories, a git revision, two policy files;
 //! every output format and exit code. The human and Markdown outputs are snapshots.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod support;
 
-use support::{scratch, stderr, stdout, warden_in};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
-}
+use support::{TempDir, copy_dir, example_tenant, stderr, stdout, warden_in};
 
 /// Replaces `from` with `to` in a file, which must hold it.
 fn edit(path: &Path, from: &str, to: &str) {
@@ -29,10 +16,10 @@ fn edit(path: &Path, from: &str, to: &str) {
 }
 
 /// `old/` and `new/` copies of the example tenant in a scratch directory.
-fn two_examples() -> PathBuf {
-    let dir = scratch("diff-cli");
-    copy_dir(Path::new("policies/example"), &dir.join("old"));
-    copy_dir(Path::new("policies/example"), &dir.join("new"));
+fn two_examples() -> TempDir {
+    let dir = TempDir::new();
+    copy_dir(example_tenant(), &dir.join("old"));
+    copy_dir(example_tenant(), &dir.join("new"));
     dir
 }
 
@@ -136,7 +123,7 @@ fn a_reformatted_tenant_is_unchanged() {
 
 #[test]
 fn one_policy_file_against_another() {
-    let dir = scratch("diff-cli");
+    let dir = TempDir::new();
     let old = "allow storage:logs:read, storage:spans:read where storage:k8s.namespace.name in (\"a\", \"b\")\n";
     std::fs::write(dir.join("old.policy"), old).unwrap();
     // `lint --fix` and `fmt` change the text, never the meaning.
@@ -166,8 +153,8 @@ fn one_policy_file_against_another() {
 
 #[test]
 fn a_git_revision_against_the_work_tree() {
-    let dir = scratch("diff-cli");
-    copy_dir(Path::new("policies/example"), &dir.join("tenant"));
+    let dir = TempDir::new();
+    copy_dir(example_tenant(), &dir.join("tenant"));
     let git = |args: &[&str]| {
         let output = Command::new("git")
             .args(["-c", "user.name=warden", "-c", "user.email=warden@acme.example", "-c", "commit.gpgsign=false"])

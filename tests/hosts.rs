@@ -6,11 +6,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{scratch, stderr, stdout, warden_in};
+use support::{TempDir, copy_dir, stderr, stdout, warden_in};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hosts");
 
@@ -20,22 +20,10 @@ fn findings(dir: &Path, path: &str) -> Vec<Value> {
 }
 
 /// A copy of the fixtures to change.
-fn copy_of_fixtures() -> PathBuf {
-    let dir = scratch("hosts");
-    copy(Path::new(FIXTURES), &dir);
+fn copy_of_fixtures() -> TempDir {
+    let dir = TempDir::new();
+    copy_dir(Path::new(FIXTURES), &dir);
     dir
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 /// The text between the first pair of backticks of a message.

@@ -7,12 +7,15 @@
 //! three-valued logic and its own `MATCH`. It reads only the loaded `Tenant`, the AST types of
 //! `warden::syntax` and the catalog (for "which keys does this permission accept").
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
+use support::tenant_files;
 use warden::catalog::Catalog;
 use warden::diagnostic::SourceFile;
 use warden::eval::{AttrValue, Decision, Engine, Request};
@@ -844,11 +847,7 @@ fn residual_of_an_empty_list_parameter_is_a_policy() {
         parameters = { l = [] }
     "#;
     let policy = r#"ALLOW storage:logs:read WHERE storage:bucket-name IN ("${bindParam:l}");"#;
-    let files = TenantFiles {
-        config: SourceFile::new("warden.toml", config),
-        policies: vec![SourceFile::new("policies/p0.policy", policy)],
-        boundaries: vec![],
-    };
+    let files = tenant_files(config, &[("p0", policy)], &[]);
     let tenant = load(&files, Catalog::builtin()).tenant.expect("the tenant loads");
     let engine = Engine::new(tenant, Catalog::builtin());
     let u0 = engine.tenant().find_user("u0@t.example").unwrap();
@@ -866,13 +865,7 @@ fn fixed(bindings: &str, policies: &[(&str, &str)], boundaries: &[(&str, &str)])
         "[account]\nid = \"acct\"\n[[environment]]\nid = \"e1\"\n[[user]]\nid = \"00000000-0000-4000-8000-000000000000\"\n\
          email = \"u0@t.example\"\n[[group]]\nid = \"g0\"\nmembers = [\"u0@t.example\"]\n{bindings}"
     );
-    let file =
-        |folder: &str, ext: &str, (name, text): &(&str, &str)| SourceFile::new(format!("{folder}/{name}.{ext}"), *text);
-    let files = TenantFiles {
-        config: SourceFile::new("warden.toml", config),
-        policies: policies.iter().map(|p| file("policies", "policy", p)).collect(),
-        boundaries: boundaries.iter().map(|b| file("boundaries", "boundary", b)).collect(),
-    };
+    let files = tenant_files(&config, policies, boundaries);
     let loaded = load(&files, Catalog::builtin());
     loaded.tenant.unwrap_or_else(|| panic!("{}\n{:#?}", show(&files), loaded.findings))
 }

@@ -1,25 +1,19 @@
 //! `warden test` as users run it: the example tenant's own cases pass; a failing case is shown
 //! with the explanation of what it got; JUnit for dashboards; cases that cannot run say why.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod support;
 
-use support::{scratch, stderr, stdout, warden_in};
+use support::{TempDir, copy_dir, example_tenant, stderr, stdout, warden_in};
 
 /// A copy of the example tenant without its tests, with these test files, in a scratch dir
 /// (named `tenant` inside it, so the output's paths do not depend on the scratch dir).
-fn tenant_with(tests: &[(&str, &str)]) -> PathBuf {
-    let dir = scratch("test-cli");
+fn tenant_with(tests: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new();
     let tenant = dir.join("tenant");
-    for folder in ["policies", "boundaries"] {
-        std::fs::create_dir_all(tenant.join(folder)).unwrap();
-        for entry in std::fs::read_dir(Path::new("policies/example").join(folder)).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, tenant.join(folder).join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    std::fs::copy("policies/example/warden.toml", tenant.join("warden.toml")).unwrap();
+    copy_dir(example_tenant(), &tenant);
+    std::fs::remove_dir_all(tenant.join("tests")).unwrap();
     std::fs::create_dir_all(tenant.join("tests")).unwrap();
     for (name, text) in tests {
         std::fs::write(tenant.join("tests").join(name), text).unwrap();
