@@ -5,7 +5,7 @@ use std::path::Path;
 
 mod support;
 
-use support::{TempDir, stdout, warden, warden_with_input};
+use support::{TempDir, stdout, warden, warden_in, warden_with_input};
 
 fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -132,6 +132,22 @@ fn bundled_policies_are_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     let output = warden(&["lint", "--deny-warnings", arg(&root)]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
+
+/// A typo in warden.toml is an error with the key meant, in the IAM tables and in the
+/// `[deployment]` table the token commands read alike.
+#[test]
+fn lint_of_a_tenant_names_the_key_a_typo_in_warden_toml_meant() {
+    let config = "[account]\nid = \"acme\"\n\n[deployment]\ntoken_limt = 5\ndatabase = \"tokens.db\"\n";
+    let dir = TempDir::with_files(&[("warden.toml", config)]);
+    let output = warden_in(&dir, &["lint", "."]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    insta::assert_snapshot!("deployment_typo", stdout(&output));
+    std::fs::write(dir.join("warden.toml"), config.replace("id = ", "idd = ")).unwrap();
+    let both = stdout(&warden_in(&dir, &["lint", "--format", "json", "."]));
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&both).unwrap();
+    let helps: Vec<&str> = findings.iter().map(|f| f["help"].as_str().unwrap()).collect();
+    assert_eq!(helps, ["did you mean `id`?", "did you mean `token_limit`?"], "{both}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use warden::check;
 use warden::diagnostic::{self, Diagnostic, FileReport, Rule, Severity, SourceFile};
 use warden::host::{self, FileId, Found, Sources, TextKind};
 use warden::iam::{TenantDir, load};
+use warden::token::Deployment;
 use warden::syntax::Kind;
 
 use super::files::{self, FromArg, Inputs};
@@ -241,9 +242,9 @@ fn fix(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Resul
     Ok(())
 }
 
-/// The tenant checks of a tenant directory (decisions D9): bindings, parameters, references.
-/// Its policy and boundary texts are linted as files already; only the other findings are
-/// new. A Terraform module or monaco project adds, as warnings (W0711), what loading it as a
+/// The tenant checks of a tenant directory (decisions D9): bindings, parameters, references,
+/// and the `[deployment]` table the token commands read. Its policy and boundary texts are
+/// linted as files already; only the other findings are new. A Terraform module or monaco project adds, as warnings (W0711), what loading it as a
 /// tenant would refuse.
 fn tenant_findings(
     dir: &std::path::Path,
@@ -272,7 +273,13 @@ fn tenant_findings(
         #[allow(unreachable_patterns)]
         _ => Vec::new(),
     };
-    Ok(findings.into_iter().map(|f| (f.file, f.diagnostics)).collect())
+    let mut findings: Vec<_> = findings.into_iter().map(|f| (f.file, f.diagnostics)).collect();
+    if let TenantDir::Warden(files) = &tenant {
+        if let Err(diagnostic) = Deployment::read(&files.config) {
+            findings.push((files.config.clone(), vec![*diagnostic]));
+        }
+    }
+    Ok(findings)
 }
 
 /// Adds findings to the files already reported, or as files of their own.

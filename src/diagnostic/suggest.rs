@@ -59,6 +59,16 @@ pub fn nearest_few<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>
     best.into_iter().map(|(_, candidate)| candidate).collect()
 }
 
+/// The expected field nearest to the unknown one that serde's error message names ("unknown
+/// field `nme`, expected one of `id`, `name`, `platform_tokens`", the wording of
+/// `serde::de::Error::unknown_field` that the TOML and JSON readers keep), when near enough.
+pub fn nearest_expected_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let expected = expected.strip_prefix(", expected ")?;
+    nearest(field, expected.split('`').skip(1).step_by(2))
+}
+
 /// "did you mean `storage:logs:read`?": how every suggestion is worded, in a help or at the end
 /// of a message.
 pub fn did_you_mean(suggestion: &str) -> String {
@@ -135,6 +145,17 @@ mod tests {
             ["service7:things:read"]
         );
         assert_eq!(nearest("service7:thing:read", names()), Some("service7:things:read"));
+    }
+
+    #[test]
+    fn an_unknown_field_suggests_the_expected_one_nearest() {
+        let message = "unknown field `nme`, expected one of `id`, `name`, `platform_tokens` at line 2";
+        assert_eq!(nearest_expected_field(message), Some("name"));
+        assert_eq!(nearest_expected_field("unknown field `emial`, expected `id` or `email`"), Some("email"));
+        assert_eq!(nearest_expected_field("unknown field `token_limt`, expected `token_limit`"), Some("token_limit"));
+        assert_eq!(nearest_expected_field("unknown field `colour`, expected `id` or `email`"), None);
+        assert_eq!(nearest_expected_field("unknown field `x`, there are no fields"), None);
+        assert_eq!(nearest_expected_field("invalid type: string \"a\", expected `name`"), None);
     }
 
     #[test]

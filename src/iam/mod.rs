@@ -24,6 +24,7 @@ pub use error::UnknownPrincipal;
 #[cfg(feature = "iac")]
 pub use host::HostTenant;
 pub use load::{FileFindings, Loaded, TenantFiles, load};
+pub(crate) use file::invalid_config;
 
 use crate::catalog::{Catalog, Permission};
 use crate::diagnostic::{SourceFile, nearest};
