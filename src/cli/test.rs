@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::ValueEnum;
 use serde::Deserialize;
 use warden::diagnostic::SourceFile;
 use warden::eval::{AttrValue, Decision, Engine, Request};
-use warden::iam::Principal;
 
-use super::tenant::{compile, read};
+use super::tenant::{compile, parse_time, read};
 use super::{CatalogArg, Exit, color_for, fail};
 
 const EXAMPLES: &str = "A test file, e.g. policies/example/tests/payments.toml:
@@ -221,10 +220,9 @@ fn default_name(case: &Case) -> String {
 
 fn judge(engine: &Engine, case: &Case, color: bool) -> Verdict {
     let tenant = engine.tenant();
-    let Some(principal): Option<Principal> =
-        tenant.find_user(&case.principal).or_else(|| tenant.find_service_user(&case.principal))
-    else {
-        return Verdict::Error(format!("the tenant has no user or service user `{}`", case.principal));
+    let principal = match tenant.principal(&case.principal, None) {
+        Ok(principal) => principal,
+        Err(unknown) => return Verdict::Error(unknown.to_string()),
     };
     let at = match &case.at {
         None => Utc::now(),
@@ -233,9 +231,9 @@ fn judge(engine: &Engine, case: &Case, color: bool) -> Verdict {
                 Time::Text(text) => text.clone(),
                 Time::Toml(datetime) => datetime.to_string(),
             };
-            match DateTime::parse_from_rfc3339(&text) {
-                Ok(at) => at.with_timezone(&Utc),
-                Err(e) => return Verdict::Error(format!("`at = {text:?}` is not an RFC 3339 time with a zone: {e}")),
+            match parse_time(&text) {
+                Ok(at) => at,
+                Err(e) => return Verdict::Error(format!("`at`: {e}")),
             }
         }
     };
