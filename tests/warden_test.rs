@@ -116,6 +116,13 @@ fn what_cannot_run_says_why() {
         assert!(stdout(&output).contains(message), "{text}\n{}", stdout(&output));
         assert!(stdout(&output).contains("0 passed, 0 failed, 1 could not run"), "{}", stdout(&output));
     }
+    // A case file is read as the walker reads policy files: at most 16 MiB.
+    let huge = tenant_with(&[]);
+    let file = std::fs::File::create(huge.join("tenant/tests/huge.toml")).unwrap();
+    file.set_len(17 << 20).unwrap();
+    let output = warden_in(&huge, &["test", "tenant"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout(&output).contains("it holds 17825792 bytes"), "{}", stdout(&output));
     let none = tenant_with(&[]);
     let output = warden_in(&none, &["test", "tenant"]);
     assert_eq!(output.status.code(), Some(2));
