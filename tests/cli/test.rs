@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-mod support;
-
-use support::{TempDir, copy_dir, example_tenant, stderr, stdout, warden_in};
+use crate::support::{TempDir, copy_dir, example_tenant, stderr, stdout, warden_in};
 
 /// A copy of the example tenant without its tests, with these test files, in a scratch dir
 /// (named `tenant` inside it, so the output's paths do not depend on the scratch dir).

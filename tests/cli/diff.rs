@@ -4,9 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-mod support;
-
-use support::{TempDir, copy_dir, example_tenant, stderr, stdout, warden_in};
+use crate::support::{TempDir, copy_dir, example_tenant, stderr, stdout, warden_in};
 
 /// Replaces `from` with `to` in a file, which must hold it.
 fn edit(path: &Path, from: &str, to: &str) {

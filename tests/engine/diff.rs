@@ -2,13 +2,11 @@
 //! every request of a small universe that two random policies decide differently must be
 //! found, and every witness the diff gives must be one.
 
-mod support;
-
 use std::collections::BTreeMap;
 
+use crate::support::tenant_files;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
-use support::tenant_files;
 use warden::catalog::Catalog;
 use warden::eval::diff::{Change, ChangeKind, Report, diff};
 use warden::eval::{AttrValue, Decision, Engine, Request};

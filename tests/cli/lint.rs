@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-mod support;
-
-use support::{TempDir, stdout, warden, warden_in, warden_with_input};
+use crate::support::{TempDir, stdout, warden, warden_in, warden_with_input};
 
 fn arg(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -7,10 +7,8 @@
 //! `global:` keys: typed time comparisons at fixed request times, the environment and the
 //! principal's groups.
 
-mod support;
-
+use crate::support::tenant_files;
 use chrono::{DateTime, Utc};
-use support::tenant_files;
 use warden::catalog::Catalog;
 use warden::eval::{AttrValue, Decision, Engine, Request};
 use warden::iam::load;

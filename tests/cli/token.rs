@@ -3,14 +3,12 @@
 //! (D2), JSON shapes, `token scan`, the account switch, the audit log, racing processes (D25),
 //! killed processes, and where secrets may (once) and may not (anywhere else) appear.
 
-mod support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 
-use support::{TempDir, copy_dir, example_tenant, stderr, stdout};
+use crate::support::{TempDir, copy_dir, example_tenant, stderr, stdout};
 use warden::catalog::Catalog;
 use warden::eval::Engine;
 use warden::iam::{TenantFiles, load};

@@ -7,15 +7,13 @@
 //! three-valued logic and its own `MATCH`. It reads only the loaded `Tenant`, the AST types of
 //! `warden::syntax` and the catalog (for "which keys does this permission accept").
 
-mod support;
-
 use std::collections::BTreeMap;
 
+use crate::support::tenant_files;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use support::tenant_files;
 use warden::catalog::Catalog;
 use warden::diagnostic::SourceFile;
 use warden::eval::{AttrValue, Decision, Engine, Request};
