@@ -10,8 +10,8 @@ use warden::check;
 use warden::diagnostic::{self, Diagnostic, FileReport, Rule, Severity, SourceFile};
 use warden::host::{self, FileId, Found, Sources, TextKind};
 use warden::iam::{TenantDir, load};
-use warden::token::Deployment;
 use warden::syntax::Kind;
+use warden::token::Deployment;
 
 use super::files::{self, FromArg, Inputs};
 use super::tenant::VariableArgs;

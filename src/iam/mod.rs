@@ -21,10 +21,10 @@ use rustc_hash::FxHashMap as HashMap;
 pub use builtin::BUILTIN_POLICIES;
 pub use dir::TenantDir;
 pub use error::UnknownPrincipal;
+pub(crate) use file::invalid_config;
 #[cfg(feature = "iac")]
 pub use host::HostTenant;
 pub use load::{FileFindings, Loaded, TenantFiles, load};
-pub(crate) use file::invalid_config;
 
 use crate::catalog::{Catalog, Permission};
 use crate::diagnostic::{SourceFile, nearest};

@@ -7,5 +7,5 @@ mod support;
 
 mod decision_table;
 mod diff;
-mod reference;
+mod differential;
 mod workload;
