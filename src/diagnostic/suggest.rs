@@ -31,7 +31,7 @@ pub fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 /// The `count` candidates nearest to `name`, nearest first: the names a person most likely meant
 /// when none is near enough for [`nearest`] to call it a typo. Candidates holding the last part
 /// of `name` (`namespace` of `storage:namespace`) come first, then by distance, then by name.
-/// A name (or candidate) over [`LONGEST`] characters is no typo and gets (or is) no suggestion.
+/// A name (or candidate) over 256 bytes is no typo and gets (or is) no suggestion.
 pub fn nearest_few<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>, count: usize) -> Vec<&'c str> {
     if name.len() > LONGEST || count == 0 {
         return Vec::new();
