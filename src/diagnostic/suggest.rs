@@ -31,9 +31,10 @@ pub fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 /// The `count` candidates nearest to `name`, nearest first: the names a person most likely meant
 /// when none is near enough for [`nearest`] to call it a typo. Candidates holding the last part
 /// of `name` (`namespace` of `storage:namespace`) come first, then by distance, then by name.
-/// A name (or candidate) over 256 bytes is no typo and gets (or is) no suggestion.
+/// Where `name` or a candidate is over 256 bytes, no typo, the difference in length stands for
+/// the distance (it is the least the distance can be), so a huge name costs no comparison.
 pub fn nearest_few<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>, count: usize) -> Vec<&'c str> {
-    if name.len() > LONGEST || count == 0 {
+    if count == 0 {
         return Vec::new();
     }
     let name = name.to_lowercase();
@@ -42,17 +43,21 @@ pub fn nearest_few<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>
     // The `count` best so far, in order: (misses the part, distance), then the name.
     let mut best: Vec<((bool, usize), &str)> = Vec::with_capacity(count + 1);
     for candidate in candidates {
-        if candidate.len() > LONGEST || best.iter().any(|(_, kept)| *kept == candidate) {
+        if best.iter().any(|(_, kept)| *kept == candidate) {
             continue;
         }
         let lowered = candidate.to_lowercase();
         let misses_part = part.is_none_or(|part| !lowered.contains(part));
-        // The distance is at least the difference in length: skip what cannot beat the worst kept.
-        let floor = (misses_part, lowered.chars().count().abs_diff(length));
-        if best.len() == count && best.last().is_some_and(|(worst, _)| floor > *worst) {
+        let floor = lowered.chars().count().abs_diff(length);
+        // What the floor alone puts behind the worst kept cannot be among the best.
+        if best.len() == count && best.last().is_some_and(|(worst, _)| (misses_part, floor) > *worst) {
             continue;
         }
-        let ranked = ((misses_part, osa_distance(&name, &lowered)), candidate);
+        let distance = match name.len().max(lowered.len()) > LONGEST {
+            true => floor,
+            false => osa_distance(&name, &lowered),
+        };
+        let ranked = ((misses_part, distance), candidate);
         best.insert(best.partition_point(|kept| *kept < ranked), ranked);
         best.truncate(count);
     }
@@ -130,20 +135,21 @@ mod tests {
         assert_eq!(nearest_few("a:x", keys, 3), ["a:xy", "ab", "abc"]);
     }
 
-    /// A 100 KB name against a catalog of 100,000 names: no suggestion, and no quadratic
-    /// comparison per candidate on the way (the test would not end).
+    /// A 100 KB name against a catalog of 100,000 names: no typo, and no quadratic comparison
+    /// per candidate on the way (the test would not end); the few nearest are ranked by length.
     #[test]
-    fn huge_names_are_no_typos() {
+    fn huge_names_are_no_typos_and_cost_no_comparison() {
         let catalog: Vec<String> = (0..100_000).map(|i| format!("service{i}:things:read")).collect();
         let names = || catalog.iter().map(String::as_str);
         let huge = "service1:things:read".repeat(5_000);
         assert_eq!(nearest(&huge, names()), None);
-        assert!(nearest_few(&huge, names(), 3).is_empty());
+        assert_eq!(nearest_few(&huge, names(), 2), ["service10000:things:read", "service10001:things:read"]);
         let long_candidate = "x".repeat(100_000);
-        assert_eq!(
-            nearest_few("service7:thing:read", names().chain([long_candidate.as_str()]), 1),
-            ["service7:things:read"]
-        );
+        let with_long = || names().chain([long_candidate.as_str()]);
+        assert_eq!(nearest_few("service7:thing:read", with_long(), 1), ["service7:things:read"]);
+        // No part in common: the candidate of the nearest length comes first.
+        let other_huge = "y".repeat(99_999);
+        assert!(nearest_few(&other_huge, with_long(), 1) == [long_candidate.as_str()], "the long one first");
         assert_eq!(nearest("service7:thing:read", names()), Some("service7:things:read"));
     }
 
