@@ -11,8 +11,10 @@ cd "$root"
 duration=${1:-20s}
 connections=${2:-32}
 command -v wrk >/dev/null || { echo "error: wrk is missing (Debian: apt-get install wrk)" >&2; exit 2; }
-cargo build --release --locked -q
-warden="$root/target/release/warden"
+# The binary cargo builds, wherever its target directory is (CARGO_TARGET_DIR, .cargo/config).
+warden=$(cargo build --release --locked --bin warden --message-format=json-render-diagnostics \
+  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+[ -x "$warden" ] || { echo "error: cargo build gave no warden binary" >&2; exit 2; }
 tenant="$root/policies/example"
 
 work="$(mktemp -d)"
@@ -25,12 +27,18 @@ trap cleanup EXIT
 
 token=$("$warden" token create --tenant "$tenant" --db "$work/warden.db" --as alice@acme.example \
   --name load --scope app-engine:apps:run --account-wide --never-expires 2>/dev/null | sed -n 1p)
-port=$((20000 + RANDOM % 20000))
-"$warden" serve --tenant "$tenant" --db "$work/warden.db" --listen "127.0.0.1:$port" 2>"$work/requests.log" &
+# On a port the kernel picks; warden prints where it listens.
+"$warden" serve --tenant "$tenant" --db "$work/warden.db" --listen 127.0.0.1:0 2>"$work/requests.log" &
 server=$!
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+address=""
+for _ in $(seq 300); do
+  address=$(sed -n 's|.*listening on http://\([0-9.:]*\).*|\1|p' "$work/requests.log" | head -n 1)
+  [ -n "$address" ] && curl -sf -o /dev/null "http://$address/healthz" && break
+  kill -0 "$server" 2>/dev/null || { echo "error: warden serve ended:" >&2; cat "$work/requests.log" >&2; exit 1; }
+  sleep 0.1
+done
 
-url="http://127.0.0.1:$port/v1/auth?permission=app-engine:apps:run&environment=staging"
+url="http://$address/v1/auth?permission=app-engine:apps:run&environment=staging"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url")
 [ "$status" = 200 ] || { echo "error: the check answers $status, not 200" >&2; exit 1; }
 

@@ -121,3 +121,10 @@ pub use diagnostic::{Diagnostic, SourceFile};
 pub use eval::{Decision, Engine, Explanation, Request, RequestError};
 pub use iam::{Principal, Tenant, TenantFiles};
 pub use token::{TokenService, TokenStore};
+
+/// README.md's Rust example runs as a doc-test; its other blocks run in `tests/readme.rs`, whose
+/// markers (`file=team.policy`) are not rustdoc's.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+#[allow(rustdoc::invalid_codeblock_attributes)]
+pub struct ReadmeDoctests;

@@ -183,39 +183,9 @@ fn the_commands_that_load_a_tenant_take_a_terraform_module() {
     assert!(text(&list.stdout).contains("ACTIVE"), "the same tokens under the monaco form of the tenant");
 }
 
-const BROKEN: &str = r#"variable "schema" {
-  type = string
-}
-
-resource "dynatrace_iam_group" "ops" {
-  name = "Operations"
-}
-
-resource "dynatrace_iam_user" "ann" {
-  email  = "ann@acme.example"
-  groups = [dynatrace_iam_group.ops.id]
-}
-
-resource "dynatrace_iam_policy" "settings" {
-  name            = "Settings"
-  account         = "acme"
-  statement_query = "ALLOW settings:objects:read WHERE settings:schemaId = \"${var.schema}\";"
-}
-
-resource "dynatrace_iam_policy_bindings_v2" "ops" {
-  group   = dynatrace_iam_group.ops.id
-  account = "acme"
-  policy {
-    id = dynatrace_iam_policy.settings.id
-    parameters = {
-      team = "ops"
-    }
-  }
-  policy {
-    id = "2b16c4fe-b54e-4325-94dd-cb3dea0b0041#-#global#-#global"
-  }
-}
-"#;
+/// A module with a variable given no value, a parameter no placeholder uses and a policy id from
+/// an export (README.md shows what loading it says).
+const BROKEN: &str = include_str!("tenants/unresolved-terraform/main.tf");
 
 #[test]
 fn unresolved_references_refuse_the_tenant_at_their_host_lines() {

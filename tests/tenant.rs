@@ -241,6 +241,42 @@ fn one_boundary_that_does_not_apply_is_a_note_and_boundaries_that_apply_say_noth
     assert!(codes.is_empty(), "both restrict logs: {rendered}");
 }
 
+/// Found by the `evaluate` fuzz target: a parameter value holding `${` came back in the residual
+/// as a placeholder (`… = "team-${x}";`, which does not parse; `${global:userId}` would even
+/// change its meaning), one holding a carriage return as an unterminated string; the language
+/// can write neither. Such values, and ids that placeholders stand for, refuse the tenant; a
+/// parameter that stands for itself (`warden diff` of one policy binds it so) does not.
+#[test]
+fn values_that_policy_text_cannot_hold_refuse_the_tenant() {
+    let config = format!(
+        "{ONE_USER}[[group]]\nid = \"ops-${{global:userId}}\"\n\
+         [[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\n\
+         parameters = {{ team = \"${{x}}\", clusters = [\"prod\", \"staging-e\\r\\ru-1\"], \
+         host = \"${{bindParam:host}}\" }}\n"
+    );
+    let policy = r#"ALLOW storage:logs:read WHERE storage:k8s.namespace.name = "team-${bindParam:team}"
+        AND storage:k8s.cluster.name IN ("${bindParam:clusters}") AND storage:host.name = "${bindParam:host}";"#;
+    let loaded = load(&tenant_files(&config, &[("p", policy)], &[]), Catalog::builtin());
+    assert!(loaded.tenant.is_none());
+    let messages: Vec<String> = loaded
+        .findings
+        .iter()
+        .flat_map(|f| f.diagnostics.iter())
+        .filter(|d| d.code() == "E0613")
+        .map(|d| d.message.to_string())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "the group id `ops-${global:userId}` holds `${`, which policy text reads as a placeholder",
+            r#"the parameter value `team = "${x}"` holds `${`, which policy text reads as a placeholder"#,
+            r#"the parameter value `clusters = "staging-e\r\ru-1"` holds a line break, which a string in policy text cannot"#,
+        ],
+        "{:#?}",
+        loaded.findings
+    );
+}
+
 /// A principal is a handle into one load of a tenant and the engines compiled from it: the same
 /// files loaded again give new handles, and an engine refuses the old ones instead of taking
 /// them for whoever stands at their place now.

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Starts real nginx (Debian's package; installed when missing), warden and the stand-in
-# application on loopback, and checks 200, 401 and 403 through nginx's auth_request.
-# Usage: examples/nginx/test.sh   (from anywhere; builds warden when target/debug/warden is missing)
+# application, and checks 200, 401 and 403 through nginx's auth_request.
+# Usage: examples/nginx/test.sh   (from anywhere; builds warden, or takes the binary in $WARDEN)
+#
+# Nothing here races: warden listens on a port the kernel picks (it prints it), nginx and the
+# application listen on Unix sockets in a fresh directory (no port another program could hold),
+# and the checks begin once warden, nginx and the application each answer.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../setup.sh
 . "$here/../setup.sh"
-nginx_port=$base app_port=$((base + 1)) warden_port=$((base + 2))
 
 # Tokens of alice (SRE: app-engine admin in staging; logs in prod except secret namespaces):
 # one that may run apps, read logs and manage tokens, one to disable, one without the scope.
@@ -21,18 +24,23 @@ runner=$(token runner app-engine:apps:run storage:logs:read platform-token:token
 victim=$(token victim app-engine:apps:run)
 other=$(token other document:documents:read)
 
-"$warden" serve --tenant "$tenant" --db "$work/warden.db" --listen "127.0.0.1:$warden_port" 2>"$work/warden.log" &
-pids+=($!)
-wait_for "http://127.0.0.1:$warden_port/healthz"
+serve "$work/warden.log" --tenant "$tenant" --db "$work/warden.db"
+api="http://$warden_address"
 
+# The example's configuration with the addresses of this run: warden where it listens, nginx
+# and the application on sockets in the work directory.
+front="$work/nginx.sock" application="$work/application.sock"
 mkdir -p "$work/tmp"
-cp "$here/warden-check.conf" "$here/warden-pass.conf" "$work/"
-sed -e "s/127.0.0.1:8000/127.0.0.1:$nginx_port/; s/127.0.0.1:8001/127.0.0.1:$app_port/g; s/127.0.0.1:8080/127.0.0.1:$warden_port/" \
+cp "$here/warden-check.conf" "$work/"
+sed -e "s|listen 127.0.0.1:8000|listen unix:$front|; s|listen 127.0.0.1:8001|listen unix:$application|; s|127.0.0.1:8080|$warden_address|" \
   "$here/nginx.conf" > "$work/nginx.conf"
-sed -i "s/127.0.0.1:8001/127.0.0.1:$app_port/" "$work/warden-pass.conf"
+sed -e "s|http://127.0.0.1:8001|http://unix:$application:|" "$here/warden-pass.conf" > "$work/warden-pass.conf"
 "$nginx" -p "$work" -c "$work/nginx.conf" -e stderr -g 'daemon off;' 2>"$work/nginx.log" &
 pids+=($!)
-wait_for "http://127.0.0.1:$nginx_port/"
+# answers SOCKET URL: something answers HTTP there.
+answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$1" "$2")" != 000 ]; }
+wait_until nginx "$!" "$work/nginx.log" answers "$front" http://nginx/
+wait_until "the application" "${pids[-1]}" "$work/nginx.log" answers "$application" http://application/
 
 failures=0
 # expect WHAT STATUS [REASON] -- curl arguments
@@ -52,28 +60,31 @@ expect() {
   fi
 }
 
-app="http://127.0.0.1:$nginx_port"
-expect "no token" 401 "" -- "$app/apps/deploy"
+via=(--unix-socket "$front")
+app="http://nginx"
+# A forged token: the real one with its last character changed, so that its checksum fails.
+forged="${runner%?}$([ "${runner: -1}" = A ] && echo B || echo A)"
+expect "no token" 401 "" -- "${via[@]}" "$app/apps/deploy"
 grep -qi '^www-authenticate: Bearer realm="warden"' "$work/headers" \
   || { echo "FAIL  no token: no bare WWW-Authenticate challenge" >&2; failures=$((failures + 1)); }
-expect "a forged token" 401 "" -- -H "Authorization: Bearer ${runner%?}A" "$app/apps/deploy"
+expect "a forged token" 401 "" -- "${via[@]}" -H "Authorization: Bearer $forged" "$app/apps/deploy"
 grep -qi '^www-authenticate: Bearer error="invalid_token"' "$work/headers" \
   || { echo "FAIL  a forged token: no invalid_token challenge" >&2; failures=$((failures + 1)); }
-expect "a valid token" 200 "ok" -- -H "Authorization: Bearer $runner" "$app/apps/deploy"
+expect "a valid token" 200 "ok" -- "${via[@]}" -H "Authorization: Bearer $runner" "$app/apps/deploy"
 grep -q "hello alice@acme.example from /apps/deploy" "$work/body" \
   || { echo "FAIL  the application did not get the user from warden" >&2; failures=$((failures + 1)); }
-expect "a token without the scope" 403 "insufficient_scope" -- -H "Authorization: Bearer $other" "$app/apps/deploy"
-expect "a smuggled permission header" 403 "insufficient_scope" -- \
+expect "a token without the scope" 403 "insufficient_scope" -- "${via[@]}" -H "Authorization: Bearer $other" "$app/apps/deploy"
+expect "a smuggled permission header" 403 "insufficient_scope" -- "${via[@]}" \
   -H "Authorization: Bearer $other" -H "X-Warden-Permission: document:documents:read" "$app/apps/deploy"
-expect "the owner's policies decide (logs in prod: only some namespaces)" 403 "conditional" -- \
+expect "the owner's policies decide (logs in prod: only some namespaces)" 403 "conditional" -- "${via[@]}" \
   -H "Authorization: Bearer $runner" "$app/logs/today"
 
 # Disable a token through warden's API: refused at once.
 id=$(echo "$victim" | cut -d. -f1,2)
-expect "the victim before" 200 "ok" -- -H "Authorization: Bearer $victim" "$app/apps/deploy"
+expect "the victim before" 200 "ok" -- "${via[@]}" -H "Authorization: Bearer $victim" "$app/apps/deploy"
 expect "disable it over the API" 204 "" -- -X PUT -H "Authorization: Bearer $runner" -H "Content-Type: application/json" \
-  -d '{"status": "INACTIVE"}' "http://127.0.0.1:$warden_port/iam/v1/accounts/acme/platform-tokens/$id/status"
-expect "the victim after" 403 "token_disabled" -- -H "Authorization: Bearer $victim" "$app/apps/deploy"
+  -d '{"status": "INACTIVE"}' "$api/iam/v1/accounts/acme/platform-tokens/$id/status"
+expect "the victim after" 403 "token_disabled" -- "${via[@]}" -H "Authorization: Bearer $victim" "$app/apps/deploy"
 
 if grep -q "${runner##*.}" "$work/warden.log"; then
   echo "FAIL  a token secret is in warden's log" >&2

@@ -1,6 +1,7 @@
 //! Fuzzes the whole lint path on arbitrary UTF-8, as a policy and as a boundary: parsing and
-//! every check must not panic, every diagnostic span must lie inside the text on character
-//! boundaries, and the formatter must be idempotent (`format(format(x)) == format(x)`).
+//! every check must not panic, every span of a finding (its own, its labels', its fix's edits)
+//! must lie inside the text on character boundaries, and the formatter must be idempotent
+//! (`format(format(x)) == format(x)`).
 //!
 //! Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). From the crate root:
 //!
@@ -20,23 +21,14 @@ use warden::catalog::Catalog;
 use warden::check::lint;
 use warden::diagnostic::SourceFile;
 use warden::syntax::{Kind, format};
+use warden_fuzz::assert_spans_inside;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let file = SourceFile::new("fuzz.policy", text);
     for kind in [Kind::Policy, Kind::Boundary] {
         let linted = lint(&file, kind, Catalog::builtin());
-        for diagnostic in &linted.diagnostics {
-            let span = &diagnostic.span;
-            assert!(
-                span.start <= span.end && text.get(span.clone()).is_some(),
-                "{kind:?}: span {span:?} of {} is not a slice of the {}-byte text",
-                diagnostic.code(),
-                text.len()
-            );
-            file.line_column(span.start);
-            file.line_column(span.end);
-        }
+        assert_spans_inside(&file, &linted.diagnostics);
         if let Some(formatted) = format(text, kind) {
             let again = format(&formatted, kind);
             assert_eq!(

@@ -218,6 +218,14 @@ rule!(
 );
 
 rule!(
+    UNWRITABLE_VALUE,
+    "E0613",
+    "unwritable-value",
+    Error,
+    "An id or a bind-parameter value that policy text cannot hold (`${`, which would read as a placeholder, or a line break), though placeholders and residuals put it there."
+);
+
+rule!(
     BOUNDARY_LIFTS_LIMITS,
     "W0611",
     "boundary-lifts-limits",
@@ -233,7 +241,7 @@ rule!(
 );
 
 /// The tenant rules, in code order.
-pub static TENANT: [&Rule; 12] = [
+pub static TENANT: [&Rule; 13] = [
     &INVALID_CONFIG,
     &DUPLICATE_ID,
     &UNKNOWN_MEMBER,
@@ -244,6 +252,7 @@ pub static TENANT: [&Rule; 12] = [
     &MISSING_PARAMETER,
     &UNUSED_PARAMETER,
     &LIST_PARAMETER,
+    &UNWRITABLE_VALUE,
     &BOUNDARY_LIFTS_LIMITS,
     &BOUNDARY_DOES_NOT_APPLY,
 ];

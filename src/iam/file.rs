@@ -41,7 +41,7 @@ pub(super) struct TenantFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AccountFile {
-    pub id: String,
+    pub id: Spanned<String>,
     #[serde(default)]
     pub name: String,
     #[serde(default = "yes")]

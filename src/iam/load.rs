@@ -182,6 +182,23 @@ impl Config<'_> {
         }
     }
 
+    /// Ids and parameter values are put into policy text (`${global:userId}`, residuals), where
+    /// the language can write neither a `${` (it reads as a placeholder) nor a line break (it
+    /// ends the string). `what` names the value (quoted). False when it reported one.
+    fn writable(&mut self, what: &str, value: &str, span: Range<usize>) -> bool {
+        let problem = if value.contains("${") {
+            "holds `${`, which policy text reads as a placeholder"
+        } else if value.contains(['\n', '\r']) {
+            "holds a line break, which a string in policy text cannot"
+        } else {
+            return true;
+        };
+        self.report(Diagnostic::new(&rules::UNWRITABLE_VALUE, span, format!("{what} {problem}")).with_help(
+            "ids and parameter values are put into policy text as they are: write the value itself, on one line",
+        ));
+        false
+    }
+
     fn resolve(
         &mut self,
         parsed: TenantFile,
@@ -189,6 +206,16 @@ impl Config<'_> {
         mut boundaries: BTreeMap<String, Boundary>,
         linted: &mut impl FnMut(&SourceFile, Kind) -> check::Linted,
     ) -> Tenant {
+        // The ids that `${global:userId}`, `${global:userGroup}` and `${global:levelId}` stand
+        // for (errors refuse the tenant, whatever these return).
+        let ids = std::iter::once(("account", &parsed.account.id))
+            .chain(parsed.environment.iter().map(|e| ("environment", &e.id)))
+            .chain(parsed.user.iter().map(|u| ("user", &u.id)))
+            .chain(parsed.service_user.iter().map(|s| ("service user", &s.id)))
+            .chain(parsed.group.iter().map(|g| ("group", &g.id)));
+        for (what, id) in ids {
+            let _ = self.writable(&format!("the {what} id `{}`", id.get_ref().escape_debug()), id.get_ref(), id.span());
+        }
         let mut seen = HashMap::new();
         let environments: Vec<Environment> = parsed
             .environment
@@ -285,7 +312,7 @@ impl Config<'_> {
             user_names,
             service_user_names,
             account: Account {
-                id: parsed.account.id,
+                id: parsed.account.id.into_inner(),
                 name: parsed.account.name,
                 platform_tokens: parsed.account.platform_tokens,
             },
@@ -424,6 +451,17 @@ impl Config<'_> {
             ok = false;
         }
         for (name, value) in &binding.parameters {
+            let values = match value.get_ref() {
+                ParameterFile::One(one) => std::slice::from_ref(one),
+                ParameterFile::Many(many) => many.as_slice(),
+            };
+            // A parameter may stand for itself (`team = "${bindParam:team}"`, as `warden diff`
+            // binds a policy compared alone): in policy text it reads as what it is.
+            let itself = format!("${{bindParam:{}}}", name.get_ref());
+            for text in values.iter().filter(|&text| *text != itself) {
+                ok &=
+                    self.writable(&format!("the parameter value `{} = {text:?}`", name.get_ref()), text, value.span());
+            }
             match uses.get(name.get_ref()) {
                 None => {
                     self.report(
