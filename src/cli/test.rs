@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use clap::ValueEnum;
 use serde::Deserialize;
-use warden::diagnostic::SourceFile;
+use warden::diagnostic::{SourceFile, did_you_mean_clause, nearest_expected_field};
 use warden::eval::{AttrValue, Decision, Engine, Request};
 
 use super::tenant::{compile, parse_time, read};
@@ -197,7 +197,9 @@ fn run_file(engine: &Engine, path: &Path, color: bool) -> Vec<Outcome> {
         Ok(parsed) => parsed,
         Err(e) => {
             let line = e.span().map_or(1, |span| source.line_column(span.start).0);
-            return vec![error(line, e.message().trim().replace('\n', " "))];
+            let message = e.message().trim().replace('\n', " ");
+            let hint = did_you_mean_clause(nearest_expected_field(&message));
+            return vec![error(line, format!("{message}{hint}"))];
         }
     };
     parsed

@@ -106,6 +106,10 @@ fn what_cannot_run_says_why() {
             "[[case]]\nprincipal = \"bob@acme.example\"\npermision = \"storage:logs:read\"\nexpect = \"deny\"\n",
             "unknown field `permision`",
         ),
+        (
+            "[[case]]\nprincipal = \"bob@acme.example\"\npermission = \"storage:logs:read\"\nexpects = \"deny\"\n",
+            "unknown field `expects`, expected one of `name`, `principal`, `permission`, `environment`, `attributes`, `at`, `expect`; did you mean `expect`?",
+        ),
     ];
     for (text, message) in cases {
         let dir = tenant_with(&[("case.toml", text)]);
