@@ -148,6 +148,17 @@ fn lint_of_a_tenant_names_the_key_a_typo_in_warden_toml_meant() {
     assert_eq!(helps, ["did you mean `id`?", "did you mean `token_limit`?"], "{both}");
 }
 
+/// A typo in a `--catalog` file names the key meant too, after TOML's own message.
+#[test]
+fn a_typo_in_a_catalog_file_names_the_key_meant() {
+    let dir = TempDir::with_files(&[("catalog.toml", "[[service]]\nnme = \"billing\"\n"), ("x.policy", CLEAN)]);
+    let output = warden_in(&dir, &["lint", "--catalog", "catalog.toml", "x.policy"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown field `nme`"), "{stderr}");
+    assert!(stderr.contains("`token-scope`\ndid you mean `name`?\n"), "{stderr}");
+}
+
 #[test]
 fn catalog_lists_a_service() {
     let output = warden(&["catalog", "iam"]);
