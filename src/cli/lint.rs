@@ -21,6 +21,7 @@ const EXAMPLES: &str = "Examples:
   warden lint policies/                 every policy file and policy host below policies/
   warden lint infra/main.tf             the policies and boundaries of a Terraform file
   warden lint policies/example          a tenant directory (warden.toml): also checks its bindings
+                                        and its [deployment] table
   warden lint --fix team.policy         apply the mechanical fixes, then report what is left
   cat x.boundary | warden lint --from boundary -
   warden lint --format sarif . > warden.sarif   for GitHub code scanning
