@@ -13,6 +13,8 @@
 //! - `healthz/under_costly_load`: `/healthz` while four clients send the two costly requests
 //!   back to back (the latencies' median, 99th percentile and maximum are printed too).
 //!
+//! - `reload/…`: checks on the platform's largest account while it is reloaded (see [`reload`]).
+//!
 //! Run: `cargo bench --bench serve`. Load generator and server share the machine.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -29,6 +31,11 @@ const STATEMENTS: usize = 20_000;
 const LIST_VALUES: usize = 100_000;
 const ATTRIBUTE_ELEMENTS: usize = 6_000;
 const LOADING_CLIENTS: usize = 4;
+/// What the checks on the largest account ask.
+const LARGE_CHECKED: &str = "storage:logs:read";
+
+#[path = "support/large.rs"]
+mod large;
 
 /// A temp dir with the tenant and the token database; the server in it, stopped on drop.
 struct Service {
@@ -39,40 +46,59 @@ struct Service {
 }
 
 impl Service {
+    /// The example tenant with the costly statements, frank's token on them.
     fn start() -> Service {
-        let dir = std::env::temp_dir().join(format!("warden-bench-serve-{}", std::process::id()));
+        Service::start_with("serve", &["storage:events:read", "app-engine:apps:run"], "frank@acme.example", |tenant| {
+            copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example"), tenant);
+            bind(tenant, "own-tokens", &["ALLOW platform-token:tokens:write;\n".to_string()]);
+            let events: Vec<String> = (0..STATEMENTS)
+                .map(|i| format!("ALLOW storage:events:read WHERE storage:k8s.namespace.name = \"team-{i}\";\n"))
+                .collect();
+            bind(tenant, "events", &events);
+            let apps: Vec<String> = (0..LIST_VALUES).map(|i| format!("\"app-{i}\"")).collect();
+            bind(
+                tenant,
+                "apps",
+                &[format!("ALLOW app-engine:apps:run WHERE shared:app-id IN ({});\n", apps.join(", "))],
+            );
+        })
+    }
+
+    /// The platform's largest account (`support/large.rs`), with a token for its first user on
+    /// reading logs.
+    fn start_large() -> Service {
+        Service::start_with("large", &[LARGE_CHECKED], &large::email(0), |tenant| {
+            let files = large::tenant();
+            std::fs::create_dir_all(tenant.join("policies")).expect("a temp dir");
+            for file in std::iter::once(&files.config).chain(&files.policies) {
+                std::fs::write(tenant.join(&file.name), &file.text).expect("a tenant file");
+            }
+            let mut config = files.config.text.clone();
+            config.push_str(&format!("[[group]]\nid = \"token-owners\"\nmembers = [\"{}\"]\n", large::email(0)));
+            std::fs::write(tenant.join("warden.toml"), config).expect("the tenant's config");
+            std::fs::write(tenant.join("policies/own-tokens.policy"), "ALLOW platform-token:tokens:write;\n")
+                .expect("a policy");
+            bind_to(tenant, "token-owners", "own-tokens");
+        })
+    }
+
+    /// A tenant that `prepare` writes, and a token of `owner` on `scopes`.
+    fn start_with(name: &str, scopes: &[&str], owner: &str, prepare: impl FnOnce(&Path)) -> Service {
+        let dir = std::env::temp_dir().join(format!("warden-bench-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let tenant = dir.join("tenant");
-        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example"), &tenant);
-        bind(&tenant, "own-tokens", &["ALLOW platform-token:tokens:write;\n".to_string()]);
-        let events: Vec<String> = (0..STATEMENTS)
-            .map(|i| format!("ALLOW storage:events:read WHERE storage:k8s.namespace.name = \"team-{i}\";\n"))
-            .collect();
-        bind(&tenant, "events", &events);
-        let apps: Vec<String> = (0..LIST_VALUES).map(|i| format!("\"app-{i}\"")).collect();
-        bind(&tenant, "apps", &[format!("ALLOW app-engine:apps:run WHERE shared:app-id IN ({});\n", apps.join(", "))]);
+        prepare(&tenant);
 
         let warden = |args: &[&str]| {
             let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
             command.args(args).arg("--tenant").arg(&tenant).arg("--db").arg(dir.join("tokens.db"));
             command
         };
-        let created = warden(&[
-            "token",
-            "create",
-            "--as",
-            "frank@acme.example",
-            "--name",
-            "bench",
-            "--scope",
-            "storage:events:read",
-            "--scope",
-            "app-engine:apps:run",
-            "--account-wide",
-            "--never-expires",
-        ])
-        .output()
-        .expect("warden runs");
+        let mut create = warden(&["token", "create", "--as", owner, "--name", "bench"]);
+        for scope in scopes {
+            create.arg("--scope").arg(scope);
+        }
+        let created = create.args(["--account-wide", "--never-expires"]).output().expect("warden runs");
         assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
         let token = String::from_utf8(created.stdout).expect("text").lines().next().expect("the token").to_string();
 
@@ -99,7 +125,11 @@ impl Service {
     fn connect(&self) -> Client {
         let stream = TcpStream::connect(&self.addr).expect("the server accepts");
         stream.set_nodelay(true).expect("nodelay");
-        Client { reader: BufReader::new(stream.try_clone().expect("a second handle")), writer: stream }
+        Client {
+            reader: BufReader::new(stream.try_clone().expect("a second handle")),
+            writer: stream,
+            last_body: String::new(),
+        }
     }
 
     fn residual_request(&self) -> Vec<u8> {
@@ -138,13 +168,16 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Binds statements to the readers across the account, in policies of 100 statements at most.
 fn bind(tenant: &Path, name: &str, statements: &[String]) {
-    let mut config = std::fs::read_to_string(tenant.join("warden.toml")).expect("the tenant's config");
     for (i, chunk) in statements.chunks(100).enumerate() {
         std::fs::write(tenant.join(format!("policies/{name}-{i}.policy")), chunk.concat()).expect("a policy");
-        config.push_str(&format!(
-            "\n[[binding]]\npolicy = \"{name}-{i}\"\ngroups = [\"readers\"]\nlevel = \"account\"\n"
-        ));
+        bind_to(tenant, "readers", &format!("{name}-{i}"));
     }
+}
+
+/// Binds a policy to a group across the account.
+fn bind_to(tenant: &Path, group: &str, policy: &str) {
+    let mut config = std::fs::read_to_string(tenant.join("warden.toml")).expect("the tenant's config");
+    config.push_str(&format!("\n[[binding]]\npolicy = \"{policy}\"\ngroups = [\"{group}\"]\nlevel = \"account\"\n"));
     std::fs::write(tenant.join("warden.toml"), config).expect("the tenant's config");
 }
 
@@ -162,6 +195,8 @@ const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n";
 struct Client {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
+    /// The body of the last answer.
+    last_body: String,
 }
 
 impl Client {
@@ -186,6 +221,7 @@ impl Client {
         }
         let mut body = vec![0; length];
         self.reader.read_exact(&mut body).expect("the body");
+        self.last_body = String::from_utf8_lossy(&body).into_owned();
         status
     }
 }
@@ -218,34 +254,95 @@ fn serve(c: &mut Criterion) {
         })
         .collect();
     let mut latencies = Vec::new();
-    group.bench_function("under_costly_load", |b| {
-        b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                let started = Instant::now();
-                assert_eq!(client.send(HEALTHZ), 200);
-                let took = started.elapsed();
-                latencies.push(took);
-                total += took;
-            }
-            total
-        })
-    });
+    group.bench_function("under_costly_load", |b| b.iter_custom(|n| timed(&mut client, HEALTHZ, &mut latencies, n)));
     group.finish();
     running.store(false, Ordering::Relaxed);
     for loader in loaders {
         loader.join().expect("a loading client");
     }
+    eprintln!("healthz under {LOADING_CLIENTS} costly clients: {}", spread(&mut latencies));
+}
+
+/// The latencies' median, 99th percentile and maximum, in words.
+fn spread(latencies: &mut [Duration]) -> String {
+    if latencies.is_empty() {
+        return "not run (filtered out)".to_string();
+    }
     latencies.sort_unstable();
     let at = |fraction: f64| latencies[((latencies.len() - 1) as f64 * fraction) as usize];
-    eprintln!(
-        "healthz under {LOADING_CLIENTS} costly clients: {} requests, median {:?}, p99 {:?}, max {:?}",
+    format!(
+        "{} requests, median {:?}, p99 {:?}, max {:?}",
         latencies.len(),
         at(0.5),
         at(0.99),
         latencies.last().expect("some requests")
-    );
+    )
 }
 
-criterion_group!(benches, serve);
+/// Times each request of one client, keeping every latency.
+fn timed(client: &mut Client, request: &[u8], latencies: &mut Vec<Duration>, iterations: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iterations {
+        let started = Instant::now();
+        assert_eq!(client.send(request), 200);
+        let took = started.elapsed();
+        latencies.push(took);
+        total += took;
+    }
+    total
+}
+
+/// The reloads the service has made, from `/metrics`.
+fn reloads(client: &mut Client) -> u64 {
+    client.send(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n");
+    client
+        .last_body
+        .lines()
+        .find_map(|line| line.strip_prefix("warden_tenant_reloads_total{result=\"ok\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the reload counter")
+}
+
+/// Checks on the largest account while it is reloaded again and again (SIGHUP, as `--watch`
+/// does on a change): the new engine is built beside the one serving, off the async workers,
+/// and swapped in, so checks go on.
+///
+/// - `reload/check_idle`: `/v1/authorize` on the largest account, nothing else running;
+/// - `reload/check_during_reloads`: the same while a SIGHUP follows every 200 ms (each reload
+///   parses, checks and compiles the whole account; the count made during the run, and the
+///   latencies' median, 99th percentile and maximum, are printed).
+fn reload(c: &mut Criterion) {
+    let service = Service::start_large();
+    let mut client = service.connect();
+    let check = authorize(&service.token, &format!(r#"{{"permission": "{LARGE_CHECKED}"}}"#));
+    let mut group = c.benchmark_group("reload");
+    group.sample_size(50).measurement_time(Duration::from_secs(10));
+    let mut latencies = Vec::new();
+    group.bench_function("check_idle", |b| b.iter_custom(|n| timed(&mut client, &check, &mut latencies, n)));
+    eprintln!("checks on the largest account, idle: {}", spread(&mut latencies));
+
+    let running = Arc::new(AtomicBool::new(true));
+    let pid = service.server.id().to_string();
+    let hangups = {
+        let running = Arc::clone(&running);
+        std::thread::spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                let sent = Command::new("kill").args(["-HUP", &pid]).status().expect("kill runs");
+                assert!(sent.success(), "SIGHUP reaches the server");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let before = reloads(&mut client);
+    let mut latencies = Vec::new();
+    group.bench_function("check_during_reloads", |b| b.iter_custom(|n| timed(&mut client, &check, &mut latencies, n)));
+    group.finish();
+    running.store(false, Ordering::Relaxed);
+    hangups.join().expect("the SIGHUP sender");
+    let made = reloads(&mut client) - before;
+    assert!(latencies.is_empty() || made > 0, "the largest account was reloaded while the checks ran");
+    eprintln!("checks on the largest account during {made} reloads: {}", spread(&mut latencies));
+}
+
+criterion_group!(benches, serve, reload);
 criterion_main!(benches);

@@ -1,43 +1,41 @@
 //! Decisions and tenant loading on the shared workload (`../shared/bench/workload`, or the
-//! folder `BENCH_WORKLOAD` names): `decide/N` is one pass over the 1000 prepared requests of
-//! tenant N, `compile/N` builds the engine from loaded tenant N, and `load/N` parses, checks
-//! and compiles tenant N from texts already in memory.
-//! Every decision is checked against `expected` before anything is timed.
+//! folder `BENCH_WORKLOAD` names), each beside a hand-written floor that does the same work on
+//! the same statements with nothing else to do:
 //!
-//! Run: `cargo bench --bench workload`; one group: `cargo bench --bench workload -- decide/1000`.
+//! - `decide/N`: one pass over the 1000 prepared requests of tenant N (`Engine::evaluate`);
+//!   `decide-floor/N`: the same decisions by the hand-written permission index (statements as
+//!   closures behind a `HashMap` keyed by permission, looked up on every decision, a group bit
+//!   mask per statement: the peers' `rust-indexed`).
+//! - `request/N`: the 1000 requests from their names (`Engine::query` + `Engine::evaluate` on a
+//!   `Request` holding the permission, environment and attributes by name); `request-floor/N`:
+//!   the hand-written path from the same names to the decision (one FxHash lookup for the
+//!   permission, its statements and the keys it accepts; one for the environment; one per
+//!   attribute key; then the floor's decision).
+//! - `compile/N` builds the engine from loaded tenant N, and `load/N` parses, checks and
+//!   compiles tenant N from texts already in memory.
+//!
+//! Every decision, warden's and the floors', is checked against `expected` before anything is
+//! timed. Run: `cargo bench --bench workload`; one group: `cargo bench --bench workload --
+//! decide/1000`.
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use serde::Deserialize;
 use warden::catalog::Catalog;
-use warden::eval::{AttrValue, Decision, Engine, Query, Request};
+use warden::eval::{Engine, Request};
 use warden::iam::{TenantFiles, load};
 
 mod support;
 
 use support::{compile, workload_dir};
 
-/// One line of `N.requests.jsonl`.
-#[derive(Deserialize)]
-struct Line {
-    id: usize,
-    email: String,
-    environment: String,
-    permission: String,
-    attributes: BTreeMap<String, String>,
-    expected: String,
-}
+#[path = "support/requests.rs"]
+mod requests;
 
-fn agrees(expected: &str, decision: &Decision) -> bool {
-    matches!(
-        (expected, decision),
-        ("ALLOW", Decision::Allow { .. })
-            | ("DENY_EXPLICIT", Decision::Deny { .. })
-            | ("DENY_NO_MATCH", Decision::NoMatch | Decision::Conditional { .. })
-    )
-}
+use requests::{Line, agrees};
+
+#[path = "support/floor.rs"]
+mod floor;
 
 fn workload(c: &mut Criterion) {
     let dir = workload_dir();
@@ -51,20 +49,10 @@ fn workload(c: &mut Criterion) {
     for n in [10, 100, 1000, 10000] {
         let files = TenantFiles::read(&dir.join(format!("tenant-{n}"))).expect("the tenant reads");
         let engine = compile(&files);
-        let text = std::fs::read_to_string(dir.join(format!("{n}.requests.jsonl"))).expect("the requests read");
-        let lines: Vec<Line> = text.lines().map(|l| serde_json::from_str(l).expect("a request line")).collect();
+        let lines: Vec<Line> = requests::read(&dir, n);
         // Native requests are built before timing, as the peers' were.
-        let queries: Vec<Query> = lines
-            .iter()
-            .map(|line| {
-                let principal = engine.tenant().find_user(&line.email).expect("a workload user");
-                let mut request =
-                    Request::new(principal, line.permission.clone()).in_environment(line.environment.clone());
-                request.attributes =
-                    line.attributes.iter().map(|(k, v)| (k.clone(), AttrValue::One(v.clone()))).collect();
-                engine.query(&request).expect("a valid request")
-            })
-            .collect();
+        let requests: Vec<Request> = lines.iter().map(|line| line.request(&engine)).collect();
+        let queries: Vec<_> = requests.iter().map(|r| engine.query(r).expect("a valid request")).collect();
         for (line, query) in lines.iter().zip(&queries) {
             let decision = engine.evaluate(query);
             assert!(
@@ -74,6 +62,17 @@ fn workload(c: &mut Criterion) {
                 line.expected
             );
         }
+        let floor = floor::Index::new(engine.tenant());
+        let prepared: Vec<(u64, &str, floor::Attributes<'_>)> = lines
+            .iter()
+            .map(|line| (floor.users[&line.email], line.permission.as_str(), floor.attributes(&line.attributes)))
+            .collect();
+        for (line, (groups, permission, attributes)) in lines.iter().zip(&prepared) {
+            let verdict = floor.decide(*groups, permission, attributes);
+            assert!(verdict.agrees(&line.expected), "floor, N={n} request {}: {verdict:?}", line.id);
+            let named = floor.request(*groups, permission, &line.environment, &requests[line.id].attributes);
+            assert_eq!(named, Some(verdict), "floor from names, N={n} request {}", line.id);
+        }
 
         let mut group = c.benchmark_group("decide");
         group.throughput(Throughput::Elements(queries.len() as u64));
@@ -81,6 +80,44 @@ fn workload(c: &mut Criterion) {
             b.iter(|| {
                 for query in &queries {
                     black_box(engine.evaluate(black_box(query)));
+                }
+            })
+        });
+        group.finish();
+        let mut group = c.benchmark_group("decide-floor");
+        group.throughput(Throughput::Elements(queries.len() as u64));
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| {
+                for (groups, permission, attributes) in &prepared {
+                    black_box(floor.decide(*groups, black_box(permission), black_box(attributes)));
+                }
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("request");
+        group.throughput(Throughput::Elements(requests.len() as u64));
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| {
+                for request in &requests {
+                    let query = engine.query(black_box(request)).expect("a valid request");
+                    black_box(engine.evaluate(&query));
+                }
+            })
+        });
+        group.finish();
+        let mut group = c.benchmark_group("request-floor");
+        group.throughput(Throughput::Elements(requests.len() as u64));
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| {
+                for (request, (groups, _, _)) in requests.iter().zip(&prepared) {
+                    let environment = request.environment.as_deref().unwrap_or_default();
+                    black_box(floor.request(
+                        *groups,
+                        black_box(&request.permission),
+                        environment,
+                        black_box(&request.attributes),
+                    ));
                 }
             })
         });

@@ -255,7 +255,8 @@ fn a_condition_restricts_only_the_permissions_that_take_its_key() {
     let (decision, _) = ask(&engine, "oauth2:clients:manage", &[]);
     let Decision::Conditional { .. } = decision else { panic!("the scope decides: {decision:?}") };
     let alice = engine.tenant().find_user("alice@acme.example").unwrap();
-    let query = engine.query(&Request::new(alice, "oauth2:clients:manage").in_environment("prod")).unwrap();
+    let request = Request::new(alice, "oauth2:clients:manage").in_environment("prod");
+    let query = engine.query(&request).unwrap();
     assert_eq!(
         engine.residual_text(&query, &engine.evaluate(&query)).unwrap(),
         "ALLOW oauth2:clients:manage WHERE oauth2:scopes = \"app-engine:edge-connects:connect\";\n"

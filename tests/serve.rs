@@ -290,8 +290,9 @@ fn forward_auth_answers_200_401_403_with_the_headers_gateways_read() {
     assert_eq!(missing.header("www-authenticate"), Some(r#"Bearer realm="warden""#));
     assert_eq!(missing.header("x-warden-reason"), Some("invalid_token"));
 
-    // The last character changed (to `X`, or to `Y` where it is an `X` already).
-    let forged = format!("{}{}", &token[..token.len() - 1], if token.ends_with('X') { 'Y' } else { 'X' });
+    // Another last character than the token's own: a forgery, never the token itself.
+    let other = if token.ends_with('X') { 'Y' } else { 'X' };
+    let forged = format!("{}{other}", &token[..token.len() - 1]);
     let forged = server.get(&format!("/v1/auth?permission={RUN}&environment=staging"), Some(&forged));
     assert_status(&forged, 401);
     assert_eq!(forged.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));

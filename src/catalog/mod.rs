@@ -6,7 +6,7 @@ mod error;
 mod file;
 mod global;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
@@ -117,7 +117,8 @@ pub struct Catalog {
     /// Looked up once per permission of every statement: hashed, not ordered.
     permissions: FxHashMap<String, Permission>,
     globals: BTreeMap<String, (GlobalType, OperatorSet)>,
-    values: HashMap<String, Vec<String>>,
+    /// Looked up for every value a policy writes: hashed with Fx.
+    values: FxHashMap<String, Vec<String>>,
     /// Every non-global key with the operators it accepts on some permission (for boundaries).
     keys: BTreeMap<String, OperatorSet>,
 }
@@ -138,7 +139,7 @@ impl Catalog {
             services: BTreeMap::new(),
             permissions: FxHashMap::default(),
             globals: BTreeMap::new(),
-            values: HashMap::new(),
+            values: FxHashMap::default(),
             keys: BTreeMap::new(),
         }
     }

@@ -1,49 +1,64 @@
 //! From a tenant to an [`Engine`]: each binding's policy with its parameters substituted, its
 //! boundaries applied (semantics.md §4, decisions D18), and every statement indexed by
-//! permission, so a decision only looks at the statements on the permission it asks about.
+//! permission and by the groups it reaches, so a decision only looks at the statements on the
+//! permission it asks about that reach its principal.
+//!
+//! Bindings that bring a policy the same way (the same boundaries, the same parameters where the
+//! policy uses any, the same level where it uses `${global:levelId}`) share its compiled
+//! statements, and a statement without placeholders compiles once for every way of binding its
+//! policy with the same boundaries: a policy bound to a thousand groups is compiled once.
 
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
+use super::index::{Compiled, Copy, NO_BOUNDARY, Reach, Slot, SlotBinding, Unit};
 use super::value::{CompiledCondition, Subject, Value};
-use super::{Engine, GroupSet};
+use super::{Engine, Membership};
 use crate::catalog::Catalog;
-use crate::iam::{Binding, Boundary, Level, Parameter, Tenant};
-use crate::syntax::{Condition, Effect, Operand, Operator, Placeholder, Segment, Span, Statement, StringLit};
+use crate::iam::{Binding, Boundary, Level, Parameter, Policy, Tenant};
+use crate::syntax::{Condition, Effect, Name, Operand, Operator, Placeholder, Segment, Statement, StringLit};
 
-/// One statement of the pool: a single permission, the binding it came through, and where
-/// its text stands.
-#[derive(Debug, Clone)]
-pub struct CompiledStatement {
-    pub effect: Effect,
-    pub permission: String,
-    pub groups: GroupSet,
-    /// `None` at account level, else the environment's position in the tenant.
-    pub environment: Option<usize>,
-    pub conditions: Vec<CompiledCondition>,
-    /// Position of the binding in [`Tenant::bindings`].
-    pub binding: usize,
-    /// The statement's span in its policy file.
-    pub span: Span,
-    /// For an ALLOW bound with boundaries: the boundary this copy of the statement came through
-    /// (semantics §4.3), whether or not that boundary restricts the permission.
-    pub boundary: Option<String>,
-    /// Conditions of the written statement that do not restrict this permission, because it does
-    /// not accept their keys (decisions D30): the statement holds for it without them.
-    pub not_applicable: Vec<Condition>,
+/// Whether conditions hold a placeholder that a binding fills in (a bind parameter or the
+/// level's id): such a statement compiles once per binding.
+fn binding_dependent(conditions: &[Condition]) -> bool {
+    conditions
+        .iter()
+        .flat_map(|c| c.operand.values())
+        .flat_map(|v| v.placeholders())
+        .any(|p| matches!(p, Placeholder::BindParam(_) | Placeholder::LevelId))
 }
 
-impl CompiledStatement {
-    /// The statement as it reads after substitution and boundaries, in the policy language.
-    pub fn text(&self) -> String {
-        let conditions: Vec<String> =
-            self.conditions.iter().map(|c| crate::syntax::condition_text(&c.source)).collect();
-        match conditions.is_empty() {
-            true => format!("{} {};", self.effect.keyword(), self.permission),
-            false => format!("{} {} WHERE {};", self.effect.keyword(), self.permission, conditions.join(" AND ")),
-        }
-    }
+/// What the compiling keeps besides the engine's tables.
+struct Compiler<'t> {
+    tenant: &'t Tenant,
+    catalog: &'t Catalog,
+    keys: HashMap<String, u32>,
+    slots: Vec<Slot>,
+    slot_names: HashMap<Arc<str>, u32>,
+    compiled: Vec<Compiled>,
+    units: Vec<Unit>,
+    boundaries: Vec<String>,
+    /// Each statement's copies, for statements that compile alike for every binding with the
+    /// same boundaries: by policy, statement and boundaries.
+    shared: HashMap<SharedStatement<'t>, Vec<(u32, Copy)>>,
+    /// Every condition compiled so far, by its source and the boundary it came from.
+    conditions: HashMap<(Condition, Option<String>), Arc<CompiledCondition>>,
+}
+
+/// A statement of a policy as bound through these boundaries.
+type SharedStatement<'t> = (&'t str, usize, &'t [String]);
+
+/// What makes two ways of binding a policy compile differently: its boundaries, its parameters
+/// where the policy or a boundary uses any, its level where one uses `${global:levelId}`.
+#[derive(PartialEq, Eq, Hash)]
+struct Way<'t> {
+    policy: &'t str,
+    boundaries: &'t [String],
+    parameters: Option<&'t BTreeMap<String, Parameter>>,
+    level: Option<&'t str>,
 }
 
 pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
@@ -52,49 +67,331 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         let next = keys.len() as u32;
         keys.entry(key.to_string()).or_insert(next);
     }
-    let mut index: HashMap<String, Vec<CompiledStatement>> = HashMap::default();
+    let mut compiler = Compiler {
+        tenant: &tenant,
+        catalog,
+        keys,
+        slots: Vec::new(),
+        slot_names: HashMap::default(),
+        compiled: Vec::new(),
+        units: Vec::new(),
+        boundaries: tenant.boundaries.keys().cloned().collect(),
+        shared: HashMap::default(),
+        conditions: HashMap::default(),
+    };
     for permission in catalog.permissions() {
-        index.insert(permission.name.clone(), Vec::new());
+        compiler.slot(&permission.name);
     }
-    let groups = tenant.groups.len();
-    for (position, binding) in tenant.bindings.iter().enumerate() {
+    // One unit per way of binding a policy; the key says what makes two ways differ.
+    let mut units: HashMap<Way<'_>, u32> = HashMap::default();
+    let mut bound_units = Vec::with_capacity(tenant.bindings.len());
+    // What each policy's statements use, read once per policy, not once per binding.
+    let mut policy_uses: HashMap<&str, (bool, bool)> = HashMap::default();
+    for binding in &tenant.bindings {
         let policy = &tenant.policies[&binding.policy];
-        let boundaries: Vec<Vec<Condition>> = binding
-            .boundaries
-            .iter()
-            .map(|name| substitute_all(&tenant.boundaries[name].conditions, binding, &tenant))
-            .collect();
-        let attached: Vec<&Boundary> = binding.boundaries.iter().map(|name| &tenant.boundaries[name]).collect();
-        let environment = match &binding.level {
+        let (own_parameters, own_level) = *policy_uses
+            .entry(&binding.policy)
+            .or_insert_with(|| uses(policy.document.statements.iter().map(Statement::conditions)));
+        let attached = binding.boundaries.iter().map(|name| tenant.boundaries[name].conditions.as_slice());
+        let (boundary_parameters, boundary_level) = uses(attached);
+        let (parameters, level) = (own_parameters || boundary_parameters, own_level || boundary_level);
+        let key = Way {
+            policy: &binding.policy,
+            boundaries: &binding.boundaries,
+            parameters: parameters.then_some(&binding.parameters),
+            level: level.then(|| level_id(binding, &tenant)),
+        };
+        let unit = match units.get(&key) {
+            Some(&unit) => unit,
+            None => {
+                let unit = compiler.unit(policy, binding);
+                units.insert(key, unit);
+                unit
+            }
+        };
+        bound_units.push(unit);
+    }
+    let Compiler { mut slots, slot_names, compiled, units, boundaries, keys, .. } = compiler;
+    let levels: Vec<Option<usize>> = tenant
+        .bindings
+        .iter()
+        .map(|binding| match &binding.level {
             Level::Account => None,
             Level::Environment(id) => tenant.environments.iter().position(|e| &e.id == id),
-        };
-        let group_set = GroupSet::of(groups, binding.groups.iter().copied());
-        for statement in &policy.document.statements {
-            // DENY statements are never changed by a boundary (semantics §4.2).
-            let applied: &[Vec<Condition>] = if statement.effect == Effect::Allow { &boundaries } else { &[] };
-            for (permission, own, not_applicable) in split(statement, binding, &tenant, catalog) {
-                for (conditions, boundary) in bounded(own, permission, applied, &attached, catalog) {
-                    let compiled = conditions
-                        .into_iter()
-                        .map(|(condition, from)| compile_condition(condition, from, catalog, &mut keys))
-                        .collect();
-                    index.entry(permission.to_string()).or_default().push(CompiledStatement {
-                        effect: statement.effect,
-                        permission: permission.to_string(),
-                        groups: group_set.clone(),
-                        environment,
-                        conditions: compiled,
-                        binding: position,
-                        span: statement.span.clone(),
-                        boundary,
-                        not_applicable: not_applicable.clone(),
-                    });
-                }
+        })
+        .collect();
+    for (position, &unit) in bound_units.iter().enumerate() {
+        for &(slot, start, end) in &units[unit as usize].slots {
+            let slot = &mut slots[slot as usize];
+            let base = slot.len as u32;
+            slot.bindings.push(SlotBinding { base, binding: position as u32, unit, start, end });
+            slot.len += (end - start) as usize;
+        }
+    }
+    for slot in &mut slots {
+        index_reaches(slot, &tenant, &units, &compiled, &levels);
+    }
+    let memberships = memberships(&tenant);
+    Engine::assemble(
+        tenant,
+        catalog,
+        super::Tables { keys, slots, slot_names, compiled, units, boundaries, levels, memberships },
+    )
+}
+
+/// Whether conditions use bind parameters, and whether they use `${global:levelId}`.
+fn uses<'c>(conditions: impl Iterator<Item = &'c [Condition]>) -> (bool, bool) {
+    let (mut parameters, mut level) = (false, false);
+    for placeholder in conditions.flatten().flat_map(|c| c.operand.values()).flat_map(|v| v.placeholders()) {
+        parameters |= matches!(placeholder, Placeholder::BindParam(_));
+        level |= matches!(placeholder, Placeholder::LevelId);
+    }
+    (parameters, level)
+}
+
+fn level_id<'t>(binding: &'t Binding, tenant: &'t Tenant) -> &'t str {
+    match &binding.level {
+        Level::Account => &tenant.account.id,
+        Level::Environment(id) => id,
+    }
+}
+
+/// Each principal's groups, from the groups' member lists.
+fn memberships(tenant: &Tenant) -> Vec<Membership> {
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); tenant.users.len() + tenant.service_users.len()];
+    for (position, group) in tenant.groups.iter().enumerate() {
+        for &member in &group.members {
+            let mine = &mut groups[tenant.ordinal(member)];
+            if mine.last() != Some(&position) {
+                mine.push(position);
             }
         }
     }
-    Engine::assemble(tenant, catalog, keys, index)
+    groups
+        .into_iter()
+        .map(|groups| {
+            let mut bits = vec![0u64; tenant.groups.len().div_ceil(64)];
+            for &g in &groups {
+                bits[g / 64] |= 1 << (g % 64);
+            }
+            let ids = groups.iter().map(|&g| tenant.groups[g].id.clone()).collect();
+            Membership { groups, bits, ids }
+        })
+        .collect()
+}
+
+/// For each group, the statements on the slot that reach its members, in the slot's order.
+fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], compiled: &[Compiled], levels: &[Option<usize>]) {
+    if slot.bindings.is_empty() {
+        return;
+    }
+    let mut counts = vec![0u32; tenant.groups.len() + 1];
+    for binding in &slot.bindings {
+        for &group in &tenant.bindings[binding.binding as usize].groups {
+            counts[group + 1] += binding.end - binding.start;
+        }
+    }
+    for group in 1..counts.len() {
+        counts[group] += counts[group - 1];
+    }
+    let mut next = counts.clone();
+    let placeholder = Reach { position: 0, compiled: 0, group: 0, level: 0, flags: 0 };
+    let mut reaches = vec![placeholder; *counts.last().expect("one more than the groups") as usize];
+    for binding in &slot.bindings {
+        let level = levels[binding.binding as usize].map_or(0, |e| e as u16 + 1);
+        let copies = &units[binding.unit as usize].copies[binding.start as usize..binding.end as usize];
+        for &group in &tenant.bindings[binding.binding as usize].groups {
+            for (k, copy) in copies.iter().enumerate() {
+                let statement = &compiled[copy.compiled as usize];
+                let mut flags = 0;
+                if statement.effect == Effect::Deny {
+                    flags |= Reach::DENY;
+                }
+                if statement.conditions.is_empty() {
+                    flags |= Reach::UNCONDITIONAL;
+                }
+                let position = binding.base + k as u32;
+                let reach = Reach { position, compiled: copy.compiled, group: group as u32, level, flags };
+                reaches[next[group] as usize] = reach;
+                next[group] += 1;
+            }
+        }
+    }
+    slot.present = counts
+        .windows(2)
+        .enumerate()
+        .filter(|(_, range)| range[0] < range[1])
+        .map(|(group, range)| (group as u32, range[0], range[1]))
+        .collect();
+    if reaches.len() <= Slot::FEW {
+        slot.few = reaches.clone();
+        slot.few.sort_by_key(|reach| reach.position);
+    }
+    slot.reach_offsets = counts;
+    slot.reaches = reaches;
+}
+
+impl<'t> Compiler<'t> {
+    /// The slot of a permission, made on first sight.
+    fn slot(&mut self, permission: &str) -> u32 {
+        if let Some(&slot) = self.slot_names.get(permission) {
+            return slot;
+        }
+        let name: Arc<str> = permission.into();
+        // What `Catalog::operators` accepts: the permission's keys and the `global:` ones, when it
+        // takes conditions at all.
+        let accepted = self.catalog.permission(permission).map(|p| {
+            let mut bits = vec![0u64; self.keys.len().div_ceil(64)];
+            let globals = self.catalog.key_names().filter(|key| self.catalog.global(key).is_some());
+            let keys = p.keys.keys().map(String::as_str).chain(globals).filter(|_| p.takes_conditions);
+            for &id in keys.filter_map(|key| self.keys.get(key)) {
+                bits[id as usize / 64] |= 1 << (id % 64);
+            }
+            bits
+        });
+        let slot = self.slots.len() as u32;
+        self.slots.push(Slot::new(name.clone(), accepted));
+        self.slot_names.insert(name, slot);
+        slot
+    }
+
+    /// A condition compiled, or the same condition (same text and place, from the same
+    /// boundary) compiled before.
+    fn condition(&mut self, condition: Condition, from: Option<String>) -> Arc<CompiledCondition> {
+        match self.conditions.entry((condition, from)) {
+            Entry::Occupied(compiled) => Arc::clone(compiled.get()),
+            Entry::Vacant(slot) => {
+                let (condition, from) = slot.key().clone();
+                let compiled = Arc::new(compile_condition(condition, from, self.catalog, &mut self.keys));
+                Arc::clone(slot.insert(compiled))
+            }
+        }
+    }
+
+    /// The copies of a policy's statement without the binding's boundaries, compiled once for
+    /// every binding that brings it alike.
+    fn statement_copies(
+        &mut self,
+        policy: &'t Policy,
+        binding: &'t Binding,
+        index: usize,
+        boundaries: &[Vec<Condition>],
+        attached: &[&Boundary],
+    ) -> Vec<(u32, Copy)> {
+        let key: SharedStatement<'t> = (policy.name.as_str(), index, &[]);
+        if let Some(shared) = self.shared.get(&key) {
+            return shared.clone();
+        }
+        let copies = self.compile_statement(&policy.document.statements[index], binding, boundaries, attached);
+        self.shared.insert(key, copies.clone());
+        copies
+    }
+
+    /// Whether no boundary restricts an ALLOW: none applies to any of its permissions, each of
+    /// which the catalog knows (semantics §4.3: it passes through each boundary unchanged).
+    fn unrestricted(&self, statement: &Statement, boundaries: &[Vec<Condition>]) -> bool {
+        let catalog = self.catalog;
+        statement.effect == Effect::Allow
+            && !boundaries.is_empty()
+            && statement.permissions.iter().all(|name| {
+                catalog.permission(&name.text).is_some_and(|permission| {
+                    boundaries.iter().flatten().all(|condition| !catalog.accepts(permission, &condition.key.text))
+                })
+            })
+    }
+
+    /// The position of a boundary among the engine's boundary names.
+    fn boundary(&self, name: &str) -> u32 {
+        self.boundaries.iter().position(|b| b == name).expect("a boundary") as u32
+    }
+
+    /// Compiles one statement as a binding brings it through its boundaries.
+    fn compile_statement(
+        &mut self,
+        statement: &Statement,
+        binding: &Binding,
+        boundaries: &[Vec<Condition>],
+        attached: &[&Boundary],
+    ) -> Vec<(u32, Copy)> {
+        let tenant = self.tenant;
+        let mut copies = Vec::new();
+        // DENY statements are never changed by a boundary (semantics §4.2).
+        let applied: &[Vec<Condition>] = if statement.effect == Effect::Allow { boundaries } else { &[] };
+        for (permission, own, not_applicable) in split(statement, binding, tenant, self.catalog) {
+            let slot = self.slot(&permission.text);
+            for (conditions, boundary) in bounded(own, &permission.text, applied, attached, self.catalog) {
+                let conditions =
+                    conditions.into_iter().map(|(condition, from)| self.condition(condition, from)).collect();
+                let compiled = self.compiled.len() as u32;
+                self.compiled.push(Compiled {
+                    effect: statement.effect,
+                    permission: permission.text.clone(),
+                    conditions,
+                    span: statement.span.clone(),
+                    not_applicable: not_applicable.clone(),
+                });
+                let boundary = boundary.map_or(NO_BOUNDARY, |name| self.boundary(&name));
+                copies.push((slot, Copy { compiled, boundary }));
+            }
+        }
+        copies
+    }
+
+    /// Compiles a policy as a binding brings it.
+    fn unit(&mut self, policy: &'t Policy, binding: &'t Binding) -> u32 {
+        let tenant = self.tenant;
+        let boundaries: Vec<Vec<Condition>> = binding
+            .boundaries
+            .iter()
+            .map(|name| substitute_all(&tenant.boundaries[name].conditions, binding, tenant))
+            .collect();
+        let attached: Vec<&Boundary> = binding.boundaries.iter().map(|name| &tenant.boundaries[name]).collect();
+        let boundaries_alike = !attached.iter().any(|b| binding_dependent(&b.conditions));
+        let mut copies: Vec<(u32, Copy)> = Vec::new();
+        for (index, statement) in policy.document.statements.iter().enumerate() {
+            let alike = boundaries_alike && !binding_dependent(statement.conditions());
+            let key = (policy.name.as_str(), index, binding.boundaries.as_slice());
+            if alike {
+                if let Some(shared) = self.shared.get(&key) {
+                    copies.extend_from_slice(shared);
+                    continue;
+                }
+            }
+            let first = copies.len();
+            if alike && self.unrestricted(statement, &boundaries) {
+                // The boundaries add nothing to it: the copy without boundaries, once through
+                // each boundary, sharing its compiled form.
+                let plain = self.statement_copies(policy, binding, index, &[], &[]);
+                for (slot, copy) in plain {
+                    copies.extend(
+                        (0..attached.len())
+                            .map(|b| (slot, Copy { boundary: self.boundary(&attached[b].name), ..copy })),
+                    );
+                }
+            } else {
+                let own = self.compile_statement(statement, binding, &boundaries, &attached);
+                copies.extend(own);
+            }
+            if alike {
+                self.shared.insert(key, copies[first..].to_vec());
+            }
+        }
+        // By permission, each permission's copies in the policy's order.
+        copies.sort_by_key(|&(slot, _)| slot);
+        let mut unit = Unit { copies: Vec::with_capacity(copies.len()), slots: Vec::new() };
+        for (slot, copy) in copies {
+            match unit.slots.last_mut() {
+                Some((last, _, end)) if *last == slot => *end += 1,
+                _ => {
+                    let at = unit.copies.len() as u32;
+                    unit.slots.push((slot, at, at + 1));
+                }
+            }
+            unit.copies.push(copy);
+        }
+        self.units.push(unit);
+        (self.units.len() - 1) as u32
+    }
 }
 
 /// Semantics §4.1: one statement per permission, with the binding's parameters substituted. A
@@ -105,7 +402,7 @@ fn split<'s>(
     binding: &Binding,
     tenant: &Tenant,
     catalog: &Catalog,
-) -> Vec<(&'s str, Vec<Condition>, Vec<Condition>)> {
+) -> Vec<(&'s Name, Vec<Condition>, Vec<Condition>)> {
     let conditions = substitute_all(statement.conditions(), binding, tenant);
     statement
         .permissions
@@ -113,7 +410,7 @@ fn split<'s>(
         .map(|name| {
             let (own, not_applicable) =
                 conditions.iter().cloned().partition(|c: &Condition| catalog.restricts(&name.text, &c.key.text));
-            (&*name.text, own, not_applicable)
+            (name, own, not_applicable)
         })
         .collect()
 }

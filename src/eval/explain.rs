@@ -164,7 +164,7 @@ impl Engine {
     /// # Panics
     ///
     /// When another engine made the query.
-    pub fn explain(&self, query: &Query, decision: &Decision) -> Explanation {
+    pub fn explain(&self, query: &Query<'_>, decision: &Decision) -> Explanation {
         self.explain_within(query, decision, ResidualLimit::NONE)
     }
 
@@ -175,17 +175,18 @@ impl Engine {
     /// # Panics
     ///
     /// When another engine made the query.
-    pub fn explain_within(&self, query: &Query, decision: &Decision, limit: ResidualLimit) -> Explanation {
+    pub fn explain_within(&self, query: &Query<'_>, decision: &Decision, limit: ResidualLimit) -> Explanation {
         self.assert_own(query);
         let residual = self.residual_within(query, decision, limit);
-        let statements = self.statements(&query.permission);
+        let statements = self.statements_of(query);
+        let permission = self.permission_of(query);
         let principal = self.tenant.email(query.principal).to_string();
         let environment = query.environment.map(|i| self.tenant.environments[i].id.clone());
         let place = environment.as_ref().map_or_else(|| "at account level".to_string(), |e| format!("in `{e}`"));
         let mut explanation = Explanation {
             principal: principal.clone(),
             environment: environment.clone(),
-            permission: query.permission.clone(),
+            permission: permission.to_string(),
             decision: "deny",
             reason: "no_match",
             summary: String::new(),
@@ -193,7 +194,7 @@ impl Engine {
             closest: Vec::new(),
             elsewhere: Vec::new(),
             missing_attributes: Vec::new(),
-            ignored_attributes: query.ignored.clone(),
+            ignored_attributes: self.ignored(query).map(str::to_string).collect(),
             residual_omitted: residual == Some(Residual::Omitted),
             residual: residual.and_then(Residual::into_text),
             deciding_omitted: 0,
@@ -218,7 +219,8 @@ impl Engine {
                 let context = self.context(query);
                 let mut text_bytes = 0usize;
                 for remaining in residual {
-                    let span = &statements[remaining.statement].span;
+                    let statement = statements.at(remaining.statement);
+                    let span = &statement.span;
                     text_bytes = text_bytes.saturating_add(span.end - span.start);
                     if explanation.deciding.len() < limit.statements && text_bytes <= limit.bytes {
                         explanation.deciding.push(self.report(query, remaining.statement));
@@ -226,8 +228,9 @@ impl Engine {
                         explanation.deciding_omitted += 1;
                     }
                     for &c in &remaining.conditions {
-                        let key = &statements[remaining.statement].conditions[c].source.key.text;
-                        if statements[remaining.statement].conditions[c].evaluate(&context) == Truth::Unknown
+                        let condition = &statement.compiled.conditions[c];
+                        let key = &condition.source.key.text;
+                        if condition.evaluate(&context) == Truth::Unknown
                             && !explanation.missing_attributes.iter().any(|k| **k == **key)
                         {
                             explanation.missing_attributes.push(key.to_string());
@@ -244,10 +247,9 @@ impl Engine {
                 explanation.closest = self.near_misses(query);
                 explanation.elsewhere = self.elsewhere(query);
                 explanation.summary = match explanation.closest.len() {
-                    0 => format!("no policy allows `{}` for `{principal}` {place}", query.permission),
+                    0 => format!("no policy allows `{permission}` for `{principal}` {place}"),
                     n => format!(
-                        "no policy allows `{}` for `{principal}` {place}: {n} statement{} came close",
-                        query.permission,
+                        "no policy allows `{permission}` for `{principal}` {place}: {n} statement{} came close",
                         if n == 1 { "" } else { "s" }
                     ),
                 };
@@ -257,7 +259,7 @@ impl Engine {
     }
 
     fn report(&self, query: &Query, statement: StatementRef) -> StatementReport {
-        let compiled = &self.statements(&query.permission)[statement];
+        let compiled = self.statements_of(query).at(statement);
         let binding = &self.tenant.bindings[compiled.binding];
         let policy = &self.tenant.policies[&binding.policy];
         let (line, _) = policy.file.line_column(compiled.span.start);
@@ -270,14 +272,14 @@ impl Engine {
             .or(binding.groups.first())
             .map(|&g| self.tenant.groups[g].id.clone())
             .unwrap_or_default();
-        let boundaries = self.boundary_reports(compiled);
+        let boundaries = self.boundary_reports(&compiled);
         let mut via = format!("policy `{}` (bound to group `{through}` at {}", binding.policy, binding.level);
         if !binding.parameters.is_empty() {
             let list: Vec<String> = binding.parameters.iter().map(|(k, v)| format!("{k} = {v}")).collect();
             via.push_str(&format!(" with {}", list.join(", ")));
         }
-        if let Some(boundary) = &compiled.boundary {
-            match boundaries.iter().find(|b| &b.name == boundary).map(|b| b.effect) {
+        if let Some(boundary) = compiled.boundary {
+            match boundaries.iter().find(|b| b.name == boundary).map(|b| b.effect) {
                 Some(BoundaryEffect::NotApplicable) => {
                     via.push_str(&format!(", through boundary `{boundary}`, which does not restrict it"))
                 }
@@ -298,9 +300,9 @@ impl Engine {
                 level: binding.level.to_string(),
                 parameters: binding.parameters.clone(),
                 boundaries,
-                boundary: compiled.boundary.clone(),
+                boundary: compiled.boundary.map(str::to_string),
             },
-            unreached: if self.applies(compiled, query) { String::new() } else { self.unreached(compiled, query) },
+            unreached: if self.applies(&compiled, query) { String::new() } else { self.unreached(&compiled, query) },
             not_restricting: compiled.not_applicable.iter().map(condition_text).collect(),
             via,
             statement,
@@ -308,7 +310,7 @@ impl Engine {
     }
 
     /// What each boundary of the statement's binding does for its permission.
-    fn boundary_reports(&self, compiled: &CompiledStatement) -> Vec<BoundaryReport> {
+    fn boundary_reports(&self, compiled: &CompiledStatement<'_>) -> Vec<BoundaryReport> {
         let binding = &self.tenant.bindings[compiled.binding];
         let permission = self.catalog.permission(&compiled.permission);
         binding
@@ -343,8 +345,8 @@ impl Engine {
         const SHOWN: usize = 3;
         let context = self.context(query);
         let mut misses: Vec<NearMiss> = Vec::new();
-        for (i, statement) in self.statements(&query.permission).iter().enumerate() {
-            if statement.effect != Effect::Allow || !self.applies(statement, query) {
+        for (i, statement) in self.statements_of(query).iter().enumerate() {
+            if statement.effect != Effect::Allow || !self.applies(&statement, query) {
                 continue;
             }
             let truths: Vec<Truth> = statement.conditions.iter().map(|c| c.evaluate(&context)).collect();
@@ -354,7 +356,7 @@ impl Engine {
                 statement: self.report(query, i),
                 condition: condition_text(&condition.source),
                 attribute: condition.source.key.text.to_string(),
-                failure: self.failure(query, statement, failed),
+                failure: self.failure(query, &statement, failed),
                 conditions_met: truths.iter().filter(|t| **t == Truth::True).count(),
                 conditions: truths.len(),
                 condition_index: failed,
@@ -367,13 +369,11 @@ impl Engine {
     }
 
     /// Why a condition is False, in words, with the value the request carried.
-    fn failure(&self, query: &Query, statement: &CompiledStatement, condition: usize) -> String {
+    fn failure(&self, query: &Query<'_>, statement: &CompiledStatement<'_>, condition: usize) -> String {
         let condition = &statement.conditions[condition];
         let key = &condition.source.key.text;
         let actual = match condition.subject {
-            Subject::Attribute(id) => {
-                query.attributes[id as usize].as_ref().map(ToString::to_string).unwrap_or_default()
-            }
+            Subject::Attribute(id) => query.attributes.get(id).map(ToString::to_string).unwrap_or_default(),
             Subject::Global(GlobalType::Environment) => {
                 query.environment.map(|i| format!("{:?}", self.tenant.environments[i].id)).unwrap_or_default()
             }
@@ -385,9 +385,10 @@ impl Engine {
     }
 
     /// Why a statement does not reach the query's principal: the groups, or the level.
-    fn unreached(&self, statement: &CompiledStatement, query: &Query) -> String {
+    fn unreached(&self, statement: &CompiledStatement<'_>, query: &Query<'_>) -> String {
         let principal = self.tenant.email(query.principal);
-        if !statement.groups.intersects(&self.membership(query.principal).groups) {
+        let groups = &self.membership(query.principal).groups;
+        if !statement.groups.iter().any(|g| groups.binary_search(g).is_ok()) {
             let groups: Vec<String> = self.tenant.bindings[statement.binding]
                 .groups
                 .iter()
@@ -408,8 +409,8 @@ impl Engine {
     fn elsewhere(&self, query: &Query) -> Vec<StatementReport> {
         const SHOWN: usize = 3;
         let mut out: Vec<StatementReport> = Vec::new();
-        for (i, statement) in self.statements(&query.permission).iter().enumerate() {
-            if statement.effect == Effect::Allow && !self.applies(statement, query) && out.len() < SHOWN {
+        for (i, statement) in self.statements_of(query).iter().enumerate() {
+            if statement.effect == Effect::Allow && !self.applies(&statement, query) && out.len() < SHOWN {
                 let report = self.report(query, i);
                 if !out.iter().any(|r| r.text == report.text && r.binding.groups == report.binding.groups) {
                     out.push(report);
@@ -440,7 +441,7 @@ impl Engine {
                 ("explicit_deny", _) => ("Denied", "this DENY applies".to_string()),
                 (_, effect) => ("Depends", format!("this {effect} depends on the missing attributes")),
             };
-            out.push_str(&self.snippet(&statements[report.statement], report, kind, &label, None, color));
+            out.push_str(&self.snippet(&statements.at(report.statement), report, kind, &label, None, color));
         }
         if explanation.deciding_omitted > 0 {
             let more = explanation.deciding_omitted;
@@ -451,7 +452,7 @@ impl Engine {
             ));
         }
         for miss in &explanation.closest {
-            let statement = &statements[miss.statement.statement];
+            let statement = &statements.at(miss.statement.statement);
             let condition = &statement.conditions[miss.condition_index];
             let label = format!("{} of {} conditions hold", miss.conditions_met, miss.conditions);
             out.push_str(&self.snippet(
@@ -491,7 +492,7 @@ impl Engine {
 
     fn snippet(
         &self,
-        statement: &CompiledStatement,
+        statement: &CompiledStatement<'_>,
         report: &StatementReport,
         kind: &str,
         label: &str,
@@ -537,7 +538,7 @@ impl Engine {
 
 /// The notes under a statement: what each boundary of its binding did for its permission, and
 /// the conditions that do not restrict it (D30).
-fn notes(statement: &CompiledStatement, report: &StatementReport, named: Option<&str>) -> Vec<String> {
+fn notes(statement: &CompiledStatement<'_>, report: &StatementReport, named: Option<&str>) -> Vec<String> {
     let permission = &statement.permission;
     let mut notes = Vec::new();
     let lifting: Vec<String> = report

@@ -40,7 +40,8 @@
 //! assert!(matches!(engine.evaluate(&query), Decision::Allow { .. }));
 //!
 //! // Without the attribute the answer depends on it: the residual is the filter to apply.
-//! let query = engine.query(&Request::new(alice, "storage:logs:read").in_environment("prod")).unwrap();
+//! let request = Request::new(alice, "storage:logs:read").in_environment("prod");
+//! let query = engine.query(&request).unwrap();
 //! let decision = engine.evaluate(&query);
 //! assert_eq!(engine.residual_text(&query, &decision).unwrap(),
 //!     "ALLOW storage:logs:read WHERE storage:k8s.cluster.name IN (\"a\", \"b\");\n");
@@ -51,6 +52,7 @@ pub mod diff;
 mod effective;
 mod error;
 pub mod explain;
+mod index;
 mod value;
 
 use std::collections::BTreeMap;
@@ -59,10 +61,10 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::{DateTime, Utc};
 
-pub(crate) use compile::CompiledStatement;
 pub use effective::Grant;
 pub use error::RequestError;
 pub use explain::Explanation;
+pub(crate) use index::{Compiled, CompiledStatement, Statements};
 pub use value::AttrValue;
 pub(crate) use value::Truth;
 
@@ -71,34 +73,11 @@ use crate::diagnostic::nearest;
 use crate::iam::{Principal, Stamp, Tenant};
 use crate::syntax::Effect;
 
-/// Whether a statement reaches a principal in these groups at this level (D16).
-fn reaches(statement: &CompiledStatement, groups: &GroupSet, environment: Option<usize>) -> bool {
-    statement.groups.intersects(groups) && statement.environment.is_none_or(|e| environment == Some(e))
-}
-
-/// A set of groups, one bit each.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct GroupSet {
-    /// The first 64 groups, inline: a decision tests this word for every statement it reads.
-    first: u64,
-    rest: Vec<u64>,
-}
-
-impl GroupSet {
-    pub fn of(size: usize, members: impl IntoIterator<Item = usize>) -> GroupSet {
-        let mut set = GroupSet { first: 0, rest: vec![0u64; size.div_ceil(64).saturating_sub(1)] };
-        for i in members {
-            match i {
-                0..64 => set.first |= 1 << i,
-                _ => set.rest[i / 64 - 1] |= 1 << (i % 64),
-            }
-        }
-        set
-    }
-
-    pub fn intersects(&self, other: &GroupSet) -> bool {
-        self.first & other.first != 0 || self.rest.iter().zip(&other.rest).any(|(a, b)| a & b != 0)
-    }
+/// Whether a statement reaches a principal in these groups (sorted positions) at this level
+/// (D16).
+fn reaches(statement: &CompiledStatement<'_>, groups: &[usize], environment: Option<usize>) -> bool {
+    statement.groups.iter().any(|g| groups.binary_search(g).is_ok())
+        && statement.environment.is_none_or(|e| environment == Some(e))
 }
 
 /// What is asked: may `principal` use `permission` (in `environment`, on a resource with these
@@ -149,18 +128,71 @@ impl Request {
 }
 
 /// A request resolved against the engine ([`Engine::query`]): ids instead of names, attributes
-/// by interned key. Evaluate and explain it with the engine that made it.
+/// by interned key, borrowed from the request. Evaluate and explain it with the engine that made
+/// it.
 #[derive(Debug, Clone)]
-pub struct Query {
+pub struct Query<'r> {
     /// The engine that made it: its attribute ids mean nothing to another.
     pub(crate) engine: Stamp,
     pub(crate) principal: Principal,
-    pub(crate) permission: String,
+    /// The permission's slot in the engine.
+    pub(crate) slot: u32,
     pub(crate) environment: Option<usize>,
-    pub(crate) attributes: Vec<Option<AttrValue>>,
-    /// Known keys the permission does not accept: ignored (decisions D15).
-    pub(crate) ignored: Vec<String>,
+    /// The request's attributes that the permission accepts, with their key ids.
+    pub(crate) attributes: Found<'r>,
+    /// All of the request's attributes: known keys the permission does not accept are ignored
+    /// (decisions D15).
+    pub(crate) asked: &'r BTreeMap<String, AttrValue>,
     pub(crate) time: DateTime<Utc>,
+}
+
+/// A request's accepted attributes with their key ids, as a decision looks them up: most
+/// requests carry a few, kept in place; more spill onto the heap.
+#[derive(Debug, Clone)]
+pub(crate) struct Found<'r> {
+    inline: [(u16, &'r AttrValue); Found::INLINE],
+    len: usize,
+    spilled: Vec<(u16, &'r AttrValue)>,
+}
+
+impl<'r> Found<'r> {
+    const INLINE: usize = 16;
+    /// No attributes at all.
+    pub const NONE: Found<'static> = Found { inline: [(0, &NO_VALUE); Found::INLINE], len: 0, spilled: Vec::new() };
+
+    fn new() -> Found<'r> {
+        Found { inline: [(0, &NO_VALUE); Found::INLINE], len: 0, spilled: Vec::new() }
+    }
+
+    fn push(&mut self, key: u32, value: &'r AttrValue) {
+        // Key ids come from the catalog and the tenant's conditions: far fewer than 65,536.
+        let key = u16::try_from(key).expect("fewer than 65,536 condition keys");
+        match self.len < Found::INLINE {
+            true => self.inline[self.len] = (key, value),
+            false => self.spilled.push((key, value)),
+        }
+        self.len += 1;
+    }
+
+    /// The value of the attribute with this key id.
+    pub fn get(&self, key: u32) -> Option<&'r AttrValue> {
+        let inline = &self.inline[..self.len.min(Found::INLINE)];
+        inline.iter().chain(&self.spilled).find(|(id, _)| u32::from(*id) == key).map(|(_, value)| *value)
+    }
+}
+
+/// What an empty slot of [`Found`] holds.
+static NO_VALUE: AttrValue = AttrValue::Many(Vec::new());
+
+/// What a decision has found so far: the first DENY and the first ALLOW that hold (positions;
+/// `u32::MAX` for none), and whether a DENY or an ALLOW may hold.
+struct Scan {
+    /// The query's level: 0 at account level, else the environment's position plus one.
+    level: u16,
+    denied: u32,
+    allowed: u32,
+    deny_unknown: bool,
+    allow_unknown: bool,
 }
 
 /// A statement that takes part in a decision, by its position in the permission's slot.
@@ -208,21 +240,47 @@ impl Decision {
 /// A principal's groups, worked out once when the engine is built.
 #[derive(Debug, Clone)]
 pub(crate) struct Membership {
-    pub groups: GroupSet,
+    /// Positions in the tenant, ascending.
+    pub groups: Vec<usize>,
+    /// The same positions, one bit each.
+    pub bits: Vec<u64>,
     pub ids: Vec<String>,
 }
 
-/// A tenant compiled for evaluation: its statements indexed by permission, each principal's
-/// groups worked out. Immutable: a changed tenant compiles into a new engine.
+impl Membership {
+    /// Whether the principal is in the group at this position.
+    pub fn has(&self, group: usize) -> bool {
+        self.bits.get(group / 64).is_some_and(|word| word >> (group % 64) & 1 == 1)
+    }
+}
+
+/// What compiling makes of a tenant (see `compile.rs` and `index.rs`).
+struct Tables {
+    keys: HashMap<String, u32>,
+    /// One per permission: the catalog's, then any other a statement names.
+    slots: Vec<index::Slot>,
+    slot_names: HashMap<std::sync::Arc<str>, u32>,
+    /// Every statement compiled once for each way of binding it.
+    compiled: Vec<Compiled>,
+    /// Each way of binding a policy: its copies of the statements.
+    units: Vec<index::Unit>,
+    /// The boundaries' names, as copies name them.
+    boundaries: Vec<String>,
+    /// Each binding's level: `None` at account level, else the environment's position.
+    levels: Vec<Option<usize>>,
+    /// Users first, then service users (see [`Engine::membership`]).
+    memberships: Vec<Membership>,
+}
+
+/// A tenant compiled for evaluation: its statements indexed by permission and by the groups
+/// they reach, each principal's groups worked out. Immutable: a changed tenant compiles into a
+/// new engine.
 pub struct Engine {
     /// What its queries carry.
     stamp: Stamp,
     tenant: Tenant,
-    /// Users first, then service users (see [`Engine::membership`]).
-    memberships: Vec<Membership>,
     catalog: Catalog,
-    keys: HashMap<String, u32>,
-    index: HashMap<String, Vec<CompiledStatement>>,
+    tables: Tables,
 }
 
 impl Engine {
@@ -231,23 +289,8 @@ impl Engine {
         compile::compile(tenant, catalog)
     }
 
-    fn assemble(
-        tenant: Tenant,
-        catalog: &Catalog,
-        keys: HashMap<String, u32>,
-        index: HashMap<String, Vec<CompiledStatement>>,
-    ) -> Engine {
-        let memberships = tenant
-            .principals()
-            .map(|principal| {
-                let groups = tenant.groups_of(principal);
-                Membership {
-                    groups: GroupSet::of(tenant.groups.len(), groups.iter().copied()),
-                    ids: groups.iter().map(|&g| tenant.groups[g].id.clone()).collect(),
-                }
-            })
-            .collect();
-        Engine { stamp: Stamp::new(), tenant, memberships, catalog: catalog.clone(), keys, index }
+    fn assemble(tenant: Tenant, catalog: &Catalog, tables: Tables) -> Engine {
+        Engine { stamp: Stamp::new(), tenant, catalog: catalog.clone(), tables }
     }
 
     /// The principal's groups.
@@ -256,11 +299,11 @@ impl Engine {
     ///
     /// When the principal is not one of the engine's tenant's.
     pub(crate) fn membership(&self, principal: Principal) -> &Membership {
-        &self.memberships[self.tenant.ordinal(principal)]
+        &self.tables.memberships[self.tenant.ordinal(principal)]
     }
 
     /// Refuses a query that another engine made.
-    fn assert_own(&self, query: &Query) {
+    fn assert_own(&self, query: &Query<'_>) {
         assert!(query.engine == self.stamp, "a query made by another engine: make it again with this one");
     }
 
@@ -269,15 +312,52 @@ impl Engine {
         &self.tenant
     }
 
+    fn slot(&self, permission: &str) -> Option<&index::Slot> {
+        self.tables.slot_names.get(permission).map(|&slot| &self.tables.slots[slot as usize])
+    }
+
     /// The statements on a permission, in the order of the tenant's bindings.
-    pub(crate) fn statements(&self, permission: &str) -> &[CompiledStatement] {
-        self.index.get(permission).map_or(&[], Vec::as_slice)
+    pub(crate) fn statements(&self, permission: &str) -> Statements<'_> {
+        Statements::new(self, self.slot(permission))
+    }
+
+    /// The statements on a query's permission.
+    fn statements_of(&self, query: &Query<'_>) -> Statements<'_> {
+        Statements::new(self, Some(&self.tables.slots[query.slot as usize]))
+    }
+
+    /// The name of a query's permission.
+    pub(crate) fn permission_of(&self, query: &Query<'_>) -> &str {
+        &self.tables.slots[query.slot as usize].name
     }
 
     /// The statements on a permission as compiled, one per binding and boundary, in the policy
     /// language: bind parameters filled in, boundary conditions appended.
     pub fn statement_texts(&self, permission: &str) -> Vec<String> {
-        self.statements(permission).iter().map(CompiledStatement::text).collect()
+        self.statements(permission).iter().map(|statement| statement.text()).collect()
+    }
+
+    /// The positions of the statements on a slot that reach a principal at this level (`None`:
+    /// at any level), ascending, each once.
+    fn reaching(
+        &self,
+        slot: &index::Slot,
+        principal: Principal,
+        level: Option<Option<usize>>,
+        wanted: impl Fn(&index::Reach) -> bool,
+    ) -> Vec<index::Reach> {
+        let level = level.map(|environment| environment.map_or(0, |e| e as u16 + 1));
+        let mut reaches: Vec<index::Reach> = self
+            .membership(principal)
+            .groups
+            .iter()
+            .flat_map(|&group| slot.reaching(group))
+            .filter(|reach| level.is_none_or(|level| reach.level == 0 || reach.level == level) && wanted(reach))
+            .copied()
+            .collect();
+        reaches.sort_unstable_by_key(|reach| reach.position);
+        reaches.dedup_by_key(|reach| reach.position);
+        reaches
     }
 
     /// The statements on a permission that reach a principal at some level: what a decision
@@ -291,31 +371,54 @@ impl Engine {
         &self,
         principal: Principal,
         permission: &str,
-    ) -> impl Iterator<Item = &CompiledStatement> {
-        let groups = &self.membership(principal).groups;
-        self.statements(permission).iter().filter(move |statement| statement.groups.intersects(groups))
+    ) -> impl Iterator<Item = CompiledStatement<'_>> {
+        let statements = self.statements(permission);
+        let reaches =
+            self.slot(permission).map_or_else(Vec::new, |slot| self.reaching(slot, principal, None, |_| true));
+        reaches.into_iter().map(move |reach| statements.at(reach.position as usize))
     }
 
     /// Every permission that some statement names, sorted.
     pub fn permissions(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.index.iter().filter(|(_, s)| !s.is_empty()).map(|(k, _)| k.as_str()).collect();
+        let mut names: Vec<&str> = self.tables.slots.iter().filter(|s| s.len > 0).map(|s| &*s.name).collect();
         names.sort_unstable();
         names
     }
 
     /// Resolves a request (decisions D15, D16): unknown permissions, environments and attribute
-    /// keys are errors with a did-you-mean; `global:` keys cannot come from a request.
-    pub fn query(&self, request: &Request) -> Result<Query, RequestError> {
-        if !self.tenant.owns(request.principal) {
+    /// keys are errors with a did-you-mean; `global:` keys cannot come from a request. The query
+    /// borrows the request's attributes.
+    #[inline]
+    pub fn query<'r>(&self, request: &'r Request) -> Result<Query<'r>, RequestError> {
+        self.resolve(
+            request.principal,
+            &request.permission,
+            request.environment.as_deref(),
+            &request.attributes,
+            request.time,
+        )
+    }
+
+    /// [`Engine::query`] on a request's parts, borrowed from wherever the caller keeps them.
+    #[inline]
+    pub(crate) fn resolve<'r>(
+        &self,
+        principal: Principal,
+        permission: &str,
+        environment: Option<&str>,
+        attributes: &'r BTreeMap<String, AttrValue>,
+        time: DateTime<Utc>,
+    ) -> Result<Query<'r>, RequestError> {
+        if !self.tenant.owns(principal) {
             return Err(RequestError::ForeignPrincipal);
         }
-        if !self.index.contains_key(&request.permission) {
-            let suggestion = nearest(&request.permission, self.index.keys().map(String::as_str)).map(str::to_string);
-            return Err(RequestError::UnknownPermission { permission: request.permission.clone(), suggestion });
-        }
-        let environment = match &request.environment {
+        let Some(&slot) = self.tables.slot_names.get(permission) else {
+            let suggestion = nearest(permission, self.tables.slot_names.keys().map(|name| &**name)).map(str::to_string);
+            return Err(RequestError::UnknownPermission { permission: permission.to_string(), suggestion });
+        };
+        let environment = match environment {
             None => None,
-            Some(id) => match self.tenant.environments.iter().position(|e| &e.id == id) {
+            Some(id) => match self.tenant.environments.iter().position(|e| e.id == id) {
                 Some(position) => Some(position),
                 None => {
                     let known = self.tenant.environments.iter().map(|e| (e.id.as_str(), e.name.as_str()));
@@ -323,48 +426,45 @@ impl Engine {
                 }
             },
         };
-        let permission = self.catalog.permission(&request.permission);
-        let accepted = |key: &str| permission.is_none_or(|p| self.catalog.operators(p, key).is_some());
-        let mut attributes = vec![None; self.keys.len()];
-        let mut ignored = Vec::new();
-        for (key, value) in &request.attributes {
+        let accepting = &self.tables.slots[slot as usize];
+        let mut found = Found::new();
+        for (key, value) in attributes {
             if key.starts_with("global:") {
                 return Err(RequestError::GlobalAttribute { key: key.clone() });
             }
-            match self.keys.get(key) {
-                Some(&id) if accepted(key) => attributes[id as usize] = Some(value.clone()),
-                Some(_) => ignored.push(key.clone()),
-                None => return Err(RequestError::unknown_attribute(key, &request.permission, &self.catalog)),
+            match self.tables.keys.get(key) {
+                Some(&id) if accepting.accepts(id) => found.push(id, value),
+                Some(_) => {}
+                None => return Err(RequestError::unknown_attribute(key, permission, &self.catalog)),
             }
         }
-        Ok(Query {
-            engine: self.stamp,
-            principal: request.principal,
-            permission: request.permission.clone(),
-            environment,
-            attributes,
-            ignored,
-            time: request.time,
-        })
+        Ok(Query { engine: self.stamp, principal, slot, environment, attributes: found, asked: attributes, time })
     }
 
-    fn context<'q>(&'q self, query: &'q Query) -> value::Context<'q> {
+    fn context<'q>(&'q self, query: &'q Query<'_>) -> value::Context<'q> {
         value::Context {
             attributes: &query.attributes,
-            environment: query.environment.map(|i| self.tenant.environments[i].id.as_str()),
+            environment: query.environment.map(|i| &self.tenant.environments[i].id),
             user_id: self.tenant.id(query.principal),
             groups: &self.membership(query.principal).ids,
             time: query.time,
         }
     }
 
+    /// The request's keys that the query's permission does not accept (D15), in order.
+    pub(crate) fn ignored<'q>(&self, query: &Query<'q>) -> impl Iterator<Item = &'q str> {
+        let slot = &self.tables.slots[query.slot as usize];
+        let accepted = move |key: &String| self.tables.keys.get(key).is_none_or(|&id| slot.accepts(id));
+        query.asked.keys().filter(move |key| !accepted(key)).map(String::as_str)
+    }
+
     /// Whether a statement reaches the query's principal at the query's level (D16).
-    fn applies(&self, statement: &CompiledStatement, query: &Query) -> bool {
+    fn applies(&self, statement: &CompiledStatement<'_>, query: &Query<'_>) -> bool {
         reaches(statement, &self.membership(query.principal).groups, query.environment)
     }
 
     /// The truth of a statement: all conditions True → True, any False → False, else Unknown.
-    fn truth(statement: &CompiledStatement, context: &value::Context<'_>) -> Truth {
+    fn truth(statement: &Compiled, context: &value::Context<'_>) -> Truth {
         let mut truth = Truth::True;
         for condition in &statement.conditions {
             match condition.evaluate(context) {
@@ -379,42 +479,110 @@ impl Engine {
     /// Semantics §5: DENY beats ALLOW; an Unknown that could change the answer makes it
     /// Conditional; nothing that allows is a Deny.
     ///
+    /// It reads only the statements that reach the principal, group by group, each group's in
+    /// the permission's order: the first DENY that holds in a group is the least of that group,
+    /// so the rest of the group is skipped, and so are ALLOWs after one that holds.
+    ///
     /// # Panics
     ///
     /// When another engine made the query.
-    pub fn evaluate(&self, query: &Query) -> Decision {
+    pub fn evaluate(&self, query: &Query<'_>) -> Decision {
         self.assert_own(query);
-        let context = self.context(query);
-        let statements = self.statements(&query.permission);
-        let (mut allowed, mut allow_unknown, mut deny_unknown) = (None, false, false);
-        let groups = &self.membership(query.principal).groups;
-        for (i, statement) in statements.iter().enumerate() {
-            if !reaches(statement, groups, query.environment) {
-                continue;
+        let slot = &self.tables.slots[query.slot as usize];
+        let level = query.environment.map_or(0, |e| e as u16 + 1);
+        let mut scan = Scan { level, denied: u32::MAX, allowed: u32::MAX, deny_unknown: false, allow_unknown: false };
+        // Made when a statement with conditions is read: unconditional ones need none.
+        let mut context = None;
+        // Few statements are read through in order, as a plain list; else the fewer of the
+        // principal's groups and the groups the permission's statements reach, group by group.
+        let membership = self.membership(query.principal);
+        if !slot.few.is_empty() && slot.few.len() <= 8 * membership.groups.len() {
+            self.read(query, &mut scan, &mut context, &slot.few, Some(membership));
+        } else if slot.present.len() <= membership.groups.len() {
+            for &(group, start, end) in &slot.present {
+                if membership.has(group as usize) {
+                    self.read(query, &mut scan, &mut context, &slot.reaches[start as usize..end as usize], None);
+                }
             }
-            match (statement.effect, Engine::truth(statement, &context)) {
-                (Effect::Deny, Truth::True) => return Decision::Deny { statement: i },
-                (Effect::Deny, Truth::Unknown) => deny_unknown = true,
-                (Effect::Allow, Truth::True) => allowed = allowed.or(Some(i)),
-                (Effect::Allow, Truth::Unknown) => allow_unknown = true,
-                (_, Truth::False) => {}
+        } else {
+            for &group in &membership.groups {
+                self.read(query, &mut scan, &mut context, slot.reaching(group), None);
             }
         }
-        match allowed {
-            Some(statement) if !deny_unknown => Decision::Allow { statement },
-            Some(_) => self.residual(query, &context),
-            None if allow_unknown => self.residual(query, &context),
-            None => Decision::NoMatch,
+        let Scan { denied, allowed, deny_unknown, allow_unknown, .. } = scan;
+        match (denied, allowed) {
+            (denied, _) if denied != u32::MAX => Decision::Deny { statement: denied as usize },
+            (_, allowed) if allowed != u32::MAX && !deny_unknown => Decision::Allow { statement: allowed as usize },
+            (_, allowed) if allowed != u32::MAX || allow_unknown => {
+                let holding = (allowed != u32::MAX).then_some(allowed);
+                self.residual(query, &context.unwrap_or_else(|| self.context(query)), holding)
+            }
+            _ => Decision::NoMatch,
+        }
+    }
+
+    /// Reads statements in order into the scan: one group's, or (with the principal's groups
+    /// to test each against) every statement of a permission. The first DENY that holds ends
+    /// the reading, ALLOWs after one that holds are skipped.
+    #[inline]
+    fn read<'q>(
+        &'q self,
+        query: &'q Query<'_>,
+        scan: &mut Scan,
+        context: &mut Option<value::Context<'q>>,
+        reaches: &[index::Reach],
+        membership: Option<&Membership>,
+    ) {
+        for reach in reaches {
+            if reach.position > scan.denied {
+                return;
+            }
+            if reach.level != 0 && reach.level != scan.level || membership.is_some_and(|m| !m.has(reach.group as usize))
+            {
+                continue;
+            }
+            let deny = reach.flags & index::Reach::DENY != 0;
+            if !deny && reach.position > scan.allowed {
+                continue;
+            }
+            let truth = match reach.flags & index::Reach::UNCONDITIONAL != 0 {
+                true => Truth::True,
+                false => {
+                    let context = context.get_or_insert_with(|| self.context(query));
+                    Engine::truth(&self.tables.compiled[reach.compiled as usize], context)
+                }
+            };
+            match (deny, truth) {
+                (true, Truth::True) => {
+                    scan.denied = reach.position;
+                    return;
+                }
+                (true, Truth::Unknown) => scan.deny_unknown = true,
+                (false, Truth::True) => scan.allowed = reach.position,
+                (false, Truth::Unknown) => scan.allow_unknown = true,
+                (_, Truth::False) => {}
+            }
         }
     }
 
     /// The remaining ALLOW and DENY statements, without the conditions known to hold (D12).
     /// An ALLOW that already holds makes the other ALLOWs redundant.
-    fn residual(&self, query: &Query, context: &value::Context<'_>) -> Decision {
-        let statements = self.statements(&query.permission);
-        let mut residual = Vec::new();
-        for (i, statement) in statements.iter().enumerate() {
-            if !self.applies(statement, query) {
+    ///
+    /// `holding`: the first ALLOW that holds, when the scan found one. It is the one ALLOW the
+    /// residual keeps, so the other ALLOWs are not judged again.
+    fn residual(&self, query: &Query<'_>, context: &value::Context<'_>, holding: Option<u32>) -> Decision {
+        let slot = &self.tables.slots[query.slot as usize];
+        // Each remaining statement with its effect, read from the reach, not looked up again.
+        let mut found: Vec<(Remaining, Effect)> = Vec::new();
+        // With an ALLOW holding, only the DENYs are judged (and that ALLOW kept).
+        let judged = |reach: &index::Reach| {
+            holding.is_none() || reach.flags & index::Reach::DENY != 0 || holding == Some(reach.position)
+        };
+        for reach in self.reaching(slot, query.principal, Some(query.environment), judged) {
+            let statement = &self.tables.compiled[reach.compiled as usize];
+            if holding == Some(reach.position) {
+                let kept = Remaining { statement: reach.position as usize, conditions: Vec::new() };
+                found.push((kept, Effect::Allow));
                 continue;
             }
             let mut conditions = Vec::new();
@@ -427,20 +595,20 @@ impl Engine {
                 }
             }
             if possible {
-                residual.push(Remaining { statement: i, conditions });
+                found.push((Remaining { statement: reach.position as usize, conditions }, statement.effect));
             }
         }
-        let unconditional =
-            residual.iter().any(|r| statements[r.statement].effect == Effect::Allow && r.conditions.is_empty());
+        let unconditional = found.iter().any(|(r, effect)| *effect == Effect::Allow && r.conditions.is_empty());
         if unconditional {
             let mut kept_one = false;
-            residual.retain(|r| {
-                let allow = statements[r.statement].effect == Effect::Allow;
+            found.retain(|(r, effect)| {
+                let allow = *effect == Effect::Allow;
                 let keep = !allow || (r.conditions.is_empty() && !kept_one);
                 kept_one |= allow && keep;
                 keep
             });
         }
+        let residual = found.into_iter().map(|(remaining, _)| remaining).collect();
         Decision::Conditional { residual }
     }
 
@@ -450,7 +618,7 @@ impl Engine {
     /// # Panics
     ///
     /// When another engine made the query.
-    pub fn residual_text(&self, query: &Query, decision: &Decision) -> Option<String> {
+    pub fn residual_text(&self, query: &Query<'_>, decision: &Decision) -> Option<String> {
         self.residual_within(query, decision, ResidualLimit::NONE).and_then(Residual::into_text)
     }
 
@@ -460,10 +628,10 @@ impl Engine {
     /// # Panics
     ///
     /// When another engine made the query.
-    pub fn residual_within(&self, query: &Query, decision: &Decision, limit: ResidualLimit) -> Option<Residual> {
+    pub fn residual_within(&self, query: &Query<'_>, decision: &Decision, limit: ResidualLimit) -> Option<Residual> {
         self.assert_own(query);
         let Decision::Conditional { residual } = decision else { return None };
-        let statements = self.statements(&query.permission);
+        let statements = self.statements_of(query);
         // Residuals speak of this principal: its id and groups are filled in.
         let fill = compile::Fill {
             parameters: None,
@@ -472,9 +640,10 @@ impl Engine {
         };
         let mut written: HashSet<String> = HashSet::default();
         let mut text = String::new();
+        // Each statement looked up once: finding it among the permission's bindings is a search.
+        let looked_up: Vec<_> = residual.iter().map(|r| (r, statements.at(r.statement))).collect();
         for effect in [Effect::Allow, Effect::Deny] {
-            for remaining in residual.iter().filter(|r| statements[r.statement].effect == effect) {
-                let statement = &statements[remaining.statement];
+            for (remaining, statement) in looked_up.iter().filter(|(_, s)| s.effect == effect) {
                 let conditions: Vec<String> = remaining
                     .conditions
                     .iter()
@@ -607,7 +776,8 @@ mod tests {
             .map(|i| format!("ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"ns-{}\";\n", i % 1_001))
             .collect();
         let (engine, alice) = alice_bound_to(&lines);
-        let query = engine.query(&Request::new(alice, "storage:logs:read")).unwrap();
+        let request = Request::new(alice, "storage:logs:read");
+        let query = engine.query(&request).unwrap();
         let decision = engine.evaluate(&query);
 
         assert_eq!(engine.statements_reaching(alice, "storage:logs:read").count(), 2_002);

@@ -121,10 +121,16 @@ const HASHED_FROM: usize = 16;
 /// in a hash set, so `=`, `IN` and `NOT IN` test an element with one lookup instead of one
 /// comparison per value: a 100,000-value list against a 6,000-element attribute is 6,000
 /// lookups, not 600 million comparisons.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Values {
     list: Vec<Value>,
     hashed: Option<Box<HashedTexts>>,
+    /// Every value is `${global:userGroup}`: the list is empty for a principal in no group.
+    only_user_groups: bool,
+    /// Every value is plain text.
+    texts_only: bool,
+    /// Every value is a pattern.
+    patterns_only: bool,
 }
 
 /// A long list split for lookups: its plain texts, and the values that are not plain text
@@ -148,7 +154,16 @@ impl FromIterator<Value> for Values {
             }
             Box::new(hashed)
         });
-        Values { list, hashed }
+        let only_user_groups = list.iter().all(|v| matches!(v, Value::UserGroups));
+        let texts_only = list.iter().all(|v| matches!(v, Value::Text(_)));
+        let patterns_only = list.iter().all(|v| matches!(v, Value::Pattern(_)));
+        Values { list, hashed, only_user_groups, texts_only, patterns_only }
+    }
+}
+
+impl Default for Values {
+    fn default() -> Values {
+        Values::from_iter(std::iter::empty())
     }
 }
 
@@ -180,8 +195,10 @@ pub struct CompiledCondition {
 
 /// What a condition needs from the request while it evaluates.
 pub struct Context<'q> {
-    pub attributes: &'q [Option<AttrValue>],
-    pub environment: Option<&'q str>,
+    /// The request's attributes the permission accepts, by key id.
+    pub attributes: &'q super::Found<'q>,
+    /// The environment's id: one element for `global:environmentId`.
+    pub environment: Option<&'q String>,
     pub user_id: &'q str,
     pub groups: &'q [String],
     pub time: DateTime<Utc>,
@@ -191,28 +208,34 @@ impl CompiledCondition {
     pub fn evaluate(&self, context: &Context<'_>) -> Truth {
         // D14: a list that expanded to nothing (`IN ("${bindParam:empty}")`, a principal in no
         // group) is False for `IN` and `MATCH` and True for `NOT IN`, whatever the request holds.
-        let no_values = self.values.iter().all(|v| matches!(v, Value::UserGroups) && context.groups.is_empty());
-        if no_values {
+        if self.values.is_empty() || self.values.only_user_groups && context.groups.is_empty() {
             return if self.operator.is_negative() { Truth::True } else { Truth::False };
         }
-        let one;
         let elements: &[String] = match self.subject {
-            Subject::Attribute(key) => match context.attributes.get(key as usize).and_then(Option::as_ref) {
+            Subject::Attribute(key) => match context.attributes.get(key) {
                 Some(value) => value.as_slice(),
                 None => return Truth::Unknown,
             },
             Subject::Global(GlobalType::Environment) => match context.environment {
-                Some(environment) => {
-                    one = [environment.to_string()];
-                    &one
-                }
+                Some(environment) => std::slice::from_ref(environment),
                 None => return Truth::Unknown,
             },
             Subject::Global(GlobalType::Groups) => context.groups,
             Subject::Global(_) => return self.temporal(context.time),
         };
         let positive = self.operator.positive();
+        let values = &self.values;
         let holds = match self.values.hashed.as_deref() {
+            // Plain texts and patterns need nothing of the principal: compared in place.
+            _ if values.texts_only && matches!(positive, Operator::Eq | Operator::In) && values.hashed.is_none() => {
+                elements.iter().any(|element| values.iter().any(|v| matches!(v, Value::Text(t) if t == element)))
+            }
+            _ if values.texts_only && positive == Operator::StartsWith => elements
+                .iter()
+                .any(|element| values.iter().any(|v| matches!(v, Value::Text(t) if element.starts_with(t.as_str())))),
+            _ if values.patterns_only && positive == Operator::Match => elements
+                .iter()
+                .any(|element| values.iter().any(|v| matches!(v, Value::Pattern(p) if p.matches(element)))),
             Some(hashed) if matches!(positive, Operator::Eq | Operator::In) => elements.iter().any(|element| {
                 hashed.texts.contains(element.as_str())
                     || hashed.others.iter().any(|v| satisfies(positive, element, v, context))

@@ -121,7 +121,7 @@ pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
         boundaries.insert(stem(file), Boundary { name: stem(file), file: file.clone(), conditions });
     }
 
-    let mut config = Config { file: &files.config, catalog, diagnostics: Vec::new() };
+    let mut config = Config { file: &files.config, catalog, diagnostics: Vec::new(), uses: HashMap::new() };
     let tenant = match toml::from_str::<TenantFile>(&files.config.text) {
         Ok(parsed) => Some(config.resolve(parsed, policies, boundaries, &mut linted)),
         Err(error) => {
@@ -145,6 +145,9 @@ struct Config<'a> {
     file: &'a SourceFile,
     catalog: &'a Catalog,
     diagnostics: Vec<Diagnostic>,
+    /// The bind parameters each policy uses, worked out once for all of its bindings without
+    /// boundaries (a large account binds one policy hundreds of times).
+    uses: HashMap<String, std::rc::Rc<HashMap<String, ParameterUse>>>,
 }
 
 impl Config<'_> {
@@ -402,7 +405,8 @@ impl Config<'_> {
         }
         let policy = policy?;
         ok &= self.parameters(binding, policy, &attached);
-        if attached.len() == binding.boundaries.len() {
+        // Without boundaries nothing is left unrestricted by one.
+        if !attached.is_empty() && attached.len() == binding.boundaries.len() {
             for finding in super::boundaries::unrestricted(policy, &binding.boundaries, &attached, self.catalog) {
                 self.report(finding);
             }
@@ -432,7 +436,13 @@ impl Config<'_> {
     /// Every placeholder gets a value, every value is used, lists stand only where a whole list
     /// element does (D13, D14).
     fn parameters(&mut self, binding: &BindingFile, policy: &Policy, boundaries: &[&Boundary]) -> bool {
-        let uses = bind_param_uses(policy, boundaries);
+        let uses = match boundaries.is_empty() {
+            true => {
+                let cached = self.uses.entry(policy.name.clone());
+                std::rc::Rc::clone(cached.or_insert_with(|| std::rc::Rc::new(bind_param_uses(policy, &[]))))
+            }
+            false => std::rc::Rc::new(bind_param_uses(policy, boundaries)),
+        };
         let mut ok = true;
         let given: HashSet<&str> = binding.parameters.keys().map(|k| k.get_ref().as_str()).collect();
         let missing: BTreeSet<&str> = uses.keys().map(String::as_str).filter(|name| !given.contains(name)).collect();

@@ -222,7 +222,7 @@ impl std::fmt::Display for Level {
 
 /// A bind-parameter value: one string, or a list (decisions: semantics.md §1). In JSON it is a
 /// string or an array of strings.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(untagged)]
 pub enum Parameter {
     /// One value.

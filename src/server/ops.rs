@@ -21,7 +21,7 @@ pub async fn healthz() -> Response {
 pub async fn readyz(State(state): State<Arc<super::State>>) -> Response {
     let service = Arc::clone(&state.service);
     let database = tokio::task::spawn_blocking(move || service.tokens_allowed()).await;
-    let refused = state.tenant_status.lock().expect("the tenant status lock is never poisoned").refused;
+    let refused = state.status().refused;
     let reload = if refused { "refused" } else { "ok" };
     match database {
         Ok(Ok(_)) => reply(StatusCode::OK, &json!({"status": "ready", "tenantReload": reload})),

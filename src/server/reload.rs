@@ -73,6 +73,11 @@ impl TenantSource {
 }
 
 impl State {
+    /// The last reload's status.
+    pub(super) fn status(&self) -> std::sync::MutexGuard<'_, TenantStatus> {
+        self.tenant_status.lock().expect("the tenant status lock is never poisoned")
+    }
+
     /// Reads the tenant again; compiles it when `forced` or when what was read changed. A
     /// tenant that cannot be read or has errors is refused once, not again at every look.
     pub(super) fn reload(&self, forced: bool) {
@@ -85,13 +90,13 @@ impl State {
             }
             Err(error) => fingerprint(error),
         };
-        let mut status = self.tenant_status.lock().expect("the tenant status lock is never poisoned");
-        if !forced && seen == status.fingerprint {
+        // The status lock is not held while compiling: `/readyz` reads it on the async workers.
+        // Reloads never overlap (one task runs them, one after the other).
+        if !forced && seen == self.status().fingerprint {
             return;
         }
         let compiled = read.map_err(|error| vec![error]).and_then(|files| self.tenant.compile(&files));
-        *status = TenantStatus { fingerprint: seen, refused: compiled.is_err() };
-        drop(status);
+        *self.status() = TenantStatus { fingerprint: seen, refused: compiled.is_err() };
         self.metrics.reload(compiled.is_ok());
         match compiled {
             Ok(engine) => {
@@ -104,7 +109,7 @@ impl State {
                     tenant.groups.len(),
                     tenant.policies.len()
                 );
-                self.service.replace_engine(engine);
+                retire(self.service.replace_engine(engine));
             }
             Err(errors) => {
                 tracing::error!(
@@ -118,6 +123,20 @@ impl State {
                 }
             }
         }
+    }
+}
+
+/// Frees the engine a reload replaced here, on the reloading thread, once the checks that were
+/// using it have let go: freeing a large tenant takes tens of milliseconds, which the last
+/// check to hold it would otherwise spend on an async worker. A holder that keeps it longer
+/// than a second frees it itself.
+fn retire(mut engine: Arc<Engine>) {
+    for _ in 0..1_000 {
+        match Arc::try_unwrap(engine) {
+            Ok(engine) => return drop(engine),
+            Err(held) => engine = held,
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

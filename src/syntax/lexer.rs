@@ -1,10 +1,14 @@
-//! Splits a text into tokens (nom), reporting what no token can hold: unknown characters,
-//! unterminated strings, typographic quotes, non-ASCII spaces and foreign comment styles.
-//! Whitespace is dropped; comments are kept beside the tokens for the formatter and for
+//! Splits a text into tokens (nom, over bytes), reporting what no token can hold: unknown
+//! characters, unterminated strings, typographic quotes, non-ASCII spaces and foreign comment
+//! styles. Whitespace is dropped; comments are kept beside the tokens for the formatter and for
 //! suppressions.
+//!
+//! Names, punctuation, spaces and plain quotes are ASCII, so the pieces are recognised byte by
+//! byte (nom's parsers over `&[u8]` are plain loops); only other characters are decoded.
 
 use nom::bytes::complete::{tag, take_till, take_until, take_while, take_while1};
 use nom::character::complete::satisfy;
+use nom::combinator::recognize;
 use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
 
@@ -35,7 +39,59 @@ pub enum TokenKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     pub kind: TokenKind,
+    /// For a word: the keyword it is, worked out once here for the parser's many looks.
+    pub keyword: Option<Keyword>,
     pub span: Span,
+}
+
+/// The words of the language that are no names (language.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyword {
+    Allow,
+    Deny,
+    Where,
+    And,
+    In,
+    Not,
+    Match,
+    StartsWith,
+    Null,
+}
+
+impl Keyword {
+    /// The spelling the formatter prints.
+    pub fn spelling(self) -> &'static str {
+        match self {
+            Keyword::Allow => "ALLOW",
+            Keyword::Deny => "DENY",
+            Keyword::Where => "WHERE",
+            Keyword::And => "AND",
+            Keyword::In => "IN",
+            Keyword::Not => "NOT",
+            Keyword::Match => "MATCH",
+            Keyword::StartsWith => "startsWith",
+            Keyword::Null => "null",
+        }
+    }
+
+    /// The keyword a word is, in any case.
+    pub fn of(word: &str) -> Option<Keyword> {
+        // Most words are permissions and keys, too long for a keyword or of another first
+        // letter: the length and the first letter pick the one keyword a word can be.
+        let keyword = match (word.len(), word.as_bytes().first()? | 0x20) {
+            (5, b'a') => Keyword::Allow,
+            (4, b'd') => Keyword::Deny,
+            (5, b'w') => Keyword::Where,
+            (3, b'a') => Keyword::And,
+            (2, b'i') => Keyword::In,
+            (3, b'n') => Keyword::Not,
+            (5, b'm') => Keyword::Match,
+            (10, b's') => Keyword::StartsWith,
+            (4, b'n') => Keyword::Null,
+            _ => return None,
+        };
+        keyword.spelling().eq_ignore_ascii_case(word).then_some(keyword)
+    }
 }
 
 pub struct Lexed {
@@ -69,25 +125,40 @@ fn is_quote(c: char) -> bool {
     c == '"' || c == '\'' || is_typographic_double(c) || is_typographic_single(c)
 }
 
-fn word(input: &str) -> IResult<&str, &str> {
-    take_while1(is_name_char)(input)
+/// A name character as a byte: names are ASCII, so a byte that is one is a whole character.
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-' | b'*')
 }
 
-fn line_comment(input: &str) -> IResult<&str, &str> {
-    preceded(tag("//"), take_till(|c| c == '\n' || c == '\r')).parse(input)
+/// How many bytes a piece that `parser` recognises at the start of `input` takes.
+fn taken<'a>(
+    input: &'a [u8],
+    mut parser: impl Parser<&'a [u8], Output = &'a [u8], Error = nom::error::Error<&'a [u8]>>,
+) -> Option<usize> {
+    parser.parse(input).ok().map(|(rest, _)| input.len() - rest.len())
 }
 
-fn doc_placeholder(input: &str) -> IResult<&str, &str> {
-    let slot = |c: char| c.is_ascii_alphanumeric() || matches!(c, ' ' | ':' | '_' | '-' | '.');
-    delimited(
-        tag("<"),
-        nom::combinator::recognize(preceded(satisfy(|c| c.is_ascii_alphabetic()), take_while(slot))),
-        tag(">"),
-    )
-    .parse(input)
+fn spaces(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')).parse(input)
 }
 
-fn block_comment(input: &str) -> IResult<&str, &str> {
+fn word(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(is_name_byte).parse(input)
+}
+
+fn line_comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    preceded(tag("//"), take_till(|b| b == b'\n' || b == b'\r')).parse(input)
+}
+
+/// `<permissions>`, `<conditions>`: a letter, then letters, digits, spaces and `:_-.`, closed by
+/// `>`.
+fn doc_placeholder(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    let slot = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b' ' | b':' | b'_' | b'-' | b'.');
+    delimited(tag("<"), recognize(preceded(satisfy(|c| c.is_ascii_alphabetic()), take_while(slot))), tag(">"))
+        .parse(input)
+}
+
+fn block_comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
     delimited(tag("/*"), take_until("*/"), tag("*/")).parse(input)
 }
 
@@ -120,7 +191,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn push(&mut self, kind: TokenKind, len: usize) {
-        self.out.tokens.push(Token { kind, span: self.at..self.at + len });
+        let span = self.at..self.at + len;
+        let keyword = if kind == TokenKind::Word { Keyword::of(&self.text[span.clone()]) } else { None };
+        self.out.tokens.push(Token { kind, keyword, span });
         self.at += len;
         self.line_taken = true;
     }
@@ -137,45 +210,51 @@ impl<'a> Lexer<'a> {
     }
 
     fn next(&mut self) {
-        let rest = self.rest();
-        let c = rest.chars().next().expect("lexer only runs on non-empty input");
-        match c {
-            _ if is_space(c) => {
-                let len = rest.find(|c: char| !is_space(c)).unwrap_or(rest.len());
-                if rest[..len].contains('\n') {
+        let bytes = &self.text.as_bytes()[self.at..];
+        // Names, punctuation, spaces and plain quotes are ASCII: one byte each, no decoding.
+        match bytes[0] {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                let len = taken(bytes, spaces).expect("starts with a space");
+                if bytes[..len].contains(&b'\n') {
                     self.line_taken = false;
                 }
                 self.at += len;
             }
-            _ if is_foreign_space(c) => {
-                let span = self.at..self.at + c.len_utf8();
-                self.report(error::foreign_space(span, c));
-                self.at += c.len_utf8();
+            b'/' if bytes.starts_with(b"//") => {
+                let len = taken(bytes, line_comment).expect("starts with //");
+                let body = &self.text[self.at + 2..self.at + len];
+                self.comment(len, body);
             }
-            '/' if rest.starts_with("//") => {
-                let (after, body) = line_comment(rest).expect("starts with //");
-                self.comment(rest.len() - after.len(), body);
-            }
-            '/' if rest.starts_with("/*") => self.block_comment(),
-            '-' if rest.starts_with("--") => self.foreign_line_comment(2),
-            '#' => self.foreign_line_comment(1),
-            ';' => self.push(TokenKind::Semi, 1),
-            ',' => self.push(TokenKind::Comma, 1),
-            '(' => self.push(TokenKind::LParen, 1),
-            ')' => self.push(TokenKind::RParen, 1),
-            '=' => self.push(TokenKind::Eq, 1),
-            '!' if rest.starts_with("!=") => self.push(TokenKind::NotEq, 2),
-            '>' => self.push(TokenKind::Gt, 1),
-            '<' => match doc_placeholder(rest) {
-                Ok((after, _)) => self.push(TokenKind::DocPlaceholder, rest.len() - after.len()),
-                Err(_) => self.push(TokenKind::Lt, 1),
+            b'/' if bytes.starts_with(b"/*") => self.block_comment(),
+            b'-' if bytes.starts_with(b"--") => self.foreign_line_comment(2),
+            b'#' => self.foreign_line_comment(1),
+            b';' => self.push(TokenKind::Semi, 1),
+            b',' => self.push(TokenKind::Comma, 1),
+            b'(' => self.push(TokenKind::LParen, 1),
+            b')' => self.push(TokenKind::RParen, 1),
+            b'=' => self.push(TokenKind::Eq, 1),
+            b'!' if bytes.starts_with(b"!=") => self.push(TokenKind::NotEq, 2),
+            b'>' => self.push(TokenKind::Gt, 1),
+            b'<' => match taken(bytes, doc_placeholder) {
+                Some(len) => self.push(TokenKind::DocPlaceholder, len),
+                None => self.push(TokenKind::Lt, 1),
             },
-            _ if is_quote(c) => self.string(c),
-            _ if is_name_char(c) => {
-                let (after, _) = word(rest).expect("starts with a name character");
-                self.push(TokenKind::Word, rest.len() - after.len());
+            b'"' => self.string('"'),
+            b'\'' => self.string('\''),
+            b if is_name_byte(b) => self.push(TokenKind::Word, taken(bytes, word).expect("starts with a name byte")),
+            b if b.is_ascii() => self.unknown(),
+            _ => {
+                let c = self.rest().chars().next().expect("lexer only runs on non-empty input");
+                if is_foreign_space(c) {
+                    let span = self.at..self.at + c.len_utf8();
+                    self.report(error::foreign_space(span, c));
+                    self.at += c.len_utf8();
+                } else if is_quote(c) {
+                    self.string(c);
+                } else {
+                    self.unknown();
+                }
             }
-            _ => self.unknown(),
         }
     }
 
@@ -188,23 +267,42 @@ impl<'a> Lexer<'a> {
             _ if is_typographic_double(open) => c == '"' || is_typographic_double(c),
             _ => c == '\'' || is_typographic_single(c),
         };
-        let mut chars = rest.char_indices().skip(1);
-        let mut end = None;
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => {
-                    if let Some((_, '\n' | '\r')) | None = chars.next() {
-                        break;
+        let end = match open {
+            // A plain quote closes at the same byte; bytes of other characters are never ASCII.
+            '"' | '\'' => {
+                let (bytes, quote) = (rest.as_bytes(), open as u8);
+                let mut i = 1;
+                loop {
+                    match bytes.get(i) {
+                        Some(b'\\') if matches!(bytes.get(i + 1), Some(b'\n' | b'\r') | None) => break None,
+                        Some(b'\\') => i += 2,
+                        Some(b'\n' | b'\r') | None => break None,
+                        Some(&b) if b == quote => break Some((i, open)),
+                        Some(_) => i += 1,
                     }
                 }
-                '\n' | '\r' => break,
-                _ if closes(c) => {
-                    end = Some((i, c));
-                    break;
-                }
-                _ => {}
             }
-        }
+            _ => {
+                let mut chars = rest.char_indices().skip(1);
+                let mut end = None;
+                while let Some((i, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            if let Some((_, '\n' | '\r')) | None = chars.next() {
+                                break;
+                            }
+                        }
+                        '\n' | '\r' => break,
+                        _ if closes(c) => {
+                            end = Some((i, c));
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                end
+            }
+        };
         let Some((close_at, close)) = end else {
             let len = rest.find(['\n', '\r']).unwrap_or(rest.len());
             let span = self.at..self.at + len;
@@ -224,8 +322,9 @@ impl<'a> Lexer<'a> {
 
     fn block_comment(&mut self) {
         let rest = self.rest();
-        let (len, body) = match block_comment(rest) {
-            Ok((after, body)) => (rest.len() - after.len(), body),
+        // `/*` and `*/` are ASCII: the body between them lies on character boundaries.
+        let (len, body) = match block_comment(rest.as_bytes()) {
+            Ok((after, body)) => (rest.len() - after.len(), &rest[2..2 + body.len()]),
             Err(_) => (rest.len(), &rest[2..]),
         };
         let replacement: Vec<String> = body.lines().map(|line| format!("// {}", line.trim())).collect();

@@ -3,7 +3,7 @@
 
 use super::ast::*;
 use super::error::rules;
-use super::lexer::{Token, TokenKind, is_name_char, lex};
+use super::lexer::{Keyword, Token, TokenKind, is_name_char, lex};
 use crate::diagnostic::{Diagnostic, Fix};
 
 /// The platform's limit on the statements of a policy (language.md §1).
@@ -55,42 +55,6 @@ pub fn parse(text: &str, kind: Kind) -> Parsed {
     Parsed { document: parser.document, diagnostics }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Keyword {
-    Allow,
-    Deny,
-    Where,
-    And,
-    In,
-    Not,
-    Match,
-    StartsWith,
-    Null,
-}
-
-impl Keyword {
-    const ALL: [(Keyword, &'static str); 9] = [
-        (Keyword::Allow, "ALLOW"),
-        (Keyword::Deny, "DENY"),
-        (Keyword::Where, "WHERE"),
-        (Keyword::And, "AND"),
-        (Keyword::In, "IN"),
-        (Keyword::Not, "NOT"),
-        (Keyword::Match, "MATCH"),
-        (Keyword::StartsWith, "startsWith"),
-        (Keyword::Null, "null"),
-    ];
-
-    fn of(word: &str) -> Option<(Keyword, &'static str)> {
-        // Most words are permissions and keys: anything with a `:` or longer than `startsWith`
-        // is no keyword.
-        if word.len() > "startsWith".len() || word.contains(':') {
-            return None;
-        }
-        Keyword::ALL.into_iter().find(|(_, spelling)| spelling.eq_ignore_ascii_case(word))
-    }
-}
-
 /// Why a statement or condition could not be read; the error is already reported.
 struct Abandoned;
 
@@ -116,7 +80,7 @@ impl<'a> Parser<'a> {
     }
 
     fn keyword(&self, token: &Token) -> Option<(Keyword, &'static str)> {
-        if token.kind == TokenKind::Word { Keyword::of(self.slice(token)) } else { None }
+        token.keyword.map(|keyword| (keyword, keyword.spelling()))
     }
 
     fn peek_keyword(&self) -> Option<Keyword> {
@@ -443,7 +407,11 @@ impl<'a> Parser<'a> {
     /// A permission or a condition key: no wildcards, the right number of well-formed parts.
     fn name(&mut self, span: Span, kind: NameKind) -> Step<Name> {
         let text = &self.text[span.clone()];
-        if text.contains('*') {
+        // A name seen before was well-formed then.
+        if let Some(shared) = self.names.get(text) {
+            return Ok(Name { text: shared.clone(), span });
+        }
+        if text.as_bytes().contains(&b'*') {
             self.report(
                 Diagnostic::new(
                     &rules::WILDCARD,
@@ -461,15 +429,9 @@ impl<'a> Parser<'a> {
             );
             return Err(Abandoned);
         }
-        let text = match self.names.get(text) {
-            Some(shared) => shared.clone(),
-            None => {
-                let shared: std::sync::Arc<str> = text.into();
-                self.names.insert(text, shared.clone());
-                shared
-            }
-        };
-        Ok(Name { text, span })
+        let shared: std::sync::Arc<str> = text.into();
+        self.names.insert(text, shared.clone());
+        Ok(Name { text: shared, span })
     }
 
     fn operator(&mut self, key: &Name) -> Step<(Operator, Span)> {
@@ -734,17 +696,18 @@ impl NameKind {
     }
 
     fn shaped(self, text: &str) -> bool {
-        let alnum = |c: char| c.is_ascii_alphanumeric();
-        let service = |p: &str| part_is(p, alnum, |c| alnum(c) || c == '-');
-        let dotted = |first: fn(char) -> bool, p: &str| part_is(p, first, |c| alnum(c) || matches!(c, '.' | '_' | '-'));
-        let mut parts = text.split(':');
+        let alnum = |b: u8| b.is_ascii_alphanumeric();
+        let service = |p: &[u8]| part_is(p, alnum, |b| alnum(b) || b == b'-');
+        let dotted =
+            |first: fn(u8) -> bool, p: &[u8]| part_is(p, first, |b| alnum(b) || matches!(b, b'.' | b'_' | b'-'));
+        let mut parts = text.as_bytes().split(|&b| b == b':');
         let (first, second, third, rest) = (parts.next(), parts.next(), parts.next(), parts.next());
         match (self, first, second, third, rest) {
             (NameKind::Permission, Some(s), Some(resource), Some(action), None) => {
-                service(s) && dotted(|c| c.is_ascii_alphanumeric(), resource) && service(action)
+                service(s) && dotted(|b| b.is_ascii_alphanumeric(), resource) && service(action)
             }
             (NameKind::Key, Some(namespace), Some(attribute), None, None) => {
-                service(namespace) && dotted(|c| c.is_ascii_alphanumeric() || c == '_', attribute)
+                service(namespace) && dotted(|b| b.is_ascii_alphanumeric() || b == b'_', attribute)
             }
             _ => false,
         }
@@ -752,9 +715,8 @@ impl NameKind {
 }
 
 /// Names are ASCII (the lexer's name characters are), so bytes can be judged one by one.
-fn part_is(part: &str, first: impl Fn(char) -> bool, rest: impl Fn(char) -> bool) -> bool {
-    let mut bytes = part.bytes().map(char::from);
-    bytes.next().is_some_and(first) && bytes.all(rest)
+fn part_is(part: &[u8], first: impl Fn(u8) -> bool, rest: impl Fn(u8) -> bool) -> bool {
+    part.split_first().is_some_and(|(&head, tail)| first(head) && tail.iter().all(|&b| rest(b)))
 }
 
 /// `ALLOWapp-engine:apps:run`: an upper-case `ALLOW`/`DENY` run into a lower-case permission

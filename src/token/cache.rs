@@ -51,8 +51,11 @@ impl EngineCache {
         Arc::clone(&current.0)
     }
 
-    pub fn replace(&self, engine: Engine, now: DateTime<Utc>) {
-        *self.current.write().expect("the engine lock is never poisoned") = (Arc::new(engine), now);
+    /// Swaps the engine in and hands the old one back: freeing a large tenant takes a while,
+    /// and it must not happen while the lock holds the checks back.
+    pub fn replace(&self, engine: Engine, now: DateTime<Utc>) -> Arc<Engine> {
+        let fresh = (Arc::new(engine), now);
+        std::mem::replace(&mut *self.current.write().expect("the engine lock is never poisoned"), fresh).0
     }
 }
 

@@ -153,9 +153,11 @@ impl TokenService {
         self
     }
 
-    /// Replaces the compiled tenant at once (the process that changed policies sees it now).
-    pub fn replace_engine(&self, engine: Engine) {
-        self.engine.replace(engine, self.clock.now());
+    /// Replaces the compiled tenant at once (the process that changed policies sees it now),
+    /// and returns the one it replaced: checks in flight may still hold it, and whoever lets go
+    /// of it last frees it (see the server's reload, which frees it off the checks' threads).
+    pub fn replace_engine(&self, engine: Engine) -> Arc<Engine> {
+        self.engine.replace(engine, self.clock.now())
     }
 
     /// The compiled tenant, read again when older than the propagation bound.

@@ -518,7 +518,7 @@ impl Question<'_> {
         request.attributes = witness
             .attributes
             .iter()
-            .filter(|(k, _)| engine.keys.contains_key(*k))
+            .filter(|(k, _)| engine.tables.keys.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let query = match engine.query(&request) {
@@ -552,7 +552,7 @@ impl Question<'_> {
             .into_iter()
             .zip(deciding)
             .map(|(statement, index)| {
-                let binding = &engine.tenant().bindings[engine.statements(self.permission)[index].binding];
+                let binding = &engine.tenant().bindings[engine.statements(self.permission).at(index).binding];
                 Decider { statement, binding_at: format!("{}:{}", binding.file, binding.line) }
             })
             .collect();

@@ -13,7 +13,7 @@ use super::glob::{Glob, LanguageId, Languages};
 use super::time::{Moment, moments};
 use crate::catalog::GlobalType;
 use crate::eval::value::{CompiledCondition, Context, Pattern, Subject, Value};
-use crate::eval::{CompiledStatement, Engine, Truth, reaches};
+use crate::eval::{CompiledStatement, Engine, Found, Truth, reaches};
 use crate::iam::Principal;
 use crate::syntax::{Effect, Operator, condition_text};
 
@@ -74,7 +74,7 @@ pub(super) struct View<'e> {
 
 impl<'e> View<'e> {
     /// The statements on the permission that reach the principal at the level.
-    pub fn statements(&self) -> impl Iterator<Item = &'e CompiledStatement> + use<'e> {
+    pub fn statements(&self) -> impl Iterator<Item = CompiledStatement<'e>> + use<'e> {
         let groups = &self.engine.membership(self.principal).groups;
         let environment = self.environment;
         self.engine.statements(self.permission).iter().filter(move |s| reaches(s, groups, environment))
@@ -117,8 +117,8 @@ impl<'s, 'e> Builder<'s, 'e> {
         let engine = view.engine;
         let membership = engine.membership(view.principal);
         let context = Context {
-            attributes: &[],
-            environment: view.environment.map(|i| engine.tenant().environments[i].id.as_str()),
+            attributes: &Found::NONE,
+            environment: view.environment.map(|i| &engine.tenant().environments[i].id),
             user_id: engine.tenant().id(view.principal),
             groups: &membership.ids,
             time: chrono::DateTime::UNIX_EPOCH,
@@ -142,12 +142,12 @@ impl<'s, 'e> Builder<'s, 'e> {
     /// A statement's rule; `None` when a settled condition is False (it never holds).
     fn rule(
         &mut self,
-        statement: &'e CompiledStatement,
+        statement: CompiledStatement<'e>,
         context: &Context<'_>,
         accepted: &impl Fn(&str) -> bool,
     ) -> Option<Rule> {
         let mut rule = Rule { literals: Vec::new(), never_true: false };
-        for condition in &statement.conditions {
+        for condition in &statement.compiled.conditions {
             match condition.subject {
                 Subject::Global(
                     GlobalType::Date | GlobalType::DateTime | GlobalType::TimeOfDay | GlobalType::WeekDay,
