@@ -14,12 +14,15 @@
 //!
 //! That is the language, the catalog, the checks, the IAM model, the evaluator and the token
 //! rules over the synchronous [`TokenStore`] trait, with no async runtime, HTTP stack, C
-//! compiler or command-line parser. The features, all on by default, add the rest:
+//! compiler, command-line parser or readers of host formats. The features, all but
+//! `test-util` on by default, add the rest:
 //!
 //! | feature | adds |
 //! |---|---|
 //! | `sqlite` | `store::SqliteStore`, a [`TokenStore`] on an embedded SQLite file |
+//! | `postgres` | `store::PostgresStore`, a [`TokenStore`] that several instances share (TLS through rustls); implies `sqlite` |
 //! | `server` | `server`, the HTTP service of `warden serve` (axum, hyper, tokio) over any store |
+//! | `iac` | policies read from Terraform, monaco/Crossplane/dtiam YAML and IAM JSON files, and such modules and projects as tenants |
 //! | `cli` | the `warden` binary; implies `server` and `sqlite` |
 //! | `test-util` | `token::ManualClock`, a clock that moves only when told, for tests |
 //!
@@ -80,17 +83,22 @@
 //! - [`syntax`]: the lexer, with nom for its small pieces (names, strings, comments), and a
 //!   hand-written recursive-descent parser that recovers at the next statement, so one pass
 //!   reports every error; the tree with a byte span on every node; the canonical printer.
+//! - [`host`]: the one directory walker of every command, and (feature `iac`) the readers of
+//!   Terraform, YAML and JSON files that hold policies, each text mapped back to its host file.
 //! - [`catalog`]: the permission vocabulary, the condition keys each permission takes, and the
 //!   language's operators each key accepts.
 //! - [`check`]: validation against the catalog and the lints, one file per family.
 //! - [`iam`]: the model (account, environments, users, groups, policies, boundaries, bindings)
-//!   and the loading of a tenant.
+//!   and the loading of a tenant: a `warden.toml` directory, a Terraform module, a monaco
+//!   project.
 //! - [`eval`]: the [`Engine`] (statements indexed by permission), decisions with residuals,
 //!   explanations down to the condition that failed, and [`eval::diff`], the exact comparison
 //!   of two engines.
-//! - [`token`]: token strings, the lifecycle rules and the check; rights come from the
-//!   evaluator, scopes from the catalog's token services, storage through [`TokenStore`].
-//! - `store` (feature `sqlite`) and `server` (feature `server`): SQLite and HTTP. The
+//! - [`token`]: token strings, the deployment's settings, the lifecycle rules and the check;
+//!   rights come from the evaluator, scopes from the catalog's token services, storage
+//!   through [`TokenStore`].
+//! - `store`: [`TokenStore`] on SQLite (feature `sqlite`) and PostgreSQL (feature
+//!   `postgres`). `server` (feature `server`): the HTTP service and its token pages. The
 //!   command line (feature `cli`) is the binary's, not the library's.
 
 #![warn(missing_docs)]

@@ -1,11 +1,13 @@
 //! `explain` on the example tenant (policies/example), as a person reads it: one snapshot per
 //! realistic case, with the decision asserted too.
 
+mod support;
+
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use support::tenant_files;
 use warden::catalog::Catalog;
-use warden::diagnostic::SourceFile;
 use warden::eval::{AttrValue, Decision, Engine, Request};
 use warden::iam::{TenantFiles, load};
 
@@ -221,14 +223,7 @@ fn small_engine(policy: &str, boundaries: &[(&str, &str)]) -> Engine {
          [[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\nboundaries = [{}]\n",
         names.join(", ")
     );
-    let files = TenantFiles {
-        config: SourceFile::new("warden.toml", config),
-        policies: vec![SourceFile::new("policies/p.policy", policy)],
-        boundaries: boundaries
-            .iter()
-            .map(|(name, text)| SourceFile::new(format!("boundaries/{name}.boundary"), *text))
-            .collect(),
-    };
+    let files = tenant_files(&config, &[("p", policy)], boundaries);
     let loaded = load(&files, Catalog::builtin());
     assert!(!loaded.has_errors(), "{:#?}", loaded.findings);
     Engine::new(loaded.tenant.unwrap(), Catalog::builtin())

@@ -2,13 +2,12 @@
 //! export`): the same decisions as the equivalent `warden.toml` tenant, and every problem
 //! reported at the host line it comes from.
 
-#[allow(dead_code)]
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use support::{TempDir, warden};
 use warden::catalog::Catalog;
 use warden::eval::{Decision, Engine, Request};
 use warden::iam::TenantDir;
@@ -25,17 +24,6 @@ fn engine(dir: &Path) -> Engine {
         loaded.tenant.unwrap_or_else(|| panic!("{} is refused: {errors:#?}", dir.display())),
         Catalog::builtin(),
     )
-}
-
-/// A fresh directory that does not exist yet (an export creates it).
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = support::scratch(name);
-    std::fs::remove_dir(&dir).unwrap();
-    dir
-}
-
-fn warden(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden")).args(args).env("NO_COLOR", "1").output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -132,7 +120,8 @@ fn a_terraform_module_and_a_monaco_project_decide_as_the_warden_toml_tenant() {
         assert!(differ.is_empty(), "{host} decides otherwise: {differ:#?}");
         assert_eq!(got.len(), expected.len());
         // The export is a warden.toml tenant with the same decisions.
-        let out = temp_dir("export");
+        let scratch = TempDir::new();
+        let out = scratch.join("export");
         let export = warden(&["tenant", "export", host, "--out", out.to_str().unwrap()]);
         assert_eq!(export.status.code(), Some(0), "{}", text(&export.stderr));
         assert!(out.join("warden.toml").is_file());
@@ -180,7 +169,8 @@ fn the_commands_that_load_a_tenant_take_a_terraform_module() {
     let effective = warden(&["effective", "--user", "alice@acme.example", "--tenant", "policies/example-terraform"]);
     assert_eq!(effective.status.code(), Some(0));
     // The token commands open their service on it (no warden.toml, so no [deployment] table).
-    let db = temp_dir("tokens").with_extension("db");
+    let scratch = TempDir::new();
+    let db = scratch.join("tokens.db");
     let db = db.to_str().unwrap();
     let create =
         ["token", "create", "--tenant", "policies/example-terraform", "--db", db, "--as", "alice@acme.example"];
@@ -199,8 +189,7 @@ const BROKEN: &str = include_str!("tenants/unresolved-terraform/main.tf");
 
 #[test]
 fn unresolved_references_refuse_the_tenant_at_their_host_lines() {
-    let dir = temp_dir("broken-module");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new();
     std::fs::write(dir.join("main.tf"), BROKEN).unwrap();
     let tenant = dir.to_str().unwrap();
     let explain = warden(&["explain", "--tenant", tenant, "--user", "ann@acme.example", "settings:objects:read"]);
@@ -230,14 +219,13 @@ fn unresolved_references_refuse_the_tenant_at_their_host_lines() {
     assert!(codes.contains(&"W0711@30".to_string()), "{codes:?}");
     assert!(codes.contains(&"E0609@26".to_string()), "the unused parameter, at its line: {codes:?}");
     assert!(codes.contains(&"S0705@17".to_string()), "{codes:?}");
-    let export = warden(&["tenant", "export", tenant, "--out", temp_dir("refused").to_str().unwrap()]);
+    let export = warden(&["tenant", "export", tenant, "--out", TempDir::new().join("refused").to_str().unwrap()]);
     assert_eq!(export.status.code(), Some(3));
 }
 
 #[test]
 fn variables_come_from_var_files_and_tfvars_as_terraform_takes_them() {
-    let dir = temp_dir("tfvars");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new();
     let module = BROKEN
         .replace("  policy {\n    id = \"2b16c4fe-b54e-4325-94dd-cb3dea0b0041#-#global#-#global\"\n  }\n", "")
         .replace("    parameters = {\n      team = \"ops\"\n    }\n", "");
@@ -260,8 +248,7 @@ fn variables_come_from_var_files_and_tfvars_as_terraform_takes_them() {
 
 #[test]
 fn a_monaco_project_points_at_its_yaml_lines() {
-    let dir = temp_dir("monaco");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new();
     std::fs::write(
         dir.join("iam.yaml"),
         "policies:\n  - name: Reader\n    id: reader\n    level:\n      type: account\n    policy: |-\n      ALLOW storage:logs:read;\ngroups:\n  - name: Ops\n    id: ops\n    account:\n      policies:\n        - type: reference\n          id: readr\n        - Storage Everything Admin\nusers:\n  - email: ann@acme.example\n    groups:\n      - Opz\n",
@@ -275,7 +262,7 @@ fn a_monaco_project_points_at_its_yaml_lines() {
 
 #[test]
 fn child_modules_are_evaluated_with_their_inputs() {
-    let dir = temp_dir("modules");
+    let dir = TempDir::new();
     std::fs::create_dir_all(dir.join("modules/iam")).unwrap();
     std::fs::write(
         dir.join("main.tf"),

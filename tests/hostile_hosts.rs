@@ -4,11 +4,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::{scratch, stderr, stdout, warden_in};
+use support::{TempDir, stderr, stdout, warden_in};
 
 /// `warden ARGS` in `dir`, killed if it runs longer than a linter ever should. Its output is
 /// read while it runs (a full pipe would stall it).
@@ -45,8 +45,8 @@ fn policy(name: &str, extra: &str, text: &str) -> String {
 const MISTYPED: &str = "\"ALLOW storage:logs:red;\"";
 
 /// A scratch directory holding one Terraform file, `main.tf`.
-fn module(name: &str, tf: &str) -> PathBuf {
-    let dir = scratch(name);
+fn module(tf: &str) -> TempDir {
+    let dir = TempDir::new();
     std::fs::write(dir.join("main.tf"), tf).unwrap();
     dir
 }
@@ -61,7 +61,7 @@ fn findings_within(dir: &Path, limit: Duration) -> (Option<i32>, Vec<serde_json:
 #[test]
 fn a_yaml_alias_bomb_is_refused_at_once() {
     // 30 lines whose aliases double at each line: 2^30 copies of one policy.
-    let dir = scratch("alias-bomb");
+    let dir = TempDir::new();
     let mut yaml = String::from("a0: &a0 [\"ALLOW storage:logs:read;\", \"ALLOW storage:logs:read;\"]\n");
     for level in 1..30 {
         yaml.push_str(&format!("a{level}: &a{level} [*a{}, *a{}]\n", level - 1, level - 1));
@@ -85,7 +85,7 @@ fn a_yaml_alias_bomb_is_refused_at_once() {
 fn lint_reads_no_file_outside_the_directories_it_was_given() {
     // A pull request that CI lints could point `file()` at the runner's environment or at a
     // file beside the checkout; the findings would quote it into a public log.
-    let scratch = scratch("outside");
+    let scratch = TempDir::new();
     let outside = scratch.join("outside.txt");
     std::fs::write(&outside, "CI_SECRET=hunter2hunter2\n").unwrap();
     let repo = scratch.join("repo");
@@ -154,7 +154,7 @@ fn lint_reads_no_file_outside_the_directories_it_was_given() {
 fn a_module_that_calls_itself_is_not_expanded_without_end() {
     // Nine lines: each instance makes four more, sixteen levels deep (4^16 instances).
     let tf = format!("module \"again\" {{\n  source = \"./\"\n  count  = 4\n}}\n{}", policy("p", "", MISTYPED));
-    let (_, findings) = findings_within(&module("module-bomb", &tf), Duration::from_secs(20));
+    let (_, findings) = findings_within(&module(&tf), Duration::from_secs(20));
     let codes: Vec<&str> = findings.iter().map(|f| f["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["S0705", "E0101"], "{findings:#?}");
     let message = findings[0]["message"].as_str().unwrap();
@@ -163,34 +163,30 @@ fn a_module_that_calls_itself_is_not_expanded_without_end() {
 }
 
 /// A module whose `locals` are `a0` = a policy and `a{i}` = `next(i - 1)`, read by a policy.
-fn locals_module(name: &str, levels: usize, next: impl Fn(usize) -> String) -> PathBuf {
+fn locals_module(levels: usize, next: impl Fn(usize) -> String) -> TempDir {
     let mut tf = format!("locals {{\n  a0 = {MISTYPED}\n");
     for level in 1..levels {
         tf.push_str(&format!("  a{level} = {}\n", next(level - 1)));
     }
     tf.push_str("}\n");
     tf.push_str(&policy("p", "", &format!("local.a{}", levels - 1)));
-    module(name, &tf)
+    module(&tf)
 }
 
 #[test]
 fn terraform_values_that_nest_or_grow_without_end_are_not_checked_rather_than_fatal() {
     let cases = [
         // 5,000 locals each naming the one before: the evaluation recursed until the stack ran out.
-        (
-            "chain",
-            locals_module("locals-chain", 5_000, |before| format!("local.a{before}")),
-            "references nested deeper than",
-        ),
+        ("chain", locals_module(5_000, |before| format!("local.a{before}")), "references nested deeper than"),
         // 40 lines, each doubling the text before: 2^40 copies of one policy.
         (
             "doubling",
-            locals_module("locals-doubling", 40, |before| format!("\"${{local.a{before}}}${{local.a{before}}}\"")),
+            locals_module(40, |before| format!("\"${{local.a{before}}}${{local.a{before}}}\"")),
             "more than 64 MiB of values",
         ),
         (
             "lists",
-            locals_module("locals-lists", 40, |before| format!("[local.a{before}, local.a{before}]")),
+            locals_module(40, |before| format!("[local.a{before}, local.a{before}]")),
             "more than 64 MiB of values",
         ),
     ];
@@ -207,7 +203,7 @@ fn terraform_values_that_nest_or_grow_without_end_are_not_checked_rather_than_fa
 #[test]
 fn a_count_of_a_billion_is_not_expanded() {
     // One attribute asked for 10^9 instances: warden tried to allocate 120 GB and aborted.
-    let dir = module("count", &policy("p", "  count           = 1000000000\n", MISTYPED));
+    let dir = module(&policy("p", "  count           = 1000000000\n", MISTYPED));
     let (code, findings) = findings_within(&dir, Duration::from_secs(30));
     assert_eq!(code, Some(0), "{findings:#?}");
     let said: Vec<(&str, u64)> =
@@ -235,14 +231,14 @@ fn distinct_and_merge_of_large_collections_take_linear_time() {
         "resource \"dynatrace_iam_group\" \"g\" {\n  for_each = toset(distinct(local.a16))\n  name     = each.key\n}\n",
     );
     tf.push_str("resource \"dynatrace_iam_group\" \"h\" {\n  for_each = local.by_name\n  name     = each.value\n}\n");
-    let dir = module("distinct", &tf);
+    let dir = module(&tf);
     let output = lint_within(&dir, &["lint", "."], Duration::from_secs(60));
     assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
 }
 
 #[test]
 fn a_child_module_outside_is_not_read_and_says_so() {
-    let scratch = scratch("outside-module");
+    let scratch = TempDir::new();
     let outside = scratch.join("elsewhere");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("main.tf"), policy("o", "", MISTYPED)).unwrap();
@@ -268,7 +264,7 @@ fn instances_that_look_themselves_up_in_a_large_map_take_linear_time() {
     tf.push_str(
         "resource \"dynatrace_iam_group\" \"g\" {\n  for_each = local.m\n  name     = local.m[each.key].name\n}\n",
     );
-    let (code, findings) = findings_within(&module("lookups", &tf), Duration::from_secs(30));
+    let (code, findings) = findings_within(&module(&tf), Duration::from_secs(30));
     assert_eq!(code, Some(0), "{findings:#?}");
 }
 
@@ -280,7 +276,7 @@ fn many_unresolved_parts_are_told_in_linear_time() {
         .map(|i| format!("    ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"${{var.ns{i}}}\";\n"))
         .collect();
     let tf = policy("p", "", &format!("<<-EOT\n{statements}  EOT"));
-    let (code, findings) = findings_within(&module("unresolved", &tf), Duration::from_secs(60));
+    let (code, findings) = findings_within(&module(&tf), Duration::from_secs(60));
     assert_eq!(code, Some(0));
     assert_eq!(findings.iter().filter(|f| f["code"] == "S0705").count(), 20_000);
 }

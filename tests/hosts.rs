@@ -6,11 +6,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{scratch, stderr, stdout, warden_in};
+use support::{TempDir, copy_dir, stderr, stdout, warden_in};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hosts");
 
@@ -20,22 +20,10 @@ fn findings(dir: &Path, path: &str) -> Vec<Value> {
 }
 
 /// A copy of the fixtures to change.
-fn copy_of_fixtures() -> PathBuf {
-    let dir = scratch("hosts");
-    copy(Path::new(FIXTURES), &dir);
+fn copy_of_fixtures() -> TempDir {
+    let dir = TempDir::new();
+    copy_dir(Path::new(FIXTURES), &dir);
     dir
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 /// The text between the first pair of backticks of a message.
@@ -235,7 +223,7 @@ fn standard_input_and_named_files_take_a_reader() {
 #[test]
 fn a_module_is_read_when_linted_from_its_own_directory() {
     // `cd infra && warden lint .`: the module's directory is the working directory.
-    let dir = scratch("own-directory");
+    let dir = TempDir::new();
     std::fs::write(
         dir.join("main.tf"),
         "resource \"dynatrace_iam_policy\" \"p\" {\n  name            = \"p\"\n  account         = \"acme\"\n  statement_query = \"ALLOW storage:logs:red;\"\n}\n",
@@ -250,7 +238,7 @@ fn a_module_is_read_when_linted_from_its_own_directory() {
 #[test]
 fn a_terraform_file_with_a_byte_order_mark_reads_as_terraform_reads_it() {
     // Windows editors write a UTF-8 byte order mark; Terraform ignores it (hcl since 2018).
-    let dir = scratch("bom");
+    let dir = TempDir::new();
     let tf = "resource \"dynatrace_iam_policy\" \"p\" {\r\n  name            = \"p\"\r\n  account         = \"acme\"\r\n  statement_query = \"ALLOW storage:logs:red;\"\r\n}\r\n";
     std::fs::write(dir.join("main.tf"), format!("\u{feff}{tf}")).unwrap();
     let at = |path: &str| -> Vec<(String, u64, u64)> {

@@ -3,15 +3,17 @@
 //! sent as they are. Every endpoint, every error answer, limits, reloads, shutdown, concurrent
 //! creates, and the log (captured) never holding a secret.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::{TempDir, copy_dir, example_tenant};
 
 const ALICE: &str = "alice@acme.example";
 const GRACE: &str = "grace@acme.example";
@@ -25,32 +27,20 @@ const RUN: &str = "app-engine:apps:run";
 const LOGS: &str = "storage:logs:read";
 const TOKENS: &str = "/iam/v1/accounts/acme/platform-tokens";
 
-fn example_tenant() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example")
-}
-
 /// A temp dir with the token database (and, for reload tests, a copy of the tenant).
 struct Sandbox {
-    dir: PathBuf,
+    dir: TempDir,
     tenant: PathBuf,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "warden-serve-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Sandbox { dir, tenant: example_tenant() }
+        Sandbox { dir: TempDir::new(), tenant: example_tenant().to_path_buf() }
     }
 
     /// A sandbox whose tenant is a copy the test may change.
     fn with_tenant_copy() -> Sandbox {
-        Sandbox::with_copy_of(&example_tenant())
+        Sandbox::with_copy_of(example_tenant())
     }
 
     /// A sandbox whose tenant is a copy of `tenant` the test may change.
@@ -125,24 +115,6 @@ impl Sandbox {
         let rest = &log[log.find("listening on http://").unwrap() + "listening on http://".len()..];
         server.addr = rest.split_whitespace().next().unwrap().to_string();
         server
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
     }
 }
 

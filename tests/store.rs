@@ -14,7 +14,7 @@ use cluster::temp;
 #[path = "support/temp.rs"]
 mod temp;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration as Elapsed, Instant};
 
@@ -35,26 +35,20 @@ type RawSql = Box<dyn Fn(&str) -> Result<(), String>>;
 struct Backend {
     database: Database,
     /// A temporary directory (the SQLite file), removed on drop.
-    dir: PathBuf,
+    _dir: temp::TempDir,
     raw: RawSql,
     /// Whether other instances hear of a change at once (else: within the propagation bound).
     announces_changes: bool,
 }
 
-impl Drop for Backend {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 impl Backend {
     fn sqlite() -> Backend {
-        let dir = temp::dir("store");
+        let dir = temp::TempDir::new();
         let file = dir.join("tokens.db");
         let raw_file = file.clone();
         Backend {
             database: Database::Sqlite(file),
-            dir,
+            _dir: dir,
             raw: Box::new(move |sql| {
                 let connection = rusqlite::Connection::open(&raw_file).map_err(|e| e.to_string())?;
                 connection.execute_batch(sql).map_err(|e| e.to_string())
@@ -76,7 +70,7 @@ impl Backend {
         let service = cluster.url(SERVICE, &name).replacen(SERVICE, &format!("{SERVICE}:{SERVICE_PASSWORD}"), 1);
         Backend {
             database: Database::parse(&service, Origin::Environment).unwrap(),
-            dir: temp::dir("store"),
+            _dir: temp::TempDir::new(),
             raw: Box::new(move |sql| {
                 let output = cluster.psql(&name, ADMIN, sql);
                 match output.status.success() {

@@ -1,20 +1,13 @@
 //! Loading tenants: every reference and parameter checked with a diagnostic on the right file,
 //! boundaries applied as the platform documents them, bindings at account and environment level.
 
+mod support;
+
+use support::tenant_files;
 use warden::catalog::Catalog;
-use warden::diagnostic::{FileReport, SourceFile, human};
+use warden::diagnostic::{FileReport, human};
 use warden::eval::{Decision, Engine, Request, RequestError};
 use warden::iam::{PrincipalKind, TenantFiles, load};
-
-fn tenant(config: &str, policies: &[(&str, &str)], boundaries: &[(&str, &str)]) -> TenantFiles {
-    let file =
-        |folder: &str, ext: &str, (name, text): &(&str, &str)| SourceFile::new(format!("{folder}/{name}.{ext}"), *text);
-    TenantFiles {
-        config: SourceFile::new("warden.toml", config),
-        policies: policies.iter().map(|p| file("policies", "policy", p)).collect(),
-        boundaries: boundaries.iter().map(|b| file("boundaries", "boundary", b)).collect(),
-    }
-}
 
 fn engine(files: &TenantFiles) -> Engine {
     let loaded = load(files, Catalog::builtin());
@@ -65,7 +58,7 @@ fn the_docs_boundary_example_comes_out_exactly() {
     let config = format!(
         "{ONE_USER}[[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\nboundaries = [\"a\", \"b\"]\n"
     );
-    let files = tenant(
+    let files = tenant_files(
         &config,
         &[("p", "ALLOW storage:logs:read, storage:entities:read;")],
         &[("a", "storage:host.name = \"myHost\";"), ("b", "storage:dt.security_context = \"mySC\";")],
@@ -90,7 +83,7 @@ fn boundary_lines_on_one_key_are_alternatives_or_all_together() {
         "{ONE_USER}[[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\nboundaries = [\"b\"]\n"
     );
     let boundary = "storage:k8s.cluster.name = \"a\";\nstorage:k8s.cluster.name startsWith \"b-\";\nstorage:bucket-name != \"x\";\nstorage:bucket-name NOT IN (\"y\");\n";
-    let files = tenant(
+    let files = tenant_files(
         &config,
         &[("p", "ALLOW storage:logs:read; DENY storage:logs:read WHERE storage:host.name = \"h\";")],
         &[("b", boundary)],
@@ -113,7 +106,7 @@ fn a_templated_policy_bound_twice_grants_both() {
          [[binding]]\npolicy = \"t\"\ngroups = [\"sre\"]\nlevel = \"account\"\nparameters = {{ team = \"b\", clusters = [\"c3\"] }}\n"
     );
     let policy = "ALLOW storage:logs:read WHERE storage:dt.security_context = \"team-${bindParam:team}\" AND storage:k8s.cluster.name IN (\"${bindParam:clusters}\");";
-    let engine = engine(&tenant(&config, &[("t", policy)], &[]));
+    let engine = engine(&tenant_files(&config, &[("t", policy)], &[]));
     assert_eq!(
         texts(&engine, "storage:logs:read"),
         [
@@ -136,7 +129,7 @@ fn account_bindings_apply_everywhere_and_environment_bindings_in_theirs() {
         "{ONE_USER}[[binding]]\npolicy = \"everywhere\"\ngroups = [\"sre\"]\nlevel = \"account\"\n\
          [[binding]]\npolicy = \"dev\"\ngroups = [\"sre\"]\nlevel = \"environment:dev\"\n"
     );
-    let engine = engine(&tenant(
+    let engine = engine(&tenant_files(
         &config,
         &[("everywhere", "ALLOW document:documents:read;"), ("dev", "ALLOW document:documents:write;")],
         &[],
@@ -157,7 +150,7 @@ fn account_bindings_apply_everywhere_and_environment_bindings_in_theirs() {
 #[test]
 fn requests_with_unknown_names_are_errors_not_denies() {
     let config = format!("{ONE_USER}[[binding]]\npolicy = \"p\"\ngroups = [\"sre\"]\nlevel = \"account\"\n");
-    let engine = engine(&tenant(&config, &[("p", "ALLOW storage:logs:read, iam:policies:read;")], &[]));
+    let engine = engine(&tenant_files(&config, &[("p", "ALLOW storage:logs:read, iam:policies:read;")], &[]));
     let alice = engine.tenant().find_user("alice@acme.example").unwrap();
     let error = |request: Request| engine.query(&request).unwrap_err().to_string();
     assert_eq!(
@@ -218,7 +211,7 @@ fn bound_with(boundaries: &str) -> String {
 #[test]
 fn boundaries_that_undo_each_other_are_a_security_warning_on_the_binding() {
     let policy = [("p", "ALLOW storage:logs:read, storage:entities:read;")];
-    let files = tenant(&bound_with("\"host\", \"context\""), &policy, &HOST_AND_CONTEXT);
+    let files = tenant_files(&bound_with("\"host\", \"context\""), &policy, &HOST_AND_CONTEXT);
     let (codes, rendered) = config_findings(&files);
     assert_eq!(codes, ["W0611"], "{rendered}");
     assert!(rendered.contains("`storage:entities:read` is granted with no restriction"), "{rendered}");
@@ -236,15 +229,15 @@ fn boundaries_that_undo_each_other_are_a_security_warning_on_the_binding() {
 #[test]
 fn one_boundary_that_does_not_apply_is_a_note_and_boundaries_that_apply_say_nothing() {
     let policy = [("p", "ALLOW storage:logs:read, storage:entities:read;")];
-    let (codes, rendered) = config_findings(&tenant(&bound_with("\"host\""), &policy, &HOST_AND_CONTEXT));
+    let (codes, rendered) = config_findings(&tenant_files(&bound_with("\"host\""), &policy, &HOST_AND_CONTEXT));
     assert_eq!(codes, ["S0612"], "{rendered}");
     insta::assert_snapshot!(rendered);
 
-    let (codes, rendered) = config_findings(&tenant(&bound_with("\"context\""), &policy, &HOST_AND_CONTEXT));
+    let (codes, rendered) = config_findings(&tenant_files(&bound_with("\"context\""), &policy, &HOST_AND_CONTEXT));
     assert!(codes.is_empty(), "the security context applies to both: {rendered}");
     let logs_only = [("p", "ALLOW storage:logs:read;")];
     let (codes, rendered) =
-        config_findings(&tenant(&bound_with("\"host\", \"context\""), &logs_only, &HOST_AND_CONTEXT));
+        config_findings(&tenant_files(&bound_with("\"host\", \"context\""), &logs_only, &HOST_AND_CONTEXT));
     assert!(codes.is_empty(), "both restrict logs: {rendered}");
 }
 
@@ -263,7 +256,7 @@ fn values_that_policy_text_cannot_hold_refuse_the_tenant() {
     );
     let policy = r#"ALLOW storage:logs:read WHERE storage:k8s.namespace.name = "team-${bindParam:team}"
         AND storage:k8s.cluster.name IN ("${bindParam:clusters}") AND storage:host.name = "${bindParam:host}";"#;
-    let loaded = load(&tenant(&config, &[("p", policy)], &[]), Catalog::builtin());
+    let loaded = load(&tenant_files(&config, &[("p", policy)], &[]), Catalog::builtin());
     assert!(loaded.tenant.is_none());
     let messages: Vec<String> = loaded
         .findings
@@ -289,7 +282,7 @@ fn values_that_policy_text_cannot_hold_refuse_the_tenant() {
 /// them for whoever stands at their place now.
 #[test]
 fn a_principal_of_another_load_is_refused() {
-    let files = tenant(ONE_USER, &[("devs", "ALLOW storage:logs:read;")], &[]);
+    let files = tenant_files(ONE_USER, &[("devs", "ALLOW storage:logs:read;")], &[]);
     let first = load(&files, Catalog::builtin()).tenant.unwrap();
     let alice = first.find_user("alice@acme.example").unwrap();
     let same = Engine::new(first.clone(), Catalog::builtin());
@@ -307,7 +300,7 @@ fn a_principal_of_another_load_is_refused() {
 /// name answered with the one meant (a swap of two letters is one typo).
 #[test]
 fn an_unknown_principal_is_answered_with_the_one_meant() {
-    let tenant = engine(&tenant(
+    let tenant = engine(&tenant_files(
         &format!("{ONE_USER}[[service_user]]\nid = \"s-1\"\nname = \"ci-bot\"\n"),
         &[("devs", "ALLOW storage:logs:read;")],
         &[],

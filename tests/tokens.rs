@@ -3,15 +3,15 @@
 //! of the check's table, propagation between services over one database, and the limit under
 //! racing threads. Time is a `ManualClock`; the store is SQLite on a temp file.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use support::{TempDir, example_tenant, tenant_files};
 use warden::catalog::Catalog;
-use warden::diagnostic::SourceFile;
 use warden::eval::{AttrValue, Engine};
 use warden::iam::{Principal, TenantFiles, load};
 use warden::store::SqliteStore;
@@ -22,33 +22,6 @@ use warden::token::{
 };
 
 // --- Fixtures ---------------------------------------------------------------------------------
-
-/// A fresh directory under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "warden-tok-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.0.join("tokens.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A small account: alice and bob are developers (alice with token rights, bob without any),
 /// `admin` is the account admin. Two environments.
@@ -121,15 +94,7 @@ const READERS: &str = "ALLOW document:documents:read;\n";
 const ADMINS: &str = "ALLOW platform-token:tokens:write, platform-token:tokens:manage;\n";
 
 fn engine_from(config: &str, devs: &str) -> Engine {
-    let files = TenantFiles {
-        config: SourceFile::new("warden.toml", config),
-        policies: vec![
-            SourceFile::new("policies/devs.policy", devs),
-            SourceFile::new("policies/readers.policy", READERS),
-            SourceFile::new("policies/admins.policy", ADMINS),
-        ],
-        boundaries: vec![],
-    };
+    let files = tenant_files(config, &[("devs", devs), ("readers", READERS), ("admins", ADMINS)], &[]);
     let loaded = load(&files, Catalog::builtin());
     loaded.tenant.map(|t| Engine::new(t, Catalog::builtin())).unwrap_or_else(|| panic!("{:#?}", loaded.findings))
 }
@@ -139,8 +104,7 @@ fn small() -> Engine {
 }
 
 fn example() -> Engine {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example");
-    let files = TenantFiles::read(&dir).unwrap();
+    let files = TenantFiles::read(example_tenant()).unwrap();
     let tenant = load(&files, Catalog::builtin()).tenant.expect("the example tenant loads");
     Engine::new(tenant, Catalog::builtin())
 }
@@ -164,7 +128,7 @@ impl Fx {
 
     fn with(engine: Engine, settings: Settings) -> Fx {
         let dir = TempDir::new();
-        let store = Arc::new(SqliteStore::open(&dir.db()).unwrap());
+        let store = Arc::new(SqliteStore::open(&dir.join("tokens.db")).unwrap());
         let clock = Arc::new(ManualClock::new(t0()));
         let service = TokenService::new(store.clone(), clock.clone(), engine, Catalog::builtin(), settings).unwrap();
         Fx { service, store, clock, dir }
@@ -1410,7 +1374,7 @@ fn twenty_connections_to_one_file_get_exactly_ten_tokens() {
     let alice = fx.user(ALICE);
     let services = (0..20)
         .map(|_| {
-            let store = Arc::new(SqliteStore::open(&fx.dir.db()).unwrap());
+            let store = Arc::new(SqliteStore::open(&fx.dir.join("tokens.db")).unwrap());
             TokenService::new(store, fx.clock.clone(), small(), Catalog::builtin(), Settings::default()).unwrap()
         })
         .collect();

@@ -2,17 +2,13 @@
 //! (decisions D35): symlink loops and tool folders, files that are not regular, files over
 //! 16 MiB, FIFOs, files too large to hold in memory, and files the user cannot read.
 
-#[allow(dead_code)]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use support::TempDir;
 use warden::token::TokenSecret;
-
-fn temp_dir() -> PathBuf {
-    support::scratch("walk")
-}
 
 fn warden(args: &[&str], path: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_warden")).args(args).arg(path).env("NO_COLOR", "1").output().unwrap()
@@ -30,7 +26,7 @@ fn mkfifo(path: &Path) {
 
 #[test]
 fn lint_walks_a_symlink_loop_once_and_skips_tool_folders() {
-    let dir = temp_dir();
+    let dir = TempDir::new();
     std::fs::create_dir_all(dir.join("team/.terraform/modules")).unwrap();
     std::fs::write(dir.join("team/logs.policy"), "ALLOW storage:logs:read;\n").unwrap();
     std::fs::write(dir.join("team/.terraform/modules/x.policy"), "ALLOW nope;\n").unwrap();
@@ -45,7 +41,7 @@ fn lint_walks_a_symlink_loop_once_and_skips_tool_folders() {
 
 #[test]
 fn lint_refuses_devices_and_files_over_16_mib() {
-    let dir = temp_dir();
+    let dir = TempDir::new();
     std::os::unix::fs::symlink("/dev/zero", dir.join("zero.policy")).unwrap();
     let output = warden(&["lint"], &dir.join("zero.policy"));
     assert_eq!(output.status.code(), Some(2));
@@ -68,7 +64,7 @@ fn lint_refuses_devices_and_files_over_16_mib() {
 
 #[test]
 fn a_tenant_with_a_policy_file_over_the_limit_is_refused_clearly() {
-    let dir = temp_dir();
+    let dir = TempDir::new();
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     std::fs::write(dir.join("warden.toml"), "[account]\nid = \"acme\"\n").unwrap();
     std::os::unix::fs::symlink("/dev/zero", dir.join("policies/zero.policy")).unwrap();
@@ -84,7 +80,7 @@ fn a_tenant_with_a_policy_file_over_the_limit_is_refused_clearly() {
 
 #[test]
 fn token_scan_streams_big_files_and_never_waits_on_a_fifo() {
-    let dir = temp_dir();
+    let dir = TempDir::new();
     let token = TokenSecret::generate("dt0s16").unwrap();
     // 20 MiB on one line, the token in the middle: scanned in windows, found once.
     let mut line = vec![b'x'; 10 * 1024 * 1024];
@@ -135,7 +131,7 @@ fn token_scan_fails_closed_on_a_file_it_cannot_read() {
         eprintln!("skipped: running as root and neither setpriv nor runuser exists to drop privileges");
         return;
     };
-    let dir = temp_dir();
+    let dir = TempDir::new();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let token = TokenSecret::generate("dt0s16").unwrap();
     std::fs::write(dir.join("a-secret.env"), format!("TOKEN={}\n", token.expose())).unwrap();

@@ -11,6 +11,7 @@ use warden::diagnostic::{self, Diagnostic, FileReport, Rule, Severity, SourceFil
 use warden::host::{self, FileId, Found, Sources, TextKind};
 use warden::iam::{TenantDir, load};
 use warden::syntax::Kind;
+use warden::token::Deployment;
 
 use super::files::{self, FromArg, Inputs};
 use super::tenant::VariableArgs;
@@ -20,6 +21,7 @@ const EXAMPLES: &str = "Examples:
   warden lint policies/                 every policy file and policy host below policies/
   warden lint infra/main.tf             the policies and boundaries of a Terraform file
   warden lint policies/example          a tenant directory (warden.toml): also checks its bindings
+                                        and its [deployment] table
   warden lint --fix team.policy         apply the mechanical fixes, then report what is left
   cat x.boundary | warden lint --from boundary -
   warden lint --format sarif . > warden.sarif   for GitHub code scanning
@@ -248,9 +250,9 @@ fn fix(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Resul
     Ok(())
 }
 
-/// The tenant checks of a tenant directory (decisions D9): bindings, parameters, references.
-/// Its policy and boundary texts are linted as files already; only the other findings are
-/// new. A Terraform module or monaco project adds, as warnings (W0711), what loading it as a
+/// The tenant checks of a tenant directory (decisions D9): bindings, parameters, references,
+/// and the `[deployment]` table the token commands read. Its policy and boundary texts are
+/// linted as files already; only the other findings are new. A Terraform module or monaco project adds, as warnings (W0711), what loading it as a
 /// tenant would refuse.
 fn tenant_findings(
     dir: &std::path::Path,
@@ -279,7 +281,13 @@ fn tenant_findings(
         #[allow(unreachable_patterns)]
         _ => Vec::new(),
     };
-    Ok(findings.into_iter().map(|f| (f.file, f.diagnostics)).collect())
+    let mut findings: Vec<_> = findings.into_iter().map(|f| (f.file, f.diagnostics)).collect();
+    if let TenantDir::Warden(files) = &tenant {
+        if let Err(diagnostic) = Deployment::read(&files.config) {
+            findings.push((files.config.clone(), vec![*diagnostic]));
+        }
+    }
+    Ok(findings)
 }
 
 /// Adds findings to the files already reported, or as files of their own.

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use warden::diagnostic::{did_you_mean, nearest_expected_field};
 
 pub use exit::Exit;
 
@@ -91,9 +92,16 @@ impl CatalogArg {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("cannot read the catalog `{}`: {e}", path.display()))?;
-                Catalog::with_extension(&text)
-                    .map(std::borrow::Cow::Owned)
-                    .map_err(|e| format!("cannot load the catalog `{}`: {e}", path.display()))
+                Catalog::with_extension(&text).map(std::borrow::Cow::Owned).map_err(|e| {
+                    // TOML's message ends its snippet; the key meant goes on a line of its own.
+                    let hint = match &e {
+                        warden::catalog::CatalogError::Toml(toml) => nearest_expected_field(toml.message())
+                            .map(|field| format!("{}\n", did_you_mean(field)))
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    format!("cannot load the catalog `{}`: {e}{hint}", path.display())
+                })
             }
         }
     }

@@ -14,7 +14,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 pub use source::SourceFile;
-pub use suggest::{did_you_mean, did_you_mean_clause, nearest, nearest_few};
+pub use suggest::{did_you_mean, did_you_mean_clause, nearest, nearest_expected_field, nearest_few};
 
 /// How bad a finding is, in the order AWS IAM Access Analyzer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -137,48 +137,44 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
 mod tests {
     use super::*;
 
-    fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("warden-walk-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn a_symlink_loop_is_not_followed() {
-        let dir = temp("loop");
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
         std::fs::create_dir(dir.join("a")).unwrap();
         std::fs::write(dir.join("a/x.policy"), "ALLOW a:b:c;").unwrap();
-        std::os::unix::fs::symlink(&dir, dir.join("a/back")).unwrap();
-        let found = walk(&dir);
+        std::os::unix::fs::symlink(dir, dir.join("a/back")).unwrap();
+        let found = walk(dir);
         assert_eq!(found.files, vec![dir.join("a/x.policy")]);
         assert_eq!(found.skipped, vec![(dir.join("a/back"), Skipped::DirectoryLink)]);
     }
 
     #[test]
     fn tool_folders_are_skipped_and_links_to_files_kept() {
-        let dir = temp("tools");
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
         for folder in SKIPPED_DIRS {
             std::fs::create_dir(dir.join(folder)).unwrap();
             std::fs::write(dir.join(folder).join("x.policy"), "").unwrap();
         }
         std::fs::write(dir.join("real.policy"), "").unwrap();
         std::os::unix::fs::symlink(dir.join("real.policy"), dir.join("link.policy")).unwrap();
-        let found = walk(&dir);
+        let found = walk(dir);
         assert_eq!(found.files, vec![dir.join("link.policy"), dir.join("real.policy")]);
         assert_eq!(found.skipped.len(), SKIPPED_DIRS.len());
     }
 
     #[test]
     fn devices_and_fifos_are_refused_and_big_files_too() {
-        let dir = temp("devices");
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
         std::os::unix::fs::symlink("/dev/zero", dir.join("zero.policy")).unwrap();
         assert!(matches!(read_text(&dir.join("zero.policy")), Err(ReadError::NotRegular)));
         let fifo = dir.join("fifo.policy");
         let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
         assert!(matches!(read_text(&fifo), Err(ReadError::NotRegular)));
-        assert_eq!(walk(&dir).skipped.len(), 2);
+        assert_eq!(walk(dir).skipped.len(), 2);
         let big = dir.join("big.policy");
         File::create(&big).unwrap().set_len(MAX_FILE_BYTES + 1).unwrap();
         let error = read_text(&big).unwrap_err();

@@ -5,6 +5,17 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::rules::INVALID_CONFIG;
+use crate::diagnostic::{Diagnostic, did_you_mean, nearest_expected_field};
+
+/// A `warden.toml` that does not read as its tables, at the place TOML names: the help is the
+/// nearest expected key for an unknown one (`nme` of `[account]`: `name`), else `otherwise`.
+pub(crate) fn invalid_config(error: &toml::de::Error, otherwise: &str) -> Diagnostic {
+    let message = error.message().trim().replace('\n', " ");
+    let help = nearest_expected_field(&message).map_or_else(|| otherwise.to_string(), did_you_mean);
+    Diagnostic::new(&INVALID_CONFIG, error.span().unwrap_or(0..0), format!("warden.toml: {message}")).with_help(help)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TenantFile {

@@ -125,9 +125,8 @@ pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
     let tenant = match toml::from_str::<TenantFile>(&files.config.text) {
         Ok(parsed) => Some(config.resolve(parsed, policies, boundaries, &mut linted)),
         Err(error) => {
-            let span = error.span().unwrap_or(0..0);
-            let message = error.message().trim().replace('\n', " ");
-            config.report(Diagnostic::new(&rules::INVALID_CONFIG, span, format!("warden.toml: {message}")).with_help(
+            config.report(super::file::invalid_config(
+                &error,
                 "the tenant file has [account], [[environment]], [[user]], [[service_user]], [[group]], [[boundary]] and [[binding]] tables; see the README",
             ));
             None

@@ -21,6 +21,7 @@ use rustc_hash::FxHashMap as HashMap;
 pub use builtin::BUILTIN_POLICIES;
 pub use dir::TenantDir;
 pub use error::UnknownPrincipal;
+pub(crate) use file::invalid_config;
 #[cfg(feature = "iac")]
 pub use host::HostTenant;
 pub use load::{FileFindings, Loaded, TenantFiles, load};

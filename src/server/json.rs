@@ -14,6 +14,7 @@ use serde_path_to_error::Segment;
 
 use super::State;
 use super::error::{ApiError, HttpReason};
+use crate::diagnostic::{did_you_mean_clause, nearest_expected_field};
 
 /// A JSON answer.
 pub fn reply(status: StatusCode, value: &impl Serialize) -> Response {
@@ -72,7 +73,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let mut segments: Vec<&Segment> = error.path().iter().collect();
-        if error.inner().to_string().starts_with("unknown field") {
+        let problem = error.inner().to_string();
+        if problem.starts_with("unknown field") {
             // The path ends at the unknown field; the place to name is what holds it.
             segments.pop();
         }
@@ -80,7 +82,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             true => "the body".to_string(),
             false => format!("`{}`", place(&segments)),
         };
-        ApiError::bad_request(HttpReason::InvalidBody, format!("{place}: {}", error.into_inner()))
+        let hint = did_you_mean_clause(nearest_expected_field(&problem));
+        ApiError::bad_request(HttpReason::InvalidBody, format!("{place}: {problem}{hint}"))
     })?;
     deserializer.end().map_err(|error| {
         ApiError::bad_request(HttpReason::InvalidBody, format!("the body goes on after its JSON value: {error}"))

@@ -508,19 +508,13 @@ impl TokenStore for SqliteStore {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("warden-sqlite-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     /// Another process holds the new file's first write lock while it is still in rollback
     /// mode, as one does while it switches the file to WAL: opening waits for it (SQLite answers
     /// a switch to WAL at such a moment with `busy` at once, not through the busy timeout).
     #[test]
     fn opening_waits_for_another_process_setting_the_file_up() {
-        let dir = scratch("setup");
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
         let path = dir.join("fresh.db");
         let mut other = Connection::open(&path).unwrap();
         let holder = std::thread::spawn(move || {
@@ -533,14 +527,14 @@ mod tests {
         let opened = SqliteStore::open(&path);
         holder.join().unwrap();
         assert!(opened.is_ok(), "{:?}", opened.err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A database of the first schema, with a token, its audit entry and a switch's entry,
     /// comes up to date: each entry lands in the account it happened in.
     #[test]
     fn a_first_version_database_is_migrated() {
-        let dir = scratch("migrate");
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
         let path = dir.join("v1.db");
         let old = Connection::open(&path).unwrap();
         old.execute_batch(MIGRATIONS[0]).unwrap();
@@ -566,6 +560,5 @@ mod tests {
         let updated = store.writer.lock().unwrap().execute("UPDATE audit SET outcome = 'x'", []);
         assert!(updated.is_err(), "the audit log is append-only again");
         drop(store);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

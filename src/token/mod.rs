@@ -35,9 +35,8 @@
 //! let tenant = load(&files, Catalog::builtin()).tenant.expect("the tenant loads");
 //! let alice = tenant.find_user("alice@acme.example").unwrap();
 //! let engine = Engine::new(tenant, Catalog::builtin());
-//! # let dir = std::env::temp_dir().join(format!("warden-doc-{}", std::process::id()));
-//! # std::fs::create_dir_all(&dir).unwrap();
-//! let store = Arc::new(SqliteStore::open(&dir.join("tokens.db")).unwrap());
+//! # let dir = tempfile::tempdir().unwrap();
+//! let store = Arc::new(SqliteStore::open(&dir.path().join("tokens.db")).unwrap());
 //! let service = TokenService::new(store, Arc::new(SystemClock), engine, Catalog::builtin(), Settings::default()).unwrap();
 //!
 //! let created = service
@@ -47,7 +46,6 @@
 //! let request = CheckRequest { permission: "document:documents:read".into(), ..Default::default() };
 //! let outcome = service.check(&header, &request).unwrap();
 //! assert_eq!((outcome.status, outcome.reason), (200, CheckReason::Ok));
-//! # std::fs::remove_dir_all(&dir).ok();
 //! # }
 //! # #[cfg(not(feature = "sqlite"))] fn main() {}
 //! ```

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::string::{DEFAULT_PREFIX, valid_prefix};
 use crate::diagnostic::{Diagnostic, SourceFile};
-use crate::iam::rules::INVALID_CONFIG;
+use crate::iam::invalid_config;
 
 /// The longest propagation bound tokens.md §5 allows.
 pub const MAX_PROPAGATION: Duration = Duration::seconds(300);
@@ -74,13 +74,10 @@ impl Deployment {
     /// default), or says what is wrong with it, where.
     pub fn read(config: &SourceFile) -> Result<Deployment, Box<Diagnostic>> {
         toml::from_str::<TenantFile>(&config.text).map(|file| file.deployment).map_err(|error| {
-            let message = error.message().trim().replace('\n', " ");
-            Box::new(
-                Diagnostic::new(&INVALID_CONFIG, error.span().unwrap_or(0..0), format!("warden.toml: {message}"))
-                    .with_help(
-                        "the [deployment] table takes token_limit, token_prefix, propagation_seconds and database",
-                    ),
-            )
+            Box::new(invalid_config(
+                &error,
+                "the [deployment] table takes token_limit, token_prefix, propagation_seconds and database",
+            ))
         })
     }
 

@@ -1,8 +1,9 @@
 //! A reference evaluator written straight from semantics.md: no index, no compilation. For
 //! every request it walks every binding of the tenant, substitutes the binding's parameters into
 //! the policy's syntax tree, applies the binding's boundaries, and judges every resulting
-//! statement with its own three-valued logic and its own `MATCH`. Shared by `tests/reference.rs`
-//! and the largest-account bench, which checks the engine's decisions against it.
+//! statement with its own three-valued logic and its own `MATCH`. Shared by
+//! `tests/engine/differential.rs` and the largest-account bench, which checks the engine's
+//! decisions against it.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

@@ -9,12 +9,15 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+#[path = "../support/temp.rs"]
+mod temp;
+use temp::TempDir;
 
 pub const USER_HEADER: &str = "X-Forwarded-Email";
 /// The address the gateway connects from, the only one warden trusts.
@@ -27,7 +30,7 @@ pub struct Warden {
     child: Child,
     pub addr: SocketAddr,
     log: Arc<Mutex<String>>,
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 fn warden(dir: &Path, args: &[&str]) -> Command {
@@ -62,14 +65,7 @@ impl Warden {
     }
 
     fn serve(extra: &[&str]) -> Warden {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "warden-ui-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new();
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
         let mut child =
@@ -139,7 +135,6 @@ impl Drop for Warden {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

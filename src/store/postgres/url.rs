@@ -349,9 +349,8 @@ mod tests {
 
     #[test]
     fn password_file_lines_match_like_libpq() {
-        let dir = std::env::temp_dir().join(format!("warden-pgpass-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("pgpass");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pgpass");
         std::fs::write(&file, "# comment\nother:*:*:*:no\ndb.example:6543:*:svc:a\\:b\\\\c\n*:*:*:*:fallback\n")
             .unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -362,6 +361,5 @@ mod tests {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let error = u.in_password_file(&file).unwrap_err().to_string();
         assert!(error.contains("may be read by other users (mode 0644)"), "{error}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,25 +1,17 @@
 //! `warden test` as users run it: the example tenant's own cases pass; a failing case is shown
 //! with the explanation of what it got; JUnit for dashboards; cases that cannot run say why.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-mod support;
-
-use support::{scratch, stderr, stdout, warden_in};
+use crate::support::{TempDir, copy_dir, example_tenant, stderr, stdout, warden_in};
 
 /// A copy of the example tenant without its tests, with these test files, in a scratch dir
 /// (named `tenant` inside it, so the output's paths do not depend on the scratch dir).
-fn tenant_with(tests: &[(&str, &str)]) -> PathBuf {
-    let dir = scratch("test-cli");
+fn tenant_with(tests: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new();
     let tenant = dir.join("tenant");
-    for folder in ["policies", "boundaries"] {
-        std::fs::create_dir_all(tenant.join(folder)).unwrap();
-        for entry in std::fs::read_dir(Path::new("policies/example").join(folder)).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, tenant.join(folder).join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    std::fs::copy("policies/example/warden.toml", tenant.join("warden.toml")).unwrap();
+    copy_dir(example_tenant(), &tenant);
+    std::fs::remove_dir_all(tenant.join("tests")).unwrap();
     std::fs::create_dir_all(tenant.join("tests")).unwrap();
     for (name, text) in tests {
         std::fs::write(tenant.join("tests").join(name), text).unwrap();
@@ -114,6 +106,10 @@ fn what_cannot_run_says_why() {
             "[[case]]\nprincipal = \"bob@acme.example\"\npermision = \"storage:logs:read\"\nexpect = \"deny\"\n",
             "unknown field `permision`",
         ),
+        (
+            "[[case]]\nprincipal = \"bob@acme.example\"\npermission = \"storage:logs:read\"\nexpects = \"deny\"\n",
+            "unknown field `expects`, expected one of `name`, `principal`, `permission`, `environment`, `attributes`, `at`, `expect`; did you mean `expect`?",
+        ),
     ];
     for (text, message) in cases {
         let dir = tenant_with(&[("case.toml", text)]);
@@ -122,6 +118,13 @@ fn what_cannot_run_says_why() {
         assert!(stdout(&output).contains(message), "{text}\n{}", stdout(&output));
         assert!(stdout(&output).contains("0 passed, 0 failed, 1 could not run"), "{}", stdout(&output));
     }
+    // A case file is read as the walker reads policy files: at most 16 MiB.
+    let huge = tenant_with(&[]);
+    let file = std::fs::File::create(huge.join("tenant/tests/huge.toml")).unwrap();
+    file.set_len(17 << 20).unwrap();
+    let output = warden_in(&huge, &["test", "tenant"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout(&output).contains("it holds 17825792 bytes"), "{}", stdout(&output));
     let none = tenant_with(&[]);
     let output = warden_in(&none, &["test", "tenant"]);
     assert_eq!(output.status.code(), Some(2));

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::support::tenant_files;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use warden::catalog::Catalog;
-use warden::diagnostic::SourceFile;
 use warden::eval::diff::{Change, ChangeKind, Report, diff};
 use warden::eval::{AttrValue, Decision, Engine, Request};
-use warden::iam::{TenantFiles, load};
+use warden::iam::load;
 
 /// A permission whose two keys take every string operator.
 const CATALOG: &str = r#"
@@ -50,14 +50,7 @@ members = ["ann@acme.example", "ben@acme.example"]
 
 /// A tenant of [`CONFIG`] plus bindings and policies (name, text).
 fn engine(bindings: &str, policies: &[(&str, &str)]) -> Engine {
-    let files = TenantFiles {
-        config: SourceFile::new("warden.toml", format!("{CONFIG}{bindings}")),
-        policies: policies
-            .iter()
-            .map(|(name, text)| SourceFile::new(format!("policies/{name}.policy"), *text))
-            .collect(),
-        boundaries: vec![],
-    };
+    let files = tenant_files(&format!("{CONFIG}{bindings}"), policies, &[]);
     let loaded = load(&files, catalog());
     let tenant = loaded.tenant.unwrap_or_else(|| panic!("the tenant loads: {:#?}", loaded.findings));
     Engine::new(tenant, catalog())
@@ -247,11 +240,7 @@ fn environments_groups_and_principals_are_levels_not_requests() {
     let old = one_policy("ALLOW test:things:read;");
     let new_config =
         CONFIG.replace("members = [\"ann@acme.example\"]", "members = [\"ann@acme.example\", \"ben@acme.example\"]");
-    let files = TenantFiles {
-        config: SourceFile::new("warden.toml", format!("{new_config}{BIND_P_TO_G1}")),
-        policies: vec![SourceFile::new("policies/p.policy", "ALLOW test:things:read;")],
-        boundaries: vec![],
-    };
+    let files = tenant_files(&format!("{new_config}{BIND_P_TO_G1}"), &[("p", "ALLOW test:things:read;")], &[]);
     let new = Engine::new(load(&files, catalog()).tenant.unwrap(), catalog());
     let report = diff(&old, &new).unwrap();
     assert!(report.changes.iter().all(|c| c.principal == "ben@acme.example" && c.kind == ChangeKind::Gained));

@@ -1,42 +1,9 @@
 //! The built binary, run as users run it: exit codes, standard input, directories, `--fix`,
 //! every output format and `fmt --check`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
-fn warden(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    // A command that fails before reading standard input closes it: ignore the broken pipe.
-    let _ = child.stdin.take().unwrap().write_all(stdin.unwrap_or("").as_bytes());
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-/// A fresh directory under the system's temp dir holding the given files.
-fn dir_with(files: &[(&str, &str)]) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir =
-        std::env::temp_dir().join(format!("warden-cli-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst)));
-    let _ = std::fs::remove_dir_all(&dir);
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
-}
+use crate::support::{TempDir, stdout, warden, warden_in, warden_with_input};
 
 fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -48,29 +15,29 @@ const BROKEN: &str = "ALLOW settings:obects:read;\n";
 
 #[test]
 fn exit_codes_follow_the_table() {
-    let dir = dir_with(&[("clean.policy", CLEAN), ("warn.policy", WARNING), ("broken.policy", BROKEN)]);
-    assert_eq!(warden(&["lint", arg(&dir.join("clean.policy"))], None).status.code(), Some(0));
-    assert_eq!(warden(&["lint", arg(&dir.join("warn.policy"))], None).status.code(), Some(0));
-    assert_eq!(warden(&["lint", "--deny-warnings", arg(&dir.join("warn.policy"))], None).status.code(), Some(1));
-    assert_eq!(warden(&["lint", arg(&dir.join("broken.policy"))], None).status.code(), Some(1));
-    let missing = warden(&["lint", arg(&dir.join("nope.policy"))], None);
+    let dir = TempDir::with_files(&[("clean.policy", CLEAN), ("warn.policy", WARNING), ("broken.policy", BROKEN)]);
+    assert_eq!(warden(&["lint", arg(&dir.join("clean.policy"))]).status.code(), Some(0));
+    assert_eq!(warden(&["lint", arg(&dir.join("warn.policy"))]).status.code(), Some(0));
+    assert_eq!(warden(&["lint", "--deny-warnings", arg(&dir.join("warn.policy"))]).status.code(), Some(1));
+    assert_eq!(warden(&["lint", arg(&dir.join("broken.policy"))]).status.code(), Some(1));
+    let missing = warden(&["lint", arg(&dir.join("nope.policy"))]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
-    assert_eq!(warden(&["lint", "--format", "yaml"], None).status.code(), Some(2));
+    assert_eq!(warden(&["lint", "--format", "yaml"]).status.code(), Some(2));
 }
 
 #[test]
 fn standard_input_takes_a_kind() {
     let boundary = "storage:k8s.namespace.name IN (\"dev\");\n";
-    assert_eq!(warden(&["lint", "--kind", "boundary", "-"], Some(boundary)).status.code(), Some(0));
-    let as_policy = warden(&["lint", "-"], Some(boundary));
+    assert_eq!(warden_with_input(&["lint", "--kind", "boundary", "-"], boundary).status.code(), Some(0));
+    let as_policy = warden_with_input(&["lint", "-"], boundary);
     assert_eq!(as_policy.status.code(), Some(1));
     assert!(stdout(&as_policy).contains("expected `ALLOW` or `DENY`"));
 }
 
 #[test]
 fn directories_are_searched_for_policies_and_boundaries() {
-    let dir = dir_with(&[
+    let dir = TempDir::with_files(&[
         ("a/one.policy", CLEAN),
         ("a/b/two.boundary", "storage:host.name = \"h\";\n"),
         ("a/notes.txt", "not a policy"),
@@ -78,19 +45,19 @@ fn directories_are_searched_for_policies_and_boundaries() {
         ("a/node_modules/four.policy", BROKEN),
         ("a/.git/five.policy", BROKEN),
     ]);
-    let output = warden(&["lint", arg(&dir.join("a"))], None);
+    let output = warden(&["lint", arg(&dir.join("a"))]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(stdout(&output).contains("checked 2 files: no problems"), "{}", stdout(&output));
-    let empty = dir_with(&[("x/readme.txt", "")]);
-    assert_eq!(warden(&["lint", arg(&empty.join("x"))], None).status.code(), Some(2));
+    let empty = TempDir::with_files(&[("x/readme.txt", "")]);
+    assert_eq!(warden(&["lint", arg(&empty.join("x"))]).status.code(), Some(2));
 }
 
 #[test]
 fn fix_rewrites_the_file_and_reports_what_is_left() {
     let text = "allow storage:logs:read where storage:bucket-name = “default_logs”\nDENY settings:obects:read;\n";
-    let dir = dir_with(&[("team.policy", text)]);
+    let dir = TempDir::with_files(&[("team.policy", text)]);
     let path = dir.join("team.policy");
-    let output = warden(&["lint", "--fix", arg(&path)], None);
+    let output = warden(&["lint", "--fix", arg(&path)]);
     let fixed = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
         fixed,
@@ -99,12 +66,12 @@ fn fix_rewrites_the_file_and_reports_what_is_left() {
     assert_eq!(output.status.code(), Some(1), "the unknown permission is left");
     assert!(stdout(&output).contains("unknown permission `settings:obects:read`"));
     assert!(String::from_utf8_lossy(&output.stderr).contains("fixed"));
-    assert_eq!(warden(&["lint", "--fix", "-"], Some(CLEAN)).status.code(), Some(2));
+    assert_eq!(warden_with_input(&["lint", "--fix", "-"], CLEAN).status.code(), Some(2));
 }
 
 #[test]
 fn json_has_the_documented_shape() {
-    let output = warden(&["lint", "--format", "json", "-"], Some("ALLOW settings:obects:read;\n"));
+    let output = warden_with_input(&["lint", "--format", "json", "-"], "ALLOW settings:obects:read;\n");
     let findings: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let first = &findings[0];
     assert_eq!(first["code"], "E0101");
@@ -120,7 +87,7 @@ fn json_has_the_documented_shape() {
 
 #[test]
 fn sarif_is_what_code_scanning_reads() {
-    let output = warden(&["lint", "--format", "sarif", "-"], Some("allow storage:logs:read;\n"));
+    let output = warden_with_input(&["lint", "--format", "sarif", "-"], "allow storage:logs:read;\n");
     let log: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(log["version"], "2.1.0");
     let run = &log["runs"][0];
@@ -139,21 +106,21 @@ fn sarif_is_what_code_scanning_reads() {
 fn fmt_rewrites_checks_and_refuses_broken_files() {
     let messy =
         "allow  storage:logs:read,storage:metrics:read where storage:bucket-name='x' and global:week-day = 'monday';\n";
-    let dir = dir_with(&[("m.policy", messy), ("broken.policy", "ALLOW storage:logs:read WHERE \"x\n")]);
-    let check = warden(&["fmt", "--check", arg(&dir.join("m.policy"))], None);
+    let dir = TempDir::with_files(&[("m.policy", messy), ("broken.policy", "ALLOW storage:logs:read WHERE \"x\n")]);
+    let check = warden(&["fmt", "--check", arg(&dir.join("m.policy"))]);
     assert_eq!(check.status.code(), Some(1));
     assert!(stdout(&check).contains("+ALLOW storage:logs:read, storage:metrics:read"), "{}", stdout(&check));
     assert_eq!(std::fs::read_to_string(dir.join("m.policy")).unwrap(), messy, "--check changes nothing");
 
-    assert_eq!(warden(&["fmt", arg(&dir.join("m.policy"))], None).status.code(), Some(0));
+    assert_eq!(warden(&["fmt", arg(&dir.join("m.policy"))]).status.code(), Some(0));
     let formatted = std::fs::read_to_string(dir.join("m.policy")).unwrap();
     assert_eq!(
         formatted,
         "ALLOW storage:logs:read, storage:metrics:read\n  WHERE storage:bucket-name = \"x\"\n    AND global:week-day = \"Monday\";\n"
     );
-    assert_eq!(warden(&["fmt", "--check", arg(&dir.join("m.policy"))], None).status.code(), Some(0));
+    assert_eq!(warden(&["fmt", "--check", arg(&dir.join("m.policy"))]).status.code(), Some(0));
 
-    let broken = warden(&["fmt", arg(&dir.join("broken.policy"))], None);
+    let broken = warden(&["fmt", arg(&dir.join("broken.policy"))]);
     assert_eq!(broken.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(dir.join("broken.policy")).unwrap(), "ALLOW storage:logs:read WHERE \"x\n");
 }
@@ -161,16 +128,43 @@ fn fmt_rewrites_checks_and_refuses_broken_files() {
 #[test]
 fn bundled_policies_are_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    let output = warden(&["lint", "--deny-warnings", arg(&root)], None);
+    let output = warden(&["lint", "--deny-warnings", arg(&root)]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
+
+/// A typo in warden.toml is an error with the key meant, in the IAM tables and in the
+/// `[deployment]` table the token commands read alike.
+#[test]
+fn lint_of_a_tenant_names_the_key_a_typo_in_warden_toml_meant() {
+    let config = "[account]\nid = \"acme\"\n\n[deployment]\ntoken_limt = 5\ndatabase = \"tokens.db\"\n";
+    let dir = TempDir::with_files(&[("warden.toml", config)]);
+    let output = warden_in(&dir, &["lint", "."]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    insta::assert_snapshot!("deployment_typo", stdout(&output));
+    std::fs::write(dir.join("warden.toml"), config.replace("id = ", "idd = ")).unwrap();
+    let both = stdout(&warden_in(&dir, &["lint", "--format", "json", "."]));
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&both).unwrap();
+    let helps: Vec<&str> = findings.iter().map(|f| f["help"].as_str().unwrap()).collect();
+    assert_eq!(helps, ["did you mean `id`?", "did you mean `token_limit`?"], "{both}");
+}
+
+/// A typo in a `--catalog` file names the key meant too, after TOML's own message.
+#[test]
+fn a_typo_in_a_catalog_file_names_the_key_meant() {
+    let dir = TempDir::with_files(&[("catalog.toml", "[[service]]\nnme = \"billing\"\n"), ("x.policy", CLEAN)]);
+    let output = warden_in(&dir, &["lint", "--catalog", "catalog.toml", "x.policy"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown field `nme`"), "{stderr}");
+    assert!(stderr.contains("`token-scope`\ndid you mean `name`?\n"), "{stderr}");
 }
 
 #[test]
 fn catalog_lists_a_service() {
-    let output = warden(&["catalog", "iam"], None);
+    let output = warden(&["catalog", "iam"]);
     assert_eq!(output.status.code(), Some(0));
     assert!(stdout(&output).contains("iam:service-user-email: =, IN"), "{}", stdout(&output));
-    assert_eq!(warden(&["catalog", "storag"], None).status.code(), Some(2));
+    assert_eq!(warden(&["catalog", "storag"]).status.code(), Some(2));
 }
 
 #[test]
@@ -181,10 +175,10 @@ fn explain_shows_a_person_a_few_statements_of_a_large_conditional_answer_and_jso
     let config = "[account]\nid = \"acme\"\n[[user]]\nid = \"u-alice\"\nemail = \"alice@acme.example\"\n\
                   [[group]]\nid = \"sre\"\nmembers = [\"alice@acme.example\"]\n\
                   [[binding]]\npolicy = \"teams\"\ngroups = [\"sre\"]\nlevel = \"account\"\n";
-    let dir = dir_with(&[("warden.toml", config), ("policies/teams.policy", &statements)]);
+    let dir = TempDir::with_files(&[("warden.toml", config), ("policies/teams.policy", &statements)]);
     let ask = |format: &str| {
         let args = ["explain", "--tenant", arg(&dir), "--user", "alice@acme.example", "storage:logs:read"];
-        let output = warden(&[&args[..], &["--format", format]].concat(), None);
+        let output = warden(&[&args[..], &["--format", format]].concat());
         assert_eq!(output.status.code(), Some(1), "conditional: {}", String::from_utf8_lossy(&output.stderr));
         stdout(&output)
     };

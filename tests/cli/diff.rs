@@ -1,25 +1,10 @@
 //! `warden diff` as users run it: two tenant directories, a git revision, two policy files;
 //! every output format and exit code. The human and Markdown outputs are snapshots.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-mod support;
-
-use support::{scratch, stderr, stdout, warden_in};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
-}
+use crate::support::{TempDir, copy_dir, example_tenant, stderr, stdout, warden_in};
 
 /// Replaces `from` with `to` in a file, which must hold it.
 fn edit(path: &Path, from: &str, to: &str) {
@@ -29,10 +14,10 @@ fn edit(path: &Path, from: &str, to: &str) {
 }
 
 /// `old/` and `new/` copies of the example tenant in a scratch directory.
-fn two_examples() -> PathBuf {
-    let dir = scratch("diff-cli");
-    copy_dir(Path::new("policies/example"), &dir.join("old"));
-    copy_dir(Path::new("policies/example"), &dir.join("new"));
+fn two_examples() -> TempDir {
+    let dir = TempDir::new();
+    copy_dir(example_tenant(), &dir.join("old"));
+    copy_dir(example_tenant(), &dir.join("new"));
     dir
 }
 
@@ -136,7 +121,7 @@ fn a_reformatted_tenant_is_unchanged() {
 
 #[test]
 fn one_policy_file_against_another() {
-    let dir = scratch("diff-cli");
+    let dir = TempDir::new();
     let old = "allow storage:logs:read, storage:spans:read where storage:k8s.namespace.name in (\"a\", \"b\")\n";
     std::fs::write(dir.join("old.policy"), old).unwrap();
     // `lint --fix` and `fmt` change the text, never the meaning.
@@ -166,8 +151,8 @@ fn one_policy_file_against_another() {
 
 #[test]
 fn a_git_revision_against_the_work_tree() {
-    let dir = scratch("diff-cli");
-    copy_dir(Path::new("policies/example"), &dir.join("tenant"));
+    let dir = TempDir::new();
+    copy_dir(example_tenant(), &dir.join("tenant"));
     let git = |args: &[&str]| {
         let output = Command::new("git")
             .args(["-c", "user.name=warden", "-c", "user.email=warden@acme.example", "-c", "commit.gpgsign=false"])
@@ -223,7 +208,7 @@ fn a_hostile_revision_writes_nothing_outside_the_snapshot_and_runs_no_option() {
     // A pull request's commit is the attacker's: its trees can hold entries named `..` (git
     // refuses to check them out, but lists them), which a copy would follow out of its
     // temporary directory.
-    let dir = scratch("diff-cli");
+    let dir = TempDir::new();
     copy_dir(Path::new("policies/example"), &dir.join("tenant"));
     let git = |args: &[&str], input: Option<&str>| {
         let mut child = Command::new("git")

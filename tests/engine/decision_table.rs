@@ -7,11 +7,11 @@
 //! `global:` keys: typed time comparisons at fixed request times, the environment and the
 //! principal's groups.
 
+use crate::support::tenant_files;
 use chrono::{DateTime, Utc};
 use warden::catalog::Catalog;
-use warden::diagnostic::SourceFile;
 use warden::eval::{AttrValue, Decision, Engine, Request};
-use warden::iam::{TenantFiles, load};
+use warden::iam::load;
 
 /// The kind of a decision, as the tables write it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,11 +82,7 @@ level = "account"
 
 /// Loads the tenant with `policy` bound at account level to both groups.
 fn engine(policy: &str) -> Engine {
-    let files = TenantFiles {
-        config: SourceFile::new("warden.toml", CONFIG),
-        policies: vec![SourceFile::new("policies/table.policy", policy)],
-        boundaries: vec![],
-    };
+    let files = tenant_files(CONFIG, &[("table", policy)], &[]);
     let loaded = load(&files, Catalog::builtin());
     let Some(tenant) = loaded.tenant else {
         panic!("the tenant was refused for\n{policy}\n{:#?}", loaded.findings);

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{TempDir, copy_dir, example_tenant, stderr, stdout};
 use warden::catalog::Catalog;
 use warden::eval::Engine;
 use warden::iam::{TenantFiles, load};
@@ -22,43 +22,26 @@ const GRACE: &str = "grace@acme.example";
 const BOB: &str = "bob@acme.example";
 const READ: &str = "document:documents:read";
 
-fn tenant() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example")
-}
-
 /// A fresh directory (the commands' working directory) holding the token database; removed on drop.
 struct Sandbox {
-    dir: PathBuf,
+    dir: TempDir,
     db: PathBuf,
     tenant: PathBuf,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "warden-tok-{}-cli{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new();
         let db = dir.join("tokens.db");
-        Sandbox { dir, db, tenant: tenant() }
+        Sandbox { dir, db, tenant: example_tenant().to_path_buf() }
     }
 
     /// A sandbox whose tenant is a copy of the example with `extra` appended to its warden.toml.
     fn with_tenant_config(extra: &str) -> Sandbox {
         let mut sandbox = Sandbox::new();
         let copy = sandbox.dir.join("tenant");
-        for folder in ["policies", "boundaries"] {
-            std::fs::create_dir_all(copy.join(folder)).unwrap();
-            for entry in std::fs::read_dir(tenant().join(folder)).unwrap() {
-                let path = entry.unwrap().path();
-                std::fs::copy(&path, copy.join(folder).join(path.file_name().unwrap())).unwrap();
-            }
-        }
-        let config = std::fs::read_to_string(tenant().join("warden.toml")).unwrap();
+        copy_dir(example_tenant(), &copy);
+        let config = std::fs::read_to_string(example_tenant().join("warden.toml")).unwrap();
         std::fs::write(copy.join("warden.toml"), format!("{config}\n{extra}")).unwrap();
         sandbox.tenant = copy;
         sandbox
@@ -97,14 +80,8 @@ impl Sandbox {
             args.extend(["--scope", scope]);
         }
         let output = self.run(&args);
-        assert_eq!(output.status.code(), Some(0), "{}", err(&output));
-        out(&output).lines().next().unwrap().to_string()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        stdout(&output).lines().next().unwrap().to_string()
     }
 }
 
@@ -113,24 +90,16 @@ fn create_args<'a>(actor: &'a str, name: &'a str, scope: &'a str) -> Vec<&'a str
     vec!["token", "create", "--as", actor, "--name", name, "--scope", scope, "--account-wide", "--never-expires"]
 }
 
-fn out(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn err(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
-
 #[track_caller]
 fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(output.status.code(), Some(code), "stdout:\n{}\nstderr:\n{}", out(output), err(output));
+    assert_eq!(output.status.code(), Some(code), "stdout:\n{}\nstderr:\n{}", stdout(output), stderr(output));
 }
 
 /// A refusal: exit 1 and the rule id on standard error.
 #[track_caller]
 fn assert_refused(output: &Output, rule: &str) {
     assert_exit(output, 1);
-    assert!(err(output).contains(&format!("`{rule}`")), "{}", err(output));
+    assert!(stderr(output).contains(&format!("`{rule}`")), "{}", stderr(output));
 }
 
 fn id_of(token: &str) -> String {
@@ -142,7 +111,7 @@ fn secret_of(token: &str) -> &str {
 }
 
 fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_str(&out(output)).unwrap_or_else(|e| panic!("{e}: {}", out(output)))
+    serde_json::from_str(&stdout(output)).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
 }
 
 // --- D1: exit codes ------------------------------------------------------------------------------
@@ -158,7 +127,7 @@ fn refusals_exit_1_with_the_rule_and_unknown_ids_exit_2() {
     assert_refused(&output, "unknown_scope");
     let output = create(ALICE, "document:documents:raed");
     assert_refused(&output, "unknown_scope");
-    assert!(err(&output).contains("did you mean `document:documents:read`?"), "{}", err(&output));
+    assert!(stderr(&output).contains("did you mean `document:documents:read`?"), "{}", stderr(&output));
     assert_refused(&create(BOB, READ), "not_permitted");
     assert_refused(&sb.run(&["token", "disable", &id, "--as", BOB]), "not_permitted");
     let past = sb.run(&[
@@ -188,13 +157,13 @@ fn refusals_exit_1_with_the_rule_and_unknown_ids_exit_2() {
     for command in ["show", "disable", "enable", "delete", "duplicate"] {
         let output = sb.run(&["token", command, unknown, "--as", ALICE]);
         assert_exit(&output, 2);
-        assert!(err(&output).contains(unknown), "{command}: {}", err(&output));
+        assert!(stderr(&output).contains(unknown), "{command}: {}", stderr(&output));
     }
     assert_exit(&sb.run(&["token", "expire", unknown, "--as", ALICE, "--never"]), 2);
     // Several ids: each is reported, the worst outcome is the exit code.
     let output = sb.run(&["token", "disable", &id, unknown, "--as", ALICE]);
     assert_exit(&output, 2);
-    assert!(err(&output).contains(&format!("{id}: disabled")), "{}", err(&output));
+    assert!(stderr(&output).contains(&format!("{id}: disabled")), "{}", stderr(&output));
     // An unknown principal, bad flags.
     assert_exit(&sb.run(&["token", "list", "--as", "nobody@acme.example"]), 2);
     assert_exit(&sb.run(&["token", "create", "--as", ALICE, "--name", "t", "--scope", READ]), 2);
@@ -217,7 +186,7 @@ fn the_deployment_table_of_the_tenant_sets_the_limit_and_prefix() {
     let misspelt = Sandbox::with_tenant_config("[deployment]\ntoken_limt = 1\n");
     let output = misspelt.run(&create_args(ALICE, "first", READ));
     assert_exit(&output, 3);
-    assert!(err(&output).contains("unknown field `token_limt`"), "{}", err(&output));
+    assert!(stderr(&output).contains("unknown field `token_limt`"), "{}", stderr(&output));
 }
 
 /// A setting that cannot be read is an error naming where it came from, never ignored.
@@ -233,7 +202,7 @@ fn bad_settings_from_the_environment_exit_2_naming_the_variable() {
     ] {
         let output = sb.run_with(&create_args(ALICE, "t", READ), None, &[(variable, value)]);
         assert_exit(&output, 2);
-        assert!(err(&output).contains(variable), "{variable}={value}: {}", err(&output));
+        assert!(stderr(&output).contains(variable), "{variable}={value}: {}", stderr(&output));
     }
     assert!(!sb.db.exists(), "nothing was done");
     // The flags take the same values.
@@ -241,7 +210,7 @@ fn bad_settings_from_the_environment_exit_2_naming_the_variable() {
     args.extend(["--token-prefix", "dt0q77"]);
     let flagged = sb.run(&args);
     assert_exit(&flagged, 0);
-    assert!(out(&flagged).starts_with("dt0q77."), "{}", out(&flagged));
+    assert!(stdout(&flagged).starts_with("dt0q77."), "{}", stdout(&flagged));
 }
 
 #[test]
@@ -253,11 +222,11 @@ fn check_exits_0_1_4_and_reads_the_header_from_stdin_or_the_environment() {
     assert_exit(&sb.run(&["token", "check", "--header", &header, READ, "--env", "staging"]), 0);
     let denied = sb.run(&["token", "check", "--header", &header, READ, "--env", "prod"]);
     assert_exit(&denied, 1);
-    assert!(out(&denied).contains("403 policy_denied"), "{}", out(&denied));
+    assert!(stdout(&denied).contains("403 policy_denied"), "{}", stdout(&denied));
     assert_exit(&sb.run(&["token", "check", "--header", &header, "storage:spans:read", "--env", "prod"]), 1);
     let invalid = sb.run(&["token", "check", "--header", "Bearer dt0s16.nothing.here", READ]);
     assert_exit(&invalid, 4);
-    assert!(out(&invalid).contains("401 invalid_token"), "{}", out(&invalid));
+    assert!(stdout(&invalid).contains("401 invalid_token"), "{}", stdout(&invalid));
 
     // --header - reads standard input; a bare token is taken as `Bearer <token>`.
     assert_exit(
@@ -279,9 +248,9 @@ fn check_exits_0_1_4_and_reads_the_header_from_stdin_or_the_environment() {
         sb.run_with(&["token", "check", "storage:logs:read", "--env", "prod"], None, &[("WARDEN_TOKEN", &token)]);
     assert_exit(&conditional, 1);
     assert!(
-        out(&conditional).contains("403 conditional") && out(&conditional).contains("residual"),
+        stdout(&conditional).contains("403 conditional") && stdout(&conditional).contains("residual"),
         "{}",
-        out(&conditional)
+        stdout(&conditional)
     );
     let allowed = sb.run_with(
         &["token", "check", "storage:logs:read", "--env", "prod", "--allow-conditional"],
@@ -326,7 +295,7 @@ fn check_answers_read_as_sentences() {
         "dev",
         "--never-expires",
     ]);
-    let narrow = out(&narrow).lines().next().unwrap().to_string();
+    let narrow = stdout(&narrow).lines().next().unwrap().to_string();
     let disabled = sb.create(ALICE, "disabled", &[READ]);
     assert_exit(&sb.run(&["token", "disable", &id_of(&disabled), "--as", ALICE]), 0);
     // A token that expired yesterday, made by a service whose clock stands two days back.
@@ -364,7 +333,7 @@ fn check_answers_read_as_sentences() {
         let mut command = vec!["token", "check"];
         command.extend(args);
         let output = sb.run_with(&command, None, &[("WARDEN_TOKEN", token.as_str())]);
-        text.push_str(&format!("{what}: exit {}\n{}\n", output.status.code().unwrap_or(-1), out(&output)));
+        text.push_str(&format!("{what}: exit {}\n{}\n", output.status.code().unwrap_or(-1), stdout(&output)));
     }
     for (token, name) in [(&token, "reader"), (&narrow, "dev only"), (&disabled, "disabled"), (&expired, "expired")] {
         text = text.replace(&id_of(token), &format!("<{name}>"));
@@ -392,13 +361,13 @@ fn create_prints_the_secret_once_and_its_json_has_name_id_and_token() {
         "ci",
     ]);
     assert_exit(&human, 0);
-    let token = out(&human).lines().next().unwrap().to_string();
+    let token = stdout(&human).lines().next().unwrap().to_string();
     assert_eq!(token.len(), 96);
     assert!(token.starts_with("dt0s16."));
-    assert_eq!(out(&human).matches(secret_of(&token)).count(), 1, "{}", out(&human));
-    assert!(out(&human).contains(&id_of(&token)));
-    assert!(!err(&human).contains(secret_of(&token)));
-    assert!(err(&human).contains("only time"), "{}", err(&human));
+    assert_eq!(stdout(&human).matches(secret_of(&token)).count(), 1, "{}", stdout(&human));
+    assert!(stdout(&human).contains(&id_of(&token)));
+    assert!(!stderr(&human).contains(secret_of(&token)));
+    assert!(stderr(&human).contains("only time"), "{}", stderr(&human));
 
     let output = sb.run(&[create_args(ALICE, "json", READ), vec!["--format", "json"]].concat());
     assert_exit(&output, 0);
@@ -410,7 +379,7 @@ fn create_prints_the_secret_once_and_its_json_has_name_id_and_token() {
     assert_eq!(created["resource"], serde_json::json!(["urn:dtaccount:acme"]));
     assert_eq!(created["expirationDate"], serde_json::Value::Null);
     assert_eq!(created["status"], "ACTIVE");
-    assert_eq!(out(&output).matches(secret_of(&token)).count(), 1);
+    assert_eq!(stdout(&output).matches(secret_of(&token)).count(), 1);
 }
 
 #[test]
@@ -428,7 +397,7 @@ fn list_json_is_an_array_without_secrets() {
     assert_eq!(list[1]["status"], "INACTIVE");
     assert!(list.iter().all(|t| t.get("token").is_none()));
     for token in tokens.iter().chain([&other]) {
-        assert!(!out(&output).contains(secret_of(token)));
+        assert!(!stdout(&output).contains(secret_of(token)));
     }
     let all = sb.run(&["token", "list", "--as", GRACE, "--all", "--format", "json"]);
     assert_exit(&all, 0);
@@ -457,15 +426,15 @@ fn scan_reports_verified_tokens_by_file_line_and_id() {
     };
     let found = scan(&real);
     assert_exit(&found, 1);
-    assert_eq!(out(&found), format!("{}:2: platform token {}\n", real.display(), id_of(&token)));
-    assert!(!out(&found).contains(secret_of(&token)) && !err(&found).contains(secret_of(&token)));
+    assert_eq!(stdout(&found), format!("{}:2: platform token {}\n", real.display(), id_of(&token)));
+    assert!(!stdout(&found).contains(secret_of(&token)) && !stderr(&found).contains(secret_of(&token)));
     let clean = scan(&fake);
     assert_exit(&clean, 0);
-    assert_eq!(out(&clean), "");
+    assert_eq!(stdout(&clean), "");
     // A directory is searched.
     let dir = scan(&sb.dir);
     assert_exit(&dir, 1);
-    assert_eq!(out(&dir).lines().count(), 1, "{}", out(&dir));
+    assert_eq!(stdout(&dir).lines().count(), 1, "{}", stdout(&dir));
     assert_exit(&scan(&sb.dir.join("missing")), 2);
 }
 
@@ -484,14 +453,14 @@ fn the_account_switch_and_the_audit_log_through_the_cli() {
     // The existing token keeps working.
     assert_exit(&sb.run_with(&["token", "check", READ, "--env", "dev"], None, &[("WARDEN_TOKEN", &token)]), 0);
     // The database holds the truth now; the tenant file still says allowed: a warning.
-    assert!(err(&create()).contains("warning"), "the switch differs from warden.toml");
+    assert!(stderr(&create()).contains("warning"), "the switch differs from warden.toml");
     assert_exit(&sb.run(&["account", "tokens", "allow", "--as", GRACE]), 0);
     assert_exit(&create(), 0);
     assert_exit(&sb.run(&["token", "disable", &id_of(&token), "--as", GRACE]), 0);
 
     let audit = sb.run(&["audit", "--as", GRACE]);
     assert_exit(&audit, 0);
-    let text = out(&audit);
+    let text = stdout(&audit);
     let id = id_of(&token);
     for line in [
         format!("{ALICE}  create  {id}  ok"),
@@ -531,11 +500,11 @@ fn twenty_processes_get_exactly_ten_tokens() {
         .collect();
     let outputs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
-    let stderrs: Vec<String> = outputs.iter().map(err).collect();
+    let stderrs: Vec<String> = outputs.iter().map(stderr).collect();
     assert_eq!(codes.iter().filter(|c| **c == Some(0)).count(), 10, "{codes:?}\n{stderrs:#?}");
     assert_eq!(codes.iter().filter(|c| **c == Some(1)).count(), 10, "{codes:?}\n{stderrs:#?}");
     for output in outputs.iter().filter(|o| o.status.code() == Some(1)) {
-        assert!(err(output).contains("token_limit"), "{}", err(output));
+        assert!(stderr(output).contains("token_limit"), "{}", stderr(output));
     }
     let list = sb.run(&["token", "list", "--as", ALICE, "--format", "json"]);
     assert_exit(&list, 0);
@@ -595,7 +564,7 @@ fn killed_creates_leave_a_whole_database() {
         let output = child.wait_with_output().unwrap();
         if i % 2 == 0 {
             assert_exit(&output, 0);
-            finished.push(id_of(out(&output).lines().next().unwrap()));
+            finished.push(id_of(stdout(&output).lines().next().unwrap()));
         }
         killed += usize::from(std::os::unix::process::ExitStatusExt::signal(&output.status) == Some(9));
     }
@@ -642,7 +611,7 @@ fn killed_creates_leave_a_whole_database() {
 // --- Secrets ------------------------------------------------------------------------------------------
 
 fn example_engine() -> Engine {
-    let files = TenantFiles::read(&tenant()).unwrap();
+    let files = TenantFiles::read(example_tenant()).unwrap();
     Engine::new(load(&files, Catalog::builtin()).tenant.unwrap(), Catalog::builtin())
 }
 
@@ -718,9 +687,9 @@ fn secrets_are_shown_once_and_nowhere_else() {
     // `cli_rotate_replaces_a_token`).
     let human = sb.run(&create_args(ALICE, "cli", READ));
     assert_exit(&human, 0);
-    let cli_token = out(&human).lines().next().unwrap().to_string();
-    assert_eq!(out(&human).matches(secret_of(&cli_token)).count(), 1, "exactly once on stdout");
-    texts.push(("create stderr".into(), err(&human)));
+    let cli_token = stdout(&human).lines().next().unwrap().to_string();
+    assert_eq!(stdout(&human).matches(secret_of(&cli_token)).count(), 1, "exactly once on stdout");
+    texts.push(("create stderr".into(), stderr(&human)));
     let cli_id = id_of(&cli_token);
     let mut made = vec![cli_token];
     let json_args = [create_args(ALICE, "json", READ), vec!["--format", "json"]].concat();
@@ -729,10 +698,10 @@ fn secrets_are_shown_once_and_nowhere_else() {
         assert_exit(&output, 0);
         let token = match args.contains(&"json") {
             true => json(&output)["token"].as_str().unwrap().to_string(),
-            false => out(&output).lines().next().unwrap().to_string(),
+            false => stdout(&output).lines().next().unwrap().to_string(),
         };
-        assert_eq!(out(&output).matches(secret_of(&token)).count(), 1, "{args:?}: exactly once on stdout");
-        texts.push((format!("{args:?} stderr"), err(&output)));
+        assert_eq!(stdout(&output).matches(secret_of(&token)).count(), 1, "{args:?}: exactly once on stdout");
+        texts.push((format!("{args:?} stderr"), stderr(&output)));
         made.push(token);
     }
     tokens.extend(made);
@@ -750,16 +719,16 @@ fn secrets_are_shown_once_and_nowhere_else() {
         &create_args(ALICE, "x", "hub:catalog:read"),
     ] {
         let output = sb.run(args);
-        texts.push((format!("{args:?} stdout"), out(&output)));
-        texts.push((format!("{args:?} stderr"), err(&output)));
+        texts.push((format!("{args:?} stdout"), stdout(&output)));
+        texts.push((format!("{args:?} stderr"), stderr(&output)));
     }
     for token in &tokens {
         for explain in [&["--explain"][..], &[]] {
             let mut args = vec!["token", "check", READ, "--env", "prod"];
             args.extend(explain);
             let output = sb.run_with(&args, None, &[("WARDEN_TOKEN", token)]);
-            texts.push((format!("check {args:?} stdout"), out(&output)));
-            texts.push((format!("check {args:?} stderr"), err(&output)));
+            texts.push((format!("check {args:?} stdout"), stdout(&output)));
+            texts.push((format!("check {args:?} stderr"), stderr(&output)));
         }
     }
     texts.push(("audit log".into(), format!("{:?}", store.audit_log("acme", None, None).unwrap())));
@@ -800,13 +769,16 @@ fn a_whole_token_given_as_an_id_is_not_echoed() {
     for command in ["show", "disable", "delete"] {
         let output = sb.run(&["token", command, &token, "--as", ALICE]);
         assert_exit(&output, 0);
-        assert!(!err(&output).contains(secret_of(&token)) && !out(&output).contains(secret_of(&token)), "{command}");
+        assert!(
+            !stderr(&output).contains(secret_of(&token)) && !stdout(&output).contains(secret_of(&token)),
+            "{command}"
+        );
     }
     let gone = sb.run(&["token", "show", &token, "--as", ALICE]);
     assert_exit(&gone, 2);
-    assert!(!err(&gone).contains(secret_of(&token)), "{}", err(&gone));
+    assert!(!stderr(&gone).contains(secret_of(&token)), "{}", stderr(&gone));
     let audit = sb.run(&["audit", "--as", GRACE, "--token", &token]);
-    assert!(!out(&audit).contains(secret_of(&token)) && !err(&audit).contains(secret_of(&token)));
+    assert!(!stdout(&audit).contains(secret_of(&token)) && !stderr(&audit).contains(secret_of(&token)));
     // The library error the CLI prints.
     let store = Arc::new(SqliteStore::open(&sb.db).unwrap());
     let service =
@@ -834,15 +806,15 @@ fn cli_rotate_replaces_a_token() {
     assert_exit(&rotated, 0);
     let created = json(&rotated);
     let new = created["token"].as_str().unwrap().to_string();
-    assert_eq!(out(&rotated).matches(secret_of(&new)).count(), 1);
-    assert!(!err(&rotated).contains(secret_of(&new)));
+    assert_eq!(stdout(&rotated).matches(secret_of(&new)).count(), 1);
+    assert!(!stderr(&rotated).contains(secret_of(&new)));
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     assert_eq!(created["name"], format!("K8s operator {today}"));
     let check = |token: &str| sb.run_with(&["token", "check", READ, "--env", "dev"], None, &[("WARDEN_TOKEN", token)]);
     assert_exit(&check(&new), 0);
     let stopped = check(&old);
     assert_exit(&stopped, 1);
-    assert!(out(&stopped).contains("token_expired"), "{}", out(&stopped));
+    assert!(stdout(&stopped).contains("token_expired"), "{}", stdout(&stopped));
     // An overlap window of at most 30 days; then neither token is rotated again meanwhile.
     let in_days = |days: i64| (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339();
     let rotate_new = |until: &str| sb.run(&["token", "rotate", &id_of(&new), "--as", ALICE, "--old-expires", until]);
@@ -851,10 +823,10 @@ fn cli_rotate_replaces_a_token() {
     assert_exit(&overlapping, 0);
     assert_exit(&check(&new), 0);
     assert_refused(&rotate_new(&in_days(1)), "already_rotated");
-    let newest = out(&overlapping).lines().next().unwrap().to_string();
+    let newest = stdout(&overlapping).lines().next().unwrap().to_string();
     assert_refused(&sb.run(&["token", "rotate", &id_of(&newest), "--as", ALICE]), "rotation_in_progress");
     // The audit log names the old and the new token of each rotation.
-    let audit = out(&sb.run(&["audit", "--as", ALICE, "--token", &id_of(&new)]));
+    let audit = stdout(&sb.run(&["audit", "--as", ALICE, "--token", &id_of(&new)]));
     assert!(audit.contains(&format!("rotate  {id} → {}  ok", id_of(&new))), "{audit}");
     assert!(audit.contains(&format!("rotate  {} → {}  ok", id_of(&new), id_of(&newest))), "{audit}");
 }

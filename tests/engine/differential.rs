@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::support::tenant_files;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -20,7 +21,7 @@ use warden::iam::{Principal, Tenant, TenantFiles, load};
 use warden::syntax::{self, Kind, Operator};
 
 /// The reference evaluator.
-#[path = "support/reference.rs"]
+#[path = "../support/reference.rs"]
 mod reference;
 
 use reference::Outcome;
@@ -512,11 +513,7 @@ fn residual_of_an_empty_list_parameter_is_a_policy() {
         parameters = { l = [] }
     "#;
     let policy = r#"ALLOW storage:logs:read WHERE storage:bucket-name IN ("${bindParam:l}");"#;
-    let files = TenantFiles {
-        config: SourceFile::new("warden.toml", config),
-        policies: vec![SourceFile::new("policies/p0.policy", policy)],
-        boundaries: vec![],
-    };
+    let files = tenant_files(config, &[("p0", policy)], &[]);
     let tenant = load(&files, Catalog::builtin()).tenant.expect("the tenant loads");
     let engine = Engine::new(tenant, Catalog::builtin());
     let u0 = engine.tenant().find_user("u0@t.example").unwrap();
@@ -535,13 +532,7 @@ fn fixed(bindings: &str, policies: &[(&str, &str)], boundaries: &[(&str, &str)])
         "[account]\nid = \"acct\"\n[[environment]]\nid = \"e1\"\n[[user]]\nid = \"00000000-0000-4000-8000-000000000000\"\n\
          email = \"u0@t.example\"\n[[group]]\nid = \"g0\"\nmembers = [\"u0@t.example\"]\n{bindings}"
     );
-    let file =
-        |folder: &str, ext: &str, (name, text): &(&str, &str)| SourceFile::new(format!("{folder}/{name}.{ext}"), *text);
-    let files = TenantFiles {
-        config: SourceFile::new("warden.toml", config),
-        policies: policies.iter().map(|p| file("policies", "policy", p)).collect(),
-        boundaries: boundaries.iter().map(|b| file("boundaries", "boundary", b)).collect(),
-    };
+    let files = tenant_files(&config, policies, boundaries);
     let loaded = load(&files, Catalog::builtin());
     loaded.tenant.unwrap_or_else(|| panic!("{}\n{:#?}", show(&files), loaded.findings))
 }
