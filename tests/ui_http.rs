@@ -288,6 +288,11 @@ async fn the_one_time_page_shows_a_new_secret_once_and_to_its_owner_only() {
     let location = made.header("location").expect("a redirect to the one-time page").to_string();
     assert!(location.starts_with("/ui/tokens/shown/"), "{location}");
 
+    // A link checker or prefetcher that asks for the headers only must not use the secret up.
+    let head = call(&warden, Some(GATEWAY_ADDRESS), "HEAD", &location, &[signed_in(HEIDI)], b"").await;
+    assert_eq!(head.status, 405, "HEAD leaves the secret for the GET");
+    assert_eq!(head.header("allow"), Some("GET"));
+
     let stranger = get(&warden, GRACE, &location).await;
     assert_eq!(stranger.status, 410, "someone else sees nothing");
     assert!(!stranger.body.contains("dt0s16.") || !stranger.body.contains("id=\"secret\""));

@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, StatusCode, header};
 use axum::response::Redirect;
 use axum::routing::{any, get, post};
 
@@ -70,7 +70,11 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         .route("/ui/assets/{file}", get(assets::serve))
         .route("/ui/tokens", get(tokens::list).post(generate::generate))
         .route("/ui/tokens/new", get(generate::form))
-        .route("/ui/tokens/shown/{key}", get(generate::shown))
+        // A HEAD would run the GET and use the secret up unseen (link checkers, prefetchers).
+        .route(
+            "/ui/tokens/shown/{key}",
+            get(generate::shown).head(|| async { (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET")]) }),
+        )
         .route("/ui/tokens/{token}/rotate", get(generate::rotate_form).post(generate::rotate))
         .route("/ui/tokens/{token}/duplicate", get(generate::duplicate_form).post(generate::duplicate))
         .route("/ui/confirm", get(tokens::confirm))
