@@ -35,7 +35,7 @@ pub(super) fn statements_in_comments(comments: &[Comment], out: &mut Vec<Diagnos
         if body[..at].trim().is_empty() {
             continue;
         }
-        let start = comment.span.start + 2 + at;
+        let start = comment.text_start + at;
         out.push(
             Diagnostic::new(
                 &rules::STATEMENT_IN_COMMENT,

@@ -313,8 +313,10 @@ impl Statement {
 /// A `//` comment; `own_line` when nothing but whitespace precedes it on its line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
-    /// The text after `//`.
+    /// The text after `//` (or after a foreign marker such as `/*` or `#`).
     pub text: String,
+    /// Where `text` begins in the source: an offset in `text` plus this is an offset there.
+    pub text_start: usize,
     /// From `//` to the end of the line.
     pub span: Span,
     /// Whether it stands alone on its line.

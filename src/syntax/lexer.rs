@@ -202,9 +202,15 @@ impl<'a> Lexer<'a> {
         self.out.diagnostics.push(diagnostic);
     }
 
-    fn comment(&mut self, len: usize, text: &str) {
+    /// A comment of `len` bytes whose text follows a marker of `marker_len` bytes.
+    fn comment(&mut self, len: usize, marker_len: usize, text: &str) {
         let own_line = !self.line_taken;
-        self.out.comments.push(Comment { text: text.trim_end().to_string(), span: self.at..self.at + len, own_line });
+        self.out.comments.push(Comment {
+            text: text.trim_end().to_string(),
+            text_start: self.at + marker_len,
+            span: self.at..self.at + len,
+            own_line,
+        });
         self.at += len;
         self.line_taken = true;
     }
@@ -223,7 +229,7 @@ impl<'a> Lexer<'a> {
             b'/' if bytes.starts_with(b"//") => {
                 let len = taken(bytes, line_comment).expect("starts with //");
                 let body = &self.text[self.at + 2..self.at + len];
-                self.comment(len, body);
+                self.comment(len, 2, body);
             }
             b'/' if bytes.starts_with(b"/*") => self.block_comment(),
             b'-' if bytes.starts_with(b"--") => self.foreign_line_comment(2),
@@ -330,7 +336,7 @@ impl<'a> Lexer<'a> {
         let replacement: Vec<String> = body.lines().map(|line| format!("// {}", line.trim())).collect();
         let span = self.at..self.at + len;
         self.report(error::foreign_comment(span, "/* */", replacement.join("\n")));
-        self.comment(len, body.trim());
+        self.comment(len, 2, body);
     }
 
     fn foreign_line_comment(&mut self, marker_len: usize) {
@@ -339,7 +345,7 @@ impl<'a> Lexer<'a> {
         let body = &rest[marker_len..len];
         let span = self.at..self.at + marker_len;
         self.report(error::foreign_comment(span, &rest[..marker_len], "//".to_string()));
-        self.comment(len, body);
+        self.comment(len, marker_len, body);
     }
 
     /// A run of characters no token starts with, reported once.
