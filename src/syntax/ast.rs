@@ -310,14 +310,16 @@ impl Statement {
     }
 }
 
-/// A `//` comment; `own_line` when nothing but whitespace precedes it on its line.
+/// A comment: `//`, or a foreign one (`/* */`, `#`, `--`) that the lexer reports and keeps;
+/// `own_line` when nothing but whitespace precedes it on its line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
     /// The text after `//` (or after a foreign marker such as `/*` or `#`).
     pub text: String,
     /// Where `text` begins in the source: an offset in `text` plus this is an offset there.
     pub text_start: usize,
-    /// From `//` to the end of the line.
+    /// From the marker to the end of the line; a `/* */` comment through its `*/` (or to the end
+    /// of the text when it is never closed).
     pub span: Span,
     /// Whether it stands alone on its line.
     pub own_line: bool,
