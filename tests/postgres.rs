@@ -8,6 +8,8 @@
 
 #[path = "support/postgres.rs"]
 mod cluster;
+#[path = "support/serve.rs"]
+mod serving;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -155,25 +157,7 @@ impl<'a> Deployment<'a> {
             command.args(["--db", &url]);
         }
         command.envs(env.iter().copied());
-        let mut child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (stderr, sink) = (child.stderr.take().unwrap(), Arc::clone(&log));
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let started = Instant::now();
-        let address = loop {
-            let text = log.lock().unwrap().clone();
-            if let Some(at) = text.find("listening on http://") {
-                break text[at + "listening on http://".len()..].split_whitespace().next().unwrap().to_string();
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "the instance did not start:\n{text}");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let serving::Serving { child, address, log } = serving::spawn(&mut command);
         Instance { child, address, log }
     }
 

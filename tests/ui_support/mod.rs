@@ -5,16 +5,17 @@
 
 #![allow(dead_code)] // each test file uses part of it
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
+#[path = "../support/serve.rs"]
+mod serving;
 #[path = "../support/temp.rs"]
 mod temp;
 use temp::TempDir;
@@ -68,28 +69,8 @@ impl Warden {
         let dir = TempDir::new();
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let mut child =
-            warden(&dir, &args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (stderr, sink) = (child.stderr.take().unwrap(), Arc::clone(&log));
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let started = Instant::now();
-        let addr = loop {
-            let text = log.lock().unwrap().clone();
-            if let Some(at) = text.find("listening on http://") {
-                let rest = &text[at + "listening on http://".len()..];
-                break rest.split_whitespace().next().unwrap().parse().unwrap();
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "warden did not start:\n{text}");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Warden { child, addr, log, dir }
+        let serving::Serving { child, address, log } = serving::spawn(&mut warden(&dir, &args));
+        Warden { child, addr: address.parse().unwrap(), log, dir }
     }
 
     pub fn log(&self) -> String {
