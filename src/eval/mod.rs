@@ -147,10 +147,12 @@ pub struct Query<'r> {
 }
 
 /// A request's accepted attributes with their key ids, as a decision looks them up: most
-/// requests carry a few, kept in place; more spill onto the heap.
+/// requests carry a few, kept in place (more than any catalog permission accepts); more spill
+/// onto the heap. All zeros when empty, so that making one is a few stores.
 #[derive(Debug, Clone)]
 pub(crate) struct Found<'r> {
-    inline: [(u16, &'r AttrValue); Found::INLINE],
+    ids: [u16; Found::INLINE],
+    values: [Option<&'r AttrValue>; Found::INLINE],
     len: usize,
     spilled: Vec<(u16, &'r AttrValue)>,
 }
@@ -158,17 +160,17 @@ pub(crate) struct Found<'r> {
 impl<'r> Found<'r> {
     const INLINE: usize = 16;
     /// No attributes at all.
-    pub const NONE: Found<'static> = Found { inline: [(0, &NO_VALUE); Found::INLINE], len: 0, spilled: Vec::new() };
+    pub const NONE: Found<'static> = Found::new();
 
-    fn new() -> Found<'r> {
-        Found { inline: [(0, &NO_VALUE); Found::INLINE], len: 0, spilled: Vec::new() }
+    const fn new() -> Found<'r> {
+        Found { ids: [0; Found::INLINE], values: [None; Found::INLINE], len: 0, spilled: Vec::new() }
     }
 
     fn push(&mut self, key: u32, value: &'r AttrValue) {
         // Key ids come from the catalog and the tenant's conditions: far fewer than 65,536.
         let key = u16::try_from(key).expect("fewer than 65,536 condition keys");
         match self.len < Found::INLINE {
-            true => self.inline[self.len] = (key, value),
+            true => (self.ids[self.len], self.values[self.len]) = (key, Some(value)),
             false => self.spilled.push((key, value)),
         }
         self.len += 1;
@@ -176,13 +178,16 @@ impl<'r> Found<'r> {
 
     /// The value of the attribute with this key id.
     pub fn get(&self, key: u32) -> Option<&'r AttrValue> {
-        let inline = &self.inline[..self.len.min(Found::INLINE)];
-        inline.iter().chain(&self.spilled).find(|(id, _)| u32::from(*id) == key).map(|(_, value)| *value)
+        let inline = &self.ids[..self.len.min(Found::INLINE)];
+        match inline.iter().position(|&id| u32::from(id) == key) {
+            Some(at) => self.values[at],
+            None if self.len > Found::INLINE => {
+                self.spilled.iter().find(|(id, _)| u32::from(*id) == key).map(|&(_, value)| value)
+            }
+            None => None,
+        }
     }
 }
-
-/// What an empty slot of [`Found`] holds.
-static NO_VALUE: AttrValue = AttrValue::Many(Vec::new());
 
 /// What a decision has found so far: the first DENY and the first ALLOW that hold (positions;
 /// `u32::MAX` for none), and whether a DENY or an ALLOW may hold.
@@ -388,7 +393,7 @@ impl Engine {
     /// Resolves a request (decisions D15, D16): unknown permissions, environments and attribute
     /// keys are errors with a did-you-mean; `global:` keys cannot come from a request. The query
     /// borrows the request's attributes.
-    #[inline]
+    #[inline(always)]
     pub fn query<'r>(&self, request: &'r Request) -> Result<Query<'r>, RequestError> {
         self.resolve(
             request.principal,
@@ -400,7 +405,10 @@ impl Engine {
     }
 
     /// [`Engine::query`] on a request's parts, borrowed from wherever the caller keeps them.
-    #[inline]
+    ///
+    /// Always inlined: a query is a few hundred bytes, made in the caller's frame rather than
+    /// copied out of this one (the errors are made out of line).
+    #[inline(always)]
     pub(crate) fn resolve<'r>(
         &self,
         principal: Principal,
@@ -413,32 +421,52 @@ impl Engine {
             return Err(RequestError::ForeignPrincipal);
         }
         let Some(&slot) = self.tables.slot_names.get(permission) else {
-            let suggestion = nearest(permission, self.tables.slot_names.keys().map(|name| &**name)).map(str::to_string);
-            return Err(RequestError::UnknownPermission { permission: permission.to_string(), suggestion });
+            return Err(self.unknown_permission(permission));
         };
         let environment = match environment {
             None => None,
             Some(id) => match self.tenant.environments.iter().position(|e| e.id == id) {
                 Some(position) => Some(position),
-                None => {
-                    let known = self.tenant.environments.iter().map(|e| (e.id.as_str(), e.name.as_str()));
-                    return Err(RequestError::unknown_environment(id, known));
-                }
+                None => return Err(self.unknown_environment(id)),
             },
         };
         let accepting = &self.tables.slots[slot as usize];
-        let mut found = Found::new();
+        let mut query =
+            Query { engine: self.stamp, principal, slot, environment, attributes: Found::new(), asked: attributes, time };
         for (key, value) in attributes {
             if key.starts_with("global:") {
                 return Err(RequestError::GlobalAttribute { key: key.clone() });
             }
             match self.tables.keys.get(key) {
-                Some(&id) if accepting.accepts(id) => found.push(id, value),
+                Some(&id) if accepting.accepts(id) => query.attributes.push(id, value),
                 Some(_) => {}
-                None => return Err(RequestError::unknown_attribute(key, permission, &self.catalog)),
+                None => return Err(self.unknown_attribute(key, permission)),
             }
         }
-        Ok(Query { engine: self.stamp, principal, slot, environment, attributes: found, asked: attributes, time })
+        Ok(query)
+    }
+
+    /// A permission the engine does not know, with the nearest one it does.
+    #[cold]
+    #[inline(never)]
+    fn unknown_permission(&self, permission: &str) -> RequestError {
+        let suggestion = nearest(permission, self.tables.slot_names.keys().map(|name| &**name)).map(str::to_string);
+        RequestError::UnknownPermission { permission: permission.to_string(), suggestion }
+    }
+
+    /// An environment the tenant does not have, with the nearest one it has.
+    #[cold]
+    #[inline(never)]
+    fn unknown_environment(&self, id: &str) -> RequestError {
+        let known = self.tenant.environments.iter().map(|e| (e.id.as_str(), e.name.as_str()));
+        RequestError::unknown_environment(id, known)
+    }
+
+    /// An attribute key no permission accepts, with the nearest one the permission does.
+    #[cold]
+    #[inline(never)]
+    fn unknown_attribute(&self, key: &str, permission: &str) -> RequestError {
+        RequestError::unknown_attribute(key, permission, &self.catalog)
     }
 
     fn context<'q>(&'q self, query: &'q Query<'_>) -> value::Context<'q> {
@@ -524,7 +552,10 @@ impl Engine {
     /// Reads statements in order into the scan: one group's, or (with the principal's groups
     /// to test each against) every statement of a permission. The first DENY that holds ends
     /// the reading, ALLOWs after one that holds are skipped.
-    #[inline]
+    ///
+    /// Inlined into each of [`Engine::evaluate`]'s three ways of reading: each one's loop is
+    /// then made for it (the membership test only where it is asked for).
+    #[inline(always)]
     fn read<'q>(
         &'q self,
         query: &'q Query<'_>,
@@ -578,12 +609,12 @@ impl Engine {
         let judged = |reach: &index::Reach| {
             holding.is_none() || reach.flags & index::Reach::DENY != 0 || holding == Some(reach.position)
         };
-        for reach in self.reaching(slot, query.principal, Some(query.environment), judged) {
+        let mut remaining = |reach: &index::Reach| {
             let statement = &self.tables.compiled[reach.compiled as usize];
             if holding == Some(reach.position) {
                 let kept = Remaining { statement: reach.position as usize, conditions: Vec::new() };
                 found.push((kept, Effect::Allow));
-                continue;
+                return;
             }
             let mut conditions = Vec::new();
             let mut possible = true;
@@ -596,6 +627,22 @@ impl Engine {
             }
             if possible {
                 found.push((Remaining { statement: reach.position as usize, conditions }, statement.effect));
+            }
+        };
+        if slot.few.is_empty() {
+            self.reaching(slot, query.principal, Some(query.environment), judged).iter().for_each(remaining);
+        } else {
+            // Already in the permission's order, a statement's reaches side by side: no list to
+            // collect and sort.
+            let membership = self.membership(query.principal);
+            let level = query.environment.map_or(0, |e| e as u16 + 1);
+            let mut last = None;
+            for reach in &slot.few {
+                let reaches = (reach.level == 0 || reach.level == level) && membership.has(reach.group as usize);
+                if reaches && judged(reach) && last != Some(reach.position) {
+                    last = Some(reach.position);
+                    remaining(reach);
+                }
             }
         }
         let unconditional = found.iter().any(|(r, effect)| *effect == Effect::Allow && r.conditions.is_empty());
