@@ -41,8 +41,8 @@ struct Compiler<'t> {
     units: Vec<Unit>,
     boundaries: Vec<String>,
     /// Each statement's copies, for statements that compile alike for every binding with the
-    /// same boundaries: by policy, statement and boundaries.
-    shared: HashMap<SharedStatement<'t>, Vec<(u32, Copy)>>,
+    /// same boundaries: by policy and boundaries, then by statement.
+    shared: HashMap<SharedStatements<'t>, Vec<Option<Vec<(u32, Copy)>>>>,
     /// The conditions that no binding changes, compiled once: a statement's by policy,
     /// statement and position; a boundary's by the boundary's position and its own.
     statement_conditions: HashMap<(&'t str, usize, usize), Arc<CompiledCondition>>,
@@ -58,7 +58,7 @@ struct Through<'t> {
 }
 
 /// A statement of a policy as bound through these boundaries.
-type SharedStatement<'t> = (&'t str, usize, &'t [String]);
+type SharedStatements<'t> = (&'t str, &'t [String]);
 
 /// What makes two ways of binding a policy compile differently: its boundaries, its parameters
 /// where the policy or a boundary uses any, its level where one uses `${global:levelId}`.
@@ -294,11 +294,11 @@ impl<'t> Compiler<'t> {
         policy: &'t Policy,
         index: usize,
         position: usize,
-        filled: Option<&Condition>,
+        filled: Option<Condition>,
     ) -> Arc<CompiledCondition> {
         let written = &policy.document.statements[index].conditions()[position];
         match filled {
-            Some(filled) => Arc::new(compile_condition(filled.clone(), None, self.catalog, &mut self.keys)),
+            Some(filled) => Arc::new(compile_condition(filled, None, self.catalog, &mut self.keys)),
             None => {
                 let key = (policy.name.as_str(), index, position);
                 if let Some(compiled) = self.statement_conditions.get(&key) {
@@ -331,12 +331,13 @@ impl<'t> Compiler<'t> {
     /// The copies of a policy's statement without the binding's boundaries, compiled once for
     /// every binding that brings it alike.
     fn statement_copies(&mut self, policy: &'t Policy, binding: &Binding, index: usize) -> Vec<(u32, Copy)> {
-        let key: SharedStatement<'t> = (policy.name.as_str(), index, &[]);
-        if let Some(shared) = self.shared.get(&key) {
+        let key: SharedStatements<'t> = (policy.name.as_str(), &[]);
+        if let Some(Some(shared)) = self.shared.get(&key).map(|statements| &statements[index]) {
             return shared.clone();
         }
         let copies = self.compile_statement(policy, index, binding, &[]);
-        self.shared.insert(key, copies.clone());
+        let statements = policy.document.statements.len();
+        self.shared.entry(key).or_insert_with(|| vec![None; statements])[index] = Some(copies.clone());
         copies
     }
 
@@ -372,8 +373,10 @@ impl<'t> Compiler<'t> {
         let level_id = level_id(binding, self.tenant);
         let fill = Fill { parameters: Some(&binding.parameters), level_id: Some(level_id), user: None };
         // Only the conditions that hold a placeholder of the binding's change with it.
-        let filled: Vec<Option<Condition>> =
-            written.iter().map(|c| binding_dependent(std::slice::from_ref(c)).then(|| fill.condition(c))).collect();
+        let filled = |c: usize| match binding_dependent(std::slice::from_ref(&written[c])) {
+            true => Some(fill.condition(&written[c])),
+            false => None,
+        };
         // Each condition compiled once for all of the statement's permissions, when one needs it.
         let mut made: Vec<Option<Arc<CompiledCondition>>> = vec![None; written.len()];
         // DENY statements are never changed by a boundary (semantics §4.2).
@@ -388,13 +391,13 @@ impl<'t> Compiler<'t> {
                 .map(|c| match &made[c] {
                     Some(condition) => Arc::clone(condition),
                     None => {
-                        let condition = self.statement_condition(policy, index, c, filled[c].as_ref());
+                        let condition = self.statement_condition(policy, index, c, filled(c));
                         Arc::clone(made[c].insert(condition))
                     }
                 })
                 .collect();
             let not_applicable: Vec<Condition> =
-                not_applicable.into_iter().map(|c| filled[c].clone().unwrap_or_else(|| written[c].clone())).collect();
+                not_applicable.into_iter().map(|c| filled(c).unwrap_or_else(|| written[c].clone())).collect();
             for (conditions, boundary) in self.bounded(own, &permission.text, through) {
                 let compiled = self.compiled.len() as u32;
                 self.compiled.push(Compiled {
@@ -478,17 +481,23 @@ impl<'t> Compiler<'t> {
             .collect();
         let boundaries_alike = through.iter().all(|t| t.filled.is_none());
         let mut copies: Vec<(u32, Copy)> = Vec::new();
+        // This policy's shared statements with these boundaries, taken out while the unit
+        // compiles (the copies without boundaries that it may read are kept apart).
+        let key: SharedStatements<'t> = (policy.name.as_str(), binding.boundaries.as_slice());
+        let statements = policy.document.statements.len();
+        let mut shared = self.shared.remove(&key).unwrap_or_else(|| vec![None; statements]);
         for (index, statement) in policy.document.statements.iter().enumerate() {
             let alike = boundaries_alike && !binding_dependent(statement.conditions());
-            let key = (policy.name.as_str(), index, binding.boundaries.as_slice());
-            if alike {
-                if let Some(shared) = self.shared.get(&key) {
-                    copies.extend_from_slice(shared);
-                    continue;
-                }
+            if let (true, Some(copied)) = (alike, &shared[index]) {
+                copies.extend_from_slice(copied);
+                continue;
             }
             let first = copies.len();
-            if alike && self.unrestricted(statement, &through) {
+            if alike && !through.is_empty() && statement.effect == Effect::Deny {
+                // No boundary changes a DENY (semantics §4.2): the copy without boundaries.
+                let plain = self.statement_copies(policy, binding, index);
+                copies.extend(plain);
+            } else if alike && self.unrestricted(statement, &through) {
                 // The boundaries add nothing to it: the copy without boundaries, once through
                 // each boundary, sharing its compiled form.
                 let plain = self.statement_copies(policy, binding, index);
@@ -500,9 +509,10 @@ impl<'t> Compiler<'t> {
                 copies.extend(own);
             }
             if alike {
-                self.shared.insert(key, copies[first..].to_vec());
+                shared[index] = Some(copies[first..].to_vec());
             }
         }
+        self.shared.insert(key, shared);
         // By permission, each permission's copies in the policy's order.
         copies.sort_by_key(|&(slot, _)| slot);
         let mut unit = Unit { copies: Vec::with_capacity(copies.len()), slots: Vec::new() };

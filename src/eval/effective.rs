@@ -258,6 +258,9 @@ struct Lines<'e> {
     context: &'e Context<'e>,
     /// By compiled statement: its line's number, `u32::MAX` until written.
     of_statement: Vec<u32>,
+    /// By effect and the conditions left (compiled once, shared by the statements that bring
+    /// them alike): the line's number.
+    of_conditions: HashMap<(Effect, Vec<*const CompiledCondition>), u32>,
     texts: Vec<String>,
     numbers: HashMap<String, u32>,
     /// By line number: the last residual that holds it.
@@ -272,6 +275,7 @@ impl<'e> Lines<'e> {
             engine,
             context,
             of_statement,
+            of_conditions: HashMap::default(),
             texts: Vec::new(),
             numbers: HashMap::default(),
             written_in: Vec::new(),
@@ -288,15 +292,24 @@ impl<'e> Lines<'e> {
         let unknown: Vec<usize> = (0..statement.conditions.len())
             .filter(|&c| statement.conditions[c].evaluate(self.context) == Truth::Unknown)
             .collect();
-        // Its conditions hold no placeholder of the principal's: there is nothing to fill in.
-        let fill = super::compile::Fill { parameters: None, level_id: None, user: None };
-        let text = residual_line(statement, &unknown, &fill);
-        let next = self.texts.len() as u32;
-        let number = *self.numbers.entry(text).or_insert_with_key(|text| {
-            self.texts.push(text.clone());
-            self.written_in.push(u32::MAX);
-            next
-        });
+        let left: Vec<*const CompiledCondition> =
+            unknown.iter().map(|&c| std::sync::Arc::as_ptr(&statement.conditions[c])).collect();
+        let number = match self.of_conditions.get(&(statement.effect, left.clone())) {
+            Some(&number) => number,
+            None => {
+                // Its conditions hold no placeholder of the principal's: nothing to fill in.
+                let fill = super::compile::Fill { parameters: None, level_id: None, user: None };
+                let text = residual_line(statement, &unknown, &fill);
+                let next = self.texts.len() as u32;
+                let number = *self.numbers.entry(text).or_insert_with_key(|text| {
+                    self.texts.push(text.clone());
+                    self.written_in.push(u32::MAX);
+                    next
+                });
+                self.of_conditions.insert((statement.effect, left), number);
+                number
+            }
+        };
         self.of_statement[compiled as usize] = number;
         number
     }
