@@ -42,7 +42,7 @@ struct Compiler<'t> {
     boundaries: Vec<String>,
     /// Each statement's copies, for statements that compile alike for every binding with the
     /// same boundaries: by policy and boundaries, then by statement.
-    shared: HashMap<SharedStatements<'t>, Vec<Option<Vec<(u32, Copy)>>>>,
+    shared: HashMap<SharedStatements<'t>, Vec<Option<Copies>>>,
     /// The conditions that no binding changes, compiled once: a statement's by policy,
     /// statement and position; a boundary's by the boundary's position and its own.
     statement_conditions: HashMap<(&'t str, usize, usize), Arc<CompiledCondition>>,
@@ -59,6 +59,9 @@ struct Through<'t> {
 
 /// A statement of a policy as bound through these boundaries.
 type SharedStatements<'t> = (&'t str, &'t [String]);
+
+/// A statement's copies as a way of binding its policy brings it: each with its permission's slot.
+type Copies = Vec<(u32, Copy)>;
 
 /// What makes two ways of binding a policy compile differently: its boundaries, its parameters
 /// where the policy or a boundary uses any, its level where one uses `${global:levelId}`.
