@@ -191,7 +191,8 @@ mod tests {
     fn a_request_line_escapes_what_tracing_escapes() {
         use std::fmt::Write as _;
         let mut line = Vec::new();
-        write!(super::Escaping(&mut line), "{} {}", "GET /a\x1b[31m\x07\x7f\u{85}é", 200).unwrap();
+        let path = "/a\x1b[31m\x07\x7f\u{85}é";
+        write!(super::Escaping(&mut line), "GET {path} {}", 200).unwrap();
         assert_eq!(String::from_utf8(line).unwrap(), "GET /a\\x1b[31m\\x07\\x7f\\u{85}é 200");
     }
 
