@@ -123,8 +123,14 @@ fn one<'a>(report: &FileReport<'a>, d: &'a Diagnostic) -> JsonDiagnostic<'a> {
     }
 }
 
-/// Every file's diagnostics as one pretty-printed JSON array.
-pub fn render(reports: &[FileReport<'_>]) -> String {
-    let all: Vec<JsonDiagnostic<'_>> = reports.iter().flat_map(diagnostics).collect();
-    serde_json::to_string_pretty(&all).expect("diagnostics always serialize")
+/// Writes every file's diagnostics as one pretty-printed JSON array, one finding at a time: no
+/// copy of the whole output is built.
+pub fn write(reports: &[FileReport<'_>], out: impl std::io::Write) -> std::io::Result<()> {
+    struct All<'r, 'a>(&'r [FileReport<'a>]);
+    impl Serialize for All<'_, '_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(self.0.iter().flat_map(|report| report.diagnostics.iter().map(|d| one(report, d))))
+        }
+    }
+    serde_json::to_writer_pretty(out, &All(reports)).map_err(std::io::Error::from)
 }
