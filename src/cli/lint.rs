@@ -132,7 +132,8 @@ pub fn run(args: Args) -> Exit {
         Format::Json => {
             // Streamed: the JSON is about 15 times the size of the text it is about.
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let written = diagnostic::json::write(&reports, &mut out).and_then(|()| writeln!(out)).and_then(|()| out.flush());
+            let written =
+                diagnostic::json::write(&reports, &mut out).and_then(|()| writeln!(out)).and_then(|()| out.flush());
             if let Err(error) = written {
                 return fail(format!("cannot write the findings: {error}"));
             }
