@@ -4,7 +4,7 @@
 //!
 //! - `lint/10000`: the 10000-statement benchmark workload (`10000.policy`, ~678 KB) linted as ONE
 //!   text. It exceeds the 100-statement limit, so it reports that error too; that is part of the
-//!   workload. Target: ≥ 50 MB/s.
+//!   workload. Goal: ≥ 100 MB/s.
 //! - `parse/10000`: the same text through the parser only (`warden::syntax::parse`), to see what
 //!   share of `lint/10000` the checks take.
 //! - `cli/json-10000`: the whole `warden lint --format json 10000.policy` process, as CI runs

@@ -178,63 +178,42 @@ struct Pretty<'b>(&'b mut String);
 impl Pretty<'_> {
     fn diagnostic(&mut self, d: &JsonDiagnostic<'_>) {
         self.0.push_str("  {");
-        self.0.push_str(key!(first, 2, "code"));
-        self.string(d.code);
-        self.0.push_str(key!(2, "severity"));
-        self.string(d.severity.as_str());
-        self.0.push_str(key!(2, "message"));
-        self.string(d.message);
-        self.0.push_str(key!(2, "file"));
-        self.string(d.file);
-        self.0.push_str(key!(2, "start"));
-        self.number(d.start);
-        self.0.push_str(key!(2, "end"));
-        self.number(d.end);
-        self.0.push_str(key!(2, "line"));
-        self.number(d.line);
-        self.0.push_str(key!(2, "column"));
-        self.number(d.column);
-        self.0.push_str(key!(2, "end_line"));
-        self.number(d.end_line);
-        self.0.push_str(key!(2, "end_column"));
-        self.number(d.end_column);
+        self.string_at(key!(first, 2, "code"), d.code);
+        self.string_at(key!(2, "severity"), d.severity.as_str());
+        self.string_at(key!(2, "message"), d.message);
+        self.string_at(key!(2, "file"), d.file);
+        self.number_at(key!(2, "start"), d.start);
+        self.number_at(key!(2, "end"), d.end);
+        self.number_at(key!(2, "line"), d.line);
+        self.number_at(key!(2, "column"), d.column);
+        self.number_at(key!(2, "end_line"), d.end_line);
+        self.number_at(key!(2, "end_column"), d.end_column);
         self.0.push_str(key!(2, "labels"));
         self.list(&d.labels, indent!(3), |this, label| {
-            this.0.push_str(concat!("{", key!(first, 4, "message")));
-            this.string(label.message);
-            this.0.push_str(key!(4, "start"));
-            this.number(label.start);
-            this.0.push_str(key!(4, "end"));
-            this.number(label.end);
-            this.0.push_str(key!(4, "line"));
-            this.number(label.line);
-            this.0.push_str(key!(4, "column"));
-            this.number(label.column);
+            this.string_at(concat!("{", key!(first, 4, "message")), label.message);
+            this.number_at(key!(4, "start"), label.start);
+            this.number_at(key!(4, "end"), label.end);
+            this.number_at(key!(4, "line"), label.line);
+            this.number_at(key!(4, "column"), label.column);
             this.0.push_str(concat!("\n", indent!(3), "}"));
         });
-        self.0.push_str(key!(2, "help"));
-        self.optional_string(d.help);
+        self.optional_string_at(key!(2, "help"), d.help);
         self.0.push_str(key!(2, "fix"));
         match &d.fix {
             None => self.0.push_str("null"),
             Some(fix) => {
-                self.0.push_str(concat!("{", key!(first, 3, "description")));
-                self.string(fix.description);
+                self.string_at(concat!("{", key!(first, 3, "description")), fix.description);
                 self.0.push_str(key!(3, "edits"));
                 self.list(&fix.edits, indent!(4), |this, edit| {
-                    this.0.push_str(concat!("{", key!(first, 5, "start")));
-                    this.number(edit.start);
-                    this.0.push_str(key!(5, "end"));
-                    this.number(edit.end);
-                    this.0.push_str(key!(5, "replacement"));
-                    this.string(edit.replacement);
+                    this.number_at(concat!("{", key!(first, 5, "start")), edit.start);
+                    this.number_at(key!(5, "end"), edit.end);
+                    this.string_at(key!(5, "replacement"), edit.replacement);
                     this.0.push_str(concat!("\n", indent!(4), "}"));
                 });
                 self.0.push_str(concat!("\n", indent!(2), "}"));
             }
         }
-        self.0.push_str(key!(2, "resource"));
-        self.optional_string(d.resource);
+        self.optional_string_at(key!(2, "resource"), d.resource);
         self.0.push_str(key!(2, "notes"));
         self.list(&d.notes, indent!(3), |this, note| this.string(note));
         self.0.push_str("\n  }");
@@ -257,14 +236,26 @@ impl Pretty<'_> {
         self.0.push(']');
     }
 
-    fn number(&mut self, number: usize) {
+    /// `key` (a `key!` literal), then the number.
+    fn number_at(&mut self, key: &str, number: usize) {
+        self.0.push_str(key);
         self.0.push_str(itoa::Buffer::new().format(number));
     }
 
-    fn optional_string(&mut self, text: Option<&str>) {
+    /// `key`, then the string.
+    fn string_at(&mut self, key: &str, text: &str) {
+        self.0.push_str(key);
+        self.string(text);
+    }
+
+    /// `key`, then the string or `null`.
+    fn optional_string_at(&mut self, key: &str, text: Option<&str>) {
         match text {
-            Some(text) => self.string(text),
-            None => self.0.push_str("null"),
+            Some(text) => self.string_at(key, text),
+            None => {
+                self.0.push_str(key);
+                self.0.push_str("null");
+            }
         }
     }
 
