@@ -9,7 +9,6 @@
 //! policy with the same boundaries: a policy bound to a thousand groups is compiled once.
 
 use std::collections::BTreeMap;
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -19,7 +18,7 @@ use super::value::{CompiledCondition, Subject, Value};
 use super::{Engine, Membership};
 use crate::catalog::Catalog;
 use crate::iam::{Binding, Boundary, Level, Parameter, Policy, Tenant};
-use crate::syntax::{Condition, Effect, Name, Operand, Operator, Placeholder, Segment, Statement, StringLit};
+use crate::syntax::{Condition, Effect, Operand, Operator, Placeholder, Segment, Statement, StringLit};
 
 /// Whether conditions hold a placeholder that a binding fills in (a bind parameter or the
 /// level's id): such a statement compiles once per binding.
@@ -42,14 +41,27 @@ struct Compiler<'t> {
     units: Vec<Unit>,
     boundaries: Vec<String>,
     /// Each statement's copies, for statements that compile alike for every binding with the
-    /// same boundaries: by policy, statement and boundaries.
-    shared: HashMap<SharedStatement<'t>, Vec<(u32, Copy)>>,
-    /// Every condition compiled so far, by its source and the boundary it came from.
-    conditions: HashMap<(Condition, Option<String>), Arc<CompiledCondition>>,
+    /// same boundaries: by policy and boundaries, then by statement.
+    shared: HashMap<SharedStatements<'t>, Vec<Option<Copies>>>,
+    /// The conditions that no binding changes, compiled once: a statement's by policy,
+    /// statement and position; a boundary's by the boundary's position and its own.
+    statement_conditions: HashMap<(&'t str, usize, usize), Arc<CompiledCondition>>,
+    boundary_conditions: HashMap<(u32, usize), Arc<CompiledCondition>>,
+}
+
+/// A boundary as a binding brings it: its position among the engine's boundary names, and its
+/// conditions with the binding's placeholders filled in when it holds any.
+struct Through<'t> {
+    boundary: &'t Boundary,
+    position: u32,
+    filled: Option<Vec<Condition>>,
 }
 
 /// A statement of a policy as bound through these boundaries.
-type SharedStatement<'t> = (&'t str, usize, &'t [String]);
+type SharedStatements<'t> = (&'t str, &'t [String]);
+
+/// A statement's copies as a way of binding its policy brings it: each with its permission's slot.
+type Copies = Vec<(u32, Copy)>;
 
 /// What makes two ways of binding a policy compile differently: its boundaries, its parameters
 /// where the policy or a boundary uses any, its level where one uses `${global:levelId}`.
@@ -77,7 +89,8 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         units: Vec::new(),
         boundaries: tenant.boundaries.keys().cloned().collect(),
         shared: HashMap::default(),
-        conditions: HashMap::default(),
+        statement_conditions: HashMap::default(),
+        boundary_conditions: HashMap::default(),
     };
     for permission in catalog.permissions() {
         compiler.slot(&permission.name);
@@ -120,6 +133,16 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
             Level::Environment(id) => tenant.environments.iter().position(|e| &e.id == id),
         })
         .collect();
+    // Each permission's bindings counted first: a large account has millions.
+    let mut counts = vec![0usize; slots.len()];
+    for &unit in &bound_units {
+        for &(slot, ..) in &units[unit as usize].slots {
+            counts[slot as usize] += 1;
+        }
+    }
+    for (slot, count) in slots.iter_mut().zip(counts) {
+        slot.bindings.reserve_exact(count);
+    }
     for (position, &unit) in bound_units.iter().enumerate() {
         for &(slot, start, end) in &units[unit as usize].slots {
             let slot = &mut slots[slot as usize];
@@ -128,10 +151,29 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
             slot.len += (end - start) as usize;
         }
     }
-    for slot in &mut slots {
-        index_reaches(slot, &tenant, &units, &compiled, &levels);
-    }
-    let memberships = memberships(&tenant);
+    let flags: Vec<u16> = compiled.iter().map(Reach::flags_of).collect();
+    let index = |slots: &mut [Slot]| {
+        for slot in slots {
+            index_reaches(slot, &tenant, &units, &flags, &levels);
+        }
+    };
+    // The permissions are indexed apart from each other and from the principals' groups: the
+    // permissions in two halves of about as many statements, one beside the rest of the work.
+    let total: usize = slots.iter().map(|slot| slot.len).sum();
+    let mut before = 0;
+    let half = slots
+        .iter()
+        .take_while(|slot| {
+            before += slot.len;
+            before < total / 2
+        })
+        .count();
+    let (first, second) = slots.split_at_mut(half);
+    let memberships = std::thread::scope(|scope| {
+        scope.spawn(|| index(first));
+        index(second);
+        memberships(&tenant)
+    });
     Engine::assemble(
         tenant,
         catalog,
@@ -181,7 +223,7 @@ fn memberships(tenant: &Tenant) -> Vec<Membership> {
 }
 
 /// For each group, the statements on the slot that reach its members, in the slot's order.
-fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], compiled: &[Compiled], levels: &[Option<usize>]) {
+fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], flags: &[u16], levels: &[Option<usize>]) {
     if slot.bindings.is_empty() {
         return;
     }
@@ -202,14 +244,7 @@ fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], compiled: &[C
         let copies = &units[binding.unit as usize].copies[binding.start as usize..binding.end as usize];
         for &group in &tenant.bindings[binding.binding as usize].groups {
             for (k, copy) in copies.iter().enumerate() {
-                let statement = &compiled[copy.compiled as usize];
-                let mut flags = 0;
-                if statement.effect == Effect::Deny {
-                    flags |= Reach::DENY;
-                }
-                if statement.conditions.is_empty() {
-                    flags |= Reach::UNCONDITIONAL;
-                }
+                let flags = flags[copy.compiled as usize];
                 let position = binding.base + k as u32;
                 let reach = Reach { position, compiled: copy.compiled, group: group as u32, level, flags };
                 reaches[next[group] as usize] = reach;
@@ -255,73 +290,118 @@ impl<'t> Compiler<'t> {
         slot
     }
 
-    /// A condition compiled, or the same condition (same text and place, from the same
-    /// boundary) compiled before.
-    fn condition(&mut self, condition: Condition, from: Option<String>) -> Arc<CompiledCondition> {
-        match self.conditions.entry((condition, from)) {
-            Entry::Occupied(compiled) => Arc::clone(compiled.get()),
-            Entry::Vacant(slot) => {
-                let (condition, from) = slot.key().clone();
-                let compiled = Arc::new(compile_condition(condition, from, self.catalog, &mut self.keys));
-                Arc::clone(slot.insert(compiled))
+    /// A statement's condition compiled: once for every binding when no placeholder of the
+    /// binding's is in it, else as this binding fills it in (`filled`).
+    fn statement_condition(
+        &mut self,
+        policy: &'t Policy,
+        index: usize,
+        position: usize,
+        filled: Option<Condition>,
+    ) -> Arc<CompiledCondition> {
+        let written = &policy.document.statements[index].conditions()[position];
+        match filled {
+            Some(filled) => Arc::new(compile_condition(filled, None, self.catalog, &mut self.keys)),
+            None => {
+                let key = (policy.name.as_str(), index, position);
+                if let Some(compiled) = self.statement_conditions.get(&key) {
+                    return Arc::clone(compiled);
+                }
+                let compiled = Arc::new(compile_condition(written.clone(), None, self.catalog, &mut self.keys));
+                self.statement_conditions.insert(key, Arc::clone(&compiled));
+                compiled
             }
         }
     }
 
+    /// A boundary's condition compiled: once for every binding when the boundary holds no
+    /// placeholder of the binding's, else as this binding fills it in.
+    fn boundary_condition(&mut self, through: &Through<'t>, position: usize) -> Arc<CompiledCondition> {
+        let from = || Some(through.boundary.name.clone());
+        let Some(filled) = &through.filled else {
+            let key = (through.position, position);
+            if let Some(compiled) = self.boundary_conditions.get(&key) {
+                return Arc::clone(compiled);
+            }
+            let written = through.boundary.conditions[position].clone();
+            let compiled = Arc::new(compile_condition(written, from(), self.catalog, &mut self.keys));
+            self.boundary_conditions.insert(key, Arc::clone(&compiled));
+            return compiled;
+        };
+        Arc::new(compile_condition(filled[position].clone(), from(), self.catalog, &mut self.keys))
+    }
+
     /// The copies of a policy's statement without the binding's boundaries, compiled once for
     /// every binding that brings it alike.
-    fn statement_copies(
-        &mut self,
-        policy: &'t Policy,
-        binding: &'t Binding,
-        index: usize,
-        boundaries: &[Vec<Condition>],
-        attached: &[&Boundary],
-    ) -> Vec<(u32, Copy)> {
-        let key: SharedStatement<'t> = (policy.name.as_str(), index, &[]);
-        if let Some(shared) = self.shared.get(&key) {
+    fn statement_copies(&mut self, policy: &'t Policy, binding: &Binding, index: usize) -> Vec<(u32, Copy)> {
+        let key: SharedStatements<'t> = (policy.name.as_str(), &[]);
+        if let Some(Some(shared)) = self.shared.get(&key).map(|statements| &statements[index]) {
             return shared.clone();
         }
-        let copies = self.compile_statement(&policy.document.statements[index], binding, boundaries, attached);
-        self.shared.insert(key, copies.clone());
+        let copies = self.compile_statement(policy, index, binding, &[]);
+        let statements = policy.document.statements.len();
+        self.shared.entry(key).or_insert_with(|| vec![None; statements])[index] = Some(copies.clone());
         copies
     }
 
     /// Whether no boundary restricts an ALLOW: none applies to any of its permissions, each of
     /// which the catalog knows (semantics §4.3: it passes through each boundary unchanged).
-    fn unrestricted(&self, statement: &Statement, boundaries: &[Vec<Condition>]) -> bool {
+    fn unrestricted(&self, statement: &Statement, through: &[Through<'_>]) -> bool {
         let catalog = self.catalog;
         statement.effect == Effect::Allow
-            && !boundaries.is_empty()
+            && !through.is_empty()
             && statement.permissions.iter().all(|name| {
                 catalog.permission(&name.text).is_some_and(|permission| {
-                    boundaries.iter().flatten().all(|condition| !catalog.accepts(permission, &condition.key.text))
+                    through
+                        .iter()
+                        .flat_map(|t| &t.boundary.conditions)
+                        .all(|condition| !catalog.accepts(permission, &condition.key.text))
                 })
             })
     }
 
-    /// The position of a boundary among the engine's boundary names.
-    fn boundary(&self, name: &str) -> u32 {
-        self.boundaries.iter().position(|b| b == name).expect("a boundary") as u32
-    }
-
-    /// Compiles one statement as a binding brings it through its boundaries.
+    /// Compiles one statement as a binding brings it through its boundaries (semantics §4.1):
+    /// one statement per permission, with the binding's parameters substituted. A condition is
+    /// part of a permission's statement only if the permission accepts its key; the others
+    /// come back apart, as not restricting it (decisions D30).
     fn compile_statement(
         &mut self,
-        statement: &Statement,
+        policy: &'t Policy,
+        index: usize,
         binding: &Binding,
-        boundaries: &[Vec<Condition>],
-        attached: &[&Boundary],
+        through: &[Through<'t>],
     ) -> Vec<(u32, Copy)> {
-        let tenant = self.tenant;
-        let mut copies = Vec::new();
+        let statement = &policy.document.statements[index];
+        let written = statement.conditions();
+        let level_id = level_id(binding, self.tenant);
+        let fill = Fill { parameters: Some(&binding.parameters), level_id: Some(level_id), user: None };
+        // Only the conditions that hold a placeholder of the binding's change with it.
+        let filled = |c: usize| match binding_dependent(std::slice::from_ref(&written[c])) {
+            true => Some(fill.condition(&written[c])),
+            false => None,
+        };
+        // Each condition compiled once for all of the statement's permissions, when one needs it.
+        let mut made: Vec<Option<Arc<CompiledCondition>>> = vec![None; written.len()];
         // DENY statements are never changed by a boundary (semantics §4.2).
-        let applied: &[Vec<Condition>] = if statement.effect == Effect::Allow { boundaries } else { &[] };
-        for (permission, own, not_applicable) in split(statement, binding, tenant, self.catalog) {
+        let through = if statement.effect == Effect::Allow { through } else { &[] };
+        let mut copies = Vec::new();
+        for permission in &statement.permissions {
             let slot = self.slot(&permission.text);
-            for (conditions, boundary) in bounded(own, &permission.text, applied, attached, self.catalog) {
-                let conditions =
-                    conditions.into_iter().map(|(condition, from)| self.condition(condition, from)).collect();
+            let (own, not_applicable): (Vec<usize>, Vec<usize>) =
+                (0..written.len()).partition(|&c| self.catalog.restricts(&permission.text, &written[c].key.text));
+            let own: Vec<Arc<CompiledCondition>> = own
+                .into_iter()
+                .map(|c| match &made[c] {
+                    Some(condition) => Arc::clone(condition),
+                    None => {
+                        let condition = self.statement_condition(policy, index, c, filled(c));
+                        Arc::clone(made[c].insert(condition))
+                    }
+                })
+                .collect();
+            let not_applicable: Vec<Condition> =
+                not_applicable.into_iter().map(|c| filled(c).unwrap_or_else(|| written[c].clone())).collect();
+            for (conditions, boundary) in self.bounded(own, &permission.text, through) {
                 let compiled = self.compiled.len() as u32;
                 self.compiled.push(Compiled {
                     effect: statement.effect,
@@ -330,52 +410,112 @@ impl<'t> Compiler<'t> {
                     span: statement.span.clone(),
                     not_applicable: not_applicable.clone(),
                 });
-                let boundary = boundary.map_or(NO_BOUNDARY, |name| self.boundary(&name));
                 copies.push((slot, Copy { compiled, boundary }));
             }
         }
         copies
     }
 
+    /// Semantics §4.2–5: each boundary copies an ALLOW with the boundary's conditions on keys
+    /// the permission accepts, one copy per alternative (D18): the copies' conditions and the
+    /// boundary each came through.
+    fn bounded(
+        &mut self,
+        own: Vec<Arc<CompiledCondition>>,
+        permission: &str,
+        through: &[Through<'t>],
+    ) -> Vec<(Vec<Arc<CompiledCondition>>, u32)> {
+        let catalog = self.catalog;
+        let info = match catalog.permission(permission) {
+            Some(info) if !through.is_empty() => info,
+            _ => return vec![(own, NO_BOUNDARY)],
+        };
+        let mut out = Vec::new();
+        for boundary in through {
+            let conditions = &boundary.boundary.conditions;
+            let applicable = (0..conditions.len()).filter(|&c| catalog.accepts(info, &conditions[c].key.text));
+            let mut together: Vec<usize> = Vec::new();
+            let mut alternatives: Vec<(&str, Vec<usize>)> = Vec::new();
+            for c in applicable {
+                let condition = &conditions[c];
+                let alternative =
+                    matches!(condition.operator, Operator::Eq | Operator::In | Operator::StartsWith | Operator::Match);
+                if !alternative {
+                    together.push(c);
+                } else if let Some((_, list)) = alternatives.iter_mut().find(|(key, _)| *key == &*condition.key.text) {
+                    list.push(c);
+                } else {
+                    alternatives.push((&condition.key.text, vec![c]));
+                }
+            }
+            let mut copies: Vec<Vec<usize>> = vec![together];
+            for (_, choices) in &alternatives {
+                copies = copies
+                    .iter()
+                    .flat_map(|copy| choices.iter().map(move |&choice| copy.iter().copied().chain([choice]).collect()))
+                    .collect();
+            }
+            for copy in copies {
+                let mut conditions = own.clone();
+                conditions.extend(copy.into_iter().map(|c| self.boundary_condition(boundary, c)));
+                out.push((conditions, boundary.position));
+            }
+        }
+        out
+    }
+
+    /// The position of a boundary among the engine's boundary names.
+    fn boundary(&self, name: &str) -> u32 {
+        self.boundaries.iter().position(|b| b == name).expect("a boundary") as u32
+    }
+
     /// Compiles a policy as a binding brings it.
     fn unit(&mut self, policy: &'t Policy, binding: &'t Binding) -> u32 {
         let tenant = self.tenant;
-        let boundaries: Vec<Vec<Condition>> = binding
+        let through: Vec<Through<'t>> = binding
             .boundaries
             .iter()
-            .map(|name| substitute_all(&tenant.boundaries[name].conditions, binding, tenant))
+            .map(|name| {
+                let boundary = &tenant.boundaries[name];
+                let filled = binding_dependent(&boundary.conditions)
+                    .then(|| substitute_all(&boundary.conditions, binding, tenant));
+                Through { boundary, position: self.boundary(name), filled }
+            })
             .collect();
-        let attached: Vec<&Boundary> = binding.boundaries.iter().map(|name| &tenant.boundaries[name]).collect();
-        let boundaries_alike = !attached.iter().any(|b| binding_dependent(&b.conditions));
+        let boundaries_alike = through.iter().all(|t| t.filled.is_none());
         let mut copies: Vec<(u32, Copy)> = Vec::new();
+        // This policy's shared statements with these boundaries, taken out while the unit
+        // compiles (the copies without boundaries that it may read are kept apart).
+        let key: SharedStatements<'t> = (policy.name.as_str(), binding.boundaries.as_slice());
+        let statements = policy.document.statements.len();
+        let mut shared = self.shared.remove(&key).unwrap_or_else(|| vec![None; statements]);
         for (index, statement) in policy.document.statements.iter().enumerate() {
             let alike = boundaries_alike && !binding_dependent(statement.conditions());
-            let key = (policy.name.as_str(), index, binding.boundaries.as_slice());
-            if alike {
-                if let Some(shared) = self.shared.get(&key) {
-                    copies.extend_from_slice(shared);
-                    continue;
-                }
+            if let (true, Some(copied)) = (alike, &shared[index]) {
+                copies.extend_from_slice(copied);
+                continue;
             }
             let first = copies.len();
-            if alike && self.unrestricted(statement, &boundaries) {
+            if alike && !through.is_empty() && statement.effect == Effect::Deny {
+                // No boundary changes a DENY (semantics §4.2): the copy without boundaries.
+                let plain = self.statement_copies(policy, binding, index);
+                copies.extend(plain);
+            } else if alike && self.unrestricted(statement, &through) {
                 // The boundaries add nothing to it: the copy without boundaries, once through
                 // each boundary, sharing its compiled form.
-                let plain = self.statement_copies(policy, binding, index, &[], &[]);
+                let plain = self.statement_copies(policy, binding, index);
                 for (slot, copy) in plain {
-                    copies.extend(
-                        (0..attached.len())
-                            .map(|b| (slot, Copy { boundary: self.boundary(&attached[b].name), ..copy })),
-                    );
+                    copies.extend(through.iter().map(|t| (slot, Copy { boundary: t.position, ..copy })));
                 }
             } else {
-                let own = self.compile_statement(statement, binding, &boundaries, &attached);
+                let own = self.compile_statement(policy, index, binding, &through);
                 copies.extend(own);
             }
             if alike {
-                self.shared.insert(key, copies[first..].to_vec());
+                shared[index] = Some(copies[first..].to_vec());
             }
         }
+        self.shared.insert(key, shared);
         // By permission, each permission's copies in the policy's order.
         copies.sort_by_key(|&(slot, _)| slot);
         let mut unit = Unit { copies: Vec::with_capacity(copies.len()), slots: Vec::new() };
@@ -392,27 +532,6 @@ impl<'t> Compiler<'t> {
         self.units.push(unit);
         (self.units.len() - 1) as u32
     }
-}
-
-/// Semantics §4.1: one statement per permission, with the binding's parameters substituted. A
-/// condition is part of a permission's statement only if the permission accepts its key; the
-/// others come back apart, as not restricting it (decisions D30).
-fn split<'s>(
-    statement: &'s Statement,
-    binding: &Binding,
-    tenant: &Tenant,
-    catalog: &Catalog,
-) -> Vec<(&'s Name, Vec<Condition>, Vec<Condition>)> {
-    let conditions = substitute_all(statement.conditions(), binding, tenant);
-    statement
-        .permissions
-        .iter()
-        .map(|name| {
-            let (own, not_applicable) =
-                conditions.iter().cloned().partition(|c: &Condition| catalog.restricts(&name.text, &c.key.text));
-            (name, own, not_applicable)
-        })
-        .collect()
 }
 
 /// Conditions after the binding's parameters and `${global:levelId}` are filled in.
@@ -496,56 +615,15 @@ impl Fill<'_> {
             Operand::Single(s) => Operand::List { items, span: s.span.clone() },
             Operand::List { span, .. } => Operand::List { items, span: span.clone() },
         };
-        Condition { operand, ..condition.clone() }
-    }
-}
-
-type Conditions = Vec<(Condition, Option<String>)>;
-
-/// Semantics §4.2–5: DENYs pass unchanged; each boundary copies every ALLOW with the boundary's
-/// conditions on keys the permission accepts, one copy per alternative (D18).
-fn bounded(
-    own: Vec<Condition>,
-    permission: &str,
-    boundaries: &[Vec<Condition>],
-    attached: &[&Boundary],
-    catalog: &Catalog,
-) -> Vec<(Conditions, Option<String>)> {
-    let own: Conditions = own.into_iter().map(|c| (c, None)).collect();
-    if boundaries.is_empty() {
-        return vec![(own, None)];
-    }
-    let Some(info) = catalog.permission(permission) else { return vec![(own, None)] };
-    let mut out = Vec::new();
-    for (conditions, boundary) in boundaries.iter().zip(attached) {
-        let applicable: Vec<&Condition> = conditions.iter().filter(|c| catalog.accepts(info, &c.key.text)).collect();
-        let mut together: Vec<&Condition> = Vec::new();
-        let mut alternatives: Vec<(&str, Vec<&Condition>)> = Vec::new();
-        for condition in applicable {
-            let alternative =
-                matches!(condition.operator, Operator::Eq | Operator::In | Operator::StartsWith | Operator::Match);
-            if !alternative {
-                together.push(condition);
-            } else if let Some((_, list)) = alternatives.iter_mut().find(|(key, _)| *key == &*condition.key.text) {
-                list.push(condition);
-            } else {
-                alternatives.push((&condition.key.text, vec![condition]));
-            }
-        }
-        let mut copies: Vec<Vec<&Condition>> = vec![together];
-        for (_, choices) in &alternatives {
-            copies = copies
-                .iter()
-                .flat_map(|copy| choices.iter().map(move |choice| copy.iter().copied().chain([*choice]).collect()))
-                .collect();
-        }
-        for copy in copies {
-            let mut conditions = own.clone();
-            conditions.extend(copy.into_iter().map(|c| (c.clone(), Some(boundary.name.clone()))));
-            out.push((conditions, Some(boundary.name.clone())));
+        // Field by field: cloning the whole condition would copy the operand only to drop it.
+        Condition {
+            key: condition.key.clone(),
+            operator: condition.operator,
+            operator_span: condition.operator_span.clone(),
+            operand,
+            span: condition.span.clone(),
         }
     }
-    out
 }
 
 fn compile_condition(
@@ -554,14 +632,16 @@ fn compile_condition(
     catalog: &Catalog,
     keys: &mut HashMap<String, u32>,
 ) -> CompiledCondition {
-    let subject = match catalog.global(&condition.key.text) {
-        Some((kind, _)) => Subject::Global(kind),
-        None => {
-            let next = keys.len() as u32;
-            Subject::Attribute(*keys.entry(condition.key.text.to_string()).or_insert(next))
+    let typed = catalog.global(&condition.key.text).map(|(kind, _)| kind);
+    let subject = match (typed, keys.get(&*condition.key.text)) {
+        (Some(kind), _) => Subject::Global(kind),
+        (None, Some(&id)) => Subject::Attribute(id),
+        (None, None) => {
+            let id = keys.len() as u32;
+            keys.insert(condition.key.text.to_string(), id);
+            Subject::Attribute(id)
         }
     };
-    let typed = catalog.global(&condition.key.text).map(|(kind, _)| kind);
     let values = condition
         .operand
         .values()

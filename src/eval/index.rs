@@ -86,6 +86,12 @@ pub(super) struct Reach {
 impl Reach {
     pub const DENY: u16 = 1;
     pub const UNCONDITIONAL: u16 = 2;
+
+    /// The flags of a reach of this statement.
+    pub fn flags_of(statement: &Compiled) -> u16 {
+        let deny = if statement.effect == Effect::Deny { Reach::DENY } else { 0 };
+        deny | if statement.conditions.is_empty() { Reach::UNCONDITIONAL } else { 0 }
+    }
 }
 
 /// One permission: the keys it accepts, its statements and who they reach.

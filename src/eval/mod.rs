@@ -644,17 +644,7 @@ impl Engine {
         let looked_up: Vec<_> = residual.iter().map(|r| (r, statements.at(r.statement))).collect();
         for effect in [Effect::Allow, Effect::Deny] {
             for (remaining, statement) in looked_up.iter().filter(|(_, s)| s.effect == effect) {
-                let conditions: Vec<String> = remaining
-                    .conditions
-                    .iter()
-                    .map(|&c| crate::syntax::condition_text(&fill.condition(&statement.conditions[c].source)))
-                    .collect();
-                let line = match conditions.is_empty() {
-                    true => format!("{} {};", effect.keyword(), statement.permission),
-                    false => {
-                        format!("{} {} WHERE {};", effect.keyword(), statement.permission, conditions.join(" AND "))
-                    }
-                };
+                let line = residual_line(statement, &remaining.conditions, &fill);
                 if written.contains(&line) {
                     continue;
                 }
@@ -667,6 +657,20 @@ impl Engine {
             }
         }
         Some(Residual::Text(text))
+    }
+}
+
+/// One line of a residual: the statement with the conditions still to be judged (positions
+/// in its conditions), the principal's placeholders filled in.
+fn residual_line(statement: &Compiled, conditions: &[usize], fill: &compile::Fill<'_>) -> String {
+    let conditions: Vec<String> = conditions
+        .iter()
+        .map(|&c| crate::syntax::condition_text(&fill.condition(&statement.conditions[c].source)))
+        .collect();
+    let effect = statement.effect.keyword();
+    match conditions.is_empty() {
+        true => format!("{effect} {};", statement.permission),
+        false => format!("{effect} {} WHERE {};", statement.permission, conditions.join(" AND ")),
     }
 }
 

@@ -96,19 +96,26 @@ fn stem(file: &SourceFile) -> String {
 /// Loads and checks a tenant.
 pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
     let mut findings: Vec<FileFindings> = Vec::new();
-    let mut linted = |file: &SourceFile, kind: Kind| {
-        let result = check::lint(file, kind, catalog);
+    // `warden.toml` is read on a thread of its own while the policies are checked: in a large
+    // account each takes a good part of the load.
+    let (parsed, policy_files) = std::thread::scope(|scope| {
+        let parsed = scope.spawn(|| toml::from_str::<TenantFile>(&files.config.text));
+        let policy_files: Vec<check::Linted> =
+            files.policies.iter().map(|file| check::lint(file, Kind::Policy, catalog)).collect();
+        (parsed.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), policy_files)
+    });
+    let mut record = |file: &SourceFile, result: check::Linted| {
         if !result.diagnostics.is_empty() {
             findings.push(FileFindings { file: file.clone(), diagnostics: result.diagnostics.clone() });
         }
         result
     };
-
     let mut policies = BTreeMap::new();
-    for file in &files.policies {
-        let document = linted(file, Kind::Policy).document;
+    for (file, result) in files.policies.iter().zip(policy_files) {
+        let document = record(file, result).document;
         policies.insert(stem(file), Policy { name: stem(file), file: file.clone(), document });
     }
+    let mut linted = |file: &SourceFile, kind: Kind| record(file, check::lint(file, kind, catalog));
     for (stem, text) in &BUILTIN_POLICIES {
         let name = format!("builtin:{stem}");
         let file = SourceFile::new(format!("builtin/{stem}.policy"), *text);
@@ -121,8 +128,8 @@ pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
         boundaries.insert(stem(file), Boundary { name: stem(file), file: file.clone(), conditions });
     }
 
-    let mut config = Config { file: &files.config, catalog, diagnostics: Vec::new(), uses: HashMap::new() };
-    let tenant = match toml::from_str::<TenantFile>(&files.config.text) {
+    let mut config = Config { file: &files.config, catalog, diagnostics: Vec::new(), uses: Default::default() };
+    let tenant = match parsed {
         Ok(parsed) => Some(config.resolve(parsed, policies, boundaries, &mut linted)),
         Err(error) => {
             config.report(super::file::invalid_config(
@@ -147,7 +154,7 @@ struct Config<'a> {
     diagnostics: Vec<Diagnostic>,
     /// The bind parameters each policy uses, worked out once for all of its bindings without
     /// boundaries (a large account binds one policy hundreds of times).
-    uses: HashMap<String, std::rc::Rc<HashMap<String, ParameterUse>>>,
+    uses: rustc_hash::FxHashMap<String, std::rc::Rc<HashMap<String, ParameterUse>>>,
 }
 
 impl Config<'_> {
@@ -187,8 +194,9 @@ impl Config<'_> {
 
     /// Ids and parameter values are put into policy text (`${global:userId}`, residuals), where
     /// the language can write neither a `${` (it reads as a placeholder) nor a line break (it
-    /// ends the string). `what` names the value (quoted). False when it reported one.
-    fn writable(&mut self, what: &str, value: &str, span: Range<usize>) -> bool {
+    /// ends the string). `what` names the value (quoted), written only for a problem. False
+    /// when it reported one.
+    fn writable(&mut self, what: impl FnOnce() -> String, value: &str, span: Range<usize>) -> bool {
         let problem = if value.contains("${") {
             "holds `${`, which policy text reads as a placeholder"
         } else if value.contains(['\n', '\r']) {
@@ -196,7 +204,7 @@ impl Config<'_> {
         } else {
             return true;
         };
-        self.report(Diagnostic::new(&rules::UNWRITABLE_VALUE, span, format!("{what} {problem}")).with_help(
+        self.report(Diagnostic::new(&rules::UNWRITABLE_VALUE, span, format!("{} {problem}", what())).with_help(
             "ids and parameter values are put into policy text as they are: write the value itself, on one line",
         ));
         false
@@ -217,7 +225,8 @@ impl Config<'_> {
             .chain(parsed.service_user.iter().map(|s| ("service user", &s.id)))
             .chain(parsed.group.iter().map(|g| ("group", &g.id)));
         for (what, id) in ids {
-            let _ = self.writable(&format!("the {what} id `{}`", id.get_ref().escape_debug()), id.get_ref(), id.span());
+            let what = || format!("the {what} id `{}`", id.get_ref().escape_debug());
+            let _ = self.writable(what, id.get_ref(), id.span());
         }
         let mut seen = HashMap::new();
         let environments: Vec<Environment> = parsed
@@ -253,7 +262,7 @@ impl Config<'_> {
         let stamp = Stamp::new();
         let user = |i| Principal::new(stamp, PrincipalKind::User, i);
         let service_user = |i| Principal::new(stamp, PrincipalKind::ServiceUser, i);
-        let mut principals: HashMap<&str, Principal> = HashMap::new();
+        let mut principals: rustc_hash::FxHashMap<&str, Principal> = Default::default();
         for (i, u) in users.iter().enumerate() {
             principals.insert(&u.email, user(i));
             principals.insert(&u.id, user(i));
@@ -293,7 +302,8 @@ impl Config<'_> {
             boundaries.insert(name.clone(), Boundary { name, file, conditions });
         }
 
-        let group_index: HashMap<&str, usize> = groups.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
+        let group_index: rustc_hash::FxHashMap<&str, usize> =
+            groups.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
         let bindings = parsed
             .binding
             .iter()
@@ -334,7 +344,7 @@ impl Config<'_> {
         binding: &BindingFile,
         policies: &BTreeMap<String, Policy>,
         boundaries: &BTreeMap<String, Boundary>,
-        group_index: &HashMap<&str, usize>,
+        group_index: &rustc_hash::FxHashMap<&str, usize>,
         environments: &[Environment],
     ) -> Option<Binding> {
         let mut ok = true;
@@ -437,10 +447,14 @@ impl Config<'_> {
     /// element does (D13, D14).
     fn parameters(&mut self, binding: &BindingFile, policy: &Policy, boundaries: &[&Boundary]) -> bool {
         let uses = match boundaries.is_empty() {
-            true => {
-                let cached = self.uses.entry(policy.name.clone());
-                std::rc::Rc::clone(cached.or_insert_with(|| std::rc::Rc::new(bind_param_uses(policy, &[]))))
-            }
+            true => match self.uses.get(&policy.name) {
+                Some(cached) => std::rc::Rc::clone(cached),
+                None => {
+                    let uses = std::rc::Rc::new(bind_param_uses(policy, &[]));
+                    self.uses.insert(policy.name.clone(), std::rc::Rc::clone(&uses));
+                    uses
+                }
+            },
             false => std::rc::Rc::new(bind_param_uses(policy, boundaries)),
         };
         let mut ok = true;
@@ -469,8 +483,11 @@ impl Config<'_> {
             // binds a policy compared alone): in policy text it reads as what it is.
             let itself = format!("${{bindParam:{}}}", name.get_ref());
             for text in values.iter().filter(|&text| *text != itself) {
-                ok &=
-                    self.writable(&format!("the parameter value `{} = {text:?}`", name.get_ref()), text, value.span());
+                ok &= self.writable(
+                    || format!("the parameter value `{} = {text:?}`", name.get_ref()),
+                    text,
+                    value.span(),
+                );
             }
             match uses.get(name.get_ref()) {
                 None => {

@@ -676,6 +676,36 @@ proptest! {
         }
     }
 
+    /// (a') Who-can answers what each principal's own request without attributes answers: the
+    /// same principals, in the same order, with the same residual texts.
+    #[test]
+    fn who_can_agrees_with_each_request(spec in tenant_spec()) {
+        let Some(engine) = engine_of(&spec) else { return Err(TestCaseError::reject("refused")) };
+        let time: DateTime<Utc> = "2026-03-04T10:30:00Z".parse().unwrap();
+        for permission in PERMISSIONS {
+            for environment in [None, Some("e1"), Some("e2")] {
+                let mut expected = Vec::new();
+                for principal in engine.tenant().principals() {
+                    let mut request = Request::new(principal, permission).at(time);
+                    request.environment = environment.map(str::to_string);
+                    let query = engine.query(&request).expect("a valid request");
+                    let decision = engine.evaluate(&query);
+                    if matches!(decision, Decision::Allow { .. } | Decision::Conditional { .. }) {
+                        let email = engine.tenant().email(principal).to_string();
+                        expected.push((email, engine.residual_text(&query, &decision)));
+                    }
+                }
+                let got: Vec<(String, Option<String>)> = engine
+                    .who_can(permission, environment, time)
+                    .expect("who-can")
+                    .into_iter()
+                    .map(|grant| (grant.principal, grant.conditions))
+                    .collect();
+                prop_assert_eq!(got, expected, "{} in {:?}\n{}", permission, environment, show(&render(&spec)));
+            }
+        }
+    }
+
     /// (b) A residual means what it says (D12): on every completion of the missing attributes,
     /// the full request is allowed exactly when the residual policy allows.
     #[test]
