@@ -49,7 +49,8 @@ url="http://$address/v1/auth?permission=app-engine:apps:run&environment=staging"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url")
 [ "$status" = 200 ] || { echo "error: the check answers $status, not 200" >&2; exit 1; }
 
-nginx_port=$((port + 1))
+# Beside warden's port, which the kernel picked free.
+nginx_port=$((${address##*:} + 1))
 mkdir -p "$work/nginx"
 cat >"$work/nginx/nginx.conf" <<NGINX
 worker_processes auto;

@@ -1177,6 +1177,32 @@ fn clients_that_pipeline_and_hang_up_never_end_the_server() {
     assert_still_serving(server);
 }
 
+#[test]
+fn a_burst_of_requests_stopped_at_once_loses_no_log_line() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+    // Request lines are written in batches: SIGTERM right after the last answer must still find
+    // every line written.
+    let check = format!(
+        "GET /v1/auth?permission={RUN}&environment=staging HTTP/1.1\r\nHost: w\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    let (connections, each) = (8, 50);
+    for _ in 0..connections {
+        let mut stream = server.connect();
+        let last = format!("{}\r\nConnection: close\r\n\r\n", check.trim_end_matches("\r\n"));
+        stream.write_all(format!("{}{last}", check.repeat(each - 1)).as_bytes()).unwrap();
+        let mut answers = String::new();
+        stream.read_to_string(&mut answers).unwrap();
+        assert_eq!(answers.matches("HTTP/1.1 200 OK").count(), each, "{answers}");
+    }
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status:?}");
+    let logged = log.lines().filter(|line| line.contains("GET /v1/auth 200 token=")).count();
+    assert_eq!(logged, connections * each, "{log}");
+    assert!(!log.contains(secret_of(&token)), "{log}");
+}
+
 /// The server answers, and stops cleanly when asked: nothing a client did ended it.
 #[track_caller]
 fn assert_still_serving(server: Server) {

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use crate::catalog::Catalog;
-use crate::diagnostic::{Diagnostic, Rule, SourceFile};
+use crate::diagnostic::{self, Diagnostic, Rule, SourceFile};
 use crate::syntax::{self, Document, Kind};
 
 /// A linted text: its syntax tree and every finding.
@@ -76,8 +76,7 @@ pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
     style::keyword_case(&file.text, &document.keywords, &mut diagnostics);
     style::statements_in_comments(&document.comments, &mut diagnostics);
     suppress::apply(file, &document.comments, known_codes(), &mut diagnostics);
-    // A few runs that are each in order already: the stable sort merges them in linear time.
-    diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.code()));
+    diagnostic::sort_by_place(&mut diagnostics);
     Linted { document, diagnostics }
 }
 

@@ -1,6 +1,8 @@
 //! Lints for what a policy says twice: duplicate permissions and values, repeated statements,
 //! and ALLOWs that a DENY of the same policy always overrides.
 
+use std::borrow::Cow;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::rules;
@@ -118,48 +120,42 @@ pub(super) fn overridden_allows(
             let name = &*permission.text;
             // A DENY's condition that restricts `name` restricts it in the ALLOW too: it is the
             // ALLOW's when the ALLOW's whole set holds it.
-            let filed = std::iter::once(None).chain(restricting(shape, name, catalog).into_iter().map(Some));
+            let restricts = |condition: &&ConditionShape<'_>| catalog.restricts(name, condition.key);
+            let filed = std::iter::once(None).chain(shape.conditions().filter(restricts).map(Some));
             let overriding = filed
                 .filter_map(|first| denies.get(&(name, first)))
                 .flatten()
-                .map(|&d| (d, restricting(&shapes[d], name, catalog)))
-                .filter(|(_, conditions)| conditions.iter().all(|c| shape.has_condition(c)))
-                .min_by_key(|(d, conditions)| (conditions.len(), *d));
-            let Some((deny, conditions)) = overriding else { continue };
+                .filter(|&&d| shapes[d].conditions().filter(restricts).all(|c| shape.has_condition(c)))
+                .min_by_key(|&&d| (shapes[d].conditions().filter(restricts).count(), d));
+            let Some(&deny) = overriding else { continue };
             let mut dropped: Vec<String> =
-                shapes[deny].conditions().filter(|c| !conditions.contains(c)).map(|c| format!("`{}`", c.key)).collect();
+                shapes[deny].conditions().filter(|c| !restricts(c)).map(|c| format!("`{}`", c.key)).collect();
             dropped.dedup();
             let always = "this DENY always applies where the ALLOW does";
-            let label = match dropped.as_slice() {
-                [] => always.to_string(),
+            let label: Cow<'static, str> = match dropped.as_slice() {
+                [] => always.into(),
                 [key] => format!(
                     "{always}: its condition on {key} does not restrict `{name}`, which does not accept that key"
-                ),
+                )
+                .into(),
                 keys => format!(
                     "{always}: its conditions on {} do not restrict `{name}`, which accepts none of those keys",
                     keys.join(", ")
-                ),
+                )
+                .into(),
             };
             out.push(
                 Diagnostic::new(
                     &rules::OVERRIDDEN_ALLOW,
                     permission.span.clone(),
-                    format!("this ALLOW of `{name}` never takes effect: a DENY always overrides it"),
+                    // Thousands in a large policy: `concat` costs a fraction of `format!`.
+                    ["this ALLOW of `", name, "` never takes effect: a DENY always overrides it"].concat(),
                 )
                 .with_label(statements[deny].span.clone(), label)
                 .with_help("remove the ALLOW, or narrow the DENY with conditions the ALLOW does not meet"),
             );
         }
     }
-}
-
-/// The conditions of a statement that restrict one of its permissions (decisions D30).
-fn restricting<'s, 'a>(
-    shape: &'s StatementShape<'a>,
-    permission: &str,
-    catalog: &Catalog,
-) -> Vec<&'s ConditionShape<'a>> {
-    shape.conditions().filter(|c| catalog.restricts(permission, c.key)).collect()
 }
 
 #[cfg(test)]

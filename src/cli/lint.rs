@@ -3,6 +3,7 @@
 //! finding at its place in the host file; optionally fix them there.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 
 use warden::catalog::Catalog;
@@ -128,7 +129,15 @@ pub fn run(args: Args) -> Exit {
             }
             println!("{}", summary(&reports));
         }
-        Format::Json => println!("{}", diagnostic::json::render(&reports)),
+        Format::Json => {
+            // Streamed: the JSON is about 15 times the size of the text it is about.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let written =
+                diagnostic::json::write(&reports, &mut out).and_then(|()| writeln!(out)).and_then(|()| out.flush());
+            if let Err(error) = written {
+                return fail(format!("cannot write the findings: {error}"));
+            }
+        }
         Format::Sarif => println!("{}", diagnostic::sarif::render(&reports, &all_rules())),
     }
     let all = || reports.iter().flat_map(|r| r.diagnostics.iter());
@@ -161,9 +170,9 @@ fn lint(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Resu
     #[cfg(not(feature = "iac"))]
     let _ = variables;
     let mut found: Vec<Found> = Vec::new();
-    let mut findings: Vec<(FileId, Diagnostic)> = Vec::new();
+    // Every file checked, with its findings in the order they are reached.
+    let mut by_file: BTreeMap<FileId, Vec<Diagnostic>> = BTreeMap::new();
     let mut not_hosts = Vec::new();
-    let mut checked: Vec<FileId> = Vec::new();
     for input in &collected.inputs {
         let id = match input.path.as_deref().and_then(|path| sources.id(path)) {
             Some(id) => id,
@@ -174,9 +183,9 @@ fn lint(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Resu
             not_hosts.push(input.name.clone());
             continue;
         }
-        checked.push(id);
+        by_file.entry(id).or_default();
         found.extend(extract.found);
-        findings.extend(extract.findings);
+        add(&mut by_file, extract.findings);
     }
     // A policy file that a resource reads with `file()` is checked as that resource's text only.
     let read_by_resources: Vec<FileId> = found.iter().filter(|f| f.via.is_some()).filter_map(Found::file).collect();
@@ -190,28 +199,59 @@ fn lint(collected: &Inputs, catalog: &Catalog, variables: &VariableArgs) -> Resu
         };
         let name = text.file().map_or_else(String::new, |id| sources.file(id).name.clone());
         let linted = check::lint(&SourceFile::new(name, text.text.text()), kind, catalog);
-        findings.extend(linted.diagnostics.iter().filter_map(|d| text.to_host(d, &sources)));
-        findings.extend(text.not_checked(NOT_CHECKED_HELP, &sources));
-        checked.extend(text.text.files());
+        for id in text.text.files() {
+            by_file.entry(id).or_default();
+        }
+        // Most land in the text's own file: room for them at once, not by doubling.
+        if let Some(list) = text.file().and_then(|id| by_file.get_mut(&id)) {
+            list.reserve(linted.diagnostics.len());
+        }
+        add(&mut by_file, linted.diagnostics.iter().filter_map(|d| text.to_host(d, &sources)));
+        add(&mut by_file, text.not_checked(NOT_CHECKED_HELP, &sources));
     }
-    let mut by_file: BTreeMap<FileId, Vec<Diagnostic>> = checked.into_iter().map(|id| (id, Vec::new())).collect();
+    for list in by_file.values_mut() {
+        sort_unique(list);
+    }
+    Ok(Linted { sources, results: by_file.into_iter().collect(), not_hosts })
+}
+
+/// Files findings under the files they are on.
+fn add(by_file: &mut BTreeMap<FileId, Vec<Diagnostic>>, findings: impl IntoIterator<Item = (FileId, Diagnostic)>) {
     for (id, diagnostic) in findings {
-        let list = by_file.entry(id).or_default();
-        match list.iter_mut().find(|d| same_finding(d, &diagnostic)) {
+        by_file.entry(id).or_default().push(diagnostic);
+    }
+}
+
+/// Sorts one file's findings by place and code, and keeps each finding once (the same finding
+/// reached twice: a policy file read by two resources, a `for_each`): the first one reached,
+/// with the notes of the others. Sorting brings a finding's copies together in the order they
+/// were reached, so this is linear after the sort where comparing each finding with
+/// every earlier one was quadratic (seconds for a file with tens of thousands of findings).
+fn sort_unique(list: &mut Vec<Diagnostic>) {
+    diagnostic::sort_by_place(list);
+    let place = |d: &Diagnostic| (d.span.start, d.span.end, d.code());
+    // The first `kept` are kept; of those, the findings at the place of the last start at
+    // `same_place`.
+    let (mut kept, mut same_place) = (0, 0);
+    for next in 0..list.len() {
+        if kept > 0 && place(&list[kept - 1]) != place(&list[next]) {
+            same_place = kept;
+        }
+        match (same_place..kept).find(|&earlier| list[earlier].message == list[next].message) {
             Some(earlier) => {
-                for note in diagnostic.notes {
-                    if !earlier.notes.contains(&note) {
-                        earlier.notes.push(note);
+                for note in std::mem::take(&mut list[next].notes) {
+                    if !list[earlier].notes.contains(&note) {
+                        list[earlier].notes.push(note);
                     }
                 }
             }
-            None => list.push(diagnostic),
+            None => {
+                list.swap(kept, next);
+                kept += 1;
+            }
         }
     }
-    for list in by_file.values_mut() {
-        list.sort_by_key(|d| (d.span.start, d.span.end, d.code()));
-    }
-    Ok(Linted { sources, results: by_file.into_iter().collect(), not_hosts })
+    list.truncate(kept);
 }
 
 const NOT_CHECKED_HELP: &str = "lint the module directory, or give the value with `--var`, so warden can resolve it";
@@ -300,7 +340,7 @@ fn merge(results: &mut Vec<(SourceFile, Vec<Diagnostic>)>, findings: Vec<(Source
                         known.push(diagnostic);
                     }
                 }
-                known.sort_by_key(|d| (d.span.start, d.span.end, d.code()));
+                diagnostic::sort_by_place(known);
             }
             None => results.push((file, diagnostics)),
         }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 
-use warden::server::{Cidr, Config, Limits, TenantSource, UiConfig, run};
+use tracing_subscriber::fmt::MakeWriter;
+use warden::server::{Cidr, Config, Limits, LogLine, REQUEST_TARGET, RequestLog, TenantSource, UiConfig, run};
 use warden::store::Schema;
 
 use super::service::StoreArgs;
@@ -89,6 +90,25 @@ fn listen_address(text: &str) -> Result<SocketAddr, String> {
     })
 }
 
+/// The log's lines to standard error, each request's line in a batch with others (see
+/// [`LogLine`]).
+struct LogLines;
+
+impl<'a> MakeWriter<'a> for LogLines {
+    type Writer = LogLine;
+
+    fn make_writer(&'a self) -> LogLine {
+        LogLine::Now
+    }
+
+    fn make_writer_for(&'a self, line: &tracing::Metadata<'_>) -> LogLine {
+        match line.target() == REQUEST_TARGET {
+            true => LogLine::Request,
+            false => LogLine::Now,
+        }
+    }
+}
+
 pub fn run_server(args: Args) -> Exit {
     let seconds = |value: f64, flag: &str| {
         (value.is_finite() && value >= 0.0)
@@ -117,11 +137,8 @@ pub fn run_server(args: Args) -> Exit {
             ));
         }
     }
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(color_for(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    let color = color_for(&std::io::stderr());
+    tracing_subscriber::fmt().with_writer(LogLines).with_ansi(color).with_target(false).init();
     let schema = if args.migrate { Schema::Migrate } else { Schema::Expect };
     let service = match args.store.open(schema) {
         Ok(service) => service,
@@ -142,6 +159,8 @@ pub fn run_server(args: Args) -> Exit {
         watch_every: (!watch.is_zero()).then_some(watch),
         limits: Limits { client_timeout, ..Limits::default() },
         ui,
+        // A terminal shows the lines as `tracing` colours them, and at once.
+        request_log: if color { RequestLog::Tracing } else { RequestLog::Stderr },
     };
     match run(service, config) {
         Ok(()) => Exit::Ok,

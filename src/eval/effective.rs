@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use super::value::{CompiledCondition, Context, Subject};
-use super::{Decision, Engine, Found, Request, RequestError, Truth, index, residual_line};
+use super::{Attributes, Decision, Engine, Request, RequestError, Truth, index, residual_line};
 use crate::catalog::GlobalType;
 use crate::iam::Principal;
 use crate::syntax::Effect;
@@ -65,14 +65,14 @@ impl Engine {
         let no_attributes = BTreeMap::new();
         let query = self.resolve(first, permission, environment, &no_attributes, time)?;
         let context = Context {
-            attributes: &Found::NONE,
-            environment: query.environment.map(|i| &self.tenant.environments[i].id),
+            attributes: &Attributes::none(),
+            environment: query.environment().map(|i| &self.tenant.environments[i].id),
             user_id: "",
             groups: &[],
             time,
         };
         let slot = &self.tables.slots[query.slot as usize];
-        let groups = GroupSummaries::new(self, slot, query.environment, &context);
+        let groups = GroupSummaries::new(self, slot, query.environment(), &context);
         let mut lines = Lines::new(self, &context);
         let mut grants = Vec::new();
         let mut open: Vec<(u32, u32, Effect)> = Vec::new();

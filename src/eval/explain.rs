@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::compile;
 use super::value::{Subject, Truth};
-use super::{CompiledStatement, Decision, Engine, Query, Residual, ResidualLimit, StatementRef};
+use super::{Attributes, CompiledStatement, Decision, Engine, Query, Residual, ResidualLimit, StatementRef};
 use crate::catalog::GlobalType;
 use crate::iam::{Level, Parameter};
 use crate::syntax::{Condition, Effect, condition_text};
@@ -181,7 +181,7 @@ impl Engine {
         let statements = self.statements_of(query);
         let permission = self.permission_of(query);
         let principal = self.tenant.email(query.principal).to_string();
-        let environment = query.environment.map(|i| self.tenant.environments[i].id.clone());
+        let environment = query.environment().map(|i| self.tenant.environments[i].id.clone());
         let place = environment.as_ref().map_or_else(|| "at account level".to_string(), |e| format!("in `{e}`"));
         let mut explanation = Explanation {
             principal: principal.clone(),
@@ -216,7 +216,8 @@ impl Engine {
             Decision::Conditional { residual } => {
                 explanation.decision = "conditional";
                 explanation.reason = "conditional";
-                let context = self.context(query);
+                let attributes = Attributes::of(query);
+                let context = self.context(query, &attributes);
                 let mut text_bytes = 0usize;
                 for remaining in residual {
                     let statement = statements.at(remaining.statement);
@@ -343,7 +344,8 @@ impl Engine {
     /// that met the most conditions first.
     fn near_misses(&self, query: &Query) -> Vec<NearMiss> {
         const SHOWN: usize = 3;
-        let context = self.context(query);
+        let attributes = Attributes::of(query);
+        let context = self.context(query, &attributes);
         let mut misses: Vec<NearMiss> = Vec::new();
         for (i, statement) in self.statements_of(query).iter().enumerate() {
             if statement.effect != Effect::Allow || !self.applies(&statement, query) {
@@ -373,9 +375,9 @@ impl Engine {
         let condition = &statement.conditions[condition];
         let key = &condition.source.key.text;
         let actual = match condition.subject {
-            Subject::Attribute(id) => query.attributes.get(id).map(ToString::to_string).unwrap_or_default(),
+            Subject::Attribute(id) => Attributes::of(query).get(id).map(ToString::to_string).unwrap_or_default(),
             Subject::Global(GlobalType::Environment) => {
-                query.environment.map(|i| format!("{:?}", self.tenant.environments[i].id)).unwrap_or_default()
+                query.environment().map(|i| format!("{:?}", self.tenant.environments[i].id)).unwrap_or_default()
             }
             Subject::Global(GlobalType::Groups) => format!("{:?}", self.membership(query.principal).ids),
             Subject::Global(GlobalType::WeekDay) => format!("{} (UTC)", query.time.format("%A")),
@@ -396,7 +398,7 @@ impl Engine {
                 .collect();
             return format!("`{principal}` is not in {}", groups.join(" or "));
         }
-        match (&self.tenant.bindings[statement.binding].level, query.environment) {
+        match (&self.tenant.bindings[statement.binding].level, query.environment()) {
             (Level::Environment(id), None) => {
                 format!("it is bound in environment `{id}` and the request is account-level")
             }

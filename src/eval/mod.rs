@@ -137,52 +137,110 @@ pub struct Query<'r> {
     pub(crate) principal: Principal,
     /// The permission's slot in the engine.
     pub(crate) slot: u32,
-    pub(crate) environment: Option<usize>,
-    /// The request's attributes that the permission accepts, with their key ids.
-    pub(crate) attributes: Found<'r>,
+    /// The environment's position; `None` at account level.
+    pub(crate) environment: Option<u32>,
+    /// The key id of each of the request's attributes, in the order of `asked`.
+    pub(crate) keys: KeyIds,
+    /// The values of the first few of them, in the same order: the rest are read from `asked`.
+    pub(crate) first: [Option<&'r AttrValue>; Query::FIRST],
     /// All of the request's attributes: known keys the permission does not accept are ignored
     /// (decisions D15).
     pub(crate) asked: &'r BTreeMap<String, AttrValue>,
     pub(crate) time: DateTime<Utc>,
 }
 
-/// A request's accepted attributes with their key ids, as a decision looks them up: most
-/// requests carry a few, kept in place; more spill onto the heap.
+impl Query<'_> {
+    /// The environment's position in the tenant; `None` at account level.
+    pub(crate) fn environment(&self) -> Option<usize> {
+        self.environment.map(|e| e as usize)
+    }
+
+    /// How many attribute values a query keeps at hand: as many as most requests carry, and few
+    /// enough that a query moves in registers rather than through a copy loop.
+    const FIRST: usize = 4;
+}
+
+// A query is returned and moved by value: past 128 bytes each move is a call to `memcpy`.
+const _: () = assert!(std::mem::size_of::<Query<'static>>() <= 128);
+
+/// The key ids of a request's attributes by their position in its map, [`KeyIds::IGNORED`]
+/// for a key the permission does not accept. Only ids, two bytes each, so that a query stays
+/// small. Most requests carry a few, kept in place; more spill onto the heap.
 #[derive(Debug, Clone)]
-pub(crate) struct Found<'r> {
-    inline: [(u16, &'r AttrValue); Found::INLINE],
-    len: usize,
-    spilled: Vec<(u16, &'r AttrValue)>,
+pub(crate) enum KeyIds {
+    Inline { ids: [u16; KeyIds::INLINE], len: u8 },
+    Spilled(Vec<u16>),
 }
 
-impl<'r> Found<'r> {
-    const INLINE: usize = 16;
-    /// No attributes at all.
-    pub const NONE: Found<'static> = Found { inline: [(0, &NO_VALUE); Found::INLINE], len: 0, spilled: Vec::new() };
+impl KeyIds {
+    /// More attributes than nine requests in ten carry.
+    const INLINE: usize = 12;
+    /// What a key the permission does not accept holds (key ids are far fewer).
+    const IGNORED: u16 = u16::MAX;
 
-    fn new() -> Found<'r> {
-        Found { inline: [(0, &NO_VALUE); Found::INLINE], len: 0, spilled: Vec::new() }
+    fn new() -> KeyIds {
+        KeyIds::Inline { ids: [KeyIds::IGNORED; KeyIds::INLINE], len: 0 }
     }
 
-    fn push(&mut self, key: u32, value: &'r AttrValue) {
-        // Key ids come from the catalog and the tenant's conditions: far fewer than 65,536.
-        let key = u16::try_from(key).expect("fewer than 65,536 condition keys");
-        match self.len < Found::INLINE {
-            true => self.inline[self.len] = (key, value),
-            false => self.spilled.push((key, value)),
+    /// The next attribute's key id, or `None` for a key the permission does not accept.
+    #[inline]
+    fn push(&mut self, key: Option<u32>) {
+        // Key ids come from the catalog and the tenant's conditions: far fewer than 65,535.
+        let id = key.map_or(KeyIds::IGNORED, |key| u16::try_from(key).expect("fewer than 65,535 condition keys"));
+        match self {
+            KeyIds::Inline { ids, len } if usize::from(*len) < KeyIds::INLINE => {
+                ids[usize::from(*len)] = id;
+                *len += 1;
+            }
+            KeyIds::Inline { ids, .. } => *self = KeyIds::Spilled(ids.iter().copied().chain([id]).collect()),
+            KeyIds::Spilled(spilled) => spilled.push(id),
         }
-        self.len += 1;
     }
 
-    /// The value of the attribute with this key id.
-    pub fn get(&self, key: u32) -> Option<&'r AttrValue> {
-        let inline = &self.inline[..self.len.min(Found::INLINE)];
-        inline.iter().chain(&self.spilled).find(|(id, _)| u32::from(*id) == key).map(|(_, value)| *value)
+    fn as_slice(&self) -> &[u16] {
+        match self {
+            KeyIds::Inline { ids, len } => &ids[..usize::from(*len)],
+            KeyIds::Spilled(ids) => ids,
+        }
+    }
+
+    /// The position of the attribute with this key id.
+    #[inline]
+    fn position(&self, key: u32) -> Option<usize> {
+        self.as_slice().iter().position(|&id| u32::from(id) == key)
     }
 }
 
-/// What an empty slot of [`Found`] holds.
-static NO_VALUE: AttrValue = AttrValue::Many(Vec::new());
+/// A query's attribute values by key id, as its conditions look them up: the key found among
+/// the query's ids, the value taken from the query's first few or else from the request's map
+/// at that position.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attributes<'q> {
+    keys: &'q KeyIds,
+    first: &'q [Option<&'q AttrValue>],
+    asked: &'q BTreeMap<String, AttrValue>,
+}
+
+impl<'q> Attributes<'q> {
+    /// No attributes at all.
+    pub fn none() -> Attributes<'q> {
+        static NO_ATTRIBUTES: BTreeMap<String, AttrValue> = BTreeMap::new();
+        Attributes { keys: &KeyIds::Inline { ids: [0; KeyIds::INLINE], len: 0 }, first: &[], asked: &NO_ATTRIBUTES }
+    }
+
+    pub(crate) fn of(query: &'q Query<'_>) -> Attributes<'q> {
+        Attributes { keys: &query.keys, first: &query.first, asked: query.asked }
+    }
+
+    /// The value of the attribute with this key id, if the permission accepts it.
+    pub fn get(&self, key: u32) -> Option<&'q AttrValue> {
+        let at = self.keys.position(key)?;
+        match self.first.get(at) {
+            Some(value) => *value,
+            None => self.asked.values().nth(at),
+        }
+    }
+}
 
 /// What a decision has found so far: the first DENY and the first ALLOW that hold (positions;
 /// `u32::MAX` for none), and whether a DENY or an ALLOW may hold.
@@ -388,7 +446,7 @@ impl Engine {
     /// Resolves a request (decisions D15, D16): unknown permissions, environments and attribute
     /// keys are errors with a did-you-mean; `global:` keys cannot come from a request. The query
     /// borrows the request's attributes.
-    #[inline]
+    #[inline(always)]
     pub fn query<'r>(&self, request: &'r Request) -> Result<Query<'r>, RequestError> {
         self.resolve(
             request.principal,
@@ -400,7 +458,10 @@ impl Engine {
     }
 
     /// [`Engine::query`] on a request's parts, borrowed from wherever the caller keeps them.
-    #[inline]
+    ///
+    /// Always inlined: a query is a few hundred bytes, made in the caller's frame rather than
+    /// copied out of this one (the errors are made out of line).
+    #[inline(always)]
     pub(crate) fn resolve<'r>(
         &self,
         principal: Principal,
@@ -413,38 +474,71 @@ impl Engine {
             return Err(RequestError::ForeignPrincipal);
         }
         let Some(&slot) = self.tables.slot_names.get(permission) else {
-            let suggestion = nearest(permission, self.tables.slot_names.keys().map(|name| &**name)).map(str::to_string);
-            return Err(RequestError::UnknownPermission { permission: permission.to_string(), suggestion });
+            return Err(self.unknown_permission(permission));
         };
         let environment = match environment {
             None => None,
             Some(id) => match self.tenant.environments.iter().position(|e| e.id == id) {
-                Some(position) => Some(position),
-                None => {
-                    let known = self.tenant.environments.iter().map(|e| (e.id.as_str(), e.name.as_str()));
-                    return Err(RequestError::unknown_environment(id, known));
-                }
+                // Environments are far fewer than 2³².
+                Some(position) => Some(position as u32),
+                None => return Err(self.unknown_environment(id)),
             },
         };
         let accepting = &self.tables.slots[slot as usize];
-        let mut found = Found::new();
-        for (key, value) in attributes {
+        let mut query = Query {
+            engine: self.stamp,
+            principal,
+            slot,
+            environment,
+            keys: KeyIds::new(),
+            first: [None; Query::FIRST],
+            asked: attributes,
+            time,
+        };
+        for (at, (key, value)) in attributes.iter().enumerate() {
             if key.starts_with("global:") {
                 return Err(RequestError::GlobalAttribute { key: key.clone() });
             }
             match self.tables.keys.get(key) {
-                Some(&id) if accepting.accepts(id) => found.push(id, value),
-                Some(_) => {}
-                None => return Err(RequestError::unknown_attribute(key, permission, &self.catalog)),
+                Some(&id) => query.keys.push(accepting.accepts(id).then_some(id)),
+                None => return Err(self.unknown_attribute(key, permission)),
+            }
+            if let Some(first) = query.first.get_mut(at) {
+                *first = Some(value);
             }
         }
-        Ok(Query { engine: self.stamp, principal, slot, environment, attributes: found, asked: attributes, time })
+        Ok(query)
     }
 
-    fn context<'q>(&'q self, query: &'q Query<'_>) -> value::Context<'q> {
+    /// A permission the engine does not know, with the nearest one it does.
+    #[cold]
+    #[inline(never)]
+    fn unknown_permission(&self, permission: &str) -> RequestError {
+        let suggestion = nearest(permission, self.tables.slot_names.keys().map(|name| &**name)).map(str::to_string);
+        RequestError::UnknownPermission { permission: permission.to_string(), suggestion }
+    }
+
+    /// An environment the tenant does not have, with the nearest one it has.
+    #[cold]
+    #[inline(never)]
+    fn unknown_environment(&self, id: &str) -> RequestError {
+        let known = self.tenant.environments.iter().map(|e| (e.id.as_str(), e.name.as_str()));
+        RequestError::unknown_environment(id, known)
+    }
+
+    /// An attribute key no permission accepts, with the nearest one the permission does.
+    #[cold]
+    #[inline(never)]
+    fn unknown_attribute(&self, key: &str, permission: &str) -> RequestError {
+        RequestError::unknown_attribute(key, permission, &self.catalog)
+    }
+
+    /// What the query's conditions read: its attributes (`Attributes::of(query)`), principal,
+    /// level and time.
+    fn context<'q>(&'q self, query: &'q Query<'_>, attributes: &'q Attributes<'q>) -> value::Context<'q> {
         value::Context {
-            attributes: &query.attributes,
-            environment: query.environment.map(|i| &self.tenant.environments[i].id),
+            attributes,
+            environment: query.environment().map(|i| &self.tenant.environments[i].id),
             user_id: self.tenant.id(query.principal),
             groups: &self.membership(query.principal).ids,
             time: query.time,
@@ -460,7 +554,7 @@ impl Engine {
 
     /// Whether a statement reaches the query's principal at the query's level (D16).
     fn applies(&self, statement: &CompiledStatement<'_>, query: &Query<'_>) -> bool {
-        reaches(statement, &self.membership(query.principal).groups, query.environment)
+        reaches(statement, &self.membership(query.principal).groups, query.environment())
     }
 
     /// The truth of a statement: all conditions True → True, any False → False, else Unknown.
@@ -489,24 +583,32 @@ impl Engine {
     pub fn evaluate(&self, query: &Query<'_>) -> Decision {
         self.assert_own(query);
         let slot = &self.tables.slots[query.slot as usize];
-        let level = query.environment.map_or(0, |e| e as u16 + 1);
+        let level = query.environment().map_or(0, |e| e as u16 + 1);
         let mut scan = Scan { level, denied: u32::MAX, allowed: u32::MAX, deny_unknown: false, allow_unknown: false };
         // Made when a statement with conditions is read: unconditional ones need none.
+        let attributes = Attributes::of(query);
         let mut context = None;
         // Few statements are read through in order, as a plain list; else the fewer of the
         // principal's groups and the groups the permission's statements reach, group by group.
         let membership = self.membership(query.principal);
         if !slot.few.is_empty() && slot.few.len() <= 8 * membership.groups.len() {
-            self.read(query, &mut scan, &mut context, &slot.few, Some(membership));
+            self.read(query, &attributes, &mut scan, &mut context, &slot.few, Some(membership));
         } else if slot.present.len() <= membership.groups.len() {
             for &(group, start, end) in &slot.present {
                 if membership.has(group as usize) {
-                    self.read(query, &mut scan, &mut context, &slot.reaches[start as usize..end as usize], None);
+                    self.read(
+                        query,
+                        &attributes,
+                        &mut scan,
+                        &mut context,
+                        &slot.reaches[start as usize..end as usize],
+                        None,
+                    );
                 }
             }
         } else {
             for &group in &membership.groups {
-                self.read(query, &mut scan, &mut context, slot.reaching(group), None);
+                self.read(query, &attributes, &mut scan, &mut context, slot.reaching(group), None);
             }
         }
         let Scan { denied, allowed, deny_unknown, allow_unknown, .. } = scan;
@@ -515,7 +617,7 @@ impl Engine {
             (_, allowed) if allowed != u32::MAX && !deny_unknown => Decision::Allow { statement: allowed as usize },
             (_, allowed) if allowed != u32::MAX || allow_unknown => {
                 let holding = (allowed != u32::MAX).then_some(allowed);
-                self.residual(query, &context.unwrap_or_else(|| self.context(query)), holding)
+                self.residual(query, &context.unwrap_or_else(|| self.context(query, &attributes)), holding)
             }
             _ => Decision::NoMatch,
         }
@@ -524,10 +626,11 @@ impl Engine {
     /// Reads statements in order into the scan: one group's, or (with the principal's groups
     /// to test each against) every statement of a permission. The first DENY that holds ends
     /// the reading, ALLOWs after one that holds are skipped.
-    #[inline]
+    #[inline(always)]
     fn read<'q>(
         &'q self,
         query: &'q Query<'_>,
+        attributes: &'q Attributes<'q>,
         scan: &mut Scan,
         context: &mut Option<value::Context<'q>>,
         reaches: &[index::Reach],
@@ -548,7 +651,7 @@ impl Engine {
             let truth = match reach.flags & index::Reach::UNCONDITIONAL != 0 {
                 true => Truth::True,
                 false => {
-                    let context = context.get_or_insert_with(|| self.context(query));
+                    let context = context.get_or_insert_with(|| self.context(query, attributes));
                     Engine::truth(&self.tables.compiled[reach.compiled as usize], context)
                 }
             };
@@ -578,12 +681,12 @@ impl Engine {
         let judged = |reach: &index::Reach| {
             holding.is_none() || reach.flags & index::Reach::DENY != 0 || holding == Some(reach.position)
         };
-        for reach in self.reaching(slot, query.principal, Some(query.environment), judged) {
+        let mut remaining = |reach: &index::Reach| {
             let statement = &self.tables.compiled[reach.compiled as usize];
             if holding == Some(reach.position) {
                 let kept = Remaining { statement: reach.position as usize, conditions: Vec::new() };
                 found.push((kept, Effect::Allow));
-                continue;
+                return;
             }
             let mut conditions = Vec::new();
             let mut possible = true;
@@ -596,6 +699,22 @@ impl Engine {
             }
             if possible {
                 found.push((Remaining { statement: reach.position as usize, conditions }, statement.effect));
+            }
+        };
+        if slot.few.is_empty() {
+            self.reaching(slot, query.principal, Some(query.environment()), judged).iter().for_each(remaining);
+        } else {
+            // Already in the permission's order, a statement's reaches side by side: no list to
+            // collect and sort.
+            let membership = self.membership(query.principal);
+            let level = query.environment().map_or(0, |e| e as u16 + 1);
+            let mut last = None;
+            for reach in &slot.few {
+                let reaches = (reach.level == 0 || reach.level == level) && membership.has(reach.group as usize);
+                if reaches && judged(reach) && last != Some(reach.position) {
+                    last = Some(reach.position);
+                    remaining(reach);
+                }
             }
         }
         let unconditional = found.iter().any(|(r, effect)| *effect == Effect::Allow && r.conditions.is_empty());
@@ -738,6 +857,36 @@ mod tests {
         let tenant = loaded.tenant.unwrap_or_else(|| panic!("{:?}", loaded.findings[0].diagnostics[0]));
         let alice = tenant.find_user("alice@acme.example").unwrap();
         (Engine::new(tenant, Catalog::builtin()), alice)
+    }
+
+    #[test]
+    fn every_attribute_of_a_request_is_read_however_many_it_carries() {
+        // storage:bizevents:read accepts 13 keys: a request carrying them all has values past the
+        // few a query keeps at hand and key ids past those it keeps in place.
+        let permission = Catalog::builtin().permission("storage:bizevents:read").unwrap();
+        let keys: Vec<&String> = permission.keys.keys().collect();
+        assert_eq!(keys.len(), 13);
+        let testable: Vec<&String> = permission
+            .keys
+            .iter()
+            .filter(|(_, ops)| ops.contains(crate::syntax::Operator::Eq))
+            .map(|(k, _)| k)
+            .collect();
+        assert!(testable.len() > KeyIds::INLINE, "keys past the inline ids are tested");
+        let statements: Vec<String> =
+            testable.iter().map(|key| format!("ALLOW storage:bizevents:read WHERE {key} = \"x\";\n")).collect();
+        let (engine, alice) = alice_bound_to(&statements);
+        let decide = |holding: Option<&String>| {
+            let mut request = Request::new(alice, "storage:bizevents:read");
+            for key in &keys {
+                request.attribute(key.as_str(), if Some(*key) == holding { "x" } else { "y" });
+            }
+            engine.evaluate(&engine.query(&request).unwrap())
+        };
+        assert_eq!(decide(None), Decision::NoMatch);
+        for (i, key) in testable.iter().enumerate() {
+            assert_eq!(decide(Some(key)), Decision::Allow { statement: i }, "{key}");
+        }
     }
 
     #[test]

@@ -209,8 +209,19 @@ impl Found {
                 (file, at..at)
             }
         };
-        let mut moved = Diagnostic { span, labels: Vec::new(), fix: None, ..diagnostic.clone() };
-        for label in &diagnostic.labels {
+        // The labels and the fix are placed on the host below, not cloned to be dropped.
+        let Diagnostic { rule, message, span: _, labels, help, fix: _, resource, notes } = diagnostic;
+        let mut moved = Diagnostic {
+            rule,
+            message: message.clone(),
+            span,
+            labels: Vec::with_capacity(labels.len()),
+            help: help.clone(),
+            fix: None,
+            resource: resource.clone(),
+            notes: notes.clone(),
+        };
+        for label in labels {
             if self.shadowed(&label.span) {
                 continue;
             }

@@ -13,7 +13,7 @@ use std::num::NonZero;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -105,8 +105,8 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 /// read (a cached token, or no token at all), else where blocking is allowed, so that a flood
 /// of unknown tokens cannot stall the workers.
 async fn authenticate(service: &Arc<TokenService>, credentials: &Credentials) -> Result<Caller, TokenError> {
-    if service.answers_from_memory(credentials.header()) {
-        return service.caller(credentials.header());
+    if let Some(caller) = service.cached_caller(credentials.header()) {
+        return caller;
     }
     let (service, header) = (Arc::clone(service), credentials.header().to_string());
     blocking(move || service.caller(&header)).await
@@ -255,18 +255,21 @@ pub async fn forward_auth(State(state): State<Arc<super::State>>, uri: Uri, head
 
 /// The permission (required) and environment to check: from the query, else the headers.
 fn asked(uri: &Uri, headers: &HeaderMap) -> Result<(String, Option<String>), String> {
-    let Query(query): Query<Vec<(String, String)>> = Query::try_from_uri(uri).map_err(|r| r.body_text())?;
-    let from_query = |name: &str| {
-        let mut values = query.iter().filter(|(key, _)| key == name).map(|(_, value)| value.clone());
-        let first = values.next();
-        match values.next() {
-            None => Ok(first),
-            Some(_) => Err(format!("`{name}` is in the query more than once; the gateway sets it once")),
-        }
-    };
+    // One pass over the query; only the values asked for are copied.
+    const ASKED: [&str; 2] = ["permission", "environment"];
+    let mut found: [(Option<String>, bool); 2] = Default::default();
+    for (key, value) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        let Some(at) = ASKED.iter().position(|name| *name == key) else { continue };
+        let (value_of, repeated) = &mut found[at];
+        *repeated |= value_of.replace(value.into_owned()).is_some();
+    }
+    if let Some(at) = found.iter().position(|(_, repeated)| *repeated) {
+        return Err(format!("`{}` is in the query more than once; the gateway sets it once", ASKED[at]));
+    }
+    let [(permission, _), (environment, _)] = found;
     let from_header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let permission = from_query("permission")?.or_else(|| from_header("x-warden-permission"));
-    let environment = from_query("environment")?.or_else(|| from_header("x-warden-environment"));
+    let permission = permission.or_else(|| from_header("x-warden-permission"));
+    let environment = environment.or_else(|| from_header("x-warden-environment"));
     let Some(permission) = permission.filter(|p| !p.trim().is_empty()) else {
         return Err(
             "no permission to check: set `?permission=` in the gateway's auth URL or send `X-Warden-Permission`".into(),

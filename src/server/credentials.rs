@@ -26,7 +26,11 @@ impl Credentials {
             return Err(ApiError::bad_request(reason, message).challenged(HeaderValue::from_static(challenge(reason))));
         }
         // A header that is not text is no token either: it is refused as one.
-        Ok(Credentials(first.map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()).unwrap_or_default()))
+        let text = |value: &HeaderValue| match value.to_str() {
+            Ok(text) => text.to_string(),
+            Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        };
+        Ok(Credentials(first.map(text).unwrap_or_default()))
     }
 
     /// The header's value, for the check.

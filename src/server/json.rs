@@ -18,7 +18,9 @@ use crate::diagnostic::{did_you_mean_clause, nearest_expected_field};
 
 /// A JSON answer.
 pub fn reply(status: StatusCode, value: &impl Serialize) -> Response {
-    let body = serde_json::to_vec(value).expect("the service's answers always serialize");
+    // Most answers fit: one allocation, no growing.
+    let mut body = Vec::with_capacity(256);
+    serde_json::to_writer(&mut body, value).expect("the service's answers always serialize");
     let mut response = (status, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response

@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::token::TokenService;
+pub use log::{LogLine, REQUEST_TARGET, RequestLog};
 pub use reload::TenantSource;
 pub use ui::{Cidr, UiConfig};
 
@@ -68,6 +69,8 @@ pub struct Config {
     pub limits: Limits,
     /// The token pages under `/ui/`; `None`: off.
     pub ui: Option<UiConfig>,
+    /// Where the request log lines go.
+    pub request_log: RequestLog,
 }
 
 /// What every handler shares.
@@ -77,6 +80,7 @@ pub(crate) struct State {
     tenant: TenantSource,
     tenant_status: Mutex<reload::TenantStatus>,
     limits: Limits,
+    request_log: RequestLog,
     costly: check::CostlyDecisions,
     unknown_names: check::UnknownNames,
     ui: Option<ui::Pages>,
@@ -106,12 +110,14 @@ fn router(state: Arc<State>) -> Router {
 }
 
 /// Serves until SIGTERM or SIGINT on a runtime of its own; prints `listening on http://ADDR` to
-/// the log once the socket is bound (port 0 picks a free one).
+/// the log once the socket is bound (port 0 picks a free one). Request log lines written
+/// through [`LogLine::Request`] are flushed before it returns.
 ///
 /// The process ignores SIGPIPE from here on: a client that hangs up before reading its answers
 /// makes the next write fail with EPIPE, which ends that connection, never the process.
 pub fn run(service: TokenService, config: Config) -> std::io::Result<()> {
     ignore_broken_pipes();
+    let _flusher = log::Flusher::start();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(service, config))
 }
 
@@ -142,6 +148,7 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
         tenant: config.tenant,
         tenant_status: Mutex::default(),
         limits: config.limits,
+        request_log: config.request_log,
         costly: check::CostlyDecisions::new(),
         unknown_names: check::UnknownNames::default(),
         ui,
@@ -159,6 +166,7 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
 
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
+        .writev(false)
         .header_read_timeout(state.limits.client_timeout)
         .max_header_size(state.limits.header_bytes);
     let graceful = GracefulShutdown::new();
@@ -176,11 +184,13 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                // The peer's address rides along with each request (the token pages trust only
-                // their gateway's).
-                let app = app.clone();
+                // The peer's address rides along with each request when the token pages are on
+                // (they trust only their gateway's); nothing else asks for it.
+                let (app, pages) = (app.clone(), state.ui.is_some());
                 let with_peer = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(peer));
+                    if pages {
+                        request.extensions_mut().insert(ConnectInfo(peer));
+                    }
                     app.call(request)
                 });
                 let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), with_peer));

@@ -211,7 +211,8 @@ impl StringLit {
 
 /// Turns escaped text into the value it stands for outside `MATCH`: `\\` → `\`; `\*` stays.
 pub fn unescape(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains("\\\\") {
+    // A byte search finds most texts free of any backslash faster than a search for two.
+    if !text.contains('\\') || !text.contains("\\\\") {
         return std::borrow::Cow::Borrowed(text);
     }
     std::borrow::Cow::Owned(text.replace("\\\\", "\\"))

@@ -543,7 +543,7 @@ impl<'a> Parser<'a> {
         let body_start = span.start + open;
         let body = &raw[open..raw.len() - close];
         // Most values are plain text: no escape, no placeholder.
-        if !body.contains(['\\', '$']) {
+        if !body.bytes().any(|byte| matches!(byte, b'\\' | b'$')) {
             return Ok(StringLit { segments: vec![Segment::Text(body.to_string())], span });
         }
         let mut segments = Vec::new();

@@ -76,7 +76,7 @@ pub(super) struct TokenCache {
 
 impl TokenCache {
     /// The cached record while it is younger than `bound`: `Some(None)` for a deleted token.
-    pub fn fresh(&self, id: &TokenId, now: DateTime<Utc>, bound: Duration) -> Option<Option<Arc<TokenRecord>>> {
+    pub fn fresh(&self, id: &str, now: DateTime<Utc>, bound: Duration) -> Option<Option<Arc<TokenRecord>>> {
         let tokens = self.tokens.read().expect("the token cache lock is never poisoned");
         let cached = tokens.get(id).filter(|c| now - c.fetched_at <= bound)?;
         Some((!cached.deleted).then(|| Arc::clone(&cached.record)))
@@ -86,7 +86,7 @@ impl TokenCache {
     /// `None` for unknown and deleted tokens.
     pub fn get_or_fetch(
         &self,
-        id: &TokenId,
+        id: &str,
         now: DateTime<Utc>,
         bound: Duration,
         fetch: impl FnOnce() -> Result<Option<(TokenRecord, bool)>, StoreError>,
@@ -100,7 +100,8 @@ impl TokenCache {
         let record = Arc::new(record);
         let mut tokens = self.tokens.write().expect("the token cache lock is never poisoned");
         if self.forgotten.load(Ordering::Acquire) == generation {
-            tokens.insert(id.clone(), CachedToken { record: Arc::clone(&record), deleted, fetched_at: now });
+            tokens
+                .insert(TokenId(id.to_string()), CachedToken { record: Arc::clone(&record), deleted, fetched_at: now });
         }
         Ok((!deleted).then_some(record))
     }

@@ -12,8 +12,8 @@ use super::error::TokenError;
 use super::reason::CheckReason;
 use super::record::{Status, TokenRecord};
 use super::service::TokenService;
-use super::string::{TokenId, parse};
-use crate::eval::{AttrValue, Decision, Explanation, Request, Residual, ResidualLimit};
+use super::string::{TokenDigest, TokenId, verified_id};
+use crate::eval::{AttrValue, Decision, Engine, Explanation, Residual, ResidualLimit};
 use crate::iam::Principal;
 
 /// What is asked of a token.
@@ -92,8 +92,21 @@ pub enum Caller {
 /// The token of an `Authorization: Bearer <token>` header value; `None` when the header offers no
 /// bearer token at all. The scheme is case-insensitive (RFC 6750 follows RFC 7235).
 pub fn bearer(header: &str) -> Option<&str> {
-    let (scheme, token) = header.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    let header = header.trim();
+    let scheme = header.get(..BEARER.len())?;
+    let token = header[BEARER.len()..].strip_prefix(' ')?;
+    scheme.eq_ignore_ascii_case(BEARER).then(|| token.trim())
+}
+
+const BEARER: &str = "bearer";
+
+/// Where the check may look for a token's record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// In the cache only: a record that is not there (or stale) is no answer yet.
+    Memory,
+    /// In the cache, else in the store.
+    Store,
 }
 
 impl TokenService {
@@ -101,8 +114,14 @@ impl TokenService {
     /// cannot be evaluated (an unknown attribute key, a `global:` attribute): a bad call, not a
     /// denial.
     pub fn check(&self, authorization: &str, request: &CheckRequest) -> Result<Outcome, TokenError> {
-        match self.caller(authorization)? {
-            Caller::Token { owner, token } => self.check_caller(owner, &token, request),
+        // One reading of the clock and of the compiled tenant serves the whole check.
+        let now = self.clock.now();
+        let engine = self.engine_at(now);
+        match self
+            .identify(authorization, &engine, now, Lookup::Store)
+            .expect("the store answers what memory does not")?
+        {
+            Caller::Token { owner, token } => self.decide(&engine, now, owner, &token, request),
             Caller::Refused(outcome) => Ok(outcome),
         }
     }
@@ -115,7 +134,17 @@ impl TokenService {
         request: &CheckRequest,
     ) -> Result<Outcome, TokenError> {
         let now = self.clock.now();
-        let engine = self.engine();
+        self.decide(&self.engine_at(now), now, owner, record, request)
+    }
+
+    fn decide(
+        &self,
+        engine: &Engine,
+        now: DateTime<Utc>,
+        owner: Principal,
+        record: &TokenRecord,
+        request: &CheckRequest,
+    ) -> Result<Outcome, TokenError> {
         let tenant = engine.tenant();
         // The tenant may have been reloaded since the caller was found: find the owner again.
         let owner = match tenant.owns(owner) {
@@ -127,10 +156,9 @@ impl TokenService {
         };
         // An unknown permission, environment or attribute key is a mistake to name (D34), not a
         // denial: the request is resolved before the token's resource and scopes are judged.
-        let mut query = Request::new(owner, request.permission.clone()).at(now);
-        query.environment = request.environment.clone();
-        query.attributes = request.attributes.clone();
-        let query = engine.query(&query)?;
+        // The query borrows the request's parts.
+        let query =
+            engine.resolve(owner, &request.permission, request.environment.as_deref(), &request.attributes, now)?;
         let in_resource = match &request.environment {
             Some(environment) => record.environments.is_empty() || record.environments.contains(environment),
             // D22: a token narrowed to environments is no good for an account-level request.
@@ -172,50 +200,67 @@ impl TokenService {
     /// itself): what the HTTP API acts for.
     pub fn caller(&self, authorization: &str) -> Result<Caller, TokenError> {
         let now = self.clock.now();
-        let Some((id, digest)) = bearer(authorization).and_then(|token| parse(token).ok()) else {
-            return Ok(Caller::Refused(Outcome::refused(CheckReason::InvalidToken, None)));
+        self.identify(authorization, &self.engine_at(now), now, Lookup::Store)
+            .expect("the store answers what memory does not")
+    }
+
+    /// [`TokenService::caller`] when it needs no database read: the header offers no token of
+    /// the right shape, or the token's record is cached and fresh; `None` otherwise. A server
+    /// answers these on its async workers and sends the others where blocking is allowed.
+    pub fn cached_caller(&self, authorization: &str) -> Option<Result<Caller, TokenError>> {
+        let now = self.clock.now();
+        self.identify(authorization, &self.engine_at(now), now, Lookup::Memory)
+    }
+
+    /// Steps 1–5 against `engine` at `now`; `None` only for [`Lookup::Memory`] when the record
+    /// is not in memory.
+    fn identify(
+        &self,
+        authorization: &str,
+        engine: &Engine,
+        now: DateTime<Utc>,
+        lookup: Lookup,
+    ) -> Option<Result<Caller, TokenError>> {
+        let invalid = || Some(Ok(Caller::Refused(Outcome::refused(CheckReason::InvalidToken, None))));
+        let Some((token, id)) = bearer(authorization).and_then(|token| Some((token, verified_id(token).ok()?))) else {
+            return invalid();
         };
-        let Some(record) = self.record(&id, now)? else {
-            return Ok(Caller::Refused(Outcome::refused(CheckReason::InvalidToken, None)));
+        let bound = self.settings.propagation;
+        let found = match lookup {
+            Lookup::Memory => self.tokens.fresh(id, now, bound).map(Ok),
+            Lookup::Store => {
+                Some(self.tokens.get_or_fetch(id, now, bound, || self.store.get(&TokenId(id.to_string()))))
+            }
+        }?;
+        let record = match found {
+            Ok(Some(record)) => record,
+            Ok(None) => return invalid(),
+            Err(error) => return Some(Err(error.into())),
         };
-        if !record.digest.matches(&digest) {
-            return Ok(Caller::Refused(Outcome::refused(CheckReason::InvalidToken, None)));
+        // The digest of what was presented, compared in constant time with the stored one.
+        if !record.digest.matches(&TokenDigest::of(token)) {
+            return invalid();
         }
-        let refused = |reason| Ok(Caller::Refused(Outcome::refused(reason, Some(&record))));
+        let refused = |reason| Some(Ok(Caller::Refused(Outcome::refused(reason, Some(&record)))));
         if record.is_expired(now) {
             return refused(CheckReason::TokenExpired);
         }
         if record.status == Status::Disabled {
             return refused(CheckReason::TokenDisabled);
         }
-        let engine = self.engine();
         let tenant = engine.tenant();
         if record.account != tenant.account.id {
             return refused(CheckReason::WrongResource);
         }
         match record.owner.principal(tenant) {
-            Some(owner) => Ok(Caller::Token { owner, token: record }),
+            Some(owner) => Some(Ok(Caller::Token { owner, token: record })),
             // An owner who left the tenant has no policies: nothing is allowed.
             None => refused(CheckReason::PolicyDenied),
         }
     }
 
-    /// Whether checking this header needs no database read: it is no token at all, or its
-    /// record is cached and fresh. A server answers these on its async workers and sends the
-    /// others where blocking is allowed.
-    pub fn answers_from_memory(&self, authorization: &str) -> bool {
-        let Some((id, _)) = bearer(authorization).and_then(|token| parse(token).ok()) else { return true };
-        self.tokens.fresh(&id, self.clock.now(), self.settings.propagation).is_some()
-    }
-
     /// Records a use of a token other than an allowed check (a call of the HTTP API it made).
     pub fn record_use(&self, id: &TokenId) {
         self.last_used.record(id, self.clock.now());
-    }
-
-    /// The token's record, from the cache while it is fresh; `None` for unknown and deleted
-    /// tokens.
-    fn record(&self, id: &TokenId, now: DateTime<Utc>) -> Result<Option<Arc<TokenRecord>>, TokenError> {
-        Ok(self.tokens.get_or_fetch(id, now, self.settings.propagation, || self.store.get(id))?)
     }
 }

@@ -162,7 +162,12 @@ impl TokenService {
 
     /// The compiled tenant, read again when older than the propagation bound.
     pub fn engine(&self) -> Arc<Engine> {
-        self.engine.get(self.clock.now(), self.settings.propagation)
+        self.engine_at(self.clock.now())
+    }
+
+    /// The compiled tenant as of `now`, for a caller that has read the clock already.
+    pub(super) fn engine_at(&self, now: DateTime<Utc>) -> Arc<Engine> {
+        self.engine.get(now, self.settings.propagation)
     }
 
     /// The account's switch, from memory within the propagation bound (D26: `None` before it

@@ -13,7 +13,7 @@ use super::glob::{Glob, LanguageId, Languages};
 use super::time::{Moment, moments};
 use crate::catalog::GlobalType;
 use crate::eval::value::{CompiledCondition, Context, Pattern, Subject, Value};
-use crate::eval::{CompiledStatement, Engine, Found, Truth, reaches};
+use crate::eval::{Attributes, CompiledStatement, Engine, Truth, reaches};
 use crate::iam::Principal;
 use crate::syntax::{Effect, Operator, condition_text};
 
@@ -117,7 +117,7 @@ impl<'s, 'e> Builder<'s, 'e> {
         let engine = view.engine;
         let membership = engine.membership(view.principal);
         let context = Context {
-            attributes: &Found::NONE,
+            attributes: &Attributes::none(),
             environment: view.environment.map(|i| &engine.tenant().environments[i].id),
             user_id: engine.tenant().id(view.principal),
             groups: &membership.ids,
