@@ -243,12 +243,13 @@ fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], flags: &[u16]
         let level = levels[binding.binding as usize].map_or(0, |e| e as u16 + 1);
         let copies = &units[binding.unit as usize].copies[binding.start as usize..binding.end as usize];
         for &group in &tenant.bindings[binding.binding as usize].groups {
-            for (k, copy) in copies.iter().enumerate() {
+            // The binding's copies are one run of the group's reaches.
+            let at = next[group] as usize;
+            next[group] += copies.len() as u32;
+            for ((k, copy), reach) in copies.iter().enumerate().zip(&mut reaches[at..at + copies.len()]) {
                 let flags = flags[copy.compiled as usize];
                 let position = binding.base + k as u32;
-                let reach = Reach { position, compiled: copy.compiled, group: group as u32, level, flags };
-                reaches[next[group] as usize] = reach;
-                next[group] += 1;
+                *reach = Reach { position, compiled: copy.compiled, group: group as u32, level, flags };
             }
         }
     }
@@ -387,20 +388,18 @@ impl<'t> Compiler<'t> {
         let mut copies = Vec::new();
         for permission in &statement.permissions {
             let slot = self.slot(&permission.text);
-            let (own, not_applicable): (Vec<usize>, Vec<usize>) =
-                (0..written.len()).partition(|&c| self.catalog.restricts(&permission.text, &written[c].key.text));
-            let own: Vec<Arc<CompiledCondition>> = own
-                .into_iter()
-                .map(|c| match &made[c] {
-                    Some(condition) => Arc::clone(condition),
-                    None => {
-                        let condition = self.statement_condition(policy, index, c, filled(c));
-                        Arc::clone(made[c].insert(condition))
-                    }
-                })
-                .collect();
-            let not_applicable: Vec<Condition> =
-                not_applicable.into_iter().map(|c| filled(c).unwrap_or_else(|| written[c].clone())).collect();
+            let mut own: Vec<Arc<CompiledCondition>> = Vec::with_capacity(written.len());
+            let mut not_applicable: Vec<Condition> = Vec::new();
+            for (c, condition) in written.iter().enumerate() {
+                if !self.catalog.restricts(&permission.text, &condition.key.text) {
+                    not_applicable.push(filled(c).unwrap_or_else(|| condition.clone()));
+                } else if let Some(compiled) = &made[c] {
+                    own.push(Arc::clone(compiled));
+                } else {
+                    let compiled = self.statement_condition(policy, index, c, filled(c));
+                    own.push(Arc::clone(made[c].insert(compiled)));
+                }
+            }
             for (conditions, boundary) in self.bounded(own, &permission.text, through) {
                 let compiled = self.compiled.len() as u32;
                 self.compiled.push(Compiled {
@@ -657,7 +656,15 @@ fn compile_condition(
             _ if condition.operator == Operator::Match => {
                 Value::Pattern(super::value::Pattern::compile(&value.display_value()))
             }
-            _ => Value::Text(crate::syntax::unescape(&value.display_value()).into_owned()),
+            _ => {
+                // The text itself when it has nothing to unescape, rather than a copy of it.
+                let text = value.display_value();
+                let unescaped = match crate::syntax::unescape(&text) {
+                    std::borrow::Cow::Owned(unescaped) => Some(unescaped),
+                    std::borrow::Cow::Borrowed(_) => None,
+                };
+                Value::Text(unescaped.unwrap_or(text))
+            }
         })
         .collect();
     CompiledCondition { subject, operator: condition.operator, values, boundary, source: condition }
