@@ -21,10 +21,8 @@
 //! `large: memory …`. It counts only then: what is timed runs on the system allocator, with
 //! one flag read per allocation. Run: `cargo bench --bench large`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -33,48 +31,16 @@ use warden::catalog::Catalog;
 use warden::eval::{AttrValue, Decision, Engine, Request};
 use warden::iam::{Principal, load};
 
+#[path = "support/counting.rs"]
+mod counting;
 #[path = "support/large.rs"]
 mod large;
 #[path = "../tests/support/reference.rs"]
 #[allow(dead_code)]
 mod reference;
 
-/// The system allocator, counting the bytes in use while [`COUNTING`] is set: only while the
-/// memory is measured, so the timed loads do not share one counter between their threads.
-struct Counting;
-
-static IN_USE: AtomicIsize = AtomicIsize::new(0);
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-fn count(bytes: isize) {
-    if COUNTING.load(Ordering::Relaxed) {
-        IN_USE.fetch_add(bytes, Ordering::Relaxed);
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn mib(bytes: isize) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// 1,000 requests: a user, a permission some statement names (popular ones more often), in
 /// `prod` or at account level, with some of the keys the permission accepts.
@@ -155,8 +121,8 @@ fn percentiles(times: &[Duration]) -> [(&'static str, usize); 2] {
 fn bench(c: &mut Criterion) {
     let catalog = Catalog::builtin();
     let files = large::tenant();
-    COUNTING.store(true, Ordering::Relaxed);
-    let before = IN_USE.load(Ordering::Relaxed);
+    counting::start();
+    let before = counting::in_use();
     let loaded = load(&files, catalog);
     let first_error = loaded.findings.iter().flat_map(|f| f.diagnostics.iter().map(move |d| (&f.file.name, d)));
     let first_error =
@@ -165,15 +131,16 @@ fn bench(c: &mut Criterion) {
     let warnings: usize = loaded.findings.iter().map(|f| f.diagnostics.len()).sum();
     println!("large: {warnings} warnings on loading");
     let tenant = loaded.tenant.expect("the largest account loads");
-    let with_tenant = IN_USE.load(Ordering::Relaxed);
+    let with_tenant = counting::in_use();
     let engine = Engine::new(tenant, catalog);
-    let after = IN_USE.load(Ordering::Relaxed);
-    COUNTING.store(false, Ordering::Relaxed);
+    let (after, peak) = (counting::in_use(), counting::peak());
+    counting::stop();
     println!(
-        "large: memory {:.1} MiB (the loaded tenant {:.1} MiB, the engine's own tables {:.1} MiB)",
-        mib(after - before),
-        mib(with_tenant - before),
-        mib(after - with_tenant)
+        "large: memory {:.1} MiB (the loaded tenant {:.1} MiB, the engine's own tables {:.1} MiB), {:.1} MiB at the peak",
+        counting::mib(after - before),
+        counting::mib(with_tenant - before),
+        counting::mib(after - with_tenant),
+        counting::mib(peak - before)
     );
 
     let requests = requests(&engine);

@@ -15,7 +15,9 @@
 //!   compiles tenant N from texts already in memory.
 //!
 //! Every decision, warden's and the floors', is checked against `expected` before anything is
-//! timed. Run: `cargo bench --bench workload`; one group: `cargo bench --bench workload --
+//! timed. Before that, a counting allocator measures the memory that loading tenant N leaves held
+//! (the engine, the tenant in it) and its peak on the way, printed as `load/N: memory …`; it counts
+//! only then. Run: `cargo bench --bench workload`; one group: `cargo bench --bench workload --
 //! decide/1000`.
 
 use std::hint::black_box;
@@ -28,6 +30,12 @@ use warden::iam::{TenantFiles, load};
 mod support;
 
 use support::{compile, workload_dir};
+
+#[path = "support/counting.rs"]
+mod counting;
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 #[path = "support/requests.rs"]
 mod requests;
@@ -48,7 +56,7 @@ fn workload(c: &mut Criterion) {
     }
     for n in [10, 100, 1000, 10000] {
         let files = TenantFiles::read(&dir.join(format!("tenant-{n}"))).expect("the tenant reads");
-        let engine = compile(&files);
+        let engine = measured(&files, n);
         let lines: Vec<Line> = requests::read(&dir, n);
         // Native requests are built before timing, as the peers' were.
         let requests: Vec<Request> = lines.iter().map(|line| line.request(&engine)).collect();
@@ -141,6 +149,27 @@ fn workload(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| black_box(compile(black_box(&files)))));
         group.finish();
     }
+}
+
+/// Loads tenant N as `compile` does, printing the bytes that the engine holds and the most in use
+/// at once on the way (the findings, which the load returns beside the tenant, are freed first).
+fn measured(files: &TenantFiles, n: usize) -> Engine {
+    let catalog = Catalog::builtin();
+    counting::start();
+    let before = counting::in_use();
+    let tenant = load(files, catalog).tenant.expect("the workload tenants load");
+    let with_tenant = counting::in_use();
+    let engine = Engine::new(tenant, catalog);
+    let (after, peak) = (counting::in_use(), counting::peak());
+    counting::stop();
+    println!(
+        "load/{n}: memory {:.2} MiB held (the tenant {:.2} MiB, the engine's own tables {:.2} MiB), {:.2} MiB at the peak",
+        counting::mib(after - before),
+        counting::mib(with_tenant - before),
+        counting::mib(after - with_tenant),
+        counting::mib(peak - before)
+    );
+    engine
 }
 
 criterion_group!(benches, workload);

@@ -49,7 +49,12 @@ fn known_codes() -> &'static HashSet<&'static str> {
 
 /// Parses and checks one file.
 pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
-    let parsed = syntax::parse(&file.text, kind);
+    lint_sharing(file, kind, catalog, &mut syntax::Names::default())
+}
+
+/// [`lint`], the parse sharing names with the files linted before ([`syntax::parse_sharing`]).
+pub fn lint_sharing(file: &SourceFile, kind: Kind, catalog: &Catalog, names: &mut syntax::Names) -> Linted {
+    let parsed = syntax::parse_sharing(&file.text, kind, names);
     let document = parsed.document;
     let mut diagnostics = parsed.diagnostics;
     match kind {

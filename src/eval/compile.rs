@@ -124,7 +124,9 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         };
         bound_units.push(unit);
     }
-    let Compiler { mut slots, slot_names, compiled, units, boundaries, keys, .. } = compiler;
+    let Compiler { mut slots, slot_names, mut compiled, units, boundaries, keys, .. } = compiler;
+    // The engine keeps them as long as it lives: not the room that growing them left.
+    compiled.shrink_to_fit();
     let levels: Vec<Option<usize>> = tenant
         .bindings
         .iter()

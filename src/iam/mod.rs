@@ -157,7 +157,7 @@ pub struct Policy {
     pub name: String,
     /// Its text.
     pub file: SourceFile,
-    /// Its syntax tree.
+    /// Its syntax tree (without [`Document::keywords`], which only the lints read).
     pub document: Document,
 }
 
@@ -254,8 +254,8 @@ pub struct Binding {
     pub parameters: BTreeMap<String, Parameter>,
     /// Names in [`Tenant::boundaries`]; the grant is the union over them (semantics.md §4.3).
     pub boundaries: Vec<String>,
-    /// The tenant file the binding is written in.
-    pub file: String,
+    /// The tenant file the binding is written in (its name, shared by the file's bindings).
+    pub file: std::sync::Arc<str>,
     /// The line of its `policy` there.
     pub line: usize,
 }

@@ -8,5 +8,5 @@ mod parser;
 mod printer;
 
 pub use ast::*;
-pub use parser::{MAX_BOUNDARY_CONDITIONS, MAX_STATEMENTS, Parsed, parse};
+pub use parser::{MAX_BOUNDARY_CONDITIONS, MAX_STATEMENTS, Names, Parsed, parse, parse_sharing};
 pub use printer::{condition as condition_text, format};

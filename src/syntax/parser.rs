@@ -30,11 +30,23 @@ impl Parsed {
 
 /// Parses a policy or a boundary text. Never fails and never panics: problems are diagnostics.
 pub fn parse(text: &str, kind: Kind) -> Parsed {
+    parse_sharing(text, kind, &mut Names::default())
+}
+
+/// The well-formed names that parsed texts hold, each once: texts parsed with the same
+/// `Names` share their permissions and keys (see [`Name`]), and a name seen in an earlier
+/// text is not judged again.
+#[derive(Debug, Default)]
+pub struct Names(rustc_hash::FxHashSet<std::sync::Arc<str>>);
+
+/// [`parse`], sharing the names of the texts parsed before with `names` (a tenant's files name
+/// the same few hundred permissions and keys again and again).
+pub fn parse_sharing(text: &str, kind: Kind, names: &mut Names) -> Parsed {
     let lexed = lex(text);
     let tokens = lexed.tokens.len();
     let mut parser = Parser {
         text,
-        names: rustc_hash::FxHashMap::default(),
+        names,
         tokens: lexed.tokens,
         at: 0,
         diagnostics: lexed.diagnostics,
@@ -63,7 +75,7 @@ type Step<T> = Result<T, Abandoned>;
 struct Parser<'a> {
     text: &'a str,
     /// Every distinct name once (see [`Name`]).
-    names: rustc_hash::FxHashMap<&'a str, std::sync::Arc<str>>,
+    names: &'a mut Names,
     tokens: Vec<Token>,
     at: usize,
     diagnostics: Vec<Diagnostic>,
@@ -408,7 +420,7 @@ impl<'a> Parser<'a> {
     fn name(&mut self, span: Span, kind: NameKind) -> Step<Name> {
         let text = &self.text[span.clone()];
         // A name seen before was well-formed then.
-        if let Some(shared) = self.names.get(text) {
+        if let Some(shared) = self.names.0.get(text) {
             return Ok(Name { text: shared.clone(), span });
         }
         if text.as_bytes().contains(&b'*') {
@@ -430,7 +442,7 @@ impl<'a> Parser<'a> {
             return Err(Abandoned);
         }
         let shared: std::sync::Arc<str> = text.into();
-        self.names.insert(text, shared.clone());
+        self.names.0.insert(shared.clone());
         Ok(Name { text: shared, span })
     }
 
