@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 
 use chrono::{DateTime, Duration, Utc};
@@ -14,6 +14,7 @@ use super::record::TokenRecord;
 use super::store::{StoreError, TokenStore};
 use super::string::TokenId;
 use crate::eval::Engine;
+use crate::iam::{Principal, Tenant};
 
 /// Where the compiled tenant comes from again when it is older than the propagation bound.
 pub type Reload = Box<dyn Fn() -> Option<Engine> + Send + Sync>;
@@ -76,6 +77,34 @@ struct CachedToken {
     stale_after: Option<DateTime<Utc>>,
     /// When a use of the token was last recorded, as far as the checks that read it here know.
     last_use: UseStamp,
+    owner: KnownOwner,
+}
+
+/// A cached token as a check reads it in place.
+pub(super) struct Cached<'c> {
+    pub record: &'c TokenRecord,
+    pub last_use: &'c UseStamp,
+    pub owner: &'c KnownOwner,
+}
+
+/// The owner of a cached token as a principal of the tenant it was first looked up in: later
+/// checks against that tenant need no lookup by id. Set once; after a reload of the tenant
+/// the owner is looked up at every check, as without it, until the record is read again.
+#[derive(Default)]
+pub(super) struct KnownOwner(OnceLock<Principal>);
+
+impl KnownOwner {
+    /// The owner of `record` in `tenant`; `None` when the owner is no longer in it.
+    pub fn principal(&self, record: &TokenRecord, tenant: &Tenant) -> Option<Principal> {
+        match self.0.get() {
+            Some(&owner) if tenant.owns(owner) => Some(owner),
+            _ => {
+                let owner = record.owner.principal(tenant)?;
+                let _ = self.0.set(owner);
+                Some(owner)
+            }
+        }
+    }
 }
 
 impl CachedToken {
@@ -100,18 +129,19 @@ impl TokenCache {
         Some((!cached.deleted).then(|| Arc::clone(&cached.record)))
     }
 
-    /// `use_it` of the cached record and the stamp of its last use, in place, while they are
+    /// `use_it` of the cached record and what is kept beside it, in place, while they are
     /// fresh (`None` for a deleted token); `None` when the token is not cached or stale. The
     /// lock is held while `use_it` runs: it must wait for nothing slow.
     pub fn with_fresh<R>(
         &self,
         id: &str,
         now: DateTime<Utc>,
-        use_it: impl FnOnce(Option<(&TokenRecord, &UseStamp)>) -> R,
+        use_it: impl FnOnce(Option<Cached<'_>>) -> R,
     ) -> Option<R> {
         let tokens = self.tokens.read().expect("the token cache lock is never poisoned");
         let cached = tokens.get(id).filter(|c| c.is_fresh(now))?;
-        Some(use_it((!cached.deleted).then_some((&*cached.record, &cached.last_use))))
+        let found = Cached { record: &cached.record, last_use: &cached.last_use, owner: &cached.owner };
+        Some(use_it((!cached.deleted).then_some(found)))
     }
 
     /// The record from the cache while it is fresh, else from `fetch` (and then cached);
@@ -137,6 +167,7 @@ impl TokenCache {
                 deleted,
                 stale_after: now.checked_add_signed(bound),
                 last_use: UseStamp::default(),
+                owner: KnownOwner::default(),
             };
             tokens.insert(TokenId(id.to_string()), cached);
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::cache::UseStamp;
+use super::cache::{KnownOwner, UseStamp};
 use super::error::TokenError;
 use super::reason::CheckReason;
 use super::record::{Status, TokenRecord};
@@ -123,10 +123,11 @@ impl TokenService {
         // The hot path: a fresh cached record and the current tenant, both read where they are
         // kept; no reference count changes hands, nothing slow runs under their locks.
         let warm = self.tokens.with_fresh(id, now, |cached| {
-            let engine = |engine: &Engine| match self.judge(engine, now, token, cached.map(|(record, _)| record)) {
+            let found = cached.as_ref().map(|cached| (cached.record, Some(cached.owner)));
+            let engine = |engine: &Engine| match self.judge(engine, now, token, found) {
                 Ok(owner) => {
-                    let (record, last_use) = cached.expect("a judged token is cached");
-                    self.decide(engine, now, owner, (record, Some(last_use)), request)
+                    let cached = cached.expect("a judged token is cached");
+                    self.decide(engine, now, owner, (cached.record, Some(cached.last_use)), request)
                 }
                 Err(refused) => Ok(refused),
             };
@@ -256,23 +257,25 @@ impl TokenService {
             Ok(record) => record,
             Err(error) => return Some(Err(error.into())),
         };
-        Some(Ok(match self.judge(engine, now, token, record.as_deref()) {
+        Some(Ok(match self.judge(engine, now, token, record.as_deref().map(|record| (record, None))) {
             Ok(owner) => Caller::Token { owner, token: record.expect("a judged token is found") },
             Err(refused) => Caller::Refused(refused),
         }))
     }
 
-    /// Steps 2–5 for the record found under a presented token's id (`None`: no such token):
-    /// the owner the token acts for, or the check's refusal.
+    /// Steps 2–5 for the record found under a presented token's id (`None`: no such token),
+    /// with its owner when a cached record knows it: the owner the token acts for, or the
+    /// check's refusal.
     fn judge(
         &self,
         engine: &Engine,
         now: DateTime<Utc>,
         token: &str,
-        record: Option<&TokenRecord>,
+        found: Option<(&TokenRecord, Option<&KnownOwner>)>,
     ) -> Result<Principal, Outcome> {
         // The digest of what was presented, compared in constant time with the stored one.
-        let Some(record) = record.filter(|record| record.digest.matches(&TokenDigest::of(token))) else {
+        let Some((record, known_owner)) = found.filter(|(record, _)| record.digest.matches(&TokenDigest::of(token)))
+        else {
             return Err(Outcome::refused(CheckReason::InvalidToken, None));
         };
         let refused = |reason| Err(Outcome::refused(reason, Some(record)));
@@ -286,7 +289,11 @@ impl TokenService {
         if record.account != tenant.account.id {
             return refused(CheckReason::WrongResource);
         }
-        match record.owner.principal(tenant) {
+        let owner = match known_owner {
+            Some(known) => known.principal(record, tenant),
+            None => record.owner.principal(tenant),
+        };
+        match owner {
             Some(owner) => Ok(owner),
             // An owner who left the tenant has no policies: nothing is allowed.
             None => refused(CheckReason::PolicyDenied),
