@@ -289,7 +289,8 @@ fn asked(uri: &Uri, headers: &HeaderMap) -> Result<(String, Option<String>), Str
 /// pass over each name and value when there is nothing to decode (no `%`, no `+`): the query a
 /// gateway sends on every request.
 fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    let plain = !query.contains(['%', '+']);
+    // By bytes, without an early exit: a pass the compiler runs on many bytes at once.
+    let plain = !query.bytes().fold(false, |found, byte| found | (byte == b'%') | (byte == b'+'));
     let split = plain.then(|| {
         query.split('&').filter(|pair| !pair.is_empty()).map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
