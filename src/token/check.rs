@@ -121,7 +121,10 @@ impl TokenService {
             return Ok(Outcome::refused(CheckReason::InvalidToken, None));
         };
         // The hot path: a fresh cached record and the current tenant, both read where they are
-        // kept; no reference count changes hands, nothing slow runs under their locks.
+        // kept, so no reference count changes hands. The decision runs under their read locks:
+        // a cache fill or a reload waits for the checks in flight (and later checks behind it),
+        // as long as the costliest of them takes (about 2 ms over 20,000 statements). The
+        // server, which must not wait so, decides through `check_caller` and holds no lock.
         let warm = self.tokens.with_fresh(id, now, |cached| {
             let found = cached.as_ref().map(|cached| (cached.record, Some(cached.owner)));
             let engine = |engine: &Engine| match self.judge(engine, now, token, found) {
