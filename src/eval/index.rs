@@ -151,21 +151,32 @@ impl Slot {
     }
 }
 
-/// Fills each slot's [`Slot::read`] from the conditions of the copies its units bring.
+/// Fills each slot's [`Slot::read`] from the conditions of the copies its units bring, the keys
+/// that most conditions read first: those are the values a query keeps at hand.
 pub(super) fn read_keys(slots: &mut [Slot], units: &[Unit], compiled: &[Compiled]) {
+    // Per slot: each key read, with how many conditions read it.
+    let mut counts: Vec<Vec<(u32, usize)>> = vec![Vec::new(); slots.len()];
     for unit in units {
         for &(slot, start, end) in &unit.slots {
-            let slot = &mut slots[slot as usize];
             let conditions = unit.copies[start as usize..end as usize]
                 .iter()
                 .flat_map(|copy| &compiled[copy.compiled as usize].conditions);
             for condition in conditions {
                 let Subject::Attribute(key) = condition.subject else { continue };
-                if slot.accepts(key) && !slot.read.contains(&key) {
-                    slot.read.push(key);
+                if !slots[slot as usize].accepts(key) {
+                    continue;
+                }
+                let counted = &mut counts[slot as usize];
+                match counted.iter_mut().find(|(read, _)| *read == key) {
+                    Some((_, count)) => *count += 1,
+                    None => counted.push((key, 1)),
                 }
             }
         }
+    }
+    for (slot, mut counted) in slots.iter_mut().zip(counts) {
+        counted.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+        slot.read = counted.into_iter().map(|(key, _)| key).collect();
     }
 }
 
