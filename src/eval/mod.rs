@@ -438,7 +438,7 @@ impl Engine {
         };
         let environment = match environment {
             None => None,
-            Some(id) => match self.tenant.environments.iter().position(|e| e.id == id) {
+            Some(id) => match self.tenant.environments.iter().position(|e| names::same(&e.id, id)) {
                 // Environments are far fewer than 2³².
                 Some(position) => Some(position as u32),
                 None => return Err(self.unknown_environment(id)),

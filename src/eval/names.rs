@@ -28,7 +28,7 @@ impl Names {
                 return None;
             }
             let known = &self.names[id as usize];
-            if known.len() == name.len() && **known == *name {
+            if same(known, name) {
                 return Some(id);
             }
             cell = (cell + 1) & mask;
@@ -43,6 +43,32 @@ impl Names {
     /// Every name, by id.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(|name| &**name)
+    }
+}
+
+/// Whether two names are equal, compared a word at a time in place: for the few words of a
+/// name, that is less work than a call to `memcmp`.
+#[inline]
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let len = a.len();
+    match len {
+        8.. => {
+            fn words(s: &[u8]) -> impl Iterator<Item = u64> + '_ {
+                s.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("eight bytes")))
+            }
+            // The last word overlaps the others when the length is no multiple of eight.
+            let last = |s: &[u8]| u64::from_le_bytes(s[len - 8..].try_into().expect("eight bytes"));
+            words(a).eq(words(b)) && last(a) == last(b)
+        }
+        4.. => {
+            let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("four bytes"));
+            half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4)
+        }
+        _ => a == b,
     }
 }
 
@@ -101,5 +127,24 @@ mod tests {
             assert_eq!(table.get(absent), None, "{absent}");
         }
         assert_eq!(table.iter().count(), names.len());
+    }
+
+    #[test]
+    fn names_are_the_same_only_byte_for_byte() {
+        let names = ["", "a", "ab", "prod", "prods", "storage", "storage:", "storage:logs:read", "storage:logs:reae"];
+        for a in names {
+            for b in names {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+        for len in 0..40 {
+            let a: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            for at in 0..len {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'Z';
+                assert!(!same(&a, std::str::from_utf8(&b).unwrap()), "{len} {at}");
+            }
+            assert!(same(&a, &a.clone()));
+        }
     }
 }
