@@ -4,7 +4,9 @@
 # (`GET /v1/auth`) with a valid token on loopback, the example tenant, request logs to a file.
 # Prints wrk's requests per second and latency percentiles for both, and warden's requests per
 # second as a share of nginx's. Load generator and servers share the machine; both servers use
-# every core (nginx `worker_processes auto`, warden's multi-threaded runtime).
+# every core (nginx `worker_processes auto`, warden's multi-threaded runtime). Each server's CPU
+# time per request (user + system, from /proc) is printed too: unlike requests per second, it
+# holds when other work shares the cores.
 #
 # Usage: benches/http_load.sh [DURATION] [CONNECTIONS]     (default 20s, 32)
 # Needs wrk and nginx (Debian: apt-get install wrk nginx); builds the release binary.
@@ -71,16 +73,33 @@ for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nginx_port/" && 
 status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$nginx_port/v1/auth")
 [ "$status" = 200 ] || { echo "error: nginx answers $status, not 200: $(cat "$work/nginx/stderr")" >&2; exit 1; }
 
+# Clock ticks of user and system time the processes have used.
+ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done; echo "$total"; }
+# wrk against URL, its output to FILE, then the CPU time PIDS used per request answered.
+load() { # FILE URL PID...
+  local out=$1 url=$2; shift 2
+  local before; before=$(ticks "$@")
+  wrk -t1 -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token" "$url" | tee "$out"
+  local used=$(($(ticks "$@") - before)) answered
+  answered=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$out")
+  awk -v t="$used" -v hz="$(getconf CLK_TCK)" -v n="$answered" 'BEGIN { printf "%.2f\n", t / hz * 1e6 / n }' >"$out.cpu"
+  echo "server CPU time per request: $(cat "$out.cpu") µs"
+}
+# nginx's workers, the children of its master process.
+workers=$(pgrep -P "$floor" | tr '\n' ' ')
+
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 # The same request line and headers to both, so both read the same bytes.
 query="/v1/auth?permission=app-engine:apps:run&environment=staging"
 echo "wrk -t1 -c$connections -d$duration --latency GET /v1/auth on nginx (return 200)"
-wrk -t1 -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token" \
-  "http://127.0.0.1:$nginx_port$query" | tee "$work/nginx.txt"
+# shellcheck disable=SC2086 # one pid per worker
+load "$work/nginx.txt" "http://127.0.0.1:$nginx_port$query" $workers
 echo
 echo "wrk -t1 -c$connections -d$duration --latency GET /v1/auth on warden (allowed, 200)"
-wrk -t1 -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token" "$url" | tee "$work/warden.txt"
+load "$work/warden.txt" "$url" "$server"
 echo "request log lines written: $(wc -l < "$work/requests.log")"
 rate() { sed -n 's/^Requests\/sec: *//p' "$1"; }
 awk -v w="$(rate "$work/warden.txt")" -v n="$(rate "$work/nginx.txt")" \
   'BEGIN { printf "warden %.0f req/s, nginx %.0f req/s: warden/nginx = %.2f\n", w, n, w / n }'
+awk -v w="$(cat "$work/warden.txt.cpu")" -v n="$(cat "$work/nginx.txt.cpu")" \
+  'BEGIN { printf "CPU time per request: warden %.2f µs, nginx %.2f µs: warden/nginx = %.2f\n", w, n, w / n }'

@@ -1203,6 +1203,72 @@ fn a_burst_of_requests_stopped_at_once_loses_no_log_line() {
     assert!(!log.contains(secret_of(&token)), "{log}");
 }
 
+/// `GET /v1/auth` takes a direct route past the router: every other request for that path, and
+/// every near miss, must still be answered as the router answers it, on one pipelined
+/// connection, each with its log line and its count.
+#[test]
+fn forward_auth_s_direct_route_answers_as_the_router_does() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.token(ALICE, &[RUN]);
+    let server = sandbox.serve(&[]);
+    let asked = format!("permission={RUN}&environment=staging");
+    let encoded = "permission=app-engine%3Aapps%3Arun&environment=stag%69ng";
+    let sent = [
+        ("GET", format!("/v1/auth?{asked}"), 200),
+        ("HEAD", format!("/v1/auth?{asked}"), 200),
+        ("GET", format!("/v1/auth?{encoded}"), 200),
+        ("GET", format!("/v1/auth/?{asked}"), 404),
+        ("GET", format!("/V1/AUTH?{asked}"), 404),
+        ("POST", format!("/v1/auth?{asked}"), 405),
+        ("GET", "/v1/auth?permission=app-engine:apps:deploy".to_string(), 403),
+        ("GET", format!("/v1/auth?{asked}&permission={RUN}"), 403),
+    ];
+    let mut pipelined = String::new();
+    for (method, path, _) in &sent {
+        let length = if *method == "POST" { "Content-Length: 0\r\n" } else { "" };
+        pipelined
+            .push_str(&format!("{method} {path} HTTP/1.1\r\nHost: w\r\nAuthorization: Bearer {token}\r\n{length}\r\n"));
+    }
+    pipelined.push_str("GET /healthz HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n");
+    let mut stream = server.connect();
+    stream.write_all(pipelined.as_bytes()).unwrap();
+    let mut answers = String::new();
+    stream.read_to_string(&mut answers).unwrap();
+    // Bodies end without a line break: each answer begins where the next status line does.
+    let replies: Vec<&str> = answers.split("HTTP/1.1 ").skip(1).collect();
+    let statuses: Vec<&str> = replies.iter().map(|reply| &reply[..3]).collect();
+    let mut expected: Vec<String> = sent.iter().map(|(_, _, status)| status.to_string()).collect();
+    expected.push("200".into());
+    assert_eq!(statuses, expected, "{answers}");
+    for reply in &replies[..3] {
+        assert!(
+            reply.contains("x-warden-reason: ok") && reply.contains("x-warden-user: alice@acme.example"),
+            "{reply}"
+        );
+    }
+    assert!(
+        replies[0].contains("\"allowed\":true") && !replies[1].contains("\"allowed\""),
+        "HEAD has no body: {answers}"
+    );
+    let metrics = server.get("/metrics", None).body;
+    assert!(
+        metrics.contains("warden_decisions_total{endpoint=\"auth\",outcome=\"allow\",reason=\"ok\"} 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("warden_http_responses_total{code=\"200\"} 4"), "{metrics}");
+
+    let (_, log) = server.stop();
+    let lines: Vec<&str> = log.lines().filter(|line| line.contains(" token=")).collect();
+    let first = format!("INFO GET /v1/auth 200 token={} user=- decision=ok latency_us=", id_of(&token));
+    assert!(lines[0].contains(&first), "{log}");
+    for (line, (method, path, status)) in lines.iter().zip(&sent) {
+        let path = path.split('?').next().unwrap();
+        assert!(line.contains(&format!("INFO {method} {path} {status} ")), "{line} for {method} {path}");
+    }
+    assert_eq!(lines.len(), sent.len() + 2, "{log}");
+    assert!(!log.contains(secret_of(&token)), "{log}");
+}
+
 /// The server answers, and stops cleanly when asked: nothing a client did ended it.
 #[track_caller]
 fn assert_still_serving(server: Server) {

@@ -1279,6 +1279,36 @@ fn a_lost_permission_is_lost_at_once_here_and_within_the_bound_elsewhere() {
     assert_outcome(&check(&fx.service, &bearer(&t), READ, None), 403, "policy_denied");
 }
 
+/// A cached token keeps its owner as found in the tenant it was first checked against: a tenant
+/// put in its place is asked again, whoever now stands at the owner's old place.
+#[test]
+fn a_cached_token_finds_its_owner_again_in_a_replaced_tenant() {
+    let fx = Fx::new(small());
+    let t = fx.create(ALICE, "t", &[READ]);
+    let outcome = check(&fx.service, &bearer(&t), READ, None);
+    assert_outcome(&outcome, 200, "ok");
+    assert_eq!(outcome.user.as_deref(), Some(ALICE));
+
+    // Carol first: alice's old place among the users is now carol's.
+    let reordered =
+        SMALL.replacen("[[user]]", "[[user]]\nid = \"u-carol\"\nemail = \"carol@acme.example\"\n\n[[user]]", 1);
+    fx.service.replace_engine(engine_from(&reordered, DEVS));
+    let outcome = check(&fx.service, &bearer(&t), READ, None);
+    assert_outcome(&outcome, 200, "ok");
+    assert_eq!(outcome.user.as_deref(), Some(ALICE));
+
+    // Without alice, nothing is allowed, at once and at every check after.
+    let without_alice = SMALL
+        .replace("[[user]]\nid = \"u-alice\"\nemail = \"alice@acme.example\"\n\n", "")
+        .replace("members = [\"alice@acme.example\"]", "members = []");
+    fx.service.replace_engine(engine_from(&without_alice, DEVS));
+    for _ in 0..2 {
+        let outcome = check(&fx.service, &bearer(&t), READ, None);
+        assert_outcome(&outcome, 403, "policy_denied");
+        assert_eq!(outcome.user, None);
+    }
+}
+
 /// A principal is a handle into one load of the tenant: after a reload, a caller found before
 /// it is found again through its token, and a bare handle of the old load is refused rather
 /// than taken for whoever now stands at its place.

@@ -179,7 +179,16 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
     Engine::assemble(
         tenant,
         catalog,
-        super::Tables { keys, slots, slot_names, compiled, units, boundaries, levels, memberships },
+        super::Tables {
+            keys: keys.into_iter().collect(),
+            slots,
+            slot_names: slot_names.into_iter().collect(),
+            compiled,
+            units,
+            boundaries,
+            levels,
+            memberships,
+        },
     )
 }
 

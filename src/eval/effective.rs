@@ -65,7 +65,7 @@ impl Engine {
         let no_attributes = BTreeMap::new();
         let query = self.resolve(first, permission, environment, &no_attributes, time)?;
         let context = Context {
-            attributes: &Attributes::none(),
+            attributes: Attributes::none(),
             environment: query.environment().map(|i| &self.tenant.environments[i].id),
             user_id: "",
             groups: &[],

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::compile;
 use super::value::{Subject, Truth};
-use super::{Attributes, CompiledStatement, Decision, Engine, Query, Residual, ResidualLimit, StatementRef};
+use super::{CompiledStatement, Decision, Engine, Query, Residual, ResidualLimit, StatementRef};
 use crate::catalog::GlobalType;
 use crate::iam::{Level, Parameter};
 use crate::syntax::{Condition, Effect, condition_text};
@@ -216,8 +216,7 @@ impl Engine {
             Decision::Conditional { residual } => {
                 explanation.decision = "conditional";
                 explanation.reason = "conditional";
-                let attributes = Attributes::of(query);
-                let context = self.context(query, &attributes);
+                let context = self.context(query);
                 let mut text_bytes = 0usize;
                 for remaining in residual {
                     let statement = statements.at(remaining.statement);
@@ -344,8 +343,7 @@ impl Engine {
     /// that met the most conditions first.
     fn near_misses(&self, query: &Query) -> Vec<NearMiss> {
         const SHOWN: usize = 3;
-        let attributes = Attributes::of(query);
-        let context = self.context(query, &attributes);
+        let context = self.context(query);
         let mut misses: Vec<NearMiss> = Vec::new();
         for (i, statement) in self.statements_of(query).iter().enumerate() {
             if statement.effect != Effect::Allow || !self.applies(&statement, query) {
@@ -375,7 +373,7 @@ impl Engine {
         let condition = &statement.conditions[condition];
         let key = &condition.source.key.text;
         let actual = match condition.subject {
-            Subject::Attribute(id) => Attributes::of(query).get(id).map(ToString::to_string).unwrap_or_default(),
+            Subject::Attribute(id) => self.attributes(query).get(id).map(ToString::to_string).unwrap_or_default(),
             Subject::Global(GlobalType::Environment) => {
                 query.environment().map(|i| format!("{:?}", self.tenant.environments[i].id)).unwrap_or_default()
             }

@@ -7,7 +7,7 @@
 use std::ops::Deref;
 
 use super::Engine;
-use super::value::CompiledCondition;
+use super::value::{CompiledCondition, Subject};
 use crate::syntax::{Condition, Effect, Span, condition_text};
 
 /// A statement compiled for one permission: the binding's parameters filled in, a boundary's
@@ -101,6 +101,9 @@ pub(crate) struct Slot {
     /// Attribute key ids the permission accepts, one bit each; `None` for a permission outside
     /// the catalog, which is judged by no key (decisions D15).
     pub accepted: Option<Vec<u64>>,
+    /// The attribute keys that conditions on the permission read (and it accepts), each once:
+    /// a query keeps the values of these and only checks the request's other keys.
+    pub read: Vec<u32>,
     pub bindings: Vec<SlotBinding>,
     pub len: usize,
     /// For each group (position in the tenant), its range of `reaches`; empty when no statement
@@ -124,6 +127,7 @@ impl Slot {
         Slot {
             name,
             accepted,
+            read: Vec::new(),
             bindings: Vec::new(),
             len: 0,
             reach_offsets: Vec::new(),
@@ -144,6 +148,35 @@ impl Slot {
             Some(&[start, end]) => &self.reaches[start as usize..end as usize],
             _ => &[],
         }
+    }
+}
+
+/// Fills each slot's [`Slot::read`] from the conditions of the copies its units bring, the keys
+/// that most conditions read first: those are the values a query keeps at hand.
+pub(super) fn read_keys(slots: &mut [Slot], units: &[Unit], compiled: &[Compiled]) {
+    // Per slot: each key read, with how many conditions read it.
+    let mut counts: Vec<Vec<(u32, usize)>> = vec![Vec::new(); slots.len()];
+    for unit in units {
+        for &(slot, start, end) in &unit.slots {
+            let conditions = unit.copies[start as usize..end as usize]
+                .iter()
+                .flat_map(|copy| &compiled[copy.compiled as usize].conditions);
+            for condition in conditions {
+                let Subject::Attribute(key) = condition.subject else { continue };
+                if !slots[slot as usize].accepts(key) {
+                    continue;
+                }
+                let counted = &mut counts[slot as usize];
+                match counted.iter_mut().find(|(read, _)| *read == key) {
+                    Some((_, count)) => *count += 1,
+                    None => counted.push((key, 1)),
+                }
+            }
+        }
+    }
+    for (slot, mut counted) in slots.iter_mut().zip(counts) {
+        counted.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+        slot.read = counted.into_iter().map(|(key, _)| key).collect();
     }
 }
 

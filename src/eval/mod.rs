@@ -53,11 +53,12 @@ mod effective;
 mod error;
 pub mod explain;
 mod index;
+mod names;
 mod value;
 
 use std::collections::BTreeMap;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashSet as HashSet;
 
 use chrono::{DateTime, Utc};
 
@@ -139,10 +140,9 @@ pub struct Query<'r> {
     pub(crate) slot: u32,
     /// The environment's position; `None` at account level.
     pub(crate) environment: Option<u32>,
-    /// The key id of each of the request's attributes, in the order of `asked`.
-    pub(crate) keys: KeyIds,
-    /// The values of the first few of them, in the same order: the rest are read from `asked`.
-    pub(crate) first: [Option<&'r AttrValue>; Query::FIRST],
+    /// The values of the first few keys that the permission's conditions read (its
+    /// [`index::Slot::read`]), in that order; the others are looked up in `asked` when read.
+    pub(crate) values: [Option<&'r AttrValue>; Query::FIRST],
     /// All of the request's attributes: known keys the permission does not accept are ignored
     /// (decisions D15).
     pub(crate) asked: &'r BTreeMap<String, AttrValue>,
@@ -155,90 +155,48 @@ impl Query<'_> {
         self.environment.map(|e| e as usize)
     }
 
-    /// How many attribute values a query keeps at hand: as many as most requests carry, and few
-    /// enough that a query moves in registers rather than through a copy loop.
+    /// How many attribute values a query keeps at hand: as many keys as the conditions on most
+    /// permissions read, and few enough that a query moves in registers rather than through a
+    /// copy loop.
     const FIRST: usize = 4;
 }
 
 // A query is returned and moved by value: past 128 bytes each move is a call to `memcpy`.
 const _: () = assert!(std::mem::size_of::<Query<'static>>() <= 128);
 
-/// The key ids of a request's attributes by their position in its map, [`KeyIds::IGNORED`]
-/// for a key the permission does not accept. Only ids, two bytes each, so that a query stays
-/// small. Most requests carry a few, kept in place; more spill onto the heap.
-#[derive(Debug, Clone)]
-pub(crate) enum KeyIds {
-    Inline { ids: [u16; KeyIds::INLINE], len: u8 },
-    Spilled(Vec<u16>),
-}
-
-impl KeyIds {
-    /// More attributes than nine requests in ten carry.
-    const INLINE: usize = 12;
-    /// What a key the permission does not accept holds (key ids are far fewer).
-    const IGNORED: u16 = u16::MAX;
-
-    fn new() -> KeyIds {
-        KeyIds::Inline { ids: [KeyIds::IGNORED; KeyIds::INLINE], len: 0 }
-    }
-
-    /// The next attribute's key id, or `None` for a key the permission does not accept.
-    #[inline]
-    fn push(&mut self, key: Option<u32>) {
-        // Key ids come from the catalog and the tenant's conditions: far fewer than 65,535.
-        let id = key.map_or(KeyIds::IGNORED, |key| u16::try_from(key).expect("fewer than 65,535 condition keys"));
-        match self {
-            KeyIds::Inline { ids, len } if usize::from(*len) < KeyIds::INLINE => {
-                ids[usize::from(*len)] = id;
-                *len += 1;
-            }
-            KeyIds::Inline { ids, .. } => *self = KeyIds::Spilled(ids.iter().copied().chain([id]).collect()),
-            KeyIds::Spilled(spilled) => spilled.push(id),
-        }
-    }
-
-    fn as_slice(&self) -> &[u16] {
-        match self {
-            KeyIds::Inline { ids, len } => &ids[..usize::from(*len)],
-            KeyIds::Spilled(ids) => ids,
-        }
-    }
-
-    /// The position of the attribute with this key id.
-    #[inline]
-    fn position(&self, key: u32) -> Option<usize> {
-        self.as_slice().iter().position(|&id| u32::from(id) == key)
-    }
-}
-
 /// A query's attribute values by key id, as its conditions look them up: the key found among
-/// the query's ids, the value taken from the query's first few or else from the request's map
-/// at that position.
+/// the keys the permission's conditions read, its value taken from the query's first few or
+/// else looked up by name in the request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Attributes<'q> {
-    keys: &'q KeyIds,
-    first: &'q [Option<&'q AttrValue>],
+    read: &'q [u32],
+    values: &'q [Option<&'q AttrValue>],
     asked: &'q BTreeMap<String, AttrValue>,
+    names: Option<&'q names::Names>,
 }
 
 impl<'q> Attributes<'q> {
     /// No attributes at all.
     pub fn none() -> Attributes<'q> {
         static NO_ATTRIBUTES: BTreeMap<String, AttrValue> = BTreeMap::new();
-        Attributes { keys: &KeyIds::Inline { ids: [0; KeyIds::INLINE], len: 0 }, first: &[], asked: &NO_ATTRIBUTES }
-    }
-
-    pub(crate) fn of(query: &'q Query<'_>) -> Attributes<'q> {
-        Attributes { keys: &query.keys, first: &query.first, asked: query.asked }
+        Attributes { read: &[], values: &[], asked: &NO_ATTRIBUTES, names: None }
     }
 
     /// The value of the attribute with this key id, if the permission accepts it.
+    #[inline]
     pub fn get(&self, key: u32) -> Option<&'q AttrValue> {
-        let at = self.keys.position(key)?;
-        match self.first.get(at) {
+        let at = self.read.iter().position(|&read| read == key)?;
+        match self.values.get(at) {
             Some(value) => *value,
-            None => self.asked.values().nth(at),
+            None => self.named(key),
         }
+    }
+
+    /// A value past the few the query keeps, looked up by name: out of line, few permissions'
+    /// conditions read that many keys.
+    #[inline(never)]
+    fn named(&self, key: u32) -> Option<&'q AttrValue> {
+        self.asked.get(self.names?.name(key))
     }
 }
 
@@ -314,10 +272,11 @@ impl Membership {
 
 /// What compiling makes of a tenant (see `compile.rs` and `index.rs`).
 struct Tables {
-    keys: HashMap<String, u32>,
+    keys: names::Names,
     /// One per permission: the catalog's, then any other a statement names.
     slots: Vec<index::Slot>,
-    slot_names: HashMap<std::sync::Arc<str>, u32>,
+    /// The permissions' names, each with its slot.
+    slot_names: names::Names,
     /// Every statement compiled once for each way of binding it.
     compiled: Vec<Compiled>,
     /// Each way of binding a policy: its copies of the statements.
@@ -347,7 +306,8 @@ impl Engine {
         compile::compile(tenant, catalog)
     }
 
-    fn assemble(tenant: Tenant, catalog: &Catalog, tables: Tables) -> Engine {
+    fn assemble(tenant: Tenant, catalog: &Catalog, mut tables: Tables) -> Engine {
+        index::read_keys(&mut tables.slots, &tables.units, &tables.compiled);
         Engine { stamp: Stamp::new(), tenant, catalog: catalog.clone(), tables }
     }
 
@@ -371,7 +331,7 @@ impl Engine {
     }
 
     fn slot(&self, permission: &str) -> Option<&index::Slot> {
-        self.tables.slot_names.get(permission).map(|&slot| &self.tables.slots[slot as usize])
+        self.tables.slot_names.get(permission).map(|slot| &self.tables.slots[slot as usize])
     }
 
     /// The statements on a permission, in the order of the tenant's bindings.
@@ -473,48 +433,38 @@ impl Engine {
         if !self.tenant.owns(principal) {
             return Err(RequestError::ForeignPrincipal);
         }
-        let Some(&slot) = self.tables.slot_names.get(permission) else {
+        let Some(slot) = self.tables.slot_names.get(permission) else {
             return Err(self.unknown_permission(permission));
         };
         let environment = match environment {
             None => None,
-            Some(id) => match self.tenant.environments.iter().position(|e| e.id == id) {
+            Some(id) => match self.tenant.environments.iter().position(|e| names::same(&e.id, id)) {
                 // Environments are far fewer than 2³².
                 Some(position) => Some(position as u32),
                 None => return Err(self.unknown_environment(id)),
             },
         };
-        let accepting = &self.tables.slots[slot as usize];
-        let mut query = Query {
-            engine: self.stamp,
-            principal,
-            slot,
-            environment,
-            keys: KeyIds::new(),
-            first: [None; Query::FIRST],
-            asked: attributes,
-            time,
-        };
-        for (at, (key, value)) in attributes.iter().enumerate() {
+        let read = self.tables.slots[slot as usize].read.as_slice();
+        let kept = &read[..read.len().min(Query::FIRST)];
+        let mut values = [None; Query::FIRST];
+        // Every key is checked (D15); only the values the permission's conditions read are kept.
+        for (key, value) in attributes {
             if key.starts_with("global:") {
                 return Err(RequestError::GlobalAttribute { key: key.clone() });
             }
-            match self.tables.keys.get(key) {
-                Some(&id) => query.keys.push(accepting.accepts(id).then_some(id)),
-                None => return Err(self.unknown_attribute(key, permission)),
-            }
-            if let Some(first) = query.first.get_mut(at) {
-                *first = Some(value);
+            let Some(id) = self.tables.keys.get(key) else { return Err(self.unknown_attribute(key, permission)) };
+            if let Some(at) = kept.iter().position(|&read| read == id) {
+                values[at] = Some(value);
             }
         }
-        Ok(query)
+        Ok(Query { engine: self.stamp, principal, slot, environment, values, asked: attributes, time })
     }
 
     /// A permission the engine does not know, with the nearest one it does.
     #[cold]
     #[inline(never)]
     fn unknown_permission(&self, permission: &str) -> RequestError {
-        let suggestion = nearest(permission, self.tables.slot_names.keys().map(|name| &**name)).map(str::to_string);
+        let suggestion = nearest(permission, self.tables.slot_names.iter()).map(str::to_string);
         RequestError::UnknownPermission { permission: permission.to_string(), suggestion }
     }
 
@@ -533,11 +483,16 @@ impl Engine {
         RequestError::unknown_attribute(key, permission, &self.catalog)
     }
 
-    /// What the query's conditions read: its attributes (`Attributes::of(query)`), principal,
-    /// level and time.
-    fn context<'q>(&'q self, query: &'q Query<'_>, attributes: &'q Attributes<'q>) -> value::Context<'q> {
+    /// A query's attribute values, as its permission's conditions read them.
+    pub(crate) fn attributes<'q>(&'q self, query: &'q Query<'_>) -> Attributes<'q> {
+        let read = &self.tables.slots[query.slot as usize].read;
+        Attributes { read, values: &query.values, asked: query.asked, names: Some(&self.tables.keys) }
+    }
+
+    /// What the query's conditions read: its attributes, principal, level and time.
+    fn context<'q>(&'q self, query: &'q Query<'_>) -> value::Context<'q> {
         value::Context {
-            attributes,
+            attributes: self.attributes(query),
             environment: query.environment().map(|i| &self.tenant.environments[i].id),
             user_id: self.tenant.id(query.principal),
             groups: &self.membership(query.principal).ids,
@@ -548,7 +503,7 @@ impl Engine {
     /// The request's keys that the query's permission does not accept (D15), in order.
     pub(crate) fn ignored<'q>(&self, query: &Query<'q>) -> impl Iterator<Item = &'q str> {
         let slot = &self.tables.slots[query.slot as usize];
-        let accepted = move |key: &String| self.tables.keys.get(key).is_none_or(|&id| slot.accepts(id));
+        let accepted = move |key: &String| self.tables.keys.get(key).is_none_or(|id| slot.accepts(id));
         query.asked.keys().filter(move |key| !accepted(key)).map(String::as_str)
     }
 
@@ -583,32 +538,27 @@ impl Engine {
     pub fn evaluate(&self, query: &Query<'_>) -> Decision {
         self.assert_own(query);
         let slot = &self.tables.slots[query.slot as usize];
+        if slot.len == 0 {
+            return Decision::NoMatch;
+        }
         let level = query.environment().map_or(0, |e| e as u16 + 1);
         let mut scan = Scan { level, denied: u32::MAX, allowed: u32::MAX, deny_unknown: false, allow_unknown: false };
         // Made when a statement with conditions is read: unconditional ones need none.
-        let attributes = Attributes::of(query);
         let mut context = None;
         // Few statements are read through in order, as a plain list; else the fewer of the
         // principal's groups and the groups the permission's statements reach, group by group.
         let membership = self.membership(query.principal);
-        if !slot.few.is_empty() && slot.few.len() <= 8 * membership.groups.len() {
-            self.read(query, &attributes, &mut scan, &mut context, &slot.few, Some(membership));
+        if !slot.few.is_empty() && slot.few.len() <= 2 * membership.groups.len() {
+            self.read(query, &mut scan, &mut context, &slot.few, Some(membership));
         } else if slot.present.len() <= membership.groups.len() {
             for &(group, start, end) in &slot.present {
                 if membership.has(group as usize) {
-                    self.read(
-                        query,
-                        &attributes,
-                        &mut scan,
-                        &mut context,
-                        &slot.reaches[start as usize..end as usize],
-                        None,
-                    );
+                    self.read(query, &mut scan, &mut context, &slot.reaches[start as usize..end as usize], None);
                 }
             }
         } else {
             for &group in &membership.groups {
-                self.read(query, &attributes, &mut scan, &mut context, slot.reaching(group), None);
+                self.read(query, &mut scan, &mut context, slot.reaching(group), None);
             }
         }
         let Scan { denied, allowed, deny_unknown, allow_unknown, .. } = scan;
@@ -617,7 +567,7 @@ impl Engine {
             (_, allowed) if allowed != u32::MAX && !deny_unknown => Decision::Allow { statement: allowed as usize },
             (_, allowed) if allowed != u32::MAX || allow_unknown => {
                 let holding = (allowed != u32::MAX).then_some(allowed);
-                self.residual(query, &context.unwrap_or_else(|| self.context(query, &attributes)), holding)
+                self.residual(query, &context.unwrap_or_else(|| self.context(query)), holding)
             }
             _ => Decision::NoMatch,
         }
@@ -630,7 +580,6 @@ impl Engine {
     fn read<'q>(
         &'q self,
         query: &'q Query<'_>,
-        attributes: &'q Attributes<'q>,
         scan: &mut Scan,
         context: &mut Option<value::Context<'q>>,
         reaches: &[index::Reach],
@@ -651,7 +600,7 @@ impl Engine {
             let truth = match reach.flags & index::Reach::UNCONDITIONAL != 0 {
                 true => Truth::True,
                 false => {
-                    let context = context.get_or_insert_with(|| self.context(query, attributes));
+                    let context = context.get_or_insert_with(|| self.context(query));
                     Engine::truth(&self.tables.compiled[reach.compiled as usize], context)
                 }
             };
@@ -861,8 +810,8 @@ mod tests {
 
     #[test]
     fn every_attribute_of_a_request_is_read_however_many_it_carries() {
-        // storage:bizevents:read accepts 13 keys: a request carrying them all has values past the
-        // few a query keeps at hand and key ids past those it keeps in place.
+        // storage:bizevents:read accepts 13 keys: statements reading them all, and a request
+        // carrying them all, have values past the few a query keeps at hand.
         let permission = Catalog::builtin().permission("storage:bizevents:read").unwrap();
         let keys: Vec<&String> = permission.keys.keys().collect();
         assert_eq!(keys.len(), 13);
@@ -872,7 +821,7 @@ mod tests {
             .filter(|(_, ops)| ops.contains(crate::syntax::Operator::Eq))
             .map(|(k, _)| k)
             .collect();
-        assert!(testable.len() > KeyIds::INLINE, "keys past the inline ids are tested");
+        assert!(testable.len() > Query::FIRST, "keys past the values kept at hand are tested");
         let statements: Vec<String> =
             testable.iter().map(|key| format!("ALLOW storage:bizevents:read WHERE {key} = \"x\";\n")).collect();
         let (engine, alice) = alice_bound_to(&statements);

@@ -196,7 +196,7 @@ pub struct CompiledCondition {
 /// What a condition needs from the request while it evaluates.
 pub struct Context<'q> {
     /// The request's attributes the permission accepts, by key id.
-    pub attributes: &'q super::Attributes<'q>,
+    pub attributes: super::Attributes<'q>,
     /// The environment's id: one element for `global:environmentId`.
     pub environment: Option<&'q String>,
     pub user_id: &'q str,

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,7 +21,9 @@ pub fn reply(status: StatusCode, value: &impl Serialize) -> Response {
     // Most answers fit: one allocation, no growing.
     let mut body = Vec::with_capacity(256);
     serde_json::to_writer(&mut body, value).expect("the service's answers always serialize");
-    let mut response = (status, body).into_response();
+    // Built as it is sent: no `application/octet-stream` type set only to be replaced.
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }

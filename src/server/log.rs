@@ -5,9 +5,10 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -42,21 +43,50 @@ pub async fn log_request(State(state): State<Arc<super::State>>, mut request: Re
         request.extensions_mut().insert(user.clone());
     }
     let response = next.run(request).await;
+    let user = user.as_ref().and_then(|user| user.0.get()).map(String::as_str);
+    answered(&state, started, &method, &path, user, &response);
+    response
+}
+
+/// Counts an answer and writes its request's line: what [`log_request`] does after the
+/// handler, and what the direct route to forward-auth does (no one signs in there).
+pub(super) fn answered(
+    state: &super::State,
+    started: Instant,
+    method: &Method,
+    path: &str,
+    user: Option<&str>,
+    response: &Response,
+) {
     let latency = started.elapsed();
     let status = response.status().as_u16();
     state.metrics.response(status);
     let logged = response.extensions().get::<Logged>();
     let token = logged.and_then(|l| l.token.as_ref()).map_or("-", |id| id.0.as_str());
     let decision = logged.map_or("-", |l| l.decision);
-    let user = user.as_ref().and_then(|user| user.0.get()).map_or("-", String::as_str);
+    let user = user.unwrap_or("-");
     let micros = latency.as_micros();
-    let line =
-        format_args!("{method} {path} {status} token={token} user={user} decision={decision} latency_us={micros}");
     match state.request_log {
-        RequestLog::Tracing => tracing::info!(target: REQUEST_TARGET, "{line}"),
-        RequestLog::Stderr => write_request_line(line),
+        RequestLog::Tracing => tracing::info!(
+            target: REQUEST_TARGET,
+            "{method} {path} {status} token={token} user={user} decision={decision} latency_us={micros}"
+        ),
+        RequestLog::Stderr => {
+            let line = RequestLine { method: method.as_str(), path, status, token, user, decision, micros };
+            write_request_line(&line);
+        }
     }
-    response
+}
+
+/// The fields of a request's log line.
+struct RequestLine<'a> {
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    token: &'a str,
+    user: &'a str,
+    decision: &'a str,
+    micros: u128,
 }
 
 /// Where the request log lines go.
@@ -73,17 +103,89 @@ pub enum RequestLog {
 }
 
 /// A request's line as `tracing`'s plain format writes it, into the batch.
-fn write_request_line(line: std::fmt::Arguments<'_>) {
-    use std::fmt::Write as _;
-    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+fn write_request_line(line: &RequestLine<'_>) {
+    let now = SystemTime::now();
     let mut pending = PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    pending.extend_from_slice(at.as_bytes());
-    pending.extend_from_slice(b"  INFO ");
-    let _ = write!(Escaping(&mut pending), "{line}");
-    pending.push(b'\n');
-    if pending.len() >= FLUSH_AT {
-        let _ = write_out(&mut pending);
+    pending.push_request(now, line);
+    if pending.bytes.len() >= FLUSH_AT {
+        let _ = write_out(&mut pending.bytes);
     }
+}
+
+impl Pending {
+    /// Appends a request's line, field by field rather than through `format_args!`: this runs
+    /// once per request.
+    fn push_request(&mut self, now: SystemTime, line: &RequestLine<'_>) {
+        use std::fmt::Write as _;
+        let bytes = &mut self.bytes;
+        self.clock.write(now, bytes);
+        bytes.extend_from_slice(b"  INFO ");
+        let (mut status, mut micros) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let (status, micros) = (status.format(line.status), micros.format(line.micros));
+        let parts = [
+            line.method,
+            " ",
+            line.path,
+            " ",
+            status,
+            " token=",
+            line.token,
+            " user=",
+            line.user,
+            " decision=",
+            line.decision,
+            " latency_us=",
+            micros,
+            "\n",
+        ];
+        // Copied as they are, then looked over once: a line rarely holds anything to escape.
+        let start = bytes.len();
+        parts.iter().for_each(|part| bytes.extend_from_slice(part.as_bytes()));
+        if may_need_escaping(&bytes[start..]) {
+            bytes.truncate(start);
+            parts.iter().for_each(|part| {
+                let _ = Escaping(bytes).write_str(part);
+            });
+        }
+    }
+}
+
+/// `tracing`'s timestamps (RFC 3339, UTC, microseconds), the date and time of day formatted
+/// once a second rather than once a line.
+#[derive(Default)]
+struct Clock {
+    /// The second [`Clock::formatted`] is of.
+    second: u64,
+    /// `2026-01-31T12:00:00`.
+    formatted: String,
+}
+
+impl Clock {
+    fn write(&mut self, now: SystemTime, out: &mut Vec<u8>) {
+        let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let second = since_epoch.as_secs();
+        if second != self.second || self.formatted.is_empty() {
+            let at: chrono::DateTime<chrono::Utc> = (UNIX_EPOCH + Duration::from_secs(second)).into();
+            self.formatted = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+            self.second = second;
+        }
+        out.extend_from_slice(self.formatted.as_bytes());
+        let micros = since_epoch.subsec_micros();
+        let mut digits = *b".000000Z";
+        let mut rest = micros;
+        for digit in digits[1..7].iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        out.extend_from_slice(&digits);
+    }
+}
+
+/// Whether UTF-8 text may hold what [`Escaping`] escapes: its ASCII controls, or the lead byte of
+/// the C1 controls (0xC2, which other characters share). A pass without an early exit, which
+/// the compiler runs on many bytes at once.
+fn may_need_escaping(text: &[u8]) -> bool {
+    text.iter().fold(false, |found, byte| found | matches!(byte, 0x1b | 0x07 | 0x08 | 0x0c | 0x7f | 0xc2))
 }
 
 /// Escapes what `tracing`'s formatter escapes in a message: the C0 controls that start
@@ -117,7 +219,14 @@ const FLUSH_AT: usize = 64 * 1024;
 /// Request log lines on their way to standard error: one write per [`FLUSH_EVERY`] or per
 /// [`FLUSH_AT`] bytes instead of one per request. Any other log line is written at once, after
 /// the lines waiting before it; [`run`](super::run) writes what waits before it returns.
-static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+static PENDING: Mutex<Pending> =
+    Mutex::new(Pending { bytes: Vec::new(), clock: Clock { second: 0, formatted: String::new() } });
+
+/// The lines waiting, and the clock that stamps them.
+struct Pending {
+    bytes: Vec<u8>,
+    clock: Clock,
+}
 
 /// Where the log's lines go: request lines wait in memory, every other line is written at once.
 pub enum LogLine {
@@ -132,10 +241,10 @@ pub const REQUEST_TARGET: &str = "warden::request";
 
 impl Write for LogLine {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
-        let mut pending = PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let pending = &mut PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).bytes;
         pending.extend_from_slice(line);
         if matches!(self, LogLine::Now) || pending.len() >= FLUSH_AT {
-            write_out(&mut pending)?;
+            write_out(pending)?;
         }
         Ok(line.len())
     }
@@ -157,7 +266,7 @@ fn write_out(pending: &mut Vec<u8>) -> std::io::Result<()> {
 
 /// Writes the waiting request lines.
 pub(super) fn flush() {
-    let _ = write_out(&mut PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    let _ = write_out(&mut PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).bytes);
 }
 
 /// Writes the waiting request lines every [`FLUSH_EVERY`], for the life of the process; and,
@@ -194,6 +303,36 @@ mod tests {
         let path = "/a\x1b[31m\x07\x7f\u{85}é";
         write!(super::Escaping(&mut line), "GET {path} {}", 200).unwrap();
         assert_eq!(String::from_utf8(line).unwrap(), "GET /a\\x1b[31m\\x07\\x7f\\u{85}é 200");
+    }
+
+    #[test]
+    fn a_request_line_is_tracing_s_line_escaped_as_tracing_escapes() {
+        let mut pending = super::Pending { bytes: Vec::new(), clock: super::Clock::default() };
+        let line = |path| super::RequestLine {
+            method: "GET",
+            path,
+            status: 404,
+            token: "-",
+            user: "-",
+            decision: "-",
+            micros: 17,
+        };
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_769_860_800_000_042);
+        for (path, now) in [("/a\x1b[31m\u{85}é", at), ("/plain", at + std::time::Duration::from_micros(999_999))] {
+            pending.push_request(now, &line(path));
+        }
+        let stamp = |now: std::time::SystemTime| {
+            chrono::DateTime::<chrono::Utc>::from(now).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        };
+        let (first, second) = (stamp(at), stamp(at + std::time::Duration::from_micros(999_999)));
+        assert_eq!(
+            String::from_utf8(pending.bytes).unwrap(),
+            format!(
+                "{first}  INFO GET /a\\x1b[31m\\u{{85}}é 404 token=- user=- decision=- latency_us=17\n\
+                 {second}  INFO GET /plain 404 token=- user=- decision=- latency_us=17\n"
+            )
+        );
+        assert_eq!((first.as_str(), second.as_str()), ("2026-01-31T12:00:00.000042Z", "2026-01-31T12:00:01.000041Z"));
     }
 
     #[test]

@@ -16,11 +16,14 @@ mod ui;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::Method;
+use axum::response::Response;
 use axum::routing::{get, post, put};
+use hyper::body::Incoming;
 use hyper::service::{Service as _, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -86,6 +89,9 @@ pub(crate) struct State {
     ui: Option<ui::Pages>,
 }
 
+/// Forward-auth's path.
+const FORWARD_AUTH: &str = "/v1/auth";
+
 fn router(state: Arc<State>) -> Router {
     let tokens = "/iam/v1/accounts/{account}/platform-tokens";
     let pages = if state.ui.is_some() { ui::routes() } else { Router::new() };
@@ -98,7 +104,7 @@ fn router(state: Arc<State>) -> Router {
         .route(&format!("{tokens}/{{token}}/rotate"), post(api::rotate))
         .route("/iam/v1/accounts/{account}/settings/platform-tokens", get(api::settings).put(api::set_settings))
         .route("/v1/authorize", post(check::authorize))
-        .route("/v1/auth", get(check::forward_auth))
+        .route(FORWARD_AUTH, get(check::forward_auth))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -107,6 +113,23 @@ fn router(state: Arc<State>) -> Router {
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), log::log_request))
         .with_state(state)
+}
+
+/// Whether the router would send a request to [`check::forward_auth`] (`HEAD` goes there too,
+/// through the router, which drops the body).
+fn is_forward_auth<B>(request: &hyper::Request<B>) -> bool {
+    request.method() == Method::GET && request.uri().path() == FORWARD_AUTH
+}
+
+/// `GET /v1/auth` straight to its handler and the request log, as the router and its log layer
+/// would take it, without their per-request boxes and the copies of the URI and headers its
+/// extractors make: gateways ask this once for every request they pass on.
+async fn forward_auth(state: &State, request: hyper::Request<Incoming>) -> Response {
+    let started = Instant::now();
+    let response = check::forward_auth_to(state, request.uri(), request.headers()).await;
+    // Its path holds no token to redact.
+    log::answered(state, started, &Method::GET, FORWARD_AUTH, None, &response);
+    response
 }
 
 /// Serves until SIGTERM or SIGINT on a runtime of its own; prints `listening on http://ADDR` to
@@ -186,12 +209,21 @@ async fn serve(service: TokenService, config: Config) -> std::io::Result<()> {
                 let _ = stream.set_nodelay(true);
                 // The peer's address rides along with each request when the token pages are on
                 // (they trust only their gateway's); nothing else asks for it.
-                let (app, pages) = (app.clone(), state.ui.is_some());
-                let with_peer = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    if pages {
+                let (app, state) = (app.clone(), Arc::clone(&state));
+                let with_peer = service_fn(move |mut request: hyper::Request<Incoming>| {
+                    if state.ui.is_some() {
                         request.extensions_mut().insert(ConnectInfo(peer));
                     }
-                    app.call(request)
+                    let routed = match is_forward_auth(&request) {
+                        true => Err((request, Arc::clone(&state))),
+                        false => Ok(app.call(request)),
+                    };
+                    async move {
+                        match routed {
+                            Ok(routed) => routed.await,
+                            Err((request, state)) => Ok(forward_auth(&state, request).await),
+                        }
+                    }
                 });
                 let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), with_peer));
                 tokio::spawn(async move {

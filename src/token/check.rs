@@ -8,11 +8,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::cache::{KnownOwner, UseStamp};
 use super::error::TokenError;
 use super::reason::CheckReason;
 use super::record::{Status, TokenRecord};
 use super::service::TokenService;
-use super::string::{TokenDigest, TokenId, verified_id};
+use super::string::{TokenDigest, TokenId, shaped_id, verified_id};
 use crate::eval::{AttrValue, Decision, Engine, Explanation, Residual, ResidualLimit};
 use crate::iam::Principal;
 
@@ -116,12 +117,34 @@ impl TokenService {
     pub fn check(&self, authorization: &str, request: &CheckRequest) -> Result<Outcome, TokenError> {
         // One reading of the clock and of the compiled tenant serves the whole check.
         let now = self.clock.now();
+        let Some((token, id)) = bearer(authorization).and_then(|token| Some((token, shaped_id(token)?))) else {
+            return Ok(Outcome::refused(CheckReason::InvalidToken, None));
+        };
+        // The hot path: a fresh cached record and the current tenant, both read where they are
+        // kept, so no reference count changes hands. The decision runs under their read locks:
+        // a cache fill or a reload waits for the checks in flight (and later checks behind it),
+        // as long as the costliest of them takes (about 2 ms over 20,000 statements). The
+        // server, which must not wait so, decides through `check_caller` and holds no lock.
+        let warm = self.tokens.with_fresh(id, now, |cached| {
+            let found = cached.as_ref().map(|cached| (cached.record, Some(cached.owner)));
+            let engine = |engine: &Engine| match self.judge(engine, now, token, found) {
+                Ok(owner) => {
+                    let cached = cached.expect("a judged token is cached");
+                    self.decide(engine, now, owner, (cached.record, Some(cached.last_use)), request)
+                }
+                Err(refused) => Ok(refused),
+            };
+            self.engine.with_current(now, self.settings.propagation, engine)
+        });
+        if let Some(Some(outcome)) = warm {
+            return outcome;
+        }
         let engine = self.engine_at(now);
         match self
             .identify(authorization, &engine, now, Lookup::Store)
             .expect("the store answers what memory does not")?
         {
-            Caller::Token { owner, token } => self.decide(&engine, now, owner, &token, request),
+            Caller::Token { owner, token } => self.decide(&engine, now, owner, (&token, None), request),
             Caller::Refused(outcome) => Ok(outcome),
         }
     }
@@ -134,15 +157,16 @@ impl TokenService {
         request: &CheckRequest,
     ) -> Result<Outcome, TokenError> {
         let now = self.clock.now();
-        self.decide(&self.engine_at(now), now, owner, record, request)
+        self.decide(&self.engine_at(now), now, owner, (record, None), request)
     }
 
+    /// Steps 5–9 for `record`, and with it the stamp of its last use when it is cached.
     fn decide(
         &self,
         engine: &Engine,
         now: DateTime<Utc>,
         owner: Principal,
-        record: &TokenRecord,
+        (record, last_use): (&TokenRecord, Option<&UseStamp>),
         request: &CheckRequest,
     ) -> Result<Outcome, TokenError> {
         let tenant = engine.tenant();
@@ -178,7 +202,7 @@ impl TokenService {
         };
         let allowed = reason == CheckReason::Ok;
         if allowed {
-            self.last_used.record(&record.id, now);
+            self.last_used.record(&record.id, now, last_use);
         }
         let residual = engine.residual_within(&query, &decision, ResidualLimit::ANSWER);
         Ok(Outcome {
@@ -227,21 +251,37 @@ impl TokenService {
         };
         let bound = self.settings.propagation;
         let found = match lookup {
-            Lookup::Memory => self.tokens.fresh(id, now, bound).map(Ok),
+            Lookup::Memory => self.tokens.fresh(id, now).map(Ok),
             Lookup::Store => {
                 Some(self.tokens.get_or_fetch(id, now, bound, || self.store.get(&TokenId(id.to_string()))))
             }
         }?;
         let record = match found {
-            Ok(Some(record)) => record,
-            Ok(None) => return invalid(),
+            Ok(record) => record,
             Err(error) => return Some(Err(error.into())),
         };
+        Some(Ok(match self.judge(engine, now, token, record.as_deref().map(|record| (record, None))) {
+            Ok(owner) => Caller::Token { owner, token: record.expect("a judged token is found") },
+            Err(refused) => Caller::Refused(refused),
+        }))
+    }
+
+    /// Steps 2–5 for the record found under a presented token's id (`None`: no such token),
+    /// with its owner when a cached record knows it: the owner the token acts for, or the
+    /// check's refusal.
+    fn judge(
+        &self,
+        engine: &Engine,
+        now: DateTime<Utc>,
+        token: &str,
+        found: Option<(&TokenRecord, Option<&KnownOwner>)>,
+    ) -> Result<Principal, Outcome> {
         // The digest of what was presented, compared in constant time with the stored one.
-        if !record.digest.matches(&TokenDigest::of(token)) {
-            return invalid();
-        }
-        let refused = |reason| Some(Ok(Caller::Refused(Outcome::refused(reason, Some(&record)))));
+        let Some((record, known_owner)) = found.filter(|(record, _)| record.digest.matches(&TokenDigest::of(token)))
+        else {
+            return Err(Outcome::refused(CheckReason::InvalidToken, None));
+        };
+        let refused = |reason| Err(Outcome::refused(reason, Some(record)));
         if record.is_expired(now) {
             return refused(CheckReason::TokenExpired);
         }
@@ -252,8 +292,12 @@ impl TokenService {
         if record.account != tenant.account.id {
             return refused(CheckReason::WrongResource);
         }
-        match record.owner.principal(tenant) {
-            Some(owner) => Some(Ok(Caller::Token { owner, token: record })),
+        let owner = match known_owner {
+            Some(known) => known.principal(record, tenant),
+            None => record.owner.principal(tenant),
+        };
+        match owner {
+            Some(owner) => Ok(owner),
             // An owner who left the tenant has no policies: nothing is allowed.
             None => refused(CheckReason::PolicyDenied),
         }
@@ -261,6 +305,6 @@ impl TokenService {
 
     /// Records a use of a token other than an allowed check (a call of the HTTP API it made).
     pub fn record_use(&self, id: &TokenId) {
-        self.last_used.record(id, self.clock.now());
+        self.last_used.record(id, self.clock.now(), None);
     }
 }

@@ -97,7 +97,7 @@ pub struct TokenService {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) settings: Settings,
     pub(super) catalog: Catalog,
-    engine: EngineCache,
+    pub(super) engine: EngineCache,
     pub(super) tokens: Arc<TokenCache>,
     switch: Arc<SwitchCache>,
     pub(super) last_used: LastUsed,

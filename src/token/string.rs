@@ -10,7 +10,7 @@ use std::ops::Range;
 use rand::TryRngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest as _, Sha256};
-use subtle::{Choice, ConstantTimeEq};
+use subtle::ConstantTimeEq;
 
 /// RFC 4648 base32.
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -120,12 +120,12 @@ impl TokenDigest {
 
     /// Whether two digests are equal, compared in constant time.
     pub fn matches(&self, other: &TokenDigest) -> bool {
-        // Word by word: as constant in time as byte by byte, with an eighth of the steps.
-        let words = |digest: &[u8; 32]| -> [u64; 4] {
-            std::array::from_fn(|i| u64::from_ne_bytes(digest[8 * i..8 * i + 8].try_into().expect("8 bytes")))
-        };
-        let (ours, theirs) = (words(&self.0), words(&other.0));
-        ours.iter().zip(&theirs).fold(Choice::from(1), |equal, (a, b)| equal & a.ct_eq(b)).into()
+        // The differences of all four words gathered without a branch, then one constant-time
+        // test of the whole: as constant in time as byte by byte, with far fewer steps.
+        let word =
+            |digest: &[u8; 32], i: usize| u64::from_ne_bytes(digest[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+        let differences = (0..4).fold(0, |differ, i| differ | (word(&self.0, i) ^ word(&other.0, i)));
+        differences.ct_eq(&0).into()
     }
 }
 
@@ -153,6 +153,18 @@ pub fn parse(token: &str) -> Result<(TokenId, TokenDigest), Malformed> {
 
 /// Verifies a token string's shape and checksum and borrows its id (`PREFIX.PUBLIC`) from it.
 pub(super) fn verified_id(token: &str) -> Result<&str, Malformed> {
+    let id = shaped_id(token).ok_or(Malformed::Shape)?;
+    let (body, sum) = token.split_at(TOKEN_LEN - CHECKSUM_LEN);
+    if checksum(body) != sum.as_bytes() {
+        return Err(Malformed::Checksum);
+    }
+    Ok(id)
+}
+
+/// The id (`PREFIX.PUBLIC`) of a string of a token's shape, its checksum not verified: enough
+/// to find a cached record, whose digest then tells whether this is the very token (a string
+/// whose checksum fails is not the one that was made, so its digest differs).
+pub(super) fn shaped_id(token: &str) -> Option<&str> {
     let bytes = token.as_bytes();
     let public_end = PREFIX_LEN + 1 + PUBLIC_LEN;
     // Every part has a fixed length, so the dots have fixed places; the base32 test runs over
@@ -164,14 +176,7 @@ pub(super) fn verified_id(token: &str) -> Result<&str, Malformed> {
         && bytes[public_end] == b'.'
         && base32(&bytes[PREFIX_LEN + 1..public_end])
         && base32(&bytes[public_end + 1..]);
-    if !shaped {
-        return Err(Malformed::Shape);
-    }
-    let (body, sum) = token.split_at(TOKEN_LEN - CHECKSUM_LEN);
-    if checksum(body) != sum.as_bytes() {
-        return Err(Malformed::Checksum);
-    }
-    Ok(&token[..public_end])
+    shaped.then(|| &token[..public_end])
 }
 
 /// CRC-32 (IEEE) of the text as a 35-bit big-endian number in seven base32 characters.

@@ -518,7 +518,7 @@ impl Question<'_> {
         request.attributes = witness
             .attributes
             .iter()
-            .filter(|(k, _)| engine.tables.keys.contains_key(*k))
+            .filter(|(k, _)| engine.tables.keys.get(k).is_some())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let query = match engine.query(&request) {

@@ -117,7 +117,7 @@ impl<'s, 'e> Builder<'s, 'e> {
         let engine = view.engine;
         let membership = engine.membership(view.principal);
         let context = Context {
-            attributes: &Attributes::none(),
+            attributes: Attributes::none(),
             environment: view.environment.map(|i| &engine.tenant().environments[i].id),
             user_id: engine.tenant().id(view.principal),
             groups: &membership.ids,

@@ -71,8 +71,7 @@ pub(super) fn moments(conditions: &[&CompiledCondition]) -> Vec<Moment> {
 
     let mut moments: Vec<Moment> = Vec::new();
     for at in instants.into_iter().filter_map(|t| DateTime::from_timestamp(t, 0)) {
-        let context =
-            Context { attributes: &Attributes::none(), environment: None, user_id: "", groups: &[], time: at };
+        let context = Context { attributes: Attributes::none(), environment: None, user_id: "", groups: &[], time: at };
         let truths: Vec<bool> = conditions.iter().map(|c| c.evaluate(&context) == crate::eval::Truth::True).collect();
         if !moments.iter().any(|m| m.truths == truths) {
             moments.push(Moment { at, truths });

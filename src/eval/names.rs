@@ -1,0 +1,150 @@
+//! Names to the dense ids an engine gives them (permissions, attribute keys), looked up once per
+//! name a request carries: the hash reads only a name's length and three of its words, where a
+//! general string hash reads every byte, and a probe compares lengths before bytes.
+
+/// Names with the ids `0..len`, each name once.
+#[derive(Debug)]
+pub(crate) struct Names {
+    /// By id.
+    names: Vec<Box<str>>,
+    /// Open addressing, a power of two at least twice the names: the id in each used cell,
+    /// [`Names::EMPTY`] in the others.
+    cells: Box<[u32]>,
+    /// `64 - log2(cells.len())`: the hash's top bits pick the first cell.
+    shift: u32,
+}
+
+impl Names {
+    const EMPTY: u32 = u32::MAX;
+
+    /// The id of a name.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<u32> {
+        let mask = self.cells.len() - 1;
+        let mut cell = (hash(name.as_bytes()) >> self.shift) as usize;
+        loop {
+            let id = *self.cells.get(cell)?;
+            if id == Names::EMPTY {
+                return None;
+            }
+            let known = &self.names[id as usize];
+            if same(known, name) {
+                return Some(id);
+            }
+            cell = (cell + 1) & mask;
+        }
+    }
+
+    /// The name with this id.
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// Every name, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(|name| &**name)
+    }
+}
+
+/// Whether two names are equal, compared a word at a time in place: for the few words of a
+/// name, that is less work than a call to `memcmp`.
+#[inline]
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let len = a.len();
+    match len {
+        8.. => {
+            fn words(s: &[u8]) -> impl Iterator<Item = u64> + '_ {
+                s.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("eight bytes")))
+            }
+            // The last word overlaps the others when the length is no multiple of eight.
+            let last = |s: &[u8]| u64::from_le_bytes(s[len - 8..].try_into().expect("eight bytes"));
+            words(a).eq(words(b)) && last(a) == last(b)
+        }
+        4.. => {
+            let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("four bytes"));
+            half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4)
+        }
+        _ => a == b,
+    }
+}
+
+/// A name's length and its first, middle and last eight bytes (fewer for a shorter name),
+/// mixed by one multiplication whose top bits pick a cell. Names that share a prefix (the
+/// permissions of a service, the keys of a catalog) still differ in these words.
+#[inline]
+fn hash(name: &[u8]) -> u64 {
+    let word = |at: usize| u64::from_le_bytes(name[at..at + 8].try_into().expect("eight bytes"));
+    let len = name.len();
+    let mixed = match len {
+        8.. => word(0) ^ word(len / 2 - 4).rotate_left(21) ^ word(len - 8).rotate_left(42),
+        _ => name.iter().fold(0, |w, &b| w << 8 | u64::from(b)),
+    };
+    (mixed ^ len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// From `(name, id)` pairs whose ids are `0..n`, each once.
+impl<S: AsRef<str>> FromIterator<(S, u32)> for Names {
+    fn from_iter<I: IntoIterator<Item = (S, u32)>>(pairs: I) -> Names {
+        let mut by_id: Vec<(Box<str>, u32)> = pairs.into_iter().map(|(name, id)| (name.as_ref().into(), id)).collect();
+        by_id.sort_unstable_by_key(|&(_, id)| id);
+        assert!(by_id.iter().enumerate().all(|(i, &(_, id))| id as usize == i), "dense ids");
+        let names: Vec<Box<str>> = by_id.into_iter().map(|(name, _)| name).collect();
+        let size = (names.len() * 2).next_power_of_two().max(8);
+        let mut cells = vec![Names::EMPTY; size].into_boxed_slice();
+        let shift = 64 - size.trailing_zeros();
+        for (id, name) in names.iter().enumerate() {
+            let mut cell = (hash(name.as_bytes()) >> shift) as usize;
+            while cells[cell] != Names::EMPTY {
+                cell = (cell + 1) & (size - 1);
+            }
+            cells[cell] = id as u32;
+        }
+        Names { names, cells, shift }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_finds_its_id_and_no_other_name_finds_one() {
+        let names: Vec<String> = (0..500)
+            .map(|i| format!("storage:service-{}:read", i % 50) + &"x".repeat(i / 50))
+            .chain(["", "a", "abcdefg", "abcdefgh"].map(String::from))
+            .collect();
+        let table: Names = names.iter().enumerate().map(|(i, n)| (n, i as u32)).collect();
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(table.get(name), Some(i as u32), "{name}");
+            assert_eq!(table.name(i as u32), name);
+        }
+        for absent in ["b", "abcdefgi", "storage:service-1:write", "storage:service-1:reax", "storage:service-51:read"]
+        {
+            assert_eq!(table.get(absent), None, "{absent}");
+        }
+        assert_eq!(table.iter().count(), names.len());
+    }
+
+    #[test]
+    fn names_are_the_same_only_byte_for_byte() {
+        let names = ["", "a", "ab", "prod", "prods", "storage", "storage:", "storage:logs:read", "storage:logs:reae"];
+        for a in names {
+            for b in names {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+        for len in 0..40 {
+            let a: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            for at in 0..len {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'Z';
+                assert!(!same(&a, std::str::from_utf8(&b).unwrap()), "{len} {at}");
+            }
+            assert!(same(&a, &a.clone()));
+        }
+    }
+}
