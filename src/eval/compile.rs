@@ -98,13 +98,14 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
     // One unit per way of binding a policy; the key says what makes two ways differ.
     let mut units: HashMap<Way<'_>, u32> = HashMap::default();
     let mut bound_units = Vec::with_capacity(tenant.bindings.len());
-    // What each policy's statements use, read once per policy, not once per binding.
-    let mut policy_uses: HashMap<&str, (bool, bool)> = HashMap::default();
+    // Each policy, and what its statements use, looked up once per policy, not once per binding.
+    let mut policy_uses: HashMap<&str, (&Policy, bool, bool)> = HashMap::default();
     for binding in &tenant.bindings {
-        let policy = &tenant.policies[&binding.policy];
-        let (own_parameters, own_level) = *policy_uses
-            .entry(&binding.policy)
-            .or_insert_with(|| uses(policy.document.statements.iter().map(Statement::conditions)));
+        let (policy, own_parameters, own_level) = *policy_uses.entry(&binding.policy).or_insert_with(|| {
+            let policy = &tenant.policies[&binding.policy];
+            let (parameters, level) = uses(policy.document.statements.iter().map(Statement::conditions));
+            (policy, parameters, level)
+        });
         let attached = binding.boundaries.iter().map(|name| tenant.boundaries[name].conditions.as_slice());
         let (boundary_parameters, boundary_level) = uses(attached);
         let (parameters, level) = (own_parameters || boundary_parameters, own_level || boundary_level);
@@ -396,7 +397,7 @@ impl<'t> Compiler<'t> {
         let mut made: Vec<Option<Arc<CompiledCondition>>> = vec![None; written.len()];
         // DENY statements are never changed by a boundary (semantics §4.2).
         let through = if statement.effect == Effect::Allow { through } else { &[] };
-        let mut copies = Vec::new();
+        let mut copies = Vec::with_capacity(statement.permissions.len());
         for permission in &statement.permissions {
             let slot = self.slot(&permission.text);
             let mut own: Vec<Arc<CompiledCondition>> = Vec::with_capacity(written.len());
@@ -411,9 +412,9 @@ impl<'t> Compiler<'t> {
                     own.push(Arc::clone(made[c].insert(compiled)));
                 }
             }
-            for (conditions, boundary) in self.bounded(own, &permission.text, through) {
-                let compiled = self.compiled.len() as u32;
-                self.compiled.push(Compiled {
+            let mut push = |compiler: &mut Self, conditions: Vec<Arc<CompiledCondition>>, boundary: u32| {
+                let compiled = compiler.compiled.len() as u32;
+                compiler.compiled.push(Compiled {
                     effect: statement.effect,
                     permission: permission.text.clone(),
                     conditions,
@@ -421,6 +422,15 @@ impl<'t> Compiler<'t> {
                     not_applicable: not_applicable.clone(),
                 });
                 copies.push((slot, Copy { compiled, boundary }));
+            };
+            // Without boundaries, the one copy as it is (most statements: no list to build).
+            match through.is_empty() {
+                true => push(self, own, NO_BOUNDARY),
+                false => {
+                    for (conditions, boundary) in self.bounded(own, &permission.text, through) {
+                        push(self, conditions, boundary);
+                    }
+                }
             }
         }
         copies
@@ -505,24 +515,23 @@ impl<'t> Compiler<'t> {
                 copies.extend_from_slice(copied);
                 continue;
             }
-            let first = copies.len();
-            if alike && !through.is_empty() && statement.effect == Effect::Deny {
+            let made = if alike && !through.is_empty() && statement.effect == Effect::Deny {
                 // No boundary changes a DENY (semantics §4.2): the copy without boundaries.
-                let plain = self.statement_copies(policy, binding, index);
-                copies.extend(plain);
+                self.statement_copies(policy, binding, index)
             } else if alike && self.unrestricted(statement, &through) {
                 // The boundaries add nothing to it: the copy without boundaries, once through
                 // each boundary, sharing its compiled form.
                 let plain = self.statement_copies(policy, binding, index);
-                for (slot, copy) in plain {
-                    copies.extend(through.iter().map(|t| (slot, Copy { boundary: t.position, ..copy })));
-                }
+                let each = |(slot, copy): (u32, Copy)| {
+                    through.iter().map(move |t| (slot, Copy { boundary: t.position, ..copy }))
+                };
+                plain.into_iter().flat_map(each).collect()
             } else {
-                let own = self.compile_statement(policy, index, binding, &through);
-                copies.extend(own);
-            }
+                self.compile_statement(policy, index, binding, &through)
+            };
+            copies.extend_from_slice(&made);
             if alike {
-                shared[index] = Some(copies[first..].to_vec());
+                shared[index] = Some(made);
             }
         }
         self.shared.insert(key, shared);

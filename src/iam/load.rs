@@ -340,12 +340,10 @@ impl Config<'_> {
         // Room for every binding at once: the tenant keeps them as long as it lives, and a
         // vector grown one binding at a time would keep up to twice the room.
         let mut bindings = Vec::with_capacity(parsed.binding.len());
-        bindings.extend(
-            parsed
-                .binding
-                .iter()
-                .filter_map(|binding| self.binding(binding, &policies, &boundaries, &group_index, &environments)),
-        );
+        // Each binding looks its policy up: by hash, not down the sorted map.
+        let by_name: rustc_hash::FxHashMap<&str, &Policy> = policies.iter().map(|(k, p)| (k.as_str(), p)).collect();
+        let known = Known { policies: &policies, by_name: &by_name, boundaries: &boundaries, groups: &group_index };
+        bindings.extend(parsed.binding.iter().filter_map(|binding| self.binding(binding, &known, &environments)));
         let mut user_names = rustc_hash::FxHashMap::default();
         for (i, u) in users.iter().enumerate() {
             user_names.entry(u.email.clone()).or_insert(user(i));
@@ -376,16 +374,10 @@ impl Config<'_> {
         }
     }
 
-    fn binding(
-        &mut self,
-        binding: &BindingFile,
-        policies: &BTreeMap<String, Policy>,
-        boundaries: &BTreeMap<String, Boundary>,
-        group_index: &rustc_hash::FxHashMap<&str, usize>,
-        environments: &[Environment],
-    ) -> Option<Binding> {
+    fn binding(&mut self, binding: &BindingFile, known: &Known<'_>, environments: &[Environment]) -> Option<Binding> {
+        let Known { policies, by_name, boundaries, groups: group_index } = *known;
         let mut ok = true;
-        let policy = policies.get(binding.policy.get_ref().as_str());
+        let policy = by_name.get(binding.policy.get_ref().as_str()).copied();
         if policy.is_none() {
             self.unknown(
                 &rules::UNKNOWN_POLICY,
@@ -396,7 +388,7 @@ impl Config<'_> {
             );
             ok = false;
         }
-        let mut groups = Vec::new();
+        let mut groups = Vec::with_capacity(binding.groups.len());
         for group in &binding.groups {
             match group_index.get(group.get_ref().as_str()) {
                 Some(&i) => groups.push(i),
@@ -551,6 +543,16 @@ impl Config<'_> {
         }
         ok
     }
+}
+
+/// What a binding may name: the tenant's policies (by hash, and in order for the help of an
+/// unknown one), boundaries and groups.
+#[derive(Clone, Copy)]
+struct Known<'k> {
+    policies: &'k BTreeMap<String, Policy>,
+    by_name: &'k rustc_hash::FxHashMap<&'k str, &'k Policy>,
+    boundaries: &'k BTreeMap<String, Boundary>,
+    groups: &'k rustc_hash::FxHashMap<&'k str, usize>,
 }
 
 struct ParameterUse {
