@@ -85,7 +85,11 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         keys,
         slots: Vec::new(),
         slot_names: HashMap::default(),
-        compiled: Vec::new(),
+        // Room for a copy of every statement's permissions at once: grown one at a time, the
+        // table would be copied over and over and, at its peak, held twice.
+        compiled: Vec::with_capacity(
+            tenant.policies.values().flat_map(|p| &p.document.statements).map(|s| s.permissions.len()).sum(),
+        ),
         units: Vec::new(),
         boundaries: tenant.boundaries.keys().cloned().collect(),
         shared: HashMap::default(),
