@@ -174,3 +174,16 @@ fn parser_ok_files_parse_to_their_golden_trees() {
 fn parser_err_files_recover_to_their_golden_trees() {
     parse_golden("err", true);
 }
+
+/// Texts parsed with one `Names` share the names they hold; a name is shared as the kind it was
+/// judged as, so a permission of one file used as a key in the next is still refused there.
+#[test]
+fn a_shared_name_is_judged_again_as_another_kind() {
+    let mut names = syntax::Names::default();
+    let first = syntax::parse_sharing("ALLOW storage:logs:read;", Kind::Policy, &mut names);
+    assert!(!first.has_errors(), "{:#?}", first.diagnostics);
+    let second =
+        syntax::parse_sharing("ALLOW storage:logs:write WHERE storage:logs:read = \"x\";", Kind::Policy, &mut names);
+    let codes: Vec<_> = second.diagnostics.iter().map(|d| d.code()).collect();
+    assert_eq!(codes, ["E0012"], "{:#?}", second.diagnostics);
+}

@@ -33,11 +33,11 @@ pub fn parse(text: &str, kind: Kind) -> Parsed {
     parse_sharing(text, kind, &mut Names::default())
 }
 
-/// The well-formed names that parsed texts hold, each once: texts parsed with the same
-/// `Names` share their permissions and keys (see [`Name`]), and a name seen in an earlier
-/// text is not judged again.
+/// The well-formed names that parsed texts hold, each once with the kind it was judged as:
+/// texts parsed with the same `Names` share their permissions and keys (see [`Name`]), and a
+/// name seen in an earlier text is not judged again as that kind.
 #[derive(Debug, Default)]
-pub struct Names(rustc_hash::FxHashSet<std::sync::Arc<str>>);
+pub struct Names(rustc_hash::FxHashMap<std::sync::Arc<str>, NameKind>);
 
 /// [`parse`], sharing the names of the texts parsed before with `names` (a tenant's files name
 /// the same few hundred permissions and keys again and again).
@@ -419,8 +419,9 @@ impl<'a> Parser<'a> {
     /// A permission or a condition key: no wildcards, the right number of well-formed parts.
     fn name(&mut self, span: Span, kind: NameKind) -> Step<Name> {
         let text = &self.text[span.clone()];
-        // A name seen before was well-formed then.
-        if let Some(shared) = self.names.0.get(text) {
+        // A name seen before as this kind was well-formed then; a permission written where a
+        // key stands is judged (and refused) as a key.
+        if let Some((shared, _)) = self.names.0.get_key_value(text).filter(|&(_, &seen)| seen == kind) {
             return Ok(Name { text: shared.clone(), span });
         }
         if text.as_bytes().contains(&b'*') {
@@ -442,7 +443,7 @@ impl<'a> Parser<'a> {
             return Err(Abandoned);
         }
         let shared: std::sync::Arc<str> = text.into();
-        self.names.0.insert(shared.clone());
+        self.names.0.insert(shared.clone(), kind);
         Ok(Name { text: shared, span })
     }
 
@@ -672,7 +673,7 @@ const OPERATORS_HELP: &str =
 
 /// The two kinds of names (language.md §2). Case is left to the catalog check, which can say
 /// which spelling it knows.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NameKind {
     /// `service:resource:action`
     Permission,
