@@ -275,6 +275,10 @@ fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], flags: &[u16]
         .filter(|(_, range)| range[0] < range[1])
         .map(|(group, range)| (group as u32, range[0], range[1]))
         .collect();
+    slot.reached = vec![0; tenant.groups.len().div_ceil(64)];
+    for &(group, _, _) in &slot.present {
+        slot.reached[group as usize / 64] |= 1 << (group % 64);
+    }
     if reaches.len() <= Slot::FEW {
         slot.few = reaches.clone();
         slot.few.sort_by_key(|reach| reach.position);

@@ -112,6 +112,9 @@ pub(crate) struct Slot {
     pub reaches: Vec<Reach>,
     /// The groups with statements here, ascending, each with its range of `reaches`.
     pub present: Vec<(u32, u32, u32)>,
+    /// The same groups, one bit each: ANDed with a principal's groups, the groups a decision
+    /// reads.
+    pub reached: Vec<u64>,
     /// For a permission with few statements: every reach in the permission's order, read
     /// through at once rather than group by group; empty for the others.
     pub few: Vec<Reach>,
@@ -133,6 +136,7 @@ impl Slot {
             reach_offsets: Vec::new(),
             reaches: Vec::new(),
             present: Vec::new(),
+            reached: Vec::new(),
             few: Vec::new(),
         }
     }

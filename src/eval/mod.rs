@@ -156,9 +156,10 @@ impl Query<'_> {
     }
 
     /// How many attribute values a query keeps at hand: as many keys as the conditions on most
-    /// permissions read, and few enough that a query moves in registers rather than through a
-    /// copy loop.
-    const FIRST: usize = 4;
+    /// permissions read (those past it are looked up by name in the request, a search that
+    /// costs more than the query's larger moves), and few enough that a query stays within
+    /// 128 bytes.
+    const FIRST: usize = 8;
 }
 
 // A query is returned and moved by value: past 128 bytes each move is a call to `memcpy`.
@@ -545,15 +546,20 @@ impl Engine {
         let mut scan = Scan { level, denied: u32::MAX, allowed: u32::MAX, deny_unknown: false, allow_unknown: false };
         // Made when a statement with conditions is read: unconditional ones need none.
         let mut context = None;
-        // Few statements are read through in order, as a plain list; else the fewer of the
-        // principal's groups and the groups the permission's statements reach, group by group.
+        // Few statements are read through in order, as a plain list; else group by group: the
+        // groups both the principal's and the statements', found a word of bits at a time, or
+        // (when the tenant's groups are many more words than the principal's groups) each of
+        // the principal's groups.
         let membership = self.membership(query.principal);
         if !slot.few.is_empty() && slot.few.len() <= 2 * membership.groups.len() {
             self.read(query, &mut scan, &mut context, &slot.few, Some(membership));
-        } else if slot.present.len() <= membership.groups.len() {
-            for &(group, start, end) in &slot.present {
-                if membership.has(group as usize) {
-                    self.read(query, &mut scan, &mut context, &slot.reaches[start as usize..end as usize], None);
+        } else if slot.reached.len() <= membership.groups.len() {
+            for (word, (&mine, &reached)) in membership.bits.iter().zip(&slot.reached).enumerate() {
+                let mut both = mine & reached;
+                while both != 0 {
+                    let group = word * 64 + both.trailing_zeros() as usize;
+                    both &= both - 1;
+                    self.read(query, &mut scan, &mut context, slot.reaching(group), None);
                 }
             }
         } else {
