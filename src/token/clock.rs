@@ -19,7 +19,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     /// What `Utc::now` gives, to the nanosecond, without working the calendar date out of the
-    /// seconds at every call (a tenth of a warm check): see [`since_epoch`].
+    /// seconds at every call (a tenth of a warm check): see `since_epoch`.
     fn now(&self) -> DateTime<Utc> {
         since_epoch(SystemTime::now().duration_since(UNIX_EPOCH).expect("the system clock is past 1970"))
     }
