@@ -121,27 +121,16 @@ fn percentiles(times: &[Duration]) -> [(&'static str, usize); 2] {
 fn bench(c: &mut Criterion) {
     let catalog = Catalog::builtin();
     let files = large::tenant();
-    counting::start();
-    let before = counting::in_use();
-    let loaded = load(&files, catalog);
-    let first_error = loaded.findings.iter().flat_map(|f| f.diagnostics.iter().map(move |d| (&f.file.name, d)));
-    let first_error =
-        first_error.filter(|(_, d)| d.is_error()).map(|(file, d)| format!("{file}: {}", d.message)).next();
-    assert!(first_error.is_none(), "the largest account loads: {first_error:?}");
-    let warnings: usize = loaded.findings.iter().map(|f| f.diagnostics.len()).sum();
-    println!("large: {warnings} warnings on loading");
-    let tenant = loaded.tenant.expect("the largest account loads");
-    let with_tenant = counting::in_use();
-    let engine = Engine::new(tenant, catalog);
-    let (after, peak) = (counting::in_use(), counting::peak());
-    counting::stop();
-    println!(
-        "large: memory {:.1} MiB (the loaded tenant {:.1} MiB, the engine's own tables {:.1} MiB), {:.1} MiB at the peak",
-        counting::mib(after - before),
-        counting::mib(with_tenant - before),
-        counting::mib(after - with_tenant),
-        counting::mib(peak - before)
-    );
+    let engine = counting::engine_of("large", catalog, || {
+        let loaded = load(&files, catalog);
+        let first_error = loaded.findings.iter().flat_map(|f| f.diagnostics.iter().map(move |d| (&f.file.name, d)));
+        let first_error =
+            first_error.filter(|(_, d)| d.is_error()).map(|(file, d)| format!("{file}: {}", d.message)).next();
+        assert!(first_error.is_none(), "the largest account loads: {first_error:?}");
+        let warnings: usize = loaded.findings.iter().map(|f| f.diagnostics.len()).sum();
+        println!("large: {warnings} warnings on loading");
+        loaded.tenant.expect("the largest account loads")
+    });
 
     let requests = requests(&engine);
     let mut outcomes = BTreeMap::new();

@@ -155,21 +155,9 @@ fn workload(c: &mut Criterion) {
 /// at once on the way (the findings, which the load returns beside the tenant, are freed first).
 fn measured(files: &TenantFiles, n: usize) -> Engine {
     let catalog = Catalog::builtin();
-    counting::start();
-    let before = counting::in_use();
-    let tenant = load(files, catalog).tenant.expect("the workload tenants load");
-    let with_tenant = counting::in_use();
-    let engine = Engine::new(tenant, catalog);
-    let (after, peak) = (counting::in_use(), counting::peak());
-    counting::stop();
-    println!(
-        "load/{n}: memory {:.2} MiB held (the tenant {:.2} MiB, the engine's own tables {:.2} MiB), {:.2} MiB at the peak",
-        counting::mib(after - before),
-        counting::mib(with_tenant - before),
-        counting::mib(after - with_tenant),
-        counting::mib(peak - before)
-    );
-    engine
+    counting::engine_of(&format!("load/{n}"), catalog, || {
+        load(files, catalog).tenant.expect("the workload tenants load")
+    })
 }
 
 criterion_group!(benches, workload);

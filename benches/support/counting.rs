@@ -63,3 +63,27 @@ pub fn peak() -> isize {
 pub fn mib(bytes: isize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
+
+/// Builds the engine of the tenant `load` gives, counting the bytes they hold and the most in use
+/// at once on the way, and prints them after `what`.
+pub fn engine_of(
+    what: &str,
+    catalog: &warden::catalog::Catalog,
+    load: impl FnOnce() -> warden::iam::Tenant,
+) -> warden::eval::Engine {
+    start();
+    let before = in_use();
+    let tenant = load();
+    let with_tenant = in_use();
+    let engine = warden::eval::Engine::new(tenant, catalog);
+    let (after, peak) = (in_use(), peak());
+    stop();
+    println!(
+        "{what}: memory {:.2} MiB held (the tenant {:.2} MiB, the engine's own tables {:.2} MiB), {:.2} MiB at the peak",
+        mib(after - before),
+        mib(with_tenant - before),
+        mib(after - with_tenant),
+        mib(peak - before)
+    );
+    engine
+}
