@@ -30,19 +30,26 @@ fn binding_dependent(conditions: &[Condition]) -> bool {
         .any(|p| matches!(p, Placeholder::BindParam(_) | Placeholder::LevelId))
 }
 
-/// What the compiling keeps besides the engine's tables.
+/// The engine's names: the permissions' slots and the keys' ids, every one made before a unit
+/// compiles (so that units compile on two threads at once), and the boundaries' names.
+struct Names {
+    keys: HashMap<String, u32>,
+    /// The `global:` keys' ids, one bit each: every permission that takes conditions accepts them.
+    global_keys: Vec<u64>,
+    slots: Vec<Slot>,
+    slot_names: HashMap<Arc<str>, u32>,
+    boundaries: Vec<String>,
+}
+
+/// What compiling a share of the units keeps besides the engine's tables.
 struct Compiler<'t> {
     tenant: &'t Tenant,
     catalog: &'t Catalog,
-    keys: HashMap<String, u32>,
-    slots: Vec<Slot>,
-    slot_names: HashMap<Arc<str>, u32>,
+    names: &'t Names,
     compiled: Vec<Compiled>,
-    units: Vec<Unit>,
-    boundaries: Vec<String>,
-    /// Each statement's copies, for statements that compile alike for every binding with the
-    /// same boundaries: by policy and boundaries, then by statement.
-    shared: HashMap<SharedStatements<'t>, Vec<Option<Copies>>>,
+    /// The copies of statements that compile alike for every binding with the same boundaries:
+    /// by policy and boundaries.
+    shared: HashMap<SharedStatements<'t>, Shared>,
     /// The conditions that no binding changes, compiled once: a statement's by policy,
     /// statement and position; a boundary's by the boundary's position and its own.
     statement_conditions: HashMap<(&'t str, usize, usize), Arc<CompiledCondition>>,
@@ -57,11 +64,36 @@ struct Through<'t> {
     filled: Option<Vec<Condition>>,
 }
 
-/// A statement of a policy as bound through these boundaries.
+/// Below this many statements, units compile on one thread: a second one costs more than it
+/// saves.
+const PARALLEL_UNITS: usize = 1000;
+
+/// A policy as bound through these boundaries.
 type SharedStatements<'t> = (&'t str, &'t [String]);
 
-/// A statement's copies as a way of binding its policy brings it: each with its permission's slot.
-type Copies = Vec<(u32, Copy)>;
+/// The copies of a policy's statements as every way of binding it through the same boundaries
+/// brings them, each with its permission's slot: one list for all of the policy's statements
+/// (not one per statement), and each statement's range of it once compiled.
+struct Shared {
+    copies: Vec<(u32, Copy)>,
+    at: Vec<Option<(u32, u32)>>,
+}
+
+impl Shared {
+    fn new(statements: usize) -> Shared {
+        Shared { copies: Vec::new(), at: vec![None; statements] }
+    }
+
+    fn get(&self, statement: usize) -> Option<&[(u32, Copy)]> {
+        self.at[statement].map(|(start, end)| &self.copies[start as usize..end as usize])
+    }
+
+    fn keep(&mut self, statement: usize, copies: &[(u32, Copy)]) {
+        let start = self.copies.len() as u32;
+        self.copies.extend_from_slice(copies);
+        self.at[statement] = Some((start, self.copies.len() as u32));
+    }
+}
 
 /// What makes two ways of binding a policy compile differently: its boundaries, its parameters
 /// where the policy or a boundary uses any, its level where one uses `${global:levelId}`.
@@ -74,33 +106,11 @@ struct Way<'t> {
 }
 
 pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
-    let mut keys: HashMap<String, u32> = HashMap::default();
-    for key in catalog.key_names() {
-        let next = keys.len() as u32;
-        keys.entry(key.to_string()).or_insert(next);
-    }
-    let mut compiler = Compiler {
-        tenant: &tenant,
-        catalog,
-        keys,
-        slots: Vec::new(),
-        slot_names: HashMap::default(),
-        // Room for a copy of every statement's permissions at once: grown one at a time, the
-        // table would be copied over and over and, at its peak, held twice.
-        compiled: Vec::with_capacity(
-            tenant.policies.values().flat_map(|p| &p.document.statements).map(|s| s.permissions.len()).sum(),
-        ),
-        units: Vec::new(),
-        boundaries: tenant.boundaries.keys().cloned().collect(),
-        shared: HashMap::default(),
-        statement_conditions: HashMap::default(),
-        boundary_conditions: HashMap::default(),
-    };
-    for permission in catalog.permissions() {
-        compiler.slot(&permission.name);
-    }
-    // One unit per way of binding a policy; the key says what makes two ways differ.
+    let mut names = Names::new(&tenant, catalog);
+    // One unit per way of binding a policy; the key says what makes two ways differ. Each unit
+    // is compiled for the first binding that brings its way.
     let mut units: HashMap<Way<'_>, u32> = HashMap::default();
+    let mut ways: Vec<(&Policy, &Binding)> = Vec::new();
     let mut bound_units = Vec::with_capacity(tenant.bindings.len());
     // Each policy, and what its statements use, looked up once per policy, not once per binding.
     let mut policy_uses: HashMap<&str, (&Policy, bool, bool)> = HashMap::default();
@@ -119,17 +129,81 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
             parameters: parameters.then_some(&binding.parameters),
             level: level.then(|| level_id(binding, &tenant)),
         };
-        let unit = match units.get(&key) {
-            Some(&unit) => unit,
-            None => {
-                let unit = compiler.unit(policy, binding);
-                units.insert(key, unit);
-                unit
-            }
-        };
+        let next = ways.len() as u32;
+        let unit = *units.entry(key).or_insert_with(|| {
+            ways.push((policy, binding));
+            next
+        });
         bound_units.push(unit);
     }
-    let Compiler { mut slots, slot_names, mut compiled, units, boundaries, keys, .. } = compiler;
+    // Each policy's units, in the order of their first binding, and the statements they compile.
+    let mut by_policy: HashMap<&str, usize> = HashMap::default();
+    let mut shares: Vec<(Vec<u32>, usize)> = Vec::new();
+    for (unit, &(policy, _)) in ways.iter().enumerate() {
+        let at = *by_policy.entry(&policy.name).or_insert_with(|| {
+            names.meet(policy, catalog);
+            shares.push((Vec::new(), 0));
+            shares.len() - 1
+        });
+        shares[at].0.push(unit as u32);
+        shares[at].1 += policy.document.statements.len();
+    }
+    let names = names;
+    let total: usize = shares.iter().map(|(_, statements)| statements).sum();
+    // Two halves of about as many statements, all units of a policy in one (they share what
+    // compiles alike), compiled on two threads when there are enough to pay for the second.
+    let mut before = 0;
+    let half = match total >= PARALLEL_UNITS {
+        true => shares
+            .iter()
+            .take_while(|(_, statements)| {
+                before += statements;
+                before < total / 2
+            })
+            .count(),
+        false => shares.len(),
+    };
+    let (first, second) = shares.split_at(half);
+    let compile_share = |share: &[(Vec<u32>, usize)], room: usize| {
+        // Room for a copy of every statement's permissions at once: grown one at a time, the
+        // table would be copied over and over and, at its peak, held twice.
+        let mut compiler = Compiler::new(&tenant, catalog, &names, room);
+        let units: Vec<(u32, Unit)> = share
+            .iter()
+            .flat_map(|(units, _)| units)
+            .map(|&unit| {
+                let (policy, binding) = ways[unit as usize];
+                (unit, compiler.unit(policy, binding))
+            })
+            .collect();
+        (compiler.compiled, units)
+    };
+    let room = |share: &[(Vec<u32>, usize)]| -> usize {
+        let policies = share.iter().map(|(units, _)| ways[units[0] as usize].0);
+        policies.flat_map(|p| &p.document.statements).map(|s| s.permissions.len()).sum()
+    };
+    let ((mut compiled, mine), (theirs_compiled, theirs)) = std::thread::scope(|scope| {
+        let helper = (!second.is_empty()).then(|| scope.spawn(|| compile_share(second, room(second))));
+        let mine = compile_share(first, room(&shares));
+        let theirs = helper.map_or_else(Default::default, |helper| {
+            helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (mine, theirs)
+    });
+    // The second half's statements follow the first's.
+    let offset = compiled.len() as u32;
+    compiled.extend(theirs_compiled);
+    let mut units: Vec<Unit> = std::iter::repeat_with(Unit::default).take(ways.len()).collect();
+    for (unit, made) in mine {
+        units[unit as usize] = made;
+    }
+    for (unit, mut made) in theirs {
+        for copy in &mut made.copies {
+            copy.compiled += offset;
+        }
+        units[unit as usize] = made;
+    }
+    let Names { mut slots, slot_names, boundaries, keys, .. } = names;
     // The engine keeps them as long as it lives: not the room that growing them left.
     compiled.shrink_to_fit();
     let levels: Vec<Option<usize>> = tenant
@@ -287,28 +361,88 @@ fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], flags: &[u16]
     slot.reaches = reaches;
 }
 
-impl<'t> Compiler<'t> {
+impl Names {
+    /// The catalog's keys and permissions, and the tenant's boundaries.
+    fn new(tenant: &Tenant, catalog: &Catalog) -> Names {
+        let mut keys: HashMap<String, u32> = HashMap::default();
+        for key in catalog.key_names() {
+            let next = keys.len() as u32;
+            keys.entry(key.to_string()).or_insert(next);
+        }
+        let mut global_keys = vec![0u64; keys.len().div_ceil(64)];
+        for id in catalog.key_names().filter(|key| catalog.global(key).is_some()).map(|key| keys[key]) {
+            global_keys[id as usize / 64] |= 1 << (id % 64);
+        }
+        let mut names = Names {
+            keys,
+            global_keys,
+            slots: Vec::new(),
+            slot_names: HashMap::default(),
+            boundaries: tenant.boundaries.keys().cloned().collect(),
+        };
+        for permission in catalog.permissions() {
+            names.slot(&permission.name, catalog);
+        }
+        names
+    }
+
+    /// The slots of a policy's permissions outside the catalog and the ids of the keys outside
+    /// it that its statements compile, in the order that compiling them meets them. (Every
+    /// other key a unit compiles is the catalog's: one a catalog permission accepts.)
+    fn meet(&mut self, policy: &Policy, catalog: &Catalog) {
+        for statement in &policy.document.statements {
+            for permission in &statement.permissions {
+                if catalog.permission(&permission.text).is_some_and(|p| p.takes_conditions) {
+                    continue;
+                }
+                self.slot(&permission.text, catalog);
+                for condition in statement.conditions() {
+                    let key = &*condition.key.text;
+                    if catalog.global(key).is_none() && !self.keys.contains_key(key) {
+                        let id = self.keys.len() as u32;
+                        self.keys.insert(key.to_string(), id);
+                    }
+                }
+            }
+        }
+    }
+
     /// The slot of a permission, made on first sight.
-    fn slot(&mut self, permission: &str) -> u32 {
+    fn slot(&mut self, permission: &str, catalog: &Catalog) -> u32 {
         if let Some(&slot) = self.slot_names.get(permission) {
             return slot;
         }
         let name: Arc<str> = permission.into();
         // What `Catalog::operators` accepts: the permission's keys and the `global:` ones, when it
         // takes conditions at all.
-        let accepted = self.catalog.permission(permission).map(|p| {
-            let mut bits = vec![0u64; self.keys.len().div_ceil(64)];
-            let globals = self.catalog.key_names().filter(|key| self.catalog.global(key).is_some());
-            let keys = p.keys.keys().map(String::as_str).chain(globals).filter(|_| p.takes_conditions);
-            for &id in keys.filter_map(|key| self.keys.get(key)) {
-                bits[id as usize / 64] |= 1 << (id % 64);
+        let accepted = catalog.permission(permission).map(|p| match p.takes_conditions {
+            true => {
+                let mut bits = self.global_keys.clone();
+                for &id in p.keys.keys().filter_map(|key| self.keys.get(key.as_str())) {
+                    bits[id as usize / 64] |= 1 << (id % 64);
+                }
+                bits
             }
-            bits
+            false => vec![0; self.global_keys.len()],
         });
         let slot = self.slots.len() as u32;
         self.slots.push(Slot::new(name.clone(), accepted));
         self.slot_names.insert(name, slot);
         slot
+    }
+}
+
+impl<'t> Compiler<'t> {
+    fn new(tenant: &'t Tenant, catalog: &'t Catalog, names: &'t Names, room: usize) -> Compiler<'t> {
+        Compiler {
+            tenant,
+            catalog,
+            names,
+            compiled: Vec::with_capacity(room),
+            shared: HashMap::default(),
+            statement_conditions: HashMap::default(),
+            boundary_conditions: HashMap::default(),
+        }
     }
 
     /// A statement's condition compiled: once for every binding when no placeholder of the
@@ -322,13 +456,13 @@ impl<'t> Compiler<'t> {
     ) -> Arc<CompiledCondition> {
         let written = &policy.document.statements[index].conditions()[position];
         match filled {
-            Some(filled) => Arc::new(compile_condition(filled, None, self.catalog, &mut self.keys)),
+            Some(filled) => Arc::new(compile_condition(filled, None, self.catalog, &self.names.keys)),
             None => {
                 let key = (policy.name.as_str(), index, position);
                 if let Some(compiled) = self.statement_conditions.get(&key) {
                     return Arc::clone(compiled);
                 }
-                let compiled = Arc::new(compile_condition(written.clone(), None, self.catalog, &mut self.keys));
+                let compiled = Arc::new(compile_condition(written.clone(), None, self.catalog, &self.names.keys));
                 self.statement_conditions.insert(key, Arc::clone(&compiled));
                 compiled
             }
@@ -345,24 +479,25 @@ impl<'t> Compiler<'t> {
                 return Arc::clone(compiled);
             }
             let written = through.boundary.conditions[position].clone();
-            let compiled = Arc::new(compile_condition(written, from(), self.catalog, &mut self.keys));
+            let compiled = Arc::new(compile_condition(written, from(), self.catalog, &self.names.keys));
             self.boundary_conditions.insert(key, Arc::clone(&compiled));
             return compiled;
         };
-        Arc::new(compile_condition(filled[position].clone(), from(), self.catalog, &mut self.keys))
+        Arc::new(compile_condition(filled[position].clone(), from(), self.catalog, &self.names.keys))
     }
 
     /// The copies of a policy's statement without the binding's boundaries, compiled once for
-    /// every binding that brings it alike.
-    fn statement_copies(&mut self, policy: &'t Policy, binding: &Binding, index: usize) -> Vec<(u32, Copy)> {
+    /// every binding that brings it alike, added to `out`.
+    fn statement_copies(&mut self, policy: &'t Policy, binding: &Binding, index: usize, out: &mut Vec<(u32, Copy)>) {
         let key: SharedStatements<'t> = (policy.name.as_str(), &[]);
-        if let Some(Some(shared)) = self.shared.get(&key).map(|statements| &statements[index]) {
-            return shared.clone();
+        if let Some(shared) = self.shared.get(&key).and_then(|shared| shared.get(index)) {
+            out.extend_from_slice(shared);
+            return;
         }
-        let copies = self.compile_statement(policy, index, binding, &[]);
+        let start = out.len();
+        self.compile_statement(policy, index, binding, &[], out);
         let statements = policy.document.statements.len();
-        self.shared.entry(key).or_insert_with(|| vec![None; statements])[index] = Some(copies.clone());
-        copies
+        self.shared.entry(key).or_insert_with(|| Shared::new(statements)).keep(index, &out[start..]);
     }
 
     /// Whether no boundary restricts an ALLOW: none applies to any of its permissions, each of
@@ -384,14 +519,15 @@ impl<'t> Compiler<'t> {
     /// Compiles one statement as a binding brings it through its boundaries (semantics §4.1):
     /// one statement per permission, with the binding's parameters substituted. A condition is
     /// part of a permission's statement only if the permission accepts its key; the others
-    /// come back apart, as not restricting it (decisions D30).
+    /// come back apart, as not restricting it (decisions D30). The copies are added to `copies`.
     fn compile_statement(
         &mut self,
         policy: &'t Policy,
         index: usize,
         binding: &Binding,
         through: &[Through<'t>],
-    ) -> Vec<(u32, Copy)> {
+        copies: &mut Vec<(u32, Copy)>,
+    ) {
         let statement = &policy.document.statements[index];
         let written = statement.conditions();
         let level_id = level_id(binding, self.tenant);
@@ -405,9 +541,8 @@ impl<'t> Compiler<'t> {
         let mut made: Vec<Option<Arc<CompiledCondition>>> = vec![None; written.len()];
         // DENY statements are never changed by a boundary (semantics §4.2).
         let through = if statement.effect == Effect::Allow { through } else { &[] };
-        let mut copies = Vec::with_capacity(statement.permissions.len());
         for permission in &statement.permissions {
-            let slot = self.slot(&permission.text);
+            let slot = self.names.slot_names[&*permission.text];
             let mut own: Vec<Arc<CompiledCondition>> = Vec::with_capacity(written.len());
             let mut not_applicable: Vec<Condition> = Vec::new();
             for (c, condition) in written.iter().enumerate() {
@@ -441,7 +576,6 @@ impl<'t> Compiler<'t> {
                 }
             }
         }
-        copies
     }
 
     /// Semantics §4.2–5: each boundary copies an ALLOW with the boundary's conditions on keys
@@ -494,11 +628,11 @@ impl<'t> Compiler<'t> {
 
     /// The position of a boundary among the engine's boundary names.
     fn boundary(&self, name: &str) -> u32 {
-        self.boundaries.iter().position(|b| b == name).expect("a boundary") as u32
+        self.names.boundaries.iter().position(|b| b == name).expect("a boundary") as u32
     }
 
     /// Compiles a policy as a binding brings it.
-    fn unit(&mut self, policy: &'t Policy, binding: &'t Binding) -> u32 {
+    fn unit(&mut self, policy: &'t Policy, binding: &'t Binding) -> Unit {
         let tenant = self.tenant;
         let through: Vec<Through<'t>> = binding
             .boundaries
@@ -516,30 +650,31 @@ impl<'t> Compiler<'t> {
         // compiles (the copies without boundaries that it may read are kept apart).
         let key: SharedStatements<'t> = (policy.name.as_str(), binding.boundaries.as_slice());
         let statements = policy.document.statements.len();
-        let mut shared = self.shared.remove(&key).unwrap_or_else(|| vec![None; statements]);
+        let mut shared = self.shared.remove(&key).unwrap_or_else(|| Shared::new(statements));
         for (index, statement) in policy.document.statements.iter().enumerate() {
             let alike = boundaries_alike && !binding_dependent(statement.conditions());
-            if let (true, Some(copied)) = (alike, &shared[index]) {
+            if let Some(copied) = shared.get(index).filter(|_| alike) {
                 copies.extend_from_slice(copied);
                 continue;
             }
-            let made = if alike && !through.is_empty() && statement.effect == Effect::Deny {
+            let start = copies.len();
+            if alike && !through.is_empty() && statement.effect == Effect::Deny {
                 // No boundary changes a DENY (semantics §4.2): the copy without boundaries.
-                self.statement_copies(policy, binding, index)
+                self.statement_copies(policy, binding, index, &mut copies);
             } else if alike && self.unrestricted(statement, &through) {
                 // The boundaries add nothing to it: the copy without boundaries, once through
                 // each boundary, sharing its compiled form.
-                let plain = self.statement_copies(policy, binding, index);
+                let mut plain = Vec::new();
+                self.statement_copies(policy, binding, index, &mut plain);
                 let each = |(slot, copy): (u32, Copy)| {
                     through.iter().map(move |t| (slot, Copy { boundary: t.position, ..copy }))
                 };
-                plain.into_iter().flat_map(each).collect()
+                copies.extend(plain.into_iter().flat_map(each));
             } else {
-                self.compile_statement(policy, index, binding, &through)
-            };
-            copies.extend_from_slice(&made);
+                self.compile_statement(policy, index, binding, &through, &mut copies);
+            }
             if alike {
-                shared[index] = Some(made);
+                shared.keep(index, &copies[start..]);
             }
         }
         self.shared.insert(key, shared);
@@ -556,8 +691,7 @@ impl<'t> Compiler<'t> {
             }
             unit.copies.push(copy);
         }
-        self.units.push(unit);
-        (self.units.len() - 1) as u32
+        unit
     }
 }
 
@@ -653,21 +787,17 @@ impl Fill<'_> {
     }
 }
 
+/// Compiles a condition whose key has its id (see [`Names::meet`]).
 fn compile_condition(
     condition: Condition,
     boundary: Option<String>,
     catalog: &Catalog,
-    keys: &mut HashMap<String, u32>,
+    keys: &HashMap<String, u32>,
 ) -> CompiledCondition {
     let typed = catalog.global(&condition.key.text).map(|(kind, _)| kind);
-    let subject = match (typed, keys.get(&*condition.key.text)) {
-        (Some(kind), _) => Subject::Global(kind),
-        (None, Some(&id)) => Subject::Attribute(id),
-        (None, None) => {
-            let id = keys.len() as u32;
-            keys.insert(condition.key.text.to_string(), id);
-            Subject::Attribute(id)
-        }
+    let subject = match typed {
+        Some(kind) => Subject::Global(kind),
+        None => Subject::Attribute(*keys.get(&*condition.key.text).expect("the key's id, made before compiling")),
     };
     let values = condition
         .operand

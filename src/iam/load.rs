@@ -135,11 +135,17 @@ pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
         }
         result
     };
-    let mut policies = BTreeMap::new();
-    for (file, result) in files.policies.iter().zip(policy_files) {
-        let document = record(file, result).document;
-        policies.insert(stem(file), Policy { name: stem(file), file: file.clone(), document });
-    }
+    // Collected at once: built from its sorted entries, the map takes no search per policy.
+    let mut policies: BTreeMap<String, Policy> = files
+        .policies
+        .iter()
+        .zip(policy_files)
+        .map(|(file, result)| {
+            let document = record(file, result).document;
+            let name = stem(file);
+            (name.clone(), Policy { name, file: file.clone(), document })
+        })
+        .collect();
     let mut linted = |file: &SourceFile, kind: Kind| record(file, check::lint(file, kind, catalog));
     for (stem, text) in &BUILTIN_POLICIES {
         let name = format!("builtin:{stem}");
