@@ -115,9 +115,10 @@ pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
         loop {
             let at = next.fetch_add(1, Ordering::Relaxed);
             let Some(file) = files.policies.get(at) else { return linted };
-            let mut result = check::lint_sharing(file, Kind::Policy, catalog, &mut names);
-            result.document = kept(result.document);
-            linted.push((at, result));
+            let result = check::lint_sharing(file, Kind::Policy, catalog, &mut names);
+            // The policy is made on the thread that checked it: the main thread has more to do.
+            let policy = Policy { name: stem(file), file: file.clone(), document: kept(result.document) };
+            linted.push((at, policy, result.diagnostics));
         }
     };
     let (parsed, policy_files) = std::thread::scope(|scope| {
@@ -126,26 +127,24 @@ pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
         let (parsed, theirs) = helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         // Back in the files' order: each thread took its files in order, so this merges two runs.
         linted.extend(theirs);
-        linted.sort_by_key(|&(at, _)| at);
-        (parsed, linted.into_iter().map(|(_, linted)| linted))
+        linted.sort_by_key(|&(at, ..)| at);
+        (parsed, linted.into_iter().map(|(_, policy, diagnostics)| (policy, diagnostics)))
     });
+    // Collected at once: built from its sorted entries, the map takes no search per policy.
+    let mut policies: BTreeMap<String, Policy> = policy_files
+        .map(|(policy, diagnostics)| {
+            if !diagnostics.is_empty() {
+                findings.push(FileFindings { file: policy.file.clone(), diagnostics });
+            }
+            (policy.name.clone(), policy)
+        })
+        .collect();
     let mut record = |file: &SourceFile, mut result: check::Linted| {
         if !result.diagnostics.is_empty() {
             findings.push(FileFindings { file: file.clone(), diagnostics: std::mem::take(&mut result.diagnostics) });
         }
         result
     };
-    // Collected at once: built from its sorted entries, the map takes no search per policy.
-    let mut policies: BTreeMap<String, Policy> = files
-        .policies
-        .iter()
-        .zip(policy_files)
-        .map(|(file, result)| {
-            let document = record(file, result).document;
-            let name = stem(file);
-            (name.clone(), Policy { name, file: file.clone(), document })
-        })
-        .collect();
     let mut linted = |file: &SourceFile, kind: Kind| record(file, check::lint(file, kind, catalog));
     for (stem, text) in &BUILTIN_POLICIES {
         let name = format!("builtin:{stem}");
@@ -159,13 +158,7 @@ pub fn load(files: &TenantFiles, catalog: &Catalog) -> Loaded {
         boundaries.insert(stem(file), Boundary { name: stem(file), file: file.clone(), conditions });
     }
 
-    let mut config = Config {
-        file: &files.config,
-        file_name: files.config.name.as_str().into(),
-        catalog,
-        diagnostics: Vec::new(),
-        uses: Default::default(),
-    };
+    let mut config = Config::new(&files.config, files.config.name.as_str().into(), catalog);
     let tenant = match parsed {
         Ok(parsed) => Some(config.resolve(parsed, policies, boundaries, &mut linted)),
         Err(error) => {
@@ -196,7 +189,14 @@ struct Config<'a> {
     uses: rustc_hash::FxHashMap<String, std::rc::Rc<HashMap<String, ParameterUse>>>,
 }
 
-impl Config<'_> {
+/// From this many bindings on, two threads resolve them: below, a thread costs more than it saves.
+const PARALLEL_BINDINGS: usize = 1000;
+
+impl<'a> Config<'a> {
+    fn new(file: &'a SourceFile, file_name: std::sync::Arc<str>, catalog: &'a Catalog) -> Config<'a> {
+        Config { file, file_name, catalog, diagnostics: Vec::new(), uses: Default::default() }
+    }
+
     fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
@@ -251,7 +251,7 @@ impl Config<'_> {
 
     fn resolve(
         &mut self,
-        parsed: TenantFile,
+        mut parsed: TenantFile,
         policies: BTreeMap<String, Policy>,
         mut boundaries: BTreeMap<String, Boundary>,
         linted: &mut impl FnMut(&SourceFile, Kind) -> check::Linted,
@@ -349,7 +349,30 @@ impl Config<'_> {
         // Each binding looks its policy up: by hash, not down the sorted map.
         let by_name: rustc_hash::FxHashMap<&str, &Policy> = policies.iter().map(|(k, p)| (k.as_str(), p)).collect();
         let known = Known { policies: &policies, by_name: &by_name, boundaries: &boundaries, groups: &group_index };
-        bindings.extend(parsed.binding.iter().filter_map(|binding| self.binding(binding, &known, &environments)));
+        // A large account's bindings are resolved in two halves, the second on a thread of its
+        // own with its own findings, which follow the first half's as they would one by one.
+        let mut first = std::mem::take(&mut parsed.binding);
+        let second = first.split_off(if first.len() >= PARALLEL_BINDINGS { first.len() / 2 } else { first.len() });
+        let (file, file_name, catalog) = (self.file, std::sync::Arc::clone(&self.file_name), self.catalog);
+        let (theirs, diagnostics) = std::thread::scope(|scope| {
+            let helper = (!second.is_empty()).then(|| {
+                scope.spawn(|| {
+                    let mut config = Config::new(file, file_name, catalog);
+                    let bindings: Vec<Binding> =
+                        second.iter().filter_map(|binding| config.binding(binding, &known, &environments)).collect();
+                    // Its half of what warden.toml held is freed here too.
+                    drop(second);
+                    (bindings, config.diagnostics)
+                })
+            });
+            bindings.extend(first.iter().filter_map(|binding| self.binding(binding, &known, &environments)));
+            drop(first);
+            helper.map_or_else(Default::default, |helper| {
+                helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        });
+        bindings.extend(theirs);
+        self.diagnostics.extend(diagnostics);
         let mut user_names = rustc_hash::FxHashMap::default();
         for (i, u) in users.iter().enumerate() {
             user_names.entry(u.email.clone()).or_insert(user(i));
