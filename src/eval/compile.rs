@@ -6,7 +6,8 @@
 //! Bindings that bring a policy the same way (the same boundaries, the same parameters where the
 //! policy uses any, the same level where it uses `${global:levelId}`) share its compiled
 //! statements, and a statement without placeholders compiles once for every way of binding its
-//! policy with the same boundaries: a policy bound to a thousand groups is compiled once.
+//! policy with the same boundaries: a policy bound to a thousand groups is compiled once. A large
+//! tenant compiles on two threads, every way of binding one policy on the same thread.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -148,7 +149,6 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         shares[at].0.push(unit as u32);
         shares[at].1 += policy.document.statements.len();
     }
-    let names = names;
     let total: usize = shares.iter().map(|(_, statements)| statements).sum();
     // Two halves of about as many statements, all units of a policy in one (they share what
     // compiles alike), compiled on two threads when there are enough to pay for the second.
@@ -184,6 +184,7 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
     };
     let ((mut compiled, mine), (theirs_compiled, theirs)) = std::thread::scope(|scope| {
         let helper = (!second.is_empty()).then(|| scope.spawn(|| compile_share(second, room(second))));
+        // The first half's table takes the second's after: room for both.
         let mine = compile_share(first, room(&shares));
         let theirs = helper.map_or_else(Default::default, |helper| {
             helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
