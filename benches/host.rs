@@ -16,7 +16,7 @@
 //! Run with `cargo bench --bench host`.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -25,6 +25,9 @@ use warden::check::lint;
 use warden::diagnostic::SourceFile;
 use warden::host::{self, Format, Sources, TextKind};
 use warden::syntax::Kind;
+
+#[path = "../tests/support/temp.rs"]
+mod temp;
 
 const POLICIES: usize = 200;
 const STATEMENTS: usize = 100;
@@ -66,12 +69,8 @@ fn module(misspelt: bool) -> String {
     text
 }
 
-fn write_module(misspelt: bool) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warden-bench-module-{}-{misspelt}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("main.tf"), module(misspelt)).unwrap();
-    dir
+fn write_module(misspelt: bool) -> temp::TempDir {
+    temp::TempDir::with_files(&[("main.tf", &module(misspelt))])
 }
 
 /// What `warden lint DIR` does for each file of the module: read, find the texts, lint them,
@@ -128,8 +127,6 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_dir_all(&misspelt);
 }
 
 criterion_group!(benches, bench);
