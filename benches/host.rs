@@ -73,10 +73,18 @@ fn write_module(misspelt: bool) -> temp::TempDir {
     temp::TempDir::with_files(&[("main.tf", &module(misspelt))])
 }
 
+/// Sources that may read `dir`, as `warden lint DIR` may read the directory it is given (the
+/// module is in a temp dir, outside the working directory).
+fn sources_for(dir: &Path) -> Sources {
+    let mut sources = Sources::new();
+    sources.read_within(dir);
+    sources
+}
+
 /// What `warden lint DIR` does for each file of the module: read, find the texts, lint them,
 /// move the findings to the host. Returns the number of findings.
 fn lint_module(dir: &Path, catalog: &Catalog) -> usize {
-    let mut sources = Sources::new();
+    let mut sources = sources_for(dir);
     let mut findings = 0;
     for path in host::walk(dir).files {
         let Some(format) = Format::from_path(&path) else { continue };
@@ -107,13 +115,13 @@ fn bench(c: &mut Criterion) {
     group.bench_function("terraform-module-with-findings", |b| b.iter(|| black_box(lint_module(&misspelt, catalog))));
     group.bench_function("terraform-read", |b| {
         b.iter(|| {
-            let mut sources = Sources::new();
+            let mut sources = sources_for(&dir);
             let id = sources.load(&dir.join("main.tf")).unwrap();
             black_box(host::read(&mut sources, id, Format::Terraform).found.len())
         })
     });
     let texts: Vec<String> = {
-        let mut sources = Sources::new();
+        let mut sources = sources_for(&dir);
         let id = sources.load(&dir.join("main.tf")).unwrap();
         host::read(&mut sources, id, Format::Terraform).found.iter().map(|f| f.text.text().to_string()).collect()
     };

@@ -341,7 +341,8 @@ fn reload(c: &mut Criterion) {
     running.store(false, Ordering::Relaxed);
     hangups.join().expect("the SIGHUP sender");
     let made = reloads(&mut client) - before;
-    assert!(latencies.is_empty() || made > 0, "the largest account was reloaded while the checks ran");
+    // Filtered out, or run once by `--test` (too quickly for a reload), it proves nothing.
+    assert!(latencies.len() <= 1 || made > 0, "the largest account was reloaded while the checks ran");
     eprintln!("checks on the largest account during {made} reloads: {}", spread(&mut latencies));
 }
 
