@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -137,61 +138,52 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         });
         bound_units.push(unit);
     }
-    // Each policy's units, in the order of their first binding, and the statements they compile.
+    // Each policy's units, in the order of their first binding; how many statements they compile.
     let mut by_policy: HashMap<&str, usize> = HashMap::default();
-    let mut shares: Vec<(Vec<u32>, usize)> = Vec::new();
+    let mut shares: Vec<Vec<u32>> = Vec::new();
+    let mut total = 0;
     for (unit, &(policy, _)) in ways.iter().enumerate() {
         let at = *by_policy.entry(&policy.name).or_insert_with(|| {
             names.meet(policy, catalog);
-            shares.push((Vec::new(), 0));
+            shares.push(Vec::new());
             shares.len() - 1
         });
-        shares[at].0.push(unit as u32);
-        shares[at].1 += policy.document.statements.len();
+        shares[at].push(unit as u32);
+        total += policy.document.statements.len();
     }
-    let total: usize = shares.iter().map(|(_, statements)| statements).sum();
-    // Two halves of about as many statements, all units of a policy in one (they share what
-    // compiles alike), compiled on two threads when there are enough to pay for the second.
-    let mut before = 0;
-    let half = match total >= PARALLEL_UNITS {
-        true => shares
-            .iter()
-            .take_while(|(_, statements)| {
-                before += statements;
-                before < total / 2
-            })
-            .count(),
-        false => shares.len(),
-    };
-    let (first, second) = shares.split_at(half);
-    let compile_share = |share: &[(Vec<u32>, usize)], room: usize| {
-        // Room for a copy of every statement's permissions at once: grown one at a time, the
-        // table would be copied over and over and, at its peak, held twice.
+    // Two threads take each next policy's units that neither has taken (a policy's units on one
+    // thread: they share what compiles alike), when there are enough to pay for the second. A
+    // thread that waits for a core takes less, so the other never waits for it long.
+    let next = AtomicUsize::new(0);
+    let compile_shares = |room: usize| {
         let mut compiler = Compiler::new(&tenant, catalog, &names, room);
-        let units: Vec<(u32, Unit)> = share
-            .iter()
-            .flat_map(|(units, _)| units)
-            .map(|&unit| {
+        let mut units: Vec<(u32, Unit)> = Vec::new();
+        while let Some(share) = shares.get(next.fetch_add(1, Ordering::Relaxed)) {
+            for &unit in share {
                 let (policy, binding) = ways[unit as usize];
-                (unit, compiler.unit(policy, binding))
-            })
-            .collect();
+                units.push((unit, compiler.unit(policy, binding)));
+            }
+        }
         (compiler.compiled, units)
     };
-    let room = |share: &[(Vec<u32>, usize)]| -> usize {
-        let policies = share.iter().map(|(units, _)| ways[units[0] as usize].0);
-        policies.flat_map(|p| &p.document.statements).map(|s| s.permissions.len()).sum()
-    };
+    // Room for a copy of every statement's permissions at once in the main thread's table, which
+    // takes the helper's after: grown one at a time, it would be copied over and over and, at
+    // its peak, held twice.
+    let room = shares
+        .iter()
+        .map(|units| ways[units[0] as usize].0)
+        .flat_map(|p| &p.document.statements)
+        .map(|s| s.permissions.len())
+        .sum();
     let ((mut compiled, mine), (theirs_compiled, theirs)) = std::thread::scope(|scope| {
-        let helper = (!second.is_empty()).then(|| scope.spawn(|| compile_share(second, room(second))));
-        // The first half's table takes the second's after: room for both.
-        let mine = compile_share(first, room(&shares));
+        let helper = (total >= PARALLEL_UNITS).then(|| scope.spawn(|| compile_shares(0)));
+        let mine = compile_shares(room);
         let theirs = helper.map_or_else(Default::default, |helper| {
             helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
         (mine, theirs)
     });
-    // The second half's statements follow the first's.
+    // The helper's statements follow the main thread's.
     let offset = compiled.len() as u32;
     compiled.extend(theirs_compiled);
     let mut units: Vec<Unit> = std::iter::repeat_with(Unit::default).take(ways.len()).collect();

@@ -192,6 +192,9 @@ struct Config<'a> {
 /// From this many bindings on, two threads resolve them: below, a thread costs more than it saves.
 const PARALLEL_BINDINGS: usize = 1000;
 
+/// How many bindings a thread takes at once.
+const BINDINGS_RUN: usize = 256;
+
 impl<'a> Config<'a> {
     fn new(file: &'a SourceFile, file_name: std::sync::Arc<str>, catalog: &'a Catalog) -> Config<'a> {
         Config { file, file_name, catalog, diagnostics: Vec::new(), uses: Default::default() }
@@ -251,7 +254,7 @@ impl<'a> Config<'a> {
 
     fn resolve(
         &mut self,
-        mut parsed: TenantFile,
+        parsed: TenantFile,
         policies: BTreeMap<String, Policy>,
         mut boundaries: BTreeMap<String, Boundary>,
         linted: &mut impl FnMut(&SourceFile, Kind) -> check::Linted,
@@ -349,30 +352,36 @@ impl<'a> Config<'a> {
         // Each binding looks its policy up: by hash, not down the sorted map.
         let by_name: rustc_hash::FxHashMap<&str, &Policy> = policies.iter().map(|(k, p)| (k.as_str(), p)).collect();
         let known = Known { policies: &policies, by_name: &by_name, boundaries: &boundaries, groups: &group_index };
-        // A large account's bindings are resolved in two halves, the second on a thread of its
-        // own with its own findings, which follow the first half's as they would one by one.
-        let mut first = std::mem::take(&mut parsed.binding);
-        let second = first.split_off(if first.len() >= PARALLEL_BINDINGS { first.len() / 2 } else { first.len() });
+        // A large account's bindings are resolved on two threads, each taking the next run of
+        // bindings that neither has taken, with the findings of each run kept apart: in the
+        // bindings' order they are the findings of resolving them one by one.
+        let next = AtomicUsize::new(0);
+        let resolve_runs = |config: &mut Config<'_>| {
+            let mut resolved = Vec::new();
+            loop {
+                let at = next.fetch_add(1, Ordering::Relaxed);
+                let Some(run) = parsed.binding.chunks(BINDINGS_RUN).nth(at) else { return resolved };
+                let before = config.diagnostics.len();
+                let bindings: Vec<Binding> =
+                    run.iter().filter_map(|binding| config.binding(binding, &known, &environments)).collect();
+                resolved.push((at, bindings, config.diagnostics.split_off(before)));
+            }
+        };
         let (file, file_name, catalog) = (self.file, std::sync::Arc::clone(&self.file_name), self.catalog);
-        let (theirs, diagnostics) = std::thread::scope(|scope| {
-            let helper = (!second.is_empty()).then(|| {
-                scope.spawn(|| {
-                    let mut config = Config::new(file, file_name, catalog);
-                    let bindings: Vec<Binding> =
-                        second.iter().filter_map(|binding| config.binding(binding, &known, &environments)).collect();
-                    // Its half of what warden.toml held is freed here too.
-                    drop(second);
-                    (bindings, config.diagnostics)
-                })
-            });
-            bindings.extend(first.iter().filter_map(|binding| self.binding(binding, &known, &environments)));
-            drop(first);
-            helper.map_or_else(Default::default, |helper| {
-                helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
+        let mut resolved = std::thread::scope(|scope| {
+            let helper = (parsed.binding.len() >= PARALLEL_BINDINGS)
+                .then(|| scope.spawn(|| resolve_runs(&mut Config::new(file, file_name, catalog))));
+            let mut resolved = resolve_runs(self);
+            if let Some(helper) = helper {
+                resolved.extend(helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            }
+            resolved
         });
-        bindings.extend(theirs);
-        self.diagnostics.extend(diagnostics);
+        resolved.sort_by_key(|&(at, ..)| at);
+        for (_, run, diagnostics) in resolved {
+            bindings.extend(run);
+            self.diagnostics.extend(diagnostics);
+        }
         let mut user_names = rustc_hash::FxHashMap::default();
         for (i, u) in users.iter().enumerate() {
             user_names.entry(u.email.clone()).or_insert(user(i));
