@@ -16,7 +16,7 @@
 //! Run with `cargo bench --bench host`.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -25,6 +25,9 @@ use warden::check::lint;
 use warden::diagnostic::SourceFile;
 use warden::host::{self, Format, Sources, TextKind};
 use warden::syntax::Kind;
+
+#[path = "../tests/support/temp.rs"]
+mod temp;
 
 const POLICIES: usize = 200;
 const STATEMENTS: usize = 100;
@@ -66,18 +69,22 @@ fn module(misspelt: bool) -> String {
     text
 }
 
-fn write_module(misspelt: bool) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warden-bench-module-{}-{misspelt}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("main.tf"), module(misspelt)).unwrap();
-    dir
+fn write_module(misspelt: bool) -> temp::TempDir {
+    temp::TempDir::with_files(&[("main.tf", &module(misspelt))])
+}
+
+/// Sources that may read `dir`, as `warden lint DIR` may read the directory it is given (the
+/// module is in a temp dir, outside the working directory).
+fn sources_for(dir: &Path) -> Sources {
+    let mut sources = Sources::new();
+    sources.read_within(dir);
+    sources
 }
 
 /// What `warden lint DIR` does for each file of the module: read, find the texts, lint them,
 /// move the findings to the host. Returns the number of findings.
 fn lint_module(dir: &Path, catalog: &Catalog) -> usize {
-    let mut sources = Sources::new();
+    let mut sources = sources_for(dir);
     let mut findings = 0;
     for path in host::walk(dir).files {
         let Some(format) = Format::from_path(&path) else { continue };
@@ -108,13 +115,13 @@ fn bench(c: &mut Criterion) {
     group.bench_function("terraform-module-with-findings", |b| b.iter(|| black_box(lint_module(&misspelt, catalog))));
     group.bench_function("terraform-read", |b| {
         b.iter(|| {
-            let mut sources = Sources::new();
+            let mut sources = sources_for(&dir);
             let id = sources.load(&dir.join("main.tf")).unwrap();
             black_box(host::read(&mut sources, id, Format::Terraform).found.len())
         })
     });
     let texts: Vec<String> = {
-        let mut sources = Sources::new();
+        let mut sources = sources_for(&dir);
         let id = sources.load(&dir.join("main.tf")).unwrap();
         host::read(&mut sources, id, Format::Terraform).found.iter().map(|f| f.text.text().to_string()).collect()
     };
@@ -128,8 +135,6 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_dir_all(&misspelt);
 }
 
 criterion_group!(benches, bench);

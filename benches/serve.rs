@@ -19,7 +19,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,10 +36,13 @@ const LARGE_CHECKED: &str = "storage:logs:read";
 
 #[path = "support/large.rs"]
 mod large;
+#[path = "../tests/support/temp.rs"]
+mod temp;
 
 /// A temp dir with the tenant and the token database; the server in it, stopped on drop.
 struct Service {
-    dir: PathBuf,
+    /// Held for its drop: removed after the server is stopped.
+    _dir: temp::TempDir,
     server: Child,
     addr: String,
     token: String,
@@ -48,7 +51,7 @@ struct Service {
 impl Service {
     /// The example tenant with the costly statements, frank's token on them.
     fn start() -> Service {
-        Service::start_with("serve", &["storage:events:read", "app-engine:apps:run"], "frank@acme.example", |tenant| {
+        Service::start_with(&["storage:events:read", "app-engine:apps:run"], "frank@acme.example", |tenant| {
             copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/example"), tenant);
             bind(tenant, "own-tokens", &["ALLOW platform-token:tokens:write;\n".to_string()]);
             let events: Vec<String> = (0..STATEMENTS)
@@ -67,7 +70,7 @@ impl Service {
     /// The platform's largest account (`support/large.rs`), with a token for its first user on
     /// reading logs.
     fn start_large() -> Service {
-        Service::start_with("large", &[LARGE_CHECKED], &large::email(0), |tenant| {
+        Service::start_with(&[LARGE_CHECKED], &large::email(0), |tenant| {
             let files = large::tenant();
             std::fs::create_dir_all(tenant.join("policies")).expect("a temp dir");
             for file in std::iter::once(&files.config).chain(&files.policies) {
@@ -83,9 +86,8 @@ impl Service {
     }
 
     /// A tenant that `prepare` writes, and a token of `owner` on `scopes`.
-    fn start_with(name: &str, scopes: &[&str], owner: &str, prepare: impl FnOnce(&Path)) -> Service {
-        let dir = std::env::temp_dir().join(format!("warden-bench-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+    fn start_with(scopes: &[&str], owner: &str, prepare: impl FnOnce(&Path)) -> Service {
+        let dir = temp::TempDir::new();
         let tenant = dir.join("tenant");
         prepare(&tenant);
 
@@ -119,7 +121,7 @@ impl Service {
         };
         // Keep reading the request log so the server never blocks on a full pipe.
         std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-        Service { dir, server, addr, token }
+        Service { _dir: dir, server, addr, token }
     }
 
     fn connect(&self) -> Client {
@@ -150,7 +152,6 @@ impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.server.kill();
         let _ = self.server.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -340,7 +341,8 @@ fn reload(c: &mut Criterion) {
     running.store(false, Ordering::Relaxed);
     hangups.join().expect("the SIGHUP sender");
     let made = reloads(&mut client) - before;
-    assert!(latencies.is_empty() || made > 0, "the largest account was reloaded while the checks ran");
+    // Filtered out, or run once by `--test` (too quickly for a reload), it proves nothing.
+    assert!(latencies.len() <= 1 || made > 0, "the largest account was reloaded while the checks ran");
     eprintln!("checks on the largest account during {made} reloads: {}", spread(&mut latencies));
 }
 

@@ -9,6 +9,7 @@
 #[path = "../tests/support/postgres.rs"]
 mod cluster;
 
+use cluster::temp;
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -100,8 +101,7 @@ fn insert_many(instances: &[Arc<dyn TokenStore>], next_owner: &AtomicUsize, coun
 }
 
 fn stores(c: &mut Criterion) {
-    let dir = std::env::temp_dir().join(format!("warden-bench-store-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let dir = temp::TempDir::new();
     let server = cluster::Cluster::start_with(|_| vec!["fsync=on".into(), "full_page_writes=on".into()]);
     let name = server.database();
     let admin = server.url(cluster::ADMIN, &name).replacen(
@@ -142,7 +142,6 @@ fn stores(c: &mut Criterion) {
         creates.bench_function(label, |b| b.iter_custom(|count| insert_many(&instances, &next_owner, count)));
     }
     creates.finish();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, stores);

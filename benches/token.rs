@@ -21,6 +21,9 @@ use warden::token::{
     TokenService, TokenStore,
 };
 
+#[path = "../tests/support/temp.rs"]
+mod temp;
+
 #[derive(Deserialize)]
 struct Line {
     email: String,
@@ -46,8 +49,9 @@ fn check(c: &mut Criterion) {
         .find(|l| l.expected == "ALLOW" && !l.attributes.is_empty())
         .expect("an allowed request with attributes");
 
-    let db = std::env::temp_dir().join(format!("warden-bench-{}.db", std::process::id()));
-    let store = Arc::new(SqliteStore::open(&db).expect("the database opens"));
+    // The database and its -wal/-shm files go with the directory.
+    let db_dir = temp::TempDir::new();
+    let store = Arc::new(SqliteStore::open(&db_dir.join("tokens.db")).expect("the database opens"));
     let engine = engine(&dir);
     let tenant = engine.tenant().clone();
     let now = Utc::now();
@@ -118,10 +122,6 @@ fn check(c: &mut Criterion) {
         })
     });
     group.finish();
-    drop((warm, cold));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
 }
 
 criterion_group!(benches, check);

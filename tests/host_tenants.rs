@@ -327,3 +327,84 @@ output "policy_id" {
     assert_eq!(ask("team-payments").status.code(), Some(0), "{}", text(&ask("team-payments").stderr));
     assert_eq!(ask("team-checkout").status.code(), Some(1));
 }
+
+/// `dynamic "policy"` blocks, as modules that bind a list of policies write them: one binding
+/// per element of the `for_each`, its parameters from the element. One whose `for_each` warden
+/// cannot resolve refuses the tenant at its line: its bindings are not dropped unseen.
+#[test]
+fn dynamic_policy_blocks_bind_one_policy_per_element() {
+    let dir = TempDir::new();
+    let module = r#"locals {
+  teams = {
+    payments = "team-payments"
+    checkout = "team-checkout"
+  }
+}
+
+resource "dynatrace_iam_policy" "team_logs" {
+  name            = "Team logs"
+  account         = "acme"
+  statement_query = "ALLOW storage:logs:read WHERE storage:k8s.namespace.name = \"$${bindParam:namespace}\";"
+}
+
+resource "dynatrace_iam_policy" "settings" {
+  name            = "Settings"
+  account         = "acme"
+  statement_query = "ALLOW settings:objects:read;"
+}
+
+resource "dynatrace_iam_group" "devs" {
+  name = "Developers"
+}
+
+resource "dynatrace_iam_user" "bob" {
+  email  = "bob@acme.example"
+  groups = [dynatrace_iam_group.devs.id]
+}
+
+resource "dynatrace_iam_policy_bindings_v2" "devs" {
+  group   = dynatrace_iam_group.devs.id
+  account = "acme"
+  dynamic "policy" {
+    for_each = local.teams
+    content {
+      id         = dynatrace_iam_policy.team_logs.id
+      parameters = { namespace = policy.value }
+    }
+  }
+  dynamic "policy" {
+    for_each = [dynatrace_iam_policy.settings.id]
+    iterator = bound
+    content {
+      id = bound.value
+    }
+  }
+}
+"#;
+    std::fs::write(dir.join("main.tf"), module).unwrap();
+    let tenant = dir.to_str().unwrap();
+    let ask = |permission: &str, namespace: &str| {
+        let attr = format!("storage:k8s.namespace.name={namespace}");
+        let output =
+            warden(&["explain", "--tenant", tenant, "--user", "bob@acme.example", permission, "--attr", &attr]);
+        assert_ne!(output.status.code(), Some(3), "{}", text(&output.stderr));
+        output.status.code()
+    };
+    assert_eq!(ask("storage:logs:read", "team-payments"), Some(0));
+    assert_eq!(ask("storage:logs:read", "team-checkout"), Some(0));
+    assert_eq!(ask("storage:logs:read", "team-search"), Some(1));
+    assert_eq!(ask("settings:objects:read", "team-search"), Some(0), "the list's element, through `iterator`");
+    // The export writes each element as a binding of its own.
+    let out = TempDir::new().join("export");
+    let export = warden(&["tenant", "export", tenant, "--out", out.to_str().unwrap()]);
+    assert_eq!(export.status.code(), Some(0), "{}", text(&export.stderr));
+    let config = std::fs::read_to_string(out.join("warden.toml")).unwrap();
+    assert_eq!(config.matches("team-payments").count() + config.matches("team-checkout").count(), 2, "{config}");
+
+    let unknown = module.replace("for_each = local.teams", "for_each = var.teams");
+    std::fs::write(dir.join("main.tf"), unknown).unwrap();
+    let output = warden(&["who-can", "storage:logs:read", "--tenant", tenant]);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = text(&output.stderr).replace(tenant, "<module>");
+    insta::assert_snapshot!("unexpanded_dynamic_policy_block", stderr);
+}

@@ -208,7 +208,38 @@ fn a_count_of_a_billion_is_not_expanded() {
     assert_eq!(code, Some(0), "{findings:#?}");
     let said: Vec<(&str, u64)> =
         findings.iter().map(|f| (f["message"].as_str().unwrap(), f["line"].as_u64().unwrap())).collect();
-    assert_eq!(said, [("`count` was not evaluated: the configuration makes more than 100000 resource instances", 2)]);
+    assert_eq!(
+        said,
+        [(
+            "`count` was not evaluated: the configuration makes more than 100000 resource instances and dynamic blocks",
+            2
+        )]
+    );
+}
+
+#[test]
+fn a_dynamic_block_over_a_huge_list_is_not_expanded() {
+    // Twenty-two lines: a list of 2^21 items, each making a `policy` block of a binding.
+    let mut tf = String::from("locals {\n  a0 = [\"x\"]\n");
+    for level in 1..22 {
+        tf.push_str(&format!("  a{level} = concat(local.a{}, local.a{})\n", level - 1, level - 1));
+    }
+    tf.push_str("}\n");
+    tf.push_str(&policy("p", "", MISTYPED));
+    tf.push_str(
+        "resource \"dynatrace_iam_policy_bindings_v2\" \"b\" {\n  group   = \"g\"\n  account = \"acme\"\n  dynamic \"policy\" {\n    for_each = local.a21\n    content {\n      id = dynatrace_iam_policy.p.id\n    }\n  }\n}\n",
+    );
+    let (code, findings) = findings_within(&module(&tf), Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{findings:#?}");
+    let said: Vec<(&str, u64)> =
+        findings.iter().map(|f| (f["message"].as_str().unwrap(), f["line"].as_u64().unwrap())).collect();
+    assert!(
+        said.contains(&(
+            "`dynamic \"policy\"` was not evaluated: the configuration makes more than 100000 resource instances and dynamic blocks",
+            34
+        )),
+        "{said:#?}"
+    );
 }
 
 /// The start of a `locals` block whose `a16` is a list of 2^16 distinct names, made in 17 lines.

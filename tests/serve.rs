@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::serve::{Serving, spawn};
 use support::{TempDir, copy_dir, example_tenant};
 
 const ALICE: &str = "alice@acme.example";
@@ -96,31 +97,14 @@ impl Sandbox {
     fn serve(&self, extra: &[&str]) -> Server {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend(extra);
-        let mut child =
-            self.command(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut server = Server { child, addr: String::new(), log };
-        let found = server.wait_for_log(|log| log.contains("listening on http://"), Duration::from_secs(30));
-        assert!(found, "the server did not start:\n{}", server.log());
-        let log = server.log();
-        let rest = &log[log.find("listening on http://").unwrap() + "listening on http://".len()..];
-        server.addr = rest.split_whitespace().next().unwrap().to_string();
-        server
+        let Serving { child, address, log } = spawn(&mut self.command(&args));
+        Server { child, address, log }
     }
 }
 
 struct Server {
     child: Child,
-    addr: String,
+    address: String,
     log: Arc<Mutex<String>>,
 }
 
@@ -134,7 +118,7 @@ impl Server {
     }
 
     fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(&self.addr).unwrap();
+        let stream = TcpStream::connect(&self.address).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         stream
     }
@@ -978,7 +962,7 @@ fn shutdown_lets_a_request_in_flight_finish() {
     std::thread::sleep(Duration::from_millis(200));
     signal(&server.child, libc::SIGTERM);
     assert!(server.wait_for_log(|log| log.contains("shutting down"), Duration::from_secs(10)));
-    assert!(TcpStream::connect(&server.addr).is_err(), "no new connections once shutting down");
+    assert!(TcpStream::connect(&server.address).is_err(), "no new connections once shutting down");
     stream.write_all(&body.as_bytes()[10..]).unwrap();
     let reply = read_reply(&mut stream);
     assert_status(&reply, 200);
@@ -1167,7 +1151,7 @@ fn clients_that_pipeline_and_hang_up_never_end_the_server() {
     // fail with EPIPE, which is SIGPIPE unless the server ignores it.
     let pipelined = "GET /nope/answered-with-a-json-body HTTP/1.1\r\nHost: w\r\n\r\n".repeat(10);
     for round in 0..500 {
-        let Ok(mut stream) = TcpStream::connect(&server.addr) else {
+        let Ok(mut stream) = TcpStream::connect(&server.address) else {
             let status = server.child.wait().unwrap();
             panic!("the server ended after {round} hang-ups: {status:?} (signal {:?})", status.signal());
         };

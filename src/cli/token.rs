@@ -10,6 +10,7 @@ use warden::eval::AttrValue;
 use warden::iam::{Principal, PrincipalKind};
 use warden::token::{
     CheckReason, CheckRequest, Created, NewToken, Outcome, Rotation, TokenError, TokenId, TokenRecord, TokenService,
+    printable,
 };
 
 use super::explain::parse_attribute;
@@ -304,7 +305,7 @@ fn print_records(opened: &Opened, records: &[TokenRecord]) {
                 let owner = record.owner.principal(tenant).map_or(record.owner.id.as_str(), |p| tenant.email(p));
                 let view = record.view(now);
                 println!("{}  {}", record.id, view.status);
-                println!("  name      {}", record.name);
+                println!("  name      {}", printable(&record.name));
                 println!("  owner     {owner}");
                 println!("  scopes    {}", record.scopes.join(", "));
                 println!("  resource  {}", view.resource.join(", "));
@@ -312,7 +313,10 @@ fn print_records(opened: &Opened, records: &[TokenRecord]) {
                 println!("  created   {}", record.created_at.to_rfc3339());
                 println!("  last used {}", record.last_used_at.map_or_else(|| "never".to_string(), |t| t.to_rfc3339()));
                 if !record.tags.is_empty() {
-                    println!("  tags      {}", record.tags.join(", "));
+                    println!(
+                        "  tags      {}",
+                        record.tags.iter().map(|tag| printable(tag)).collect::<Vec<_>>().join(", ")
+                    );
                 }
             }
             if records.is_empty() {

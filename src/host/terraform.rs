@@ -1,7 +1,7 @@
 //! A Terraform module, evaluated as far as warden can without Terraform: variables (defaults,
 //! `.tfvars`, `--var`), locals, `for_each` and `count` over known values, local child
-//! modules, `file()`, `templatefile()`, `yamldecode()`/`jsondecode()` of files and the common
-//! collection functions. Strings keep the origin of every byte, so a policy assembled from a
+//! modules, `dynamic` blocks, `file()`, `templatefile()`, `yamldecode()`/`jsondecode()` of
+//! files and the common collection functions. Strings keep the origin of every byte, so a policy assembled from a
 //! variable default and a heredoc is still checked at the right lines. What cannot be worked
 //! out is an [`Unknown`] that says what to supply.
 
@@ -222,8 +222,12 @@ struct Resource {
     file: FileId,
     span: Range<usize>,
     attributes: Vec<Attribute>,
-    /// Nested blocks (`policy { … }` of bindings), each with its attributes.
+    /// Nested blocks (`policy { … }` of bindings), each with its attributes; a `dynamic`
+    /// block as the blocks it makes.
     blocks: Vec<(String, Vec<Attribute>)>,
+    /// The `dynamic` blocks whose `for_each` warden cannot resolve: the blocks' name and the
+    /// `for_each`'s value, where it is written.
+    unexpanded: Vec<Attribute>,
     /// The keys of object literals in its attributes, where they are written (a binding's
     /// parameter names).
     object_keys: Vec<(String, FileId, Range<usize>)>,
@@ -252,7 +256,8 @@ enum Bound {
     /// Child module instances: a module that calls itself with `count = 4` makes 4^16 within
     /// [`MAX_DEPTH`].
     Instances,
-    /// Instances made by `count`: `count = 1000000000` asked for 120 GB at once.
+    /// Instances made by `count` and blocks by `dynamic`: `count = 1000000000` asked for
+    /// 120 GB at once.
     Copies,
 }
 
@@ -271,7 +276,7 @@ impl Bound {
             Bound::Nesting => format!("references nested deeper than {}", self.limit()),
             Bound::Values => format!("more than {} MiB of values", self.limit() >> 20),
             Bound::Instances => format!("more than {} module instances", self.limit()),
-            Bound::Copies => format!("more than {} resource instances", self.limit()),
+            Bound::Copies => format!("more than {} resource instances and dynamic blocks", self.limit()),
         }
     }
 
@@ -302,7 +307,7 @@ struct Evaluator<'s> {
     /// The size of every value made so far, not counting what references pass on
     /// ([`Bound::Values`]).
     values_made: usize,
-    /// Instances made by `count` ([`Bound::Copies`]).
+    /// Instances made by `count` and blocks made by `dynamic` ([`Bound::Copies`]).
     copies_made: usize,
     /// The bounds reached, each told once.
     reached: Vec<Bound>,
@@ -1037,16 +1042,24 @@ impl<'s> Evaluator<'s> {
         if let Some(count) = block.body.get_attribute("count") {
             if let Value::Number(n) = self.eval(&count.value, scope) {
                 let copies = n.max(0.0) as usize;
-                if copies > Bound::Copies.limit() - self.copies_made {
-                    self.reach(Bound::Copies, scope.file, count.span().unwrap_or(0..0), "`count`");
+                if !self.copies(copies, scope.file, count.span().unwrap_or(0..0), "`count`") {
                     return Vec::new();
                 }
-                self.copies_made += copies;
                 return (0..copies).map(|i| Instantiation { each: None, key: Some(i.to_string()) }).collect();
             }
             return Vec::new();
         }
         vec![Instantiation { each: None, key: None }]
+    }
+
+    /// Counts `copies` more instances or blocks; `false` (said once) past [`Bound::Copies`].
+    fn copies(&mut self, copies: usize, file: FileId, span: Range<usize>, what: &str) -> bool {
+        if copies > Bound::Copies.limit() - self.copies_made {
+            self.reach(Bound::Copies, file, span, what);
+            return false;
+        }
+        self.copies_made += copies;
+        true
     }
 
     /// A function call: the ones policies and their data are built with.
@@ -1255,7 +1268,10 @@ impl<'s> Evaluator<'s> {
                 let object_keys = block
                     .body
                     .attributes()
-                    .chain(block.body.blocks().flat_map(|nested| nested.body.attributes()))
+                    .chain(block.body.blocks().flat_map(|nested| {
+                        let content = nested.body.blocks().filter(|b| b.ident.as_str() == "content");
+                        nested.body.attributes().chain(content.flat_map(|c| c.body.attributes()))
+                    }))
                     .filter_map(|a| match &a.value {
                         Expression::Object(object) => Some(object),
                         _ => None,
@@ -1270,11 +1286,7 @@ impl<'s> Evaluator<'s> {
                         Some((name, file, key.span()?))
                     })
                     .collect();
-                let blocks = block
-                    .body
-                    .blocks()
-                    .map(|nested| (nested.ident.as_str().to_string(), self.attributes(&nested.body, &inner)))
-                    .collect();
+                let (blocks, unexpanded) = self.nested_blocks(&block.body, &inner);
                 let instance_key = match &key {
                     Some(key) => format!("{name}.{key}"),
                     None => name.clone(),
@@ -1291,6 +1303,7 @@ impl<'s> Evaluator<'s> {
                     span: label_span.clone(),
                     attributes,
                     blocks,
+                    unexpanded,
                     object_keys,
                 });
             }
@@ -1298,6 +1311,53 @@ impl<'s> Evaluator<'s> {
         for (_, child) in self.children_of(instance) {
             self.collect(&child);
         }
+    }
+
+    /// The nested blocks of a resource, each with its attributes evaluated, and the `dynamic`
+    /// blocks that cannot be expanded. A `dynamic "policy"` block makes one `policy` block per
+    /// element of its `for_each` (a map's entries, a list's items), its `content` evaluated with
+    /// the iterator bound: `policy.key` (a map key or a list index) and `policy.value`, or
+    /// under the name `iterator` gives.
+    fn nested_blocks(&mut self, body: &Body, scope: &Scope) -> (Vec<(String, Vec<Attribute>)>, Vec<Attribute>) {
+        let (mut blocks, mut unexpanded) = (Vec::new(), Vec::new());
+        for nested in body.blocks() {
+            let (true, Some(label)) = (nested.ident.as_str() == "dynamic", nested.labels.first()) else {
+                blocks.push((nested.ident.as_str().to_string(), self.attributes(&nested.body, scope)));
+                continue;
+            };
+            let name = label.as_str().to_string();
+            let iterator = match nested.body.get_attribute("iterator").map(|a| &a.value) {
+                Some(Expression::Variable(iterator)) => iterator.as_str().to_string(),
+                _ => name.clone(),
+            };
+            let content = nested.body.blocks().find(|b| b.ident.as_str() == "content");
+            let (for_each, at) = match nested.body.get_attribute("for_each") {
+                Some(for_each) => (self.eval(&for_each.value, scope), for_each.value.span().unwrap_or(0..0)),
+                None => (Value::Null, label.span().unwrap_or(0..0)),
+            };
+            let elements: Vec<(Value, Value)> = match (&for_each, content) {
+                (Value::Map(entries), Some(_)) => {
+                    entries.iter().map(|(k, v)| (Value::Text(plain(k, scope.file, at.clone())), v.clone())).collect()
+                }
+                (Value::List(items), Some(_)) => {
+                    items.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect()
+                }
+                _ => {
+                    unexpanded.push(Attribute { name, value: for_each, file: scope.file, span: at });
+                    continue;
+                }
+            };
+            let content = content.expect("matched above");
+            if !self.copies(elements.len(), scope.file, at, &format!("`dynamic \"{name}\"`")) {
+                continue;
+            }
+            for (key, value) in elements {
+                let mut inner = scope.clone();
+                inner.bound.push((iterator.clone(), Value::map(vec![("key".into(), key), ("value".into(), value)])));
+                blocks.push((name.clone(), self.attributes(&content.body, &inner)));
+            }
+        }
+        (blocks, unexpanded)
     }
 
     fn attributes(&mut self, body: &Body, scope: &Scope) -> Vec<Attribute> {
@@ -1664,6 +1724,11 @@ impl TenantBuilder<'_> {
             }
             (None, None) => At::new(ModelLevel::Account, resource.file, resource.span.clone()),
         };
+        // A `dynamic "policy"` block left unexpanded would drop its bindings unseen.
+        for dynamic in resource.unexpanded.iter().filter(|d| d.name == "policy") {
+            let what = "the policies a `dynamic \"policy\"` block binds";
+            self.needed(&dynamic.value, dynamic.file, dynamic.span.clone(), what);
+        }
         // v2: `policy { id, parameters, boundaries }` blocks; v1: `policies = [ids]`.
         let mut entries: Vec<BoundPolicy> = Vec::new();
         for (ident, attributes) in &resource.blocks {

@@ -4,6 +4,8 @@
 //! from breeding tokens (D31). The limit is the store's, checked in the same transaction as
 //! the insert.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::actor::{Actor, WRITE_OWN};
@@ -75,11 +77,8 @@ impl TokenService {
                 format!("a token name has 1 to {MAX_NAME} characters; this one has {length}"),
             ));
         }
-        // Names and tags are shown in other people's terminals and pages: a control character
-        // (an escape, a line break) would act there, and a direction override would reverse
-        // what they read.
-        let unseen = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if name.contains(unseen) || token.tags.iter().any(|tag| tag.contains(unseen)) {
+        // Names and tags are shown in other people's terminals and pages.
+        if name.contains(acts_unseen) || token.tags.iter().any(|tag| tag.contains(acts_unseen)) {
             return Err(TokenError::refused(
                 Rule::InvalidName,
                 "a token's name and tags hold no control characters (line breaks, tabs, escapes) \
@@ -265,6 +264,30 @@ pub(super) fn not_expired(record: &TokenRecord, now: DateTime<Utc>, what: &str) 
 /// A duplicate's name: `Duplicate of: <name>`, cut to the longest name (tokens.md §3).
 pub fn duplicate_name(name: &str) -> String {
     format!("Duplicate of: {name}").chars().take(MAX_NAME).collect()
+}
+
+/// A character that acts rather than shows where a name is read: a control character (an
+/// escape, a line break) and a direction override, which reverses what follows it.
+fn acts_unseen(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A token's name or tag as a terminal may print it: characters that would act there are
+/// written as escapes (`\u{1b}`, `\n`). New names cannot hold them; names stored before that
+/// rule, or written to the database by other tools, can.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.contains(acts_unseen) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if acts_unseen(c) {
+            shown.extend(c.escape_debug());
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
 }
 
 /// `K8s operator 2026-01-02` → `K8s operator 2026-11-27`; other names get the date appended (D20).

@@ -65,7 +65,7 @@ mod store;
 mod string;
 
 pub use actor::{Actor, MANAGE_ALL, WRITE_OWN};
-pub use admission::{MAX_NAME, MAX_OVERLAP, duplicate_name};
+pub use admission::{MAX_NAME, MAX_OVERLAP, duplicate_name, printable};
 pub use cache::Reload;
 pub use check::{Caller, CheckRequest, Outcome, bearer};
 #[cfg(feature = "test-util")]

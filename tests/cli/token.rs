@@ -405,6 +405,32 @@ fn list_json_is_an_array_without_secrets() {
     assert_refused(&sb.run(&["token", "list", "--as", "heidi@acme.example", "--all"]), "not_permitted");
 }
 
+/// A name stored before the name rule (or by another tool) may hold a terminal escape or a
+/// direction override: the human list shows it escaped, so it cannot act in an admin's terminal.
+#[test]
+fn list_shows_stored_control_characters_escaped() {
+    let sb = Sandbox::new();
+    let token = sb.create(ALICE, "plain", &[READ]);
+    let connection = rusqlite::Connection::open(&sb.db).unwrap();
+    let changed = connection
+        .execute(
+            "UPDATE tokens SET name = ?1, tags = ?2 WHERE id = ?3",
+            ("deploy\u{1b}[2J\nfake line\u{202e}txt", r#"["ok tag","bell\u0007"]"#, id_of(&token)),
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(connection);
+    let output = sb.run(&["token", "list", "--as", ALICE]);
+    assert_exit(&output, 0);
+    let shown = stdout(&output);
+    assert!(shown.contains("  name      deploy\\u{1b}[2J\\nfake line\\u{202e}txt\n"), "{shown}");
+    assert!(shown.contains("  tags      ok tag, bell\\u{7}\n"), "{shown}");
+    assert!(!shown.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{shown:?}");
+    // Machines read JSON, whose strings carry the characters themselves, escaped by JSON.
+    let listed = json(&sb.run(&["token", "list", "--as", ALICE, "--format", "json"]));
+    assert_eq!(listed[0]["name"], "deploy\u{1b}[2J\nfake line\u{202e}txt");
+}
+
 #[test]
 fn scan_reports_verified_tokens_by_file_line_and_id() {
     let sb = Sandbox::new();

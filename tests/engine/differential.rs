@@ -481,6 +481,17 @@ fn engine_of(spec: &TenantSpec) -> Option<Engine> {
     load_tenant(spec).ok().map(|tenant| Engine::new(tenant, Catalog::builtin()))
 }
 
+/// The engine of `spec`, and `spec` with `statement` added to one of its policies with its
+/// engine; `None` when `spec` itself is refused.
+fn with_one_more(spec: &TenantSpec, policy: usize, statement: StatementSpec) -> Option<(Engine, TenantSpec, Engine)> {
+    let engine = engine_of(spec)?;
+    let mut more = spec.clone();
+    let n = more.policies.len();
+    more.policies[policy % n].push(statement);
+    let other = engine_of(&more).expect("one more statement");
+    Some((engine, more, other))
+}
+
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128);
     // No regression file: this suite writes no files; failures print their inputs.
@@ -786,11 +797,9 @@ proptest! {
         policy in 0..4usize,
         deny in statement_spec(Just(true)),
     ) {
-        let Some(engine) = engine_of(&spec) else { return Err(TestCaseError::reject("refused")) };
-        let mut more = spec.clone();
-        let n = more.policies.len();
-        more.policies[policy % n].push(deny);
-        let other = engine_of(&more).expect("one more statement");
+        let Some((engine, more, other)) = with_one_more(&spec, policy, deny) else {
+            return Err(TestCaseError::reject("refused"));
+        };
         for request in &requests {
             let asked = Asked::new(request, engine.tenant());
             let (before, after) = (says(&engine, request), says(&other, request));
@@ -808,11 +817,9 @@ proptest! {
         policy in 0..4usize,
         allow in statement_spec(Just(false)),
     ) {
-        let Some(engine) = engine_of(&spec) else { return Err(TestCaseError::reject("refused")) };
-        let mut more = spec.clone();
-        let n = more.policies.len();
-        more.policies[policy % n].push(allow);
-        let other = engine_of(&more).expect("one more statement");
+        let Some((engine, more, other)) = with_one_more(&spec, policy, allow) else {
+            return Err(TestCaseError::reject("refused"));
+        };
         for request in &requests {
             let asked = Asked::new(request, engine.tenant());
             let (before, after) = (says(&engine, request), says(&other, request));

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the support code
 
+pub mod serve;
 pub mod temp;
 
 use std::path::Path;
