@@ -248,11 +248,13 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         index(second);
         memberships(&tenant)
     });
+    let keys: super::names::Names = keys.into_iter().collect();
     Engine::assemble(
         tenant,
         catalog,
         super::Tables {
-            keys: keys.into_iter().collect(),
+            global_keys: keys.iter().map(|key| key.starts_with("global:")).collect(),
+            keys,
             slots,
             slot_names: slot_names.into_iter().collect(),
             compiled,
@@ -818,5 +820,6 @@ fn compile_condition(
             }
         })
         .collect();
-    CompiledCondition { subject, operator: condition.operator, values, boundary, source: condition }
+    let operator = condition.operator;
+    CompiledCondition::new(condition, boundary, subject, operator, values)
 }

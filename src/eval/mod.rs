@@ -274,6 +274,8 @@ impl Membership {
 /// What compiling makes of a tenant (see `compile.rs` and `index.rs`).
 struct Tables {
     keys: names::Names,
+    /// By key id: whether it is a `global:` key, which warden sets and a request may not carry.
+    global_keys: Vec<bool>,
     /// One per permission: the catalog's, then any other a statement names.
     slots: Vec<index::Slot>,
     /// The permissions' names, each with its slot.
@@ -450,10 +452,10 @@ impl Engine {
         let mut values = [None; Query::FIRST];
         // Every key is checked (D15); only the values the permission's conditions read are kept.
         for (key, value) in attributes {
-            if key.starts_with("global:") {
-                return Err(RequestError::GlobalAttribute { key: key.clone() });
-            }
-            let Some(id) = self.tables.keys.get(key) else { return Err(self.unknown_attribute(key, permission)) };
+            let id = match self.tables.keys.get(key) {
+                Some(id) if !self.tables.global_keys[id as usize] => id,
+                _ => return Err(self.refused_attribute(key, permission)),
+            };
             if let Some(at) = kept.iter().position(|&read| read == id) {
                 values[at] = Some(value);
             }
@@ -477,11 +479,15 @@ impl Engine {
         RequestError::unknown_environment(id, known)
     }
 
-    /// An attribute key no permission accepts, with the nearest one the permission does.
+    /// A `global:` key, which warden sets, or a key no permission accepts, with the nearest one
+    /// the permission does.
     #[cold]
     #[inline(never)]
-    fn unknown_attribute(&self, key: &str, permission: &str) -> RequestError {
-        RequestError::unknown_attribute(key, permission, &self.catalog)
+    fn refused_attribute(&self, key: &str, permission: &str) -> RequestError {
+        match key.starts_with("global:") {
+            true => RequestError::GlobalAttribute { key: key.to_string() },
+            false => RequestError::unknown_attribute(key, permission, &self.catalog),
+        }
     }
 
     /// A query's attribute values, as its permission's conditions read them.
@@ -490,7 +496,9 @@ impl Engine {
         Attributes { read, values: &query.values, asked: query.asked, names: Some(&self.tables.keys) }
     }
 
-    /// What the query's conditions read: its attributes, principal, level and time.
+    /// What the query's conditions read: its attributes, principal, level and time. Always
+    /// inlined: made in place rather than copied there.
+    #[inline(always)]
     fn context<'q>(&'q self, query: &'q Query<'_>) -> value::Context<'q> {
         value::Context {
             attributes: self.attributes(query),
@@ -572,8 +580,7 @@ impl Engine {
             (denied, _) if denied != u32::MAX => Decision::Deny { statement: denied as usize },
             (_, allowed) if allowed != u32::MAX && !deny_unknown => Decision::Allow { statement: allowed as usize },
             (_, allowed) if allowed != u32::MAX || allow_unknown => {
-                let holding = (allowed != u32::MAX).then_some(allowed);
-                self.residual(query, &context.unwrap_or_else(|| self.context(query)), holding)
+                self.residual(query, context, (allowed != u32::MAX).then_some(allowed))
             }
             _ => Decision::NoMatch,
         }
@@ -605,10 +612,7 @@ impl Engine {
             }
             let truth = match reach.flags & index::Reach::UNCONDITIONAL != 0 {
                 true => Truth::True,
-                false => {
-                    let context = context.get_or_insert_with(|| self.context(query));
-                    Engine::truth(&self.tables.compiled[reach.compiled as usize], context)
-                }
+                false => self.judge(query, context, reach.compiled),
             };
             match (deny, truth) {
                 (true, Truth::True) => {
@@ -623,15 +627,33 @@ impl Engine {
         }
     }
 
+    /// The truth of a statement with conditions, the context made when first needed. Out of
+    /// line: what the context is made of stays out of a decision that reads no condition.
+    #[inline(never)]
+    fn judge<'q>(&'q self, query: &'q Query<'_>, context: &mut Option<value::Context<'q>>, compiled: u32) -> Truth {
+        let context = context.get_or_insert_with(|| self.context(query));
+        Engine::truth(&self.tables.compiled[compiled as usize], context)
+    }
+
     /// The remaining ALLOW and DENY statements, without the conditions known to hold (D12).
     /// An ALLOW that already holds makes the other ALLOWs redundant.
     ///
     /// `holding`: the first ALLOW that holds, when the scan found one. It is the one ALLOW the
-    /// residual keeps, so the other ALLOWs are not judged again.
-    fn residual(&self, query: &Query<'_>, context: &value::Context<'_>, holding: Option<u32>) -> Decision {
+    /// residual keeps, so the other ALLOWs are not judged again. Without one, no ALLOW holds
+    /// here either (the scan judged them all with the same context): none is left without
+    /// conditions.
+    ///
+    /// Out of line: a decision that needs no residual does not set up for one.
+    #[inline(never)]
+    fn residual<'q>(
+        &'q self,
+        query: &'q Query<'_>,
+        context: Option<value::Context<'q>>,
+        holding: Option<u32>,
+    ) -> Decision {
+        let context = context.unwrap_or_else(|| self.context(query));
         let slot = &self.tables.slots[query.slot as usize];
-        // Each remaining statement with its effect, read from the reach, not looked up again.
-        let mut found: Vec<(Remaining, Effect)> = Vec::new();
+        let mut residual: Vec<Remaining> = Vec::new();
         // With an ALLOW holding, only the DENYs are judged (and that ALLOW kept).
         let judged = |reach: &index::Reach| {
             holding.is_none() || reach.flags & index::Reach::DENY != 0 || holding == Some(reach.position)
@@ -639,22 +661,19 @@ impl Engine {
         let mut remaining = |reach: &index::Reach| {
             let statement = &self.tables.compiled[reach.compiled as usize];
             if holding == Some(reach.position) {
-                let kept = Remaining { statement: reach.position as usize, conditions: Vec::new() };
-                found.push((kept, Effect::Allow));
+                residual.push(Remaining { statement: reach.position as usize, conditions: Vec::new() });
                 return;
             }
             let mut conditions = Vec::new();
-            let mut possible = true;
             for (c, condition) in statement.conditions.iter().enumerate() {
-                match condition.evaluate(context) {
-                    Truth::False => possible = false,
+                match condition.evaluate(&context) {
+                    // It cannot hold: the rest need not be judged.
+                    Truth::False => return,
                     Truth::Unknown => conditions.push(c),
                     Truth::True => {}
                 }
             }
-            if possible {
-                found.push((Remaining { statement: reach.position as usize, conditions }, statement.effect));
-            }
+            residual.push(Remaining { statement: reach.position as usize, conditions });
         };
         if slot.few.is_empty() {
             self.reaching(slot, query.principal, Some(query.environment()), judged).iter().for_each(remaining);
@@ -672,17 +691,6 @@ impl Engine {
                 }
             }
         }
-        let unconditional = found.iter().any(|(r, effect)| *effect == Effect::Allow && r.conditions.is_empty());
-        if unconditional {
-            let mut kept_one = false;
-            found.retain(|(r, effect)| {
-                let allow = *effect == Effect::Allow;
-                let keep = !allow || (r.conditions.is_empty() && !kept_one);
-                kept_one |= allow && keep;
-                keep
-            });
-        }
-        let residual = found.into_iter().map(|(remaining, _)| remaining).collect();
         Decision::Conditional { residual }
     }
 

@@ -56,6 +56,13 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
     }
     let len = a.len();
     match len {
+        16.. => {
+            // Sixteen bytes at a time, each block compared in one vector instruction.
+            let block = |s: &[u8]| -> [u8; 16] { s.try_into().expect("sixteen bytes") };
+            let blocks = a.chunks_exact(16).zip(b.chunks_exact(16));
+            // The last block overlaps the others when the length is no multiple of sixteen.
+            blocks.into_iter().all(|(a, b)| block(a) == block(b)) && block(&a[len - 16..]) == block(&b[len - 16..])
+        }
         8.. => {
             fn words(s: &[u8]) -> impl Iterator<Item = u64> + '_ {
                 s.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("eight bytes")))

@@ -191,6 +191,24 @@ pub struct CompiledCondition {
     pub subject: Subject,
     pub operator: Operator,
     pub values: Values,
+    /// How an element is compared, worked out from the operator and the values once.
+    test: Test,
+    /// Whether the operator is a negation (`!=`, `NOT IN`, `NOT STARTS_WITH`).
+    negative: bool,
+}
+
+/// How a condition compares an element with its values: the common forms (plain texts,
+/// patterns) chosen when the condition is compiled rather than on each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Test {
+    /// `=`, `IN` and their negations on a short list of plain texts.
+    Equals,
+    /// `STARTS_WITH` and its negation on plain texts.
+    StartsWith,
+    /// `MATCH` on patterns.
+    Matches,
+    /// Placeholders, long lists and the rest: each value by its kind.
+    General,
 }
 
 /// What a condition needs from the request while it evaluates.
@@ -205,11 +223,28 @@ pub struct Context<'q> {
 }
 
 impl CompiledCondition {
+    /// A condition on its subject, with how it compares chosen from its operator and values.
+    pub fn new(
+        source: Condition,
+        boundary: Option<String>,
+        subject: Subject,
+        operator: Operator,
+        values: Values,
+    ) -> CompiledCondition {
+        let test = match operator.positive() {
+            Operator::Eq | Operator::In if values.texts_only && values.hashed.is_none() => Test::Equals,
+            Operator::StartsWith if values.texts_only => Test::StartsWith,
+            Operator::Match if values.patterns_only => Test::Matches,
+            _ => Test::General,
+        };
+        CompiledCondition { source, boundary, subject, operator, values, test, negative: operator.is_negative() }
+    }
+
     pub fn evaluate(&self, context: &Context<'_>) -> Truth {
         // D14: a list that expanded to nothing (`IN ("${bindParam:empty}")`, a principal in no
         // group) is False for `IN` and `MATCH` and True for `NOT IN`, whatever the request holds.
         if self.values.is_empty() || self.values.only_user_groups && context.groups.is_empty() {
-            return if self.operator.is_negative() { Truth::True } else { Truth::False };
+            return if self.negative { Truth::True } else { Truth::False };
         }
         let elements: &[String] = match self.subject {
             Subject::Attribute(key) => match context.attributes.get(key) {
@@ -223,26 +258,30 @@ impl CompiledCondition {
             Subject::Global(GlobalType::Groups) => context.groups,
             Subject::Global(_) => return self.temporal(context.time),
         };
-        let positive = self.operator.positive();
         let values = &self.values;
-        let holds = match self.values.hashed.as_deref() {
+        let holds = match self.test {
             // Plain texts and patterns need nothing of the principal: compared in place.
-            _ if values.texts_only && matches!(positive, Operator::Eq | Operator::In) && values.hashed.is_none() => {
+            Test::Equals => {
                 elements.iter().any(|element| values.iter().any(|v| matches!(v, Value::Text(t) if t == element)))
             }
-            _ if values.texts_only && positive == Operator::StartsWith => elements
+            Test::StartsWith => elements
                 .iter()
                 .any(|element| values.iter().any(|v| matches!(v, Value::Text(t) if element.starts_with(t.as_str())))),
-            _ if values.patterns_only && positive == Operator::Match => elements
+            Test::Matches => elements
                 .iter()
                 .any(|element| values.iter().any(|v| matches!(v, Value::Pattern(p) if p.matches(element)))),
-            Some(hashed) if matches!(positive, Operator::Eq | Operator::In) => elements.iter().any(|element| {
-                hashed.texts.contains(element.as_str())
-                    || hashed.others.iter().any(|v| satisfies(positive, element, v, context))
-            }),
-            _ => elements.iter().any(|element| self.values.iter().any(|v| satisfies(positive, element, v, context))),
+            Test::General => {
+                let positive = self.operator.positive();
+                match values.hashed.as_deref() {
+                    Some(hashed) if matches!(positive, Operator::Eq | Operator::In) => elements.iter().any(|element| {
+                        hashed.texts.contains(element.as_str())
+                            || hashed.others.iter().any(|v| satisfies(positive, element, v, context))
+                    }),
+                    _ => elements.iter().any(|element| values.iter().any(|v| satisfies(positive, element, v, context))),
+                }
+            }
         };
-        if holds != self.operator.is_negative() { Truth::True } else { Truth::False }
+        if holds != self.negative { Truth::True } else { Truth::False }
     }
 
     /// The typed time keys: the request's time in the value's zone (week days in UTC, D17).
