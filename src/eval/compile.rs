@@ -32,9 +32,9 @@ fn binding_dependent(conditions: &[Condition]) -> bool {
         .any(|p| matches!(p, Placeholder::BindParam(_) | Placeholder::LevelId))
 }
 
-/// The engine's names: the permissions' slots and the keys' ids, every one made before a unit
+/// The engine's vocabulary: the permissions' slots and the keys' ids, every one made before a unit
 /// compiles (so that units compile on two threads at once), and the boundaries' names.
-struct Names {
+struct Vocabulary {
     keys: HashMap<String, u32>,
     /// The `global:` keys' ids, one bit each: every permission that takes conditions accepts them.
     global_keys: Vec<u64>,
@@ -47,7 +47,7 @@ struct Names {
 struct Compiler<'t> {
     tenant: &'t Tenant,
     catalog: &'t Catalog,
-    names: &'t Names,
+    vocabulary: &'t Vocabulary,
     compiled: Vec<Compiled>,
     /// The copies of statements that compile alike for every binding with the same boundaries:
     /// by policy and boundaries.
@@ -108,7 +108,7 @@ struct Way<'t> {
 }
 
 pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
-    let mut names = Names::new(&tenant, catalog);
+    let mut vocabulary = Vocabulary::new(&tenant, catalog);
     // One unit per way of binding a policy; the key says what makes two ways differ. Each unit
     // is compiled for the first binding that brings its way.
     let mut units: HashMap<Way<'_>, u32> = HashMap::default();
@@ -144,7 +144,7 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
     let mut total = 0;
     for (unit, &(policy, _)) in ways.iter().enumerate() {
         let at = *by_policy.entry(&policy.name).or_insert_with(|| {
-            names.meet(policy, catalog);
+            vocabulary.meet(policy, catalog);
             shares.push(Vec::new());
             shares.len() - 1
         });
@@ -156,7 +156,7 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
     // thread that waits for a core takes less, so the other never waits for it long.
     let next = AtomicUsize::new(0);
     let compile_shares = |room: usize| {
-        let mut compiler = Compiler::new(&tenant, catalog, &names, room);
+        let mut compiler = Compiler::new(&tenant, catalog, &vocabulary, room);
         let mut units: Vec<(u32, Unit)> = Vec::new();
         while let Some(share) = shares.get(next.fetch_add(1, Ordering::Relaxed)) {
             for &unit in share {
@@ -196,7 +196,7 @@ pub(super) fn compile(tenant: Tenant, catalog: &Catalog) -> Engine {
         }
         units[unit as usize] = made;
     }
-    let Names { mut slots, slot_names, boundaries, keys, .. } = names;
+    let Vocabulary { mut slots, slot_names, boundaries, keys, .. } = vocabulary;
     // The engine keeps them as long as it lives: not the room that growing them left.
     compiled.shrink_to_fit();
     let levels: Vec<Option<usize>> = tenant
@@ -356,9 +356,9 @@ fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], flags: &[u16]
     slot.reaches = reaches;
 }
 
-impl Names {
+impl Vocabulary {
     /// The catalog's keys and permissions, and the tenant's boundaries.
-    fn new(tenant: &Tenant, catalog: &Catalog) -> Names {
+    fn new(tenant: &Tenant, catalog: &Catalog) -> Vocabulary {
         let mut keys: HashMap<String, u32> = HashMap::default();
         for key in catalog.key_names() {
             let next = keys.len() as u32;
@@ -368,7 +368,7 @@ impl Names {
         for id in catalog.key_names().filter(|key| catalog.global(key).is_some()).map(|key| keys[key]) {
             global_keys[id as usize / 64] |= 1 << (id % 64);
         }
-        let mut names = Names {
+        let mut vocabulary = Vocabulary {
             keys,
             global_keys,
             slots: Vec::new(),
@@ -376,9 +376,9 @@ impl Names {
             boundaries: tenant.boundaries.keys().cloned().collect(),
         };
         for permission in catalog.permissions() {
-            names.slot(&permission.name, catalog);
+            vocabulary.slot(&permission.name, catalog);
         }
-        names
+        vocabulary
     }
 
     /// The slots of a policy's permissions outside the catalog and the ids of the keys outside
@@ -428,11 +428,11 @@ impl Names {
 }
 
 impl<'t> Compiler<'t> {
-    fn new(tenant: &'t Tenant, catalog: &'t Catalog, names: &'t Names, room: usize) -> Compiler<'t> {
+    fn new(tenant: &'t Tenant, catalog: &'t Catalog, vocabulary: &'t Vocabulary, room: usize) -> Compiler<'t> {
         Compiler {
             tenant,
             catalog,
-            names,
+            vocabulary,
             compiled: Vec::with_capacity(room),
             shared: HashMap::default(),
             statement_conditions: HashMap::default(),
@@ -451,13 +451,13 @@ impl<'t> Compiler<'t> {
     ) -> Arc<CompiledCondition> {
         let written = &policy.document.statements[index].conditions()[position];
         match filled {
-            Some(filled) => Arc::new(compile_condition(filled, None, self.catalog, &self.names.keys)),
+            Some(filled) => Arc::new(compile_condition(filled, None, self.catalog, &self.vocabulary.keys)),
             None => {
                 let key = (policy.name.as_str(), index, position);
                 if let Some(compiled) = self.statement_conditions.get(&key) {
                     return Arc::clone(compiled);
                 }
-                let compiled = Arc::new(compile_condition(written.clone(), None, self.catalog, &self.names.keys));
+                let compiled = Arc::new(compile_condition(written.clone(), None, self.catalog, &self.vocabulary.keys));
                 self.statement_conditions.insert(key, Arc::clone(&compiled));
                 compiled
             }
@@ -474,11 +474,11 @@ impl<'t> Compiler<'t> {
                 return Arc::clone(compiled);
             }
             let written = through.boundary.conditions[position].clone();
-            let compiled = Arc::new(compile_condition(written, from(), self.catalog, &self.names.keys));
+            let compiled = Arc::new(compile_condition(written, from(), self.catalog, &self.vocabulary.keys));
             self.boundary_conditions.insert(key, Arc::clone(&compiled));
             return compiled;
         };
-        Arc::new(compile_condition(filled[position].clone(), from(), self.catalog, &self.names.keys))
+        Arc::new(compile_condition(filled[position].clone(), from(), self.catalog, &self.vocabulary.keys))
     }
 
     /// The copies of a policy's statement without the binding's boundaries, compiled once for
@@ -537,7 +537,7 @@ impl<'t> Compiler<'t> {
         // DENY statements are never changed by a boundary (semantics §4.2).
         let through = if statement.effect == Effect::Allow { through } else { &[] };
         for permission in &statement.permissions {
-            let slot = self.names.slot_names[&*permission.text];
+            let slot = self.vocabulary.slot_names[&*permission.text];
             let mut own: Vec<Arc<CompiledCondition>> = Vec::with_capacity(written.len());
             let mut not_applicable: Vec<Condition> = Vec::new();
             for (c, condition) in written.iter().enumerate() {
@@ -623,7 +623,7 @@ impl<'t> Compiler<'t> {
 
     /// The position of a boundary among the engine's boundary names.
     fn boundary(&self, name: &str) -> u32 {
-        self.names.boundaries.iter().position(|b| b == name).expect("a boundary") as u32
+        self.vocabulary.boundaries.iter().position(|b| b == name).expect("a boundary") as u32
     }
 
     /// Compiles a policy as a binding brings it.
@@ -782,7 +782,7 @@ impl Fill<'_> {
     }
 }
 
-/// Compiles a condition whose key has its id (see [`Names::meet`]).
+/// Compiles a condition whose key has its id (see [`Vocabulary::meet`]).
 fn compile_condition(
     condition: Condition,
     boundary: Option<String>,
