@@ -260,18 +260,8 @@ fn a_monaco_project_points_at_its_yaml_lines() {
     insta::assert_snapshot!("unresolved_monaco_tenant", stderr);
 }
 
-#[test]
-fn child_modules_are_evaluated_with_their_inputs() {
-    let dir = TempDir::new();
-    std::fs::create_dir_all(dir.join("modules/iam")).unwrap();
-    std::fs::write(
-        dir.join("main.tf"),
-        r#"module "iam" {
-  source = "./modules/iam"
-  team   = "payments"
-}
-
-resource "dynatrace_iam_group" "devs" {
+/// Group `devs` and its member bob, as the module tests below write them.
+const BOB_IN_DEVS: &str = r#"resource "dynatrace_iam_group" "devs" {
   name = "Developers"
 }
 
@@ -279,15 +269,30 @@ resource "dynatrace_iam_user" "bob" {
   email  = "bob@acme.example"
   groups = [dynatrace_iam_group.devs.id]
 }
+"#;
 
-resource "dynatrace_iam_policy_bindings_v2" "devs" {
+#[test]
+fn child_modules_are_evaluated_with_their_inputs() {
+    let dir = TempDir::new();
+    std::fs::create_dir_all(dir.join("modules/iam")).unwrap();
+    std::fs::write(
+        dir.join("main.tf"),
+        format!(
+            r#"module "iam" {{
+  source = "./modules/iam"
+  team   = "payments"
+}}
+
+{BOB_IN_DEVS}
+resource "dynatrace_iam_policy_bindings_v2" "devs" {{
   group   = dynatrace_iam_group.devs.id
   account = "acme"
-  policy {
+  policy {{
     id = module.iam.policy_id
-  }
-}
-"#,
+  }}
+}}
+"#
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -334,7 +339,8 @@ output "policy_id" {
 #[test]
 fn dynamic_policy_blocks_bind_one_policy_per_element() {
     let dir = TempDir::new();
-    let module = r#"locals {
+    let module = [
+        r#"locals {
   teams = {
     payments = "team-payments"
     checkout = "team-checkout"
@@ -353,15 +359,9 @@ resource "dynatrace_iam_policy" "settings" {
   statement_query = "ALLOW settings:objects:read;"
 }
 
-resource "dynatrace_iam_group" "devs" {
-  name = "Developers"
-}
-
-resource "dynatrace_iam_user" "bob" {
-  email  = "bob@acme.example"
-  groups = [dynatrace_iam_group.devs.id]
-}
-
+"#,
+        BOB_IN_DEVS,
+        r#"
 resource "dynatrace_iam_policy_bindings_v2" "devs" {
   group   = dynatrace_iam_group.devs.id
   account = "acme"
@@ -380,8 +380,10 @@ resource "dynatrace_iam_policy_bindings_v2" "devs" {
     }
   }
 }
-"#;
-    std::fs::write(dir.join("main.tf"), module).unwrap();
+"#,
+    ]
+    .concat();
+    std::fs::write(dir.join("main.tf"), &module).unwrap();
     let tenant = dir.to_str().unwrap();
     let ask = |permission: &str, namespace: &str| {
         let attr = format!("storage:k8s.namespace.name={namespace}");
