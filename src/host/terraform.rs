@@ -1335,19 +1335,19 @@ impl<'s> Evaluator<'s> {
                 Some(for_each) => (self.eval(&for_each.value, scope), for_each.value.span().unwrap_or(0..0)),
                 None => (Value::Null, label.span().unwrap_or(0..0)),
             };
-            let elements: Vec<(Value, Value)> = match (&for_each, content) {
-                (Value::Map(entries), Some(_)) => {
-                    entries.iter().map(|(k, v)| (Value::Text(plain(k, scope.file, at.clone())), v.clone())).collect()
-                }
-                (Value::List(items), Some(_)) => {
-                    items.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect()
+            let (elements, content): (Vec<(Value, Value)>, _) = match (&for_each, content) {
+                (Value::Map(entries), Some(content)) => (
+                    entries.iter().map(|(k, v)| (Value::Text(plain(k, scope.file, at.clone())), v.clone())).collect(),
+                    content,
+                ),
+                (Value::List(items), Some(content)) => {
+                    (items.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect(), content)
                 }
                 _ => {
                     unexpanded.push(Attribute { name, value: for_each, file: scope.file, span: at });
                     continue;
                 }
             };
-            let content = content.expect("matched above");
             if !self.copies(elements.len(), scope.file, at, &format!("`dynamic \"{name}\"`")) {
                 continue;
             }
