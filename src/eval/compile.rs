@@ -820,6 +820,5 @@ fn compile_condition(
             }
         })
         .collect();
-    let operator = condition.operator;
-    CompiledCondition::new(condition, boundary, subject, operator, values)
+    CompiledCondition::new(condition, boundary, subject, values)
 }

@@ -193,8 +193,6 @@ pub struct CompiledCondition {
     pub values: Values,
     /// How an element is compared, worked out from the operator and the values once.
     test: Test,
-    /// Whether the operator is a negation (`!=`, `NOT IN`, `NOT STARTS_WITH`).
-    negative: bool,
 }
 
 /// How a condition compares an element with its values: the common forms (plain texts,
@@ -224,27 +222,22 @@ pub struct Context<'q> {
 
 impl CompiledCondition {
     /// A condition on its subject, with how it compares chosen from its operator and values.
-    pub fn new(
-        source: Condition,
-        boundary: Option<String>,
-        subject: Subject,
-        operator: Operator,
-        values: Values,
-    ) -> CompiledCondition {
+    pub fn new(source: Condition, boundary: Option<String>, subject: Subject, values: Values) -> CompiledCondition {
+        let operator = source.operator;
         let test = match operator.positive() {
             Operator::Eq | Operator::In if values.texts_only && values.hashed.is_none() => Test::Equals,
             Operator::StartsWith if values.texts_only => Test::StartsWith,
             Operator::Match if values.patterns_only => Test::Matches,
             _ => Test::General,
         };
-        CompiledCondition { source, boundary, subject, operator, values, test, negative: operator.is_negative() }
+        CompiledCondition { source, boundary, subject, operator, values, test }
     }
 
     pub fn evaluate(&self, context: &Context<'_>) -> Truth {
         // D14: a list that expanded to nothing (`IN ("${bindParam:empty}")`, a principal in no
         // group) is False for `IN` and `MATCH` and True for `NOT IN`, whatever the request holds.
         if self.values.is_empty() || self.values.only_user_groups && context.groups.is_empty() {
-            return if self.negative { Truth::True } else { Truth::False };
+            return if self.operator.is_negative() { Truth::True } else { Truth::False };
         }
         let elements: &[String] = match self.subject {
             Subject::Attribute(key) => match context.attributes.get(key) {
@@ -281,7 +274,7 @@ impl CompiledCondition {
                 }
             }
         };
-        if holds != self.negative { Truth::True } else { Truth::False }
+        if holds != self.operator.is_negative() { Truth::True } else { Truth::False }
     }
 
     /// The typed time keys: the request's time in the value's zone (week days in UTC, D17).
