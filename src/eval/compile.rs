@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::index::{Compiled, Copy, NO_BOUNDARY, Reach, Slot, SlotBinding, Unit};
+use super::index::{Compiled, Copy, Listed, NO_BOUNDARY, Reach, Slot, SlotBinding, Unit};
 use super::value::{CompiledCondition, Subject, Value};
 use super::{Engine, Membership};
 use crate::catalog::Catalog;
@@ -322,8 +322,11 @@ fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], flags: &[u16]
         counts[group] += counts[group - 1];
     }
     let mut next = counts.clone();
-    let placeholder = Reach { position: 0, compiled: 0, group: 0, level: 0, flags: 0 };
-    let mut reaches = vec![placeholder; *counts.last().expect("one more than the groups") as usize];
+    let total = *counts.last().expect("one more than the groups") as usize;
+    let placeholder = Reach { position: 0, compiled: 0, level: 0, flags: 0 };
+    // Each reach's group, for the list of all statements (see below).
+    let mut groups = vec![0u32; total];
+    let mut reaches = vec![placeholder; total];
     for binding in &slot.bindings {
         let level = levels[binding.binding as usize].map_or(0, |e| e as u16 + 1);
         let copies = &units[binding.unit as usize].copies[binding.start as usize..binding.end as usize];
@@ -334,8 +337,9 @@ fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], flags: &[u16]
             for ((k, copy), reach) in copies.iter().enumerate().zip(&mut reaches[at..at + copies.len()]) {
                 let flags = flags[copy.compiled as usize];
                 let position = binding.base + k as u32;
-                *reach = Reach { position, compiled: copy.compiled, group: group as u32, level, flags };
+                *reach = Reach { position, compiled: copy.compiled, level, flags };
             }
+            groups[at..at + copies.len()].fill(group as u32);
         }
     }
     slot.present = counts
@@ -349,8 +353,16 @@ fn index_reaches(slot: &mut Slot, tenant: &Tenant, units: &[Unit], flags: &[u16]
         slot.reached[group as usize / 64] |= 1 << (group % 64);
     }
     if reaches.len() <= Slot::FEW {
-        slot.few = reaches.clone();
-        slot.few.sort_by_key(|reach| reach.position);
+        let mut listed: Vec<(Reach, u32)> = reaches.iter().copied().zip(groups).collect();
+        listed.sort_by_key(|&(reach, group)| (reach.position, group));
+        // A statement's groups within one word of bits make one entry.
+        for (reach, group) in listed {
+            let (word, bit) = (group / 64, 1 << (group % 64));
+            match slot.few.last_mut() {
+                Some(last) if last.reach.position == reach.position && last.word == word => last.groups |= bit,
+                _ => slot.few.push(Listed { reach, word, groups: bit }),
+            }
+        }
     }
     slot.reach_offsets = counts;
     slot.reaches = reaches;

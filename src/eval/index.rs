@@ -69,18 +69,27 @@ pub(super) struct SlotBinding {
     pub end: u32,
 }
 
-/// A statement that reaches the members of one group: what a decision reads, without looking
+/// A statement that reaches the members of a group: what a decision reads, without looking
 /// anything else up for unconditional statements.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Reach {
     /// The statement's position among the permission's statements.
     pub position: u32,
     pub compiled: u32,
-    /// The group it reaches (position in the tenant).
-    pub group: u32,
     /// 0 at account level, else the environment's position plus one.
     pub level: u16,
     pub flags: u16,
+}
+
+/// A statement in a permission's list of all its statements ([`Slot::few`]), with the groups
+/// it reaches in one word of group bits: a principal's word ANDed with them says whether it
+/// reaches the principal. A statement whose groups span several words is listed once per word.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Listed {
+    pub reach: Reach,
+    /// Which word of group bits (groups `64 * word ..`).
+    pub word: u32,
+    pub groups: u64,
 }
 
 impl Reach {
@@ -115,9 +124,9 @@ pub(crate) struct Slot {
     /// The same groups, one bit each: ANDed with a principal's groups, the groups a decision
     /// reads.
     pub reached: Vec<u64>,
-    /// For a permission with few statements: every reach in the permission's order, read
+    /// For a permission with few statements: every statement in the permission's order, read
     /// through at once rather than group by group; empty for the others.
-    pub few: Vec<Reach>,
+    pub few: Vec<Listed>,
 }
 
 impl Slot {

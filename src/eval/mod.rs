@@ -265,9 +265,9 @@ pub(crate) struct Membership {
 }
 
 impl Membership {
-    /// Whether the principal is in the group at this position.
-    pub fn has(&self, group: usize) -> bool {
-        self.bits.get(group / 64).is_some_and(|word| word >> (group % 64) & 1 == 1)
+    /// Whether the principal is in one of the groups that a listed statement reaches.
+    fn reaches(&self, listed: &index::Listed) -> bool {
+        self.bits.get(listed.word as usize).is_some_and(|word| word & listed.groups != 0)
     }
 }
 
@@ -544,14 +544,33 @@ impl Engine {
     /// # Panics
     ///
     /// When another engine made the query.
+    ///
+    /// Inlined: the decision is made in the caller's frame from a scan that comes back in
+    /// registers, rather than written out by a call and copied in.
+    #[inline]
     pub fn evaluate(&self, query: &Query<'_>) -> Decision {
         self.assert_own(query);
-        let slot = &self.tables.slots[query.slot as usize];
-        if slot.len == 0 {
-            return Decision::NoMatch;
+        let Scan { denied, allowed, deny_unknown, allow_unknown, .. } = self.scan(query);
+        match (denied, allowed) {
+            (denied, _) if denied != u32::MAX => Decision::Deny { statement: denied as usize },
+            (_, allowed) if allowed != u32::MAX && !deny_unknown => Decision::Allow { statement: allowed as usize },
+            (_, allowed) if allowed != u32::MAX || allow_unknown => {
+                self.residual(query, (allowed != u32::MAX).then_some(allowed))
+            }
+            _ => Decision::NoMatch,
         }
+    }
+
+    /// What the statements that reach the query's principal say: the first DENY and the first
+    /// ALLOW that hold, and whether any other may.
+    #[inline(never)]
+    fn scan(&self, query: &Query<'_>) -> Scan {
         let level = query.environment().map_or(0, |e| e as u16 + 1);
         let mut scan = Scan { level, denied: u32::MAX, allowed: u32::MAX, deny_unknown: false, allow_unknown: false };
+        let slot = &self.tables.slots[query.slot as usize];
+        if slot.len == 0 {
+            return scan;
+        }
         // Made when a statement with conditions is read: unconditional ones need none.
         let mut context = None;
         // Few statements are read through in order, as a plain list; else group by group: the
@@ -559,51 +578,42 @@ impl Engine {
         // (when the tenant's groups are many more words than the principal's groups) each of
         // the principal's groups.
         let membership = self.membership(query.principal);
-        if !slot.few.is_empty() && slot.few.len() <= 2 * membership.groups.len() {
-            self.read(query, &mut scan, &mut context, &slot.few, Some(membership));
+        if !slot.few.is_empty() && slot.few.len() <= 8 * membership.groups.len() {
+            let reaching = slot.few.iter().filter(|listed| membership.reaches(listed));
+            self.read(query, &mut scan, &mut context, reaching.map(|listed| &listed.reach));
         } else if slot.reached.len() <= membership.groups.len() {
             for (word, (&mine, &reached)) in membership.bits.iter().zip(&slot.reached).enumerate() {
                 let mut both = mine & reached;
                 while both != 0 {
                     let group = word * 64 + both.trailing_zeros() as usize;
                     both &= both - 1;
-                    self.read(query, &mut scan, &mut context, slot.reaching(group), None);
+                    self.read(query, &mut scan, &mut context, slot.reaching(group));
                 }
             }
         } else {
             for &group in &membership.groups {
-                self.read(query, &mut scan, &mut context, slot.reaching(group), None);
+                self.read(query, &mut scan, &mut context, slot.reaching(group));
             }
         }
-        let Scan { denied, allowed, deny_unknown, allow_unknown, .. } = scan;
-        match (denied, allowed) {
-            (denied, _) if denied != u32::MAX => Decision::Deny { statement: denied as usize },
-            (_, allowed) if allowed != u32::MAX && !deny_unknown => Decision::Allow { statement: allowed as usize },
-            (_, allowed) if allowed != u32::MAX || allow_unknown => {
-                self.residual(query, context, (allowed != u32::MAX).then_some(allowed))
-            }
-            _ => Decision::NoMatch,
-        }
+        scan
     }
 
-    /// Reads statements in order into the scan: one group's, or (with the principal's groups
-    /// to test each against) every statement of a permission. The first DENY that holds ends
-    /// the reading, ALLOWs after one that holds are skipped.
+    /// Reads statements that reach the principal, in order, into the scan: one group's, or
+    /// those of a permission's list of all its statements. The first DENY that holds ends the
+    /// reading, ALLOWs after one that holds are skipped.
     #[inline(always)]
-    fn read<'q>(
+    fn read<'q, 'i>(
         &'q self,
         query: &'q Query<'_>,
         scan: &mut Scan,
         context: &mut Option<value::Context<'q>>,
-        reaches: &[index::Reach],
-        membership: Option<&Membership>,
+        reaches: impl IntoIterator<Item = &'i index::Reach>,
     ) {
         for reach in reaches {
             if reach.position > scan.denied {
                 return;
             }
-            if reach.level != 0 && reach.level != scan.level || membership.is_some_and(|m| !m.has(reach.group as usize))
-            {
+            if reach.level != 0 && reach.level != scan.level {
                 continue;
             }
             let deny = reach.flags & index::Reach::DENY != 0;
@@ -645,13 +655,8 @@ impl Engine {
     ///
     /// Out of line: a decision that needs no residual does not set up for one.
     #[inline(never)]
-    fn residual<'q>(
-        &'q self,
-        query: &'q Query<'_>,
-        context: Option<value::Context<'q>>,
-        holding: Option<u32>,
-    ) -> Decision {
-        let context = context.unwrap_or_else(|| self.context(query));
+    fn residual(&self, query: &Query<'_>, holding: Option<u32>) -> Decision {
+        let context = self.context(query);
         let slot = &self.tables.slots[query.slot as usize];
         let mut residual: Vec<Remaining> = Vec::new();
         // With an ALLOW holding, only the DENYs are judged (and that ALLOW kept).
@@ -683,9 +688,9 @@ impl Engine {
             let membership = self.membership(query.principal);
             let level = query.environment().map_or(0, |e| e as u16 + 1);
             let mut last = None;
-            for reach in &slot.few {
-                let reaches = (reach.level == 0 || reach.level == level) && membership.has(reach.group as usize);
-                if reaches && judged(reach) && last != Some(reach.position) {
+            for listed in slot.few.iter().filter(|listed| membership.reaches(listed)) {
+                let reach = &listed.reach;
+                if (reach.level == 0 || reach.level == level) && judged(reach) && last != Some(reach.position) {
                     last = Some(reach.position);
                     remaining(reach);
                 }

@@ -1,6 +1,7 @@
 //! Names to the dense ids an engine gives them (permissions, attribute keys), looked up once per
 //! name a request carries: the hash reads only a name's length and three of its words, where a
-//! general string hash reads every byte, and a probe compares lengths before bytes.
+//! general string hash reads every byte, and a probe compares lengths before bytes. The same
+//! in-place comparisons serve the conditions' texts (equal, prefix, suffix).
 
 /// Names with the ids `0..len`, each name once.
 #[derive(Debug)]
@@ -50,7 +51,24 @@ impl Names {
 /// name, that is less work than a call to `memcmp`.
 #[inline]
 pub(crate) fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// Whether a text starts with a prefix, compared as [`same`] compares.
+#[inline]
+pub(crate) fn starts_with(text: &str, prefix: &str) -> bool {
+    text.as_bytes().get(..prefix.len()).is_some_and(|head| same_bytes(head, prefix.as_bytes()))
+}
+
+/// Whether a text ends with a suffix, compared as [`same`] compares.
+#[inline]
+pub(crate) fn ends_with(text: &str, suffix: &str) -> bool {
+    let start = text.len().wrapping_sub(suffix.len());
+    text.as_bytes().get(start..).is_some_and(|tail| same_bytes(tail, suffix.as_bytes()))
+}
+
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -75,7 +93,8 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
             let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("four bytes"));
             half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4)
         }
-        _ => a == b,
+        // Fewer than four bytes: compared one by one, not by a call.
+        _ => a.iter().zip(b).all(|(a, b)| a == b),
     }
 }
 
@@ -137,11 +156,13 @@ mod tests {
     }
 
     #[test]
-    fn names_are_the_same_only_byte_for_byte() {
+    fn names_are_the_same_and_prefixes_and_suffixes_only_byte_for_byte() {
         let names = ["", "a", "ab", "prod", "prods", "storage", "storage:", "storage:logs:read", "storage:logs:reae"];
         for a in names {
             for b in names {
                 assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+                assert_eq!(starts_with(a, b), a.starts_with(b), "{a:?} starts with {b:?}");
+                assert_eq!(ends_with(a, b), a.ends_with(b), "{a:?} ends with {b:?}");
             }
         }
         for len in 0..40 {
