@@ -131,7 +131,7 @@ pub fn run(args: Args) -> Exit {
         }
         Format::Json => {
             // Streamed: the JSON is about 15 times the size of the text it is about.
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
             let written =
                 diagnostic::json::write(&reports, &mut out).and_then(|()| writeln!(out)).and_then(|()| out.flush());
             if let Err(error) = written {
@@ -142,6 +142,10 @@ pub fn run(args: Args) -> Exit {
     }
     let all = || reports.iter().flat_map(|r| r.diagnostics.iter());
     let failing = all().any(|d| d.is_error() || args.deny_warnings && d.severity() > Severity::Suggestion);
+    // The process ends next: the operating system takes a large input's findings back whole,
+    // where freeing them one by one costs milliseconds (16,000 findings of 10,000 statements).
+    drop(reports);
+    std::mem::forget((results, linted.sources, collected));
     if failing { Exit::No } else { Exit::Ok }
 }
 
