@@ -86,7 +86,7 @@ fn check(c: &mut Criterion) {
             digest: secret.digest(),
         };
         store.insert(&record, None, &audit).expect("the insert");
-        if owner.email == line.email && chosen.is_none() {
+        if *owner.email == *line.email && chosen.is_none() {
             chosen = Some(secret);
         }
     }

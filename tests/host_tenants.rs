@@ -75,8 +75,8 @@ fn decisions(engine: &Engine) -> Vec<String> {
     let principals: Vec<(String, warden::iam::Principal)> = tenant
         .users
         .iter()
-        .map(|u| (u.email.clone(), tenant.find_user(&u.email).unwrap()))
-        .chain(tenant.service_users.iter().map(|s| (s.email.clone(), tenant.find_service_user(&s.email).unwrap())))
+        .map(|u| (u.email.to_string(), tenant.find_user(&u.email).unwrap()))
+        .chain(tenant.service_users.iter().map(|s| (s.email.to_string(), tenant.find_service_user(&s.email).unwrap())))
         .collect();
     let mut lines = Vec::new();
     for (who, principal) in &principals {

@@ -786,11 +786,11 @@ fn rotation_cannot_breed_tokens() {
 
     let successor = live.iter().find(|r| r.id != original.record.id).unwrap().id.clone();
     let message = refused(fx.service.rotate(alice, &original.record.id, Rotation::default()), "already_rotated");
-    assert!(message.contains(&successor.0), "names the successor: {message}");
+    assert!(message.contains(successor.as_str()), "names the successor: {message}");
     fx.assert_audited(ALICE, "rotate", Some(&original.record.id), "already_rotated");
     refused(fx.service.duplicate(alice, &original.record.id), "already_rotated");
     let message = refused(fx.service.rotate(alice, &successor, Rotation::default()), "rotation_in_progress");
-    assert!(message.contains(&original.record.id.0), "names the predecessor: {message}");
+    assert!(message.contains(original.record.id.as_str()), "names the predecessor: {message}");
 
     // Once the predecessor has gone (deleted here), the successor can be rotated.
     fx.service.delete(alice, &original.record.id).unwrap();
@@ -875,7 +875,7 @@ fn a_token_cannot_mint_a_token_that_outlives_it() {
     let expiring = |at: Option<DateTime<Utc>>| NewToken { expires_at: at, ..token("minted", &[READ]) };
 
     let message = refused(fx.service.create(through, expiring(None)), "expiry_beyond_caller");
-    assert!(message.contains(&caller.record.id.0), "names the calling token: {message}");
+    assert!(message.contains(caller.record.id.as_str()), "names the calling token: {message}");
     fx.assert_audited(ALICE, "create", None, "expiry_beyond_caller");
     refused(fx.service.create(through, expiring(Some(ends + Duration::seconds(1)))), "expiry_beyond_caller");
     fx.service.create(through, expiring(Some(ends))).unwrap();

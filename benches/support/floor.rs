@@ -114,7 +114,7 @@ impl Index {
             .iter()
             .map(|user| {
                 let principal = tenant.find_user(&user.email).expect("a user");
-                (user.email.clone(), tenant.groups_of(principal).iter().fold(0u64, |mask, &g| mask | 1 << g))
+                (user.email.to_string(), tenant.groups_of(principal).iter().fold(0u64, |mask, &g| mask | 1 << g))
             })
             .collect();
         let environments = tenant.environments.iter().map(|e| e.id.clone()).collect();

@@ -289,7 +289,7 @@ impl<'a> Config<'a> {
                 if u.email.get_ref() != u.id.get_ref() {
                     self.unique(&mut seen, "user", &u.email);
                 }
-                User { id: u.id.get_ref().clone(), email: u.email.get_ref().clone() }
+                User { id: u.id.get_ref().clone(), email: u.email.get_ref().as_str().into() }
             })
             .collect();
         let service_users: Vec<ServiceUser> = parsed
@@ -297,7 +297,7 @@ impl<'a> Config<'a> {
             .iter()
             .map(|s| {
                 self.unique(&mut seen, "user", &s.id);
-                let email = format!("{}@{SERVICE_USER_DOMAIN}", s.id.get_ref());
+                let email = format!("{}@{SERVICE_USER_DOMAIN}", s.id.get_ref()).into();
                 ServiceUser { id: s.id.get_ref().clone(), name: s.name.clone(), email }
             })
             .collect();
@@ -384,13 +384,13 @@ impl<'a> Config<'a> {
         }
         let mut user_names = rustc_hash::FxHashMap::default();
         for (i, u) in users.iter().enumerate() {
-            user_names.entry(u.email.clone()).or_insert(user(i));
+            user_names.entry(u.email.to_string()).or_insert(user(i));
             user_names.entry(u.id.clone()).or_insert(user(i));
         }
         let mut service_user_names = rustc_hash::FxHashMap::default();
         for (i, s) in service_users.iter().enumerate() {
-            for name in [&s.email, &s.id, &s.name] {
-                service_user_names.entry(name.clone()).or_insert(service_user(i));
+            for name in [&*s.email, &s.id, &s.name] {
+                service_user_names.entry(name.to_string()).or_insert(service_user(i));
             }
         }
         Tenant {

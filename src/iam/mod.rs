@@ -14,6 +14,7 @@ mod load;
 pub mod rules;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::FxHashMap as HashMap;
@@ -61,8 +62,8 @@ pub struct Environment {
 pub struct User {
     /// The user's id (`${global:userId}`).
     pub id: String,
-    /// The email the user is known by.
-    pub email: String,
+    /// The email the user is known by; shared with the token checks that answer with it.
+    pub email: Arc<str>,
 }
 
 /// A non-human identity of the account.
@@ -74,7 +75,7 @@ pub struct ServiceUser {
     /// Its display name.
     pub name: String,
     /// `<id>@service.sso.dynatrace.com` ([`SERVICE_USER_DOMAIN`]).
-    pub email: String,
+    pub email: Arc<str>,
 }
 
 /// What marks the principals of one loaded tenant: every [`load`] draws a new one, so a
@@ -290,7 +291,7 @@ impl Tenant {
     /// A user by email or id, or a service user by email, id or name: of `kind`, or of either
     /// kind (users first). The error suggests the user email or service-user name meant.
     pub fn principal(&self, name: &str, kind: Option<PrincipalKind>) -> Result<Principal, UnknownPrincipal> {
-        let users = || self.users.iter().map(|u| u.email.as_str());
+        let users = || self.users.iter().map(|u| &*u.email);
         let service_users = || self.service_users.iter().map(|s| s.name.as_str());
         let (found, suggestion) = match kind {
             Some(PrincipalKind::User) => (self.find_user(name), nearest(name, users())),
@@ -339,6 +340,11 @@ impl Tenant {
     ///
     /// When the principal is not one of this tenant's ([`Tenant::owns`]).
     pub fn email(&self, principal: Principal) -> &str {
+        self.shared_email(principal)
+    }
+
+    /// [`Tenant::email`], to keep without a copy.
+    pub(crate) fn shared_email(&self, principal: Principal) -> &Arc<str> {
         let i = self.position(principal);
         match principal.kind {
             PrincipalKind::User => &self.users[i].email,

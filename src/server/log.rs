@@ -62,7 +62,7 @@ pub(super) fn answered(
     let status = response.status().as_u16();
     state.metrics.response(status);
     let logged = response.extensions().get::<Logged>();
-    let token = logged.and_then(|l| l.token.as_ref()).map_or("-", |id| id.0.as_str());
+    let token = logged.and_then(|l| l.token.as_ref()).map_or("-", |id| id.as_str());
     let decision = logged.map_or("-", |l| l.decision);
     let user = user.unwrap_or("-");
     let micros = latency.as_micros();

@@ -82,7 +82,7 @@ pub fn digest(snapshot: &Snapshot) -> String {
     }
     for (token, deleted) in &snapshot.tokens {
         field(b"token");
-        for text in [&token.id.0, &token.account, &token.owner.id, &token.creator, &token.name] {
+        for text in [&*token.id.0, &token.account, &token.owner.id, &token.creator, &token.name] {
             field(text.as_bytes());
         }
         field(&[u8::from(token.owner.service_user), u8::from(token.status == Status::Active), u8::from(*deleted)]);

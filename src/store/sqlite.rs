@@ -118,7 +118,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(TokenRecord, bool)> {
     let status: String = row.get(11)?;
     Ok((
         TokenRecord {
-            id: TokenId(row.get(0)?),
+            id: TokenId(row.get::<_, String>(0)?.into()),
             account: row.get(1)?,
             owner: Owner { id: row.get(2)?, service_user: row.get(3)? },
             creator: row.get(4)?,
@@ -130,8 +130,8 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(TokenRecord, bool)> {
             expires_at: row.get::<_, Option<i64>>(10)?.map(time),
             status: if status == "disabled" { Status::Disabled } else { Status::Active },
             last_used_at: row.get::<_, Option<i64>>(12)?.map(time),
-            rotated_from: row.get::<_, Option<String>>(15)?.map(TokenId),
-            rotated_to: row.get::<_, Option<String>>(16)?.map(TokenId),
+            rotated_from: row.get::<_, Option<String>>(15)?.map(TokenId::from),
+            rotated_to: row.get::<_, Option<String>>(16)?.map(TokenId::from),
             digest: TokenDigest(digest.try_into().unwrap_or([0; 32])),
         },
         row.get(14)?,
@@ -148,8 +148,8 @@ fn audit_entry(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
         account: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
         actor: row.get(2)?,
         action: row.get(3)?,
-        token: row.get::<_, Option<String>>(4)?.map(TokenId),
-        new_token: row.get::<_, Option<String>>(5)?.map(TokenId),
+        token: row.get::<_, Option<String>>(4)?.map(TokenId::from),
+        new_token: row.get::<_, Option<String>>(5)?.map(TokenId::from),
         outcome: row.get(6)?,
     })
 }
@@ -250,8 +250,8 @@ fn insert_audit(connection: &Connection, audit: &AuditEntry) -> rusqlite::Result
             audit.account,
             audit.actor,
             audit.action,
-            audit.token.as_ref().map(|t| t.0.as_str()),
-            audit.new_token.as_ref().map(|t| t.0.as_str()),
+            audit.token.as_ref().map(|t| t.as_str()),
+            audit.new_token.as_ref().map(|t| t.as_str()),
             audit.outcome
         ],
     )?;
@@ -279,8 +279,8 @@ fn insert_token(connection: &Connection, r: &TokenRecord, deleted: bool) -> rusq
             r.last_used_at.map(millis),
             r.digest.0.as_slice(),
             deleted,
-            r.rotated_from.as_ref().map(|t| t.0.as_str()),
-            r.rotated_to.as_ref().map(|t| t.0.as_str()),
+            r.rotated_from.as_ref().map(|t| t.as_str()),
+            r.rotated_to.as_ref().map(|t| t.as_str()),
         ],
     )?;
     Ok(())
@@ -412,7 +412,7 @@ impl TokenStore for SqliteStore {
                  WHERE account = ?1 AND at >= ?2 AND (?3 IS NULL OR token = ?3 OR new_token = ?3) ORDER BY seq"
             ))?;
             let since = since.map_or(i64::MIN, millis);
-            let rows = statement.query_map(params![account, since, token.map(|t| t.0.as_str())], audit_entry)?;
+            let rows = statement.query_map(params![account, since, token.map(|t| t.as_str())], audit_entry)?;
             rows.collect()
         })
     }

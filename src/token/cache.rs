@@ -169,7 +169,7 @@ impl TokenCache {
                 last_use: UseStamp::default(),
                 owner: KnownOwner::default(),
             };
-            tokens.insert(TokenId(id.to_string()), cached);
+            tokens.insert(TokenId(id.into()), cached);
         }
         Ok((!deleted).then_some(record))
     }

@@ -47,7 +47,7 @@ pub struct Outcome {
     #[serde(rename = "tokenId")]
     pub token_id: Option<TokenId>,
     /// The owner's email.
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     /// A conditional answer's residual policy (D23).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub residual: Option<String>,
@@ -211,7 +211,7 @@ impl TokenService {
             status: reason.status(),
             reason,
             token_id: Some(record.id.clone()),
-            user: Some(tenant.email(owner).to_string()),
+            user: Some(Arc::clone(tenant.shared_email(owner))),
             residual_omitted: residual == Some(Residual::Omitted),
             residual: residual.and_then(Residual::into_text),
             explanation: request
@@ -252,9 +252,7 @@ impl TokenService {
         let bound = self.settings.propagation;
         let found = match lookup {
             Lookup::Memory => self.tokens.fresh(id, now).map(Ok),
-            Lookup::Store => {
-                Some(self.tokens.get_or_fetch(id, now, bound, || self.store.get(&TokenId(id.to_string()))))
-            }
+            Lookup::Store => Some(self.tokens.get_or_fetch(id, now, bound, || self.store.get(&TokenId(id.into())))),
         }?;
         let record = match found {
             Ok(record) => record,

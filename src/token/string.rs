@@ -6,6 +6,7 @@
 use std::borrow::{Borrow, Cow};
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use rand::TryRngCore;
 use rand::rngs::OsRng;
@@ -63,7 +64,7 @@ impl TokenSecret {
 
     /// The token's id: `PREFIX.PUBLIC`.
     pub fn id(&self) -> TokenId {
-        TokenId(verified_id(&self.0).expect("a generated token parses").to_string())
+        TokenId(verified_id(&self.0).expect("a generated token parses").into())
     }
 
     /// What is stored instead of the token.
@@ -78,10 +79,11 @@ impl fmt::Debug for TokenSecret {
     }
 }
 
-/// `PREFIX.PUBLIC`: safe to show, log and put in URLs.
+/// `PREFIX.PUBLIC`: safe to show, log and put in URLs. Shared, not copied: every allowed
+/// check answers with its token's id, and a copy would be an allocation on the hot path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
-pub struct TokenId(pub String);
+pub struct TokenId(pub Arc<str>);
 
 impl TokenId {
     /// A token id as a user typed it. Someone may paste the whole token: only its first two
@@ -89,9 +91,22 @@ impl TokenId {
     pub fn from_input(text: &str) -> TokenId {
         let mut parts = text.trim().splitn(3, '.');
         match (parts.next(), parts.next()) {
-            (Some(prefix), Some(public)) => TokenId(format!("{prefix}.{public}")),
-            _ => TokenId(text.trim().to_string()),
+            (Some(prefix), Some(public)) => TokenId(format!("{prefix}.{public}").into()),
+            _ => TokenId(text.trim().into()),
         }
+    }
+}
+
+impl TokenId {
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for TokenId {
+    fn from(id: String) -> TokenId {
+        TokenId(id.into())
     }
 }
 
@@ -148,7 +163,7 @@ pub enum Malformed {
 /// Splits and verifies a token string: its id and digest, or why it is no token. Works for
 /// any prefix of the platform's shape.
 pub fn parse(token: &str) -> Result<(TokenId, TokenDigest), Malformed> {
-    verified_id(token).map(|id| (TokenId(id.to_string()), TokenDigest::of(token)))
+    verified_id(token).map(|id| (TokenId(id.into()), TokenDigest::of(token)))
 }
 
 /// Verifies a token string's shape and checksum and borrows its id (`PREFIX.PUBLIC`) from it.
@@ -199,7 +214,7 @@ pub fn scan(text: &str) -> Vec<(usize, TokenId)> {
                 let bounded = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
                 if bounded {
                     if let Ok(id) = verified_id(candidate) {
-                        found.push((number + 1, TokenId(id.to_string())));
+                        found.push((number + 1, TokenId(id.into())));
                         at = end;
                         continue;
                     }

@@ -127,7 +127,7 @@ impl FromRequestParts<Arc<State>> for SignedIn {
 fn sign_in(tenant: &Tenant, email: &str) -> Result<SignedIn, UiError> {
     let user = tenant.users.iter().find(|user| user.email.eq_ignore_ascii_case(email));
     if let Some((user, principal)) = user.and_then(|user| Some((user, tenant.find_user(&user.id)?))) {
-        return Ok(SignedIn { principal, email: user.email.clone(), id: user.id.clone() });
+        return Ok(SignedIn { principal, email: user.email.to_string(), id: user.id.clone() });
     }
     let message = match tenant.service_users.iter().any(|s| s.email.eq_ignore_ascii_case(email)) {
         true => format!("`{email}` is a service user; service users use tokens, they do not sign in"),

@@ -174,7 +174,7 @@ impl Table {
 pub(super) fn owner_label(tenant: &Tenant, owner: &Owner) -> String {
     let found = match owner.service_user {
         true => tenant.service_users.iter().find(|s| s.id == owner.id).map(|s| format!("{} (service user)", s.name)),
-        false => tenant.users.iter().find(|u| u.id == owner.id).map(|u| u.email.clone()),
+        false => tenant.users.iter().find(|u| u.id == owner.id).map(|u| u.email.to_string()),
     };
     found.unwrap_or_else(|| format!("{} (no longer in the tenant)", owner.id))
 }
@@ -246,7 +246,7 @@ pub(super) fn token_table(
 
 /// A row's Actions menu: a disclosure of links and buttons, usable by keyboard without script.
 fn actions(table: Table, record: &TokenRecord, status: ShownStatus, form_token: &dyn Fn() -> String) -> Markup {
-    let id = record.id.0.as_str();
+    let id = record.id.as_str();
     let from = table.name();
     let confirm = |action: &str| link_with("/ui/confirm", &[("action", action), ("id", id), ("from", from)]);
     html! {

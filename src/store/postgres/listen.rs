@@ -101,7 +101,7 @@ fn hear(
 /// What an announcement names; one this warden does not know drops everything, to be safe.
 fn announced(payload: &str) -> Invalidation {
     match payload.split_once(':') {
-        Some(("token", id)) => Invalidation::Token(TokenId(id.to_string())),
+        Some(("token", id)) => Invalidation::Token(TokenId(id.into())),
         Some(("account", id)) => Invalidation::Account(id.to_string()),
         _ => Invalidation::Everything,
     }

@@ -70,7 +70,7 @@ fn record(row: &Row) -> (TokenRecord, bool) {
     let status: &str = row.get(11);
     (
         TokenRecord {
-            id: TokenId(row.get(0)),
+            id: TokenId(row.get::<_, String>(0).into()),
             account: row.get(1),
             owner: Owner { id: row.get(2), service_user: row.get(3) },
             creator: row.get(4),
@@ -82,8 +82,8 @@ fn record(row: &Row) -> (TokenRecord, bool) {
             expires_at: row.get(10),
             status: if status == STATUS_DISABLED { Status::Disabled } else { Status::Active },
             last_used_at: row.get(12),
-            rotated_from: row.get::<_, Option<String>>(15).map(TokenId),
-            rotated_to: row.get::<_, Option<String>>(16).map(TokenId),
+            rotated_from: row.get::<_, Option<String>>(15).map(TokenId::from),
+            rotated_to: row.get::<_, Option<String>>(16).map(TokenId::from),
             digest: TokenDigest(digest.try_into().unwrap_or([0; 32])),
         },
         row.get(14),
@@ -103,8 +103,8 @@ fn audit_entry(row: &Row) -> AuditEntry {
         account: row.get(1),
         actor: row.get(2),
         action: row.get(3),
-        token: row.get::<_, Option<String>>(4).map(TokenId),
-        new_token: row.get::<_, Option<String>>(5).map(TokenId),
+        token: row.get::<_, Option<String>>(4).map(TokenId::from),
+        new_token: row.get::<_, Option<String>>(5).map(TokenId::from),
         outcome: row.get(6),
     }
 }
@@ -118,9 +118,9 @@ const INSERT_TOKEN: &str = concat!(
 fn insert_token<C: GenericClient>(session: &mut Session<'_, C>, r: &TokenRecord, deleted: bool) -> Result<(), Failure> {
     let (created, expires, used) = (millis(r.created_at), r.expires_at.map(millis), r.last_used_at.map(millis));
     let digest = r.digest.0.as_slice();
-    let (from, to) = (r.rotated_from.as_ref().map(|t| t.0.as_str()), r.rotated_to.as_ref().map(|t| t.0.as_str()));
+    let (from, to) = (r.rotated_from.as_ref().map(|t| t.as_str()), r.rotated_to.as_ref().map(|t| t.as_str()));
     let params: [&(dyn ToSql + Sync); 17] = [
-        &r.id.0,
+        &r.id.as_str(),
         &r.account,
         &r.owner.id,
         &r.owner.service_user,
@@ -145,8 +145,8 @@ fn insert_token<C: GenericClient>(session: &mut Session<'_, C>, r: &TokenRecord,
 const INSERT_AUDIT: &str = concat!("INSERT INTO audit (", audit_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
 
 fn insert_audit<C: GenericClient>(session: &mut Session<'_, C>, audit: &AuditEntry) -> Result<(), Failure> {
-    let token = audit.token.as_ref().map(|t| t.0.as_str());
-    let new_token = audit.new_token.as_ref().map(|t| t.0.as_str());
+    let token = audit.token.as_ref().map(|t| t.as_str());
+    let new_token = audit.new_token.as_ref().map(|t| t.as_str());
     let at = millis(audit.at);
     session.execute(
         INSERT_AUDIT,
@@ -228,8 +228,8 @@ impl TokenStore for PostgresStore {
 
     fn get(&self, id: &TokenId) -> Result<Option<(TokenRecord, bool)>, StoreError> {
         self.pool.read(|session| {
-            let row =
-                session.query_opt(concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = $1"), &[&id.0])?;
+            let row = session
+                .query_opt(concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = $1"), &[&id.as_str()])?;
             Ok(row.as_ref().map(record))
         })
     }
@@ -254,15 +254,14 @@ impl TokenStore for PostgresStore {
             let changed = match change {
                 Change::Status(status) => session.execute(
                     "UPDATE tokens SET status = $2 WHERE id = $1 AND NOT deleted",
-                    &[&id.0, &status_name(*status)],
+                    &[&id.as_str(), &status_name(*status)],
                 )?,
                 Change::Expiry(at) => session.execute(
                     "UPDATE tokens SET expires_at = $2 WHERE id = $1 AND NOT deleted",
-                    &[&id.0, &at.map(millis)],
+                    &[&id.as_str(), &at.map(millis)],
                 )?,
-                Change::Delete => {
-                    session.execute("UPDATE tokens SET deleted = true WHERE id = $1 AND NOT deleted", &[&id.0])?
-                }
+                Change::Delete => session
+                    .execute("UPDATE tokens SET deleted = true WHERE id = $1 AND NOT deleted", &[&id.as_str()])?,
             };
             if changed == 0 {
                 return Err(StoreError::NotFound(id.clone()).into());
@@ -281,11 +280,11 @@ impl TokenStore for PostgresStore {
         self.pool.write(|session| {
             let changed = session.execute(
                 "UPDATE tokens SET expires_at = $2, rotated_to = $3 WHERE id = $1 AND NOT deleted AND rotated_to IS NULL",
-                &[&old.0, &millis(old_expires), &new.id.0],
+                &[&old.as_str(), &millis(old_expires), &new.id.as_str()],
             )?;
             if changed == 0 {
                 let rotated =
-                    session.query_opt("SELECT rotated_to IS NOT NULL FROM tokens WHERE id = $1 AND NOT deleted", &[&old.0])?;
+                    session.query_opt("SELECT rotated_to IS NOT NULL FROM tokens WHERE id = $1 AND NOT deleted", &[&old.as_str()])?;
                 return Err(match rotated.map(|row| row.get::<_, bool>(0)) {
                     Some(true) => StoreError::AlreadyRotated(old.clone()),
                     _ => StoreError::NotFound(old.clone()),
@@ -325,7 +324,7 @@ impl TokenStore for PostgresStore {
         since: Option<DateTime<Utc>>,
         token: Option<&TokenId>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let token = token.map(|t| t.0.as_str());
+        let token = token.map(|t| t.as_str());
         self.pool.read(|session| {
             let rows = session.query(
                 concat!(
@@ -341,7 +340,7 @@ impl TokenStore for PostgresStore {
     }
 
     fn touch(&self, uses: &[(TokenId, DateTime<Utc>)]) -> Result<(), StoreError> {
-        let ids: Vec<&str> = uses.iter().map(|(id, _)| id.0.as_str()).collect();
+        let ids: Vec<&str> = uses.iter().map(|(id, _)| id.as_str()).collect();
         let times: Vec<DateTime<Utc>> = uses.iter().map(|(_, at)| millis(*at)).collect();
         self.pool.write(|session| {
             session.execute(
