@@ -118,7 +118,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(TokenRecord, bool)> {
     let status: String = row.get(11)?;
     Ok((
         TokenRecord {
-            id: TokenId(row.get::<_, String>(0)?.into()),
+            id: TokenId::from(row.get::<_, String>(0)?),
             account: row.get(1)?,
             owner: Owner { id: row.get(2)?, service_user: row.get(3)? },
             creator: row.get(4)?,

@@ -95,9 +95,7 @@ impl TokenId {
             _ => TokenId(text.trim().into()),
         }
     }
-}
 
-impl TokenId {
     /// The id's text.
     pub fn as_str(&self) -> &str {
         &self.0

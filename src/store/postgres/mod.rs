@@ -70,7 +70,7 @@ fn record(row: &Row) -> (TokenRecord, bool) {
     let status: &str = row.get(11);
     (
         TokenRecord {
-            id: TokenId(row.get::<_, String>(0).into()),
+            id: TokenId::from(row.get::<_, String>(0)),
             account: row.get(1),
             owner: Owner { id: row.get(2), service_user: row.get(3) },
             creator: row.get(4),
