@@ -122,6 +122,12 @@ pub use eval::{Decision, Engine, Explanation, Request, RequestError};
 pub use iam::{Principal, Tenant, TenantFiles};
 pub use token::{TokenService, TokenStore};
 
+/// The vector that holds a statement's permissions ([`syntax::ast::Statement::permissions`]), a
+/// string's pieces ([`syntax::ast::StringLit::segments`]) and a finding's labels
+/// ([`Diagnostic::labels`]): the first element inline, more on the heap, so that the usual one
+/// costs no allocation. It derefs to a slice; build one with [`smallvec!`] or `collect()`.
+pub use smallvec::{SmallVec, smallvec};
+
 /// README.md's Rust example runs as a doc-test; its other blocks run in `tests/readme.rs`, whose
 /// markers (`file=team.policy`) are not rustdoc's.
 #[cfg(doctest)]

@@ -12,6 +12,7 @@ use std::fmt;
 use std::ops::Range;
 
 use serde::Serialize;
+use smallvec::SmallVec;
 
 pub use source::SourceFile;
 pub use suggest::{did_you_mean, did_you_mean_clause, nearest, nearest_expected_field, nearest_few};
@@ -124,8 +125,8 @@ pub struct Diagnostic {
     pub message: Cow<'static, str>,
     /// Byte offsets in the file: where the caret goes.
     pub span: Range<usize>,
-    /// Other places that explain it.
-    pub labels: Vec<Label>,
+    /// Other places that explain it. Most findings have at most one, held inline.
+    pub labels: SmallVec<[Label; 1]>,
     /// What to do about it. Most helps and labels are fixed texts: `Cow` spares a copy of
     /// each for every finding.
     pub help: Option<Cow<'static, str>>,
@@ -145,7 +146,7 @@ impl Diagnostic {
             rule,
             message: message.into(),
             span,
-            labels: Vec::new(),
+            labels: SmallVec::new(),
             help: None,
             fix: None,
             resource: None,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap as HashMap;
+use smallvec::{SmallVec, smallvec};
 
 use super::index::{Compiled, Copy, Listed, NO_BOUNDARY, Reach, Slot, SlotBinding, Unit};
 use super::value::{CompiledCondition, Subject, Value};
@@ -759,12 +760,12 @@ impl Fill<'_> {
                     items.extend(
                         values
                             .into_iter()
-                            .map(|v| StringLit { segments: vec![Segment::Text(v)], span: value.span.clone() }),
+                            .map(|v| StringLit { segments: smallvec![Segment::Text(v)], span: value.span.clone() }),
                     );
                     continue;
                 }
             }
-            let mut segments: Vec<Segment> = Vec::new();
+            let mut segments: SmallVec<[Segment; 1]> = SmallVec::new();
             for segment in &value.segments {
                 let text = match segment {
                     Segment::Text(text) => Some(text.clone()),
@@ -817,7 +818,7 @@ fn compile_condition(
                 Some(parsed) => Value::Typed(parsed),
                 None => Value::Text(value.literal().map(|t| t.into_owned()).unwrap_or_default()),
             },
-            _ if value.placeholders().next().is_some() => Value::Template(value.segments.clone()),
+            _ if value.placeholders().next().is_some() => Value::Template(value.segments.to_vec()),
             _ if condition.operator == Operator::Match => {
                 Value::Pattern(super::value::Pattern::compile(&value.display_value()))
             }

@@ -6,6 +6,8 @@ use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
+use smallvec::SmallVec;
+
 use super::error::ReadError;
 use super::format::{Format, TextKind};
 use super::rules;
@@ -215,7 +217,7 @@ impl Found {
             rule,
             message: message.clone(),
             span,
-            labels: Vec::with_capacity(labels.len()),
+            labels: SmallVec::with_capacity(labels.len()),
             help: help.clone(),
             fix: None,
             resource: resource.clone(),

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use smallvec::SmallVec;
+
 /// Byte offsets into the parsed text.
 pub type Span = Range<usize>;
 
@@ -167,8 +169,9 @@ pub enum Segment {
 /// literal star) stay apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StringLit {
-    /// The pieces, in order; empty for `""`.
-    pub segments: Vec<Segment>,
+    /// The pieces, in order (`""` is one empty text). Most strings are one piece of text, held
+    /// inline.
+    pub segments: SmallVec<[Segment; 1]>,
     /// From the opening quote to the closing one.
     pub span: Span,
 }
@@ -291,8 +294,8 @@ pub struct Statement {
     pub effect: Effect,
     /// Where the effect keyword is written.
     pub effect_span: Span,
-    /// The permissions, in the order written.
-    pub permissions: Vec<Name>,
+    /// The permissions, in the order written. Most statements name one, held inline.
+    pub permissions: SmallVec<[Name; 1]>,
     /// The `WHERE` clause, if written.
     pub where_clause: Option<Where>,
     /// From the effect keyword to the `;` (or the last token when the `;` is missing).

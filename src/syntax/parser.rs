@@ -5,6 +5,7 @@ use super::ast::*;
 use super::error::rules;
 use super::lexer::{Keyword, Token, TokenKind, is_name_char, lex};
 use crate::diagnostic::{Diagnostic, Fix};
+use smallvec::{SmallVec, smallvec};
 
 /// The platform's limit on the statements of a policy (language.md §1).
 pub const MAX_STATEMENTS: usize = 100;
@@ -251,7 +252,7 @@ impl<'a> Parser<'a> {
                 );
             }
         };
-        let mut permissions = Vec::new();
+        let mut permissions = SmallVec::new();
         match glued_permission {
             Some(permission) => permissions.push(permission),
             None => permissions.push(self.permission(effect.keyword())?),
@@ -557,9 +558,9 @@ impl<'a> Parser<'a> {
         let body = &raw[open..raw.len() - close];
         // Most values are plain text: no escape, no placeholder.
         if !body.bytes().any(|byte| matches!(byte, b'\\' | b'$')) {
-            return Ok(StringLit { segments: vec![Segment::Text(body.to_string())], span });
+            return Ok(StringLit { segments: smallvec![Segment::Text(body.to_string())], span });
         }
-        let mut segments = Vec::new();
+        let mut segments = SmallVec::new();
         let mut text = String::with_capacity(body.len());
         let mut ok = true;
         let mut rest = body.char_indices().peekable();

@@ -21,7 +21,7 @@ fn shape(document: &Document) -> Shape {
                     list.iter()
                         .map(|c| {
                             let is_list = matches!(c.operand, Operand::List { .. });
-                            let values = c.operand.values().iter().map(|v| v.segments.clone()).collect();
+                            let values = c.operand.values().iter().map(|v| v.segments.to_vec()).collect();
                             (c.key.text.to_string(), c.operator, is_list, values)
                         })
                         .collect(),

@@ -147,8 +147,10 @@ pub fn substitute(condition: &Condition, parameters: &BTreeMap<String, Parameter
     for value in condition.operand.values() {
         if let [Segment::Placeholder(Placeholder::BindParam(name))] = value.segments.as_slice() {
             if let Some(Parameter::Many(list)) = parameters.get(name) {
-                let text =
-                    |v: &String| StringLit { segments: vec![Segment::Text(escape(v))], span: value.span.clone() };
+                let text = |v: &String| StringLit {
+                    segments: warden::smallvec![Segment::Text(escape(v))],
+                    span: value.span.clone(),
+                };
                 items.extend(list.iter().map(text));
                 continue;
             }
