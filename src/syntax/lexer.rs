@@ -100,7 +100,7 @@ pub struct Lexed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-pub fn is_name_char(c: char) -> bool {
+pub const fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-' | '*')
 }
 
@@ -127,7 +127,17 @@ fn is_quote(c: char) -> bool {
 
 /// A name character as a byte: names are ASCII, so a byte that is one is a whole character.
 fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-' | b'*')
+    // A table: names are most of a policy's bytes, and one load beats five range tests a byte.
+    const NAME_BYTES: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            table[b] = is_name_char(b as u8 as char);
+            b += 1;
+        }
+        table
+    };
+    NAME_BYTES[usize::from(b)]
 }
 
 /// How many bytes a piece that `parser` recognises at the start of `input` takes.
