@@ -1,11 +1,12 @@
 //! Builds the syntax tree from tokens. Every error is reported and the parser resumes at the
 //! next `;` or statement keyword (decisions D4), so one run reports every error of a text.
 
+use smallvec::{SmallVec, smallvec};
+
 use super::ast::*;
 use super::error::rules;
 use super::lexer::{Keyword, Token, TokenKind, is_name_char, lex};
 use crate::diagnostic::{Diagnostic, Fix};
-use smallvec::{SmallVec, smallvec};
 
 /// The platform's limit on the statements of a policy (language.md §1).
 pub const MAX_STATEMENTS: usize = 100;
