@@ -212,6 +212,35 @@ struct Scan {
     allow_unknown: bool,
 }
 
+/// What a finished [`Scan`] says. Eight bytes, so that it comes back from the scan in a
+/// register: a larger result is written to the caller's frame in pieces and read back whole,
+/// which stalls the read.
+#[derive(Clone, Copy)]
+enum Found {
+    /// The first DENY that holds.
+    Deny(u32),
+    /// The first ALLOW that holds, and no DENY may.
+    Allow(u32),
+    /// The first ALLOW that holds, but a DENY may.
+    AllowUnlessDeny(u32),
+    /// No statement holds, but one may.
+    Unknown,
+    NoMatch,
+}
+
+impl Scan {
+    fn found(&self) -> Found {
+        let allows = self.allowed != u32::MAX;
+        match () {
+            _ if self.denied != u32::MAX => Found::Deny(self.denied),
+            _ if allows && !self.deny_unknown => Found::Allow(self.allowed),
+            _ if allows => Found::AllowUnlessDeny(self.allowed),
+            _ if self.allow_unknown => Found::Unknown,
+            _ => Found::NoMatch,
+        }
+    }
+}
+
 /// A statement that takes part in a decision, by its position in the permission's slot.
 pub type StatementRef = usize;
 
@@ -545,31 +574,29 @@ impl Engine {
     ///
     /// When another engine made the query.
     ///
-    /// Inlined: the decision is made in the caller's frame from a scan that comes back in
-    /// registers, rather than written out by a call and copied in.
+    /// Inlined: the decision is made in the caller's frame from what the scan found, which
+    /// comes back in a register, rather than written out by a call and copied in.
     #[inline]
     pub fn evaluate(&self, query: &Query<'_>) -> Decision {
         self.assert_own(query);
-        let Scan { denied, allowed, deny_unknown, allow_unknown, .. } = self.scan(query);
-        match (denied, allowed) {
-            (denied, _) if denied != u32::MAX => Decision::Deny { statement: denied as usize },
-            (_, allowed) if allowed != u32::MAX && !deny_unknown => Decision::Allow { statement: allowed as usize },
-            (_, allowed) if allowed != u32::MAX || allow_unknown => {
-                self.residual(query, (allowed != u32::MAX).then_some(allowed))
-            }
-            _ => Decision::NoMatch,
+        match self.scan(query) {
+            Found::Deny(statement) => Decision::Deny { statement: statement as usize },
+            Found::Allow(statement) => Decision::Allow { statement: statement as usize },
+            Found::AllowUnlessDeny(holding) => self.residual(query, Some(holding)),
+            Found::Unknown => self.residual(query, None),
+            Found::NoMatch => Decision::NoMatch,
         }
     }
 
     /// What the statements that reach the query's principal say: the first DENY and the first
     /// ALLOW that hold, and whether any other may.
     #[inline(never)]
-    fn scan(&self, query: &Query<'_>) -> Scan {
+    fn scan(&self, query: &Query<'_>) -> Found {
         let level = query.environment().map_or(0, |e| e as u16 + 1);
         let mut scan = Scan { level, denied: u32::MAX, allowed: u32::MAX, deny_unknown: false, allow_unknown: false };
         let slot = &self.tables.slots[query.slot as usize];
         if slot.len == 0 {
-            return scan;
+            return Found::NoMatch;
         }
         // Made when a statement with conditions is read: unconditional ones need none.
         let mut context = None;
@@ -595,7 +622,7 @@ impl Engine {
                 self.read(query, &mut scan, &mut context, slot.reaching(group));
             }
         }
-        scan
+        scan.found()
     }
 
     /// Reads statements that reach the principal, in order, into the scan: one group's, or

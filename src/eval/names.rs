@@ -6,44 +6,64 @@
 /// Names with the ids `0..len`, each name once.
 #[derive(Debug)]
 pub(crate) struct Names {
-    /// By id.
-    names: Vec<Box<str>>,
-    /// Open addressing, a power of two at least twice the names: the id in each used cell,
-    /// [`Names::EMPTY`] in the others.
-    cells: Box<[u32]>,
+    /// Every name, one after the other, by id.
+    text: String,
+    /// Each name's cell, by id.
+    by_id: Vec<Cell>,
+    /// Open addressing, a power of two at least twice the names: a used cell holds its name's
+    /// place in `text` and its id, so a probe reads the name's bytes straight from the cell
+    /// (one dependent load fewer than through a list of names); an unused one is
+    /// [`Cell::EMPTY`].
+    cells: Box<[Cell]>,
     /// `64 - log2(cells.len())`: the hash's top bits pick the first cell.
     shift: u32,
 }
 
-impl Names {
-    const EMPTY: u32 = u32::MAX;
+/// A name's place in [`Names::text`] and its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cell {
+    start: u32,
+    len: u32,
+    id: u32,
+}
 
+impl Cell {
+    const EMPTY: Cell = Cell { start: 0, len: 0, id: u32::MAX };
+}
+
+impl Names {
     /// The id of a name.
     #[inline]
     pub fn get(&self, name: &str) -> Option<u32> {
         let mask = self.cells.len() - 1;
-        let mut cell = (hash(name.as_bytes()) >> self.shift) as usize;
+        let mut at = (hash(name.as_bytes()) >> self.shift) as usize;
         loop {
-            let id = *self.cells.get(cell)?;
-            if id == Names::EMPTY {
+            let cell = *self.cells.get(at)?;
+            if cell.id == u32::MAX {
                 return None;
             }
-            let known = &self.names[id as usize];
-            if same(known, name) {
-                return Some(id);
+            if same_bytes(self.bytes(cell), name.as_bytes()) {
+                return Some(cell.id);
             }
-            cell = (cell + 1) & mask;
+            at = (at + 1) & mask;
         }
     }
 
     /// The name with this id.
     pub fn name(&self, id: u32) -> &str {
-        &self.names[id as usize]
+        let cell = self.by_id[id as usize];
+        &self.text[cell.start as usize..][..cell.len as usize]
     }
 
     /// Every name, by id.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(|name| &**name)
+        (0..self.by_id.len() as u32).map(|id| self.name(id))
+    }
+
+    #[inline]
+    fn bytes(&self, cell: Cell) -> &[u8] {
+        let (start, len) = (cell.start as usize, cell.len as usize);
+        self.text.as_bytes().get(start..start + len).unwrap_or_default()
     }
 }
 
@@ -115,21 +135,29 @@ fn hash(name: &[u8]) -> u64 {
 /// From `(name, id)` pairs whose ids are `0..n`, each once.
 impl<S: AsRef<str>> FromIterator<(S, u32)> for Names {
     fn from_iter<I: IntoIterator<Item = (S, u32)>>(pairs: I) -> Names {
-        let mut by_id: Vec<(Box<str>, u32)> = pairs.into_iter().map(|(name, id)| (name.as_ref().into(), id)).collect();
-        by_id.sort_unstable_by_key(|&(_, id)| id);
-        assert!(by_id.iter().enumerate().all(|(i, &(_, id))| id as usize == i), "dense ids");
-        let names: Vec<Box<str>> = by_id.into_iter().map(|(name, _)| name).collect();
-        let size = (names.len() * 2).next_power_of_two().max(8);
-        let mut cells = vec![Names::EMPTY; size].into_boxed_slice();
+        let mut pairs: Vec<(S, u32)> = pairs.into_iter().collect();
+        pairs.sort_unstable_by_key(|&(_, id)| id);
+        assert!(pairs.iter().enumerate().all(|(i, &(_, id))| id as usize == i), "dense ids");
+        let mut text = String::new();
+        let by_id: Vec<Cell> = pairs
+            .iter()
+            .map(|(name, id)| {
+                let start = u32::try_from(text.len()).expect("names of less than 4 GiB");
+                text.push_str(name.as_ref());
+                Cell { start, len: name.as_ref().len() as u32, id: *id }
+            })
+            .collect();
+        let size = (by_id.len() * 2).next_power_of_two().max(8);
+        let mut cells = vec![Cell::EMPTY; size].into_boxed_slice();
         let shift = 64 - size.trailing_zeros();
-        for (id, name) in names.iter().enumerate() {
-            let mut cell = (hash(name.as_bytes()) >> shift) as usize;
-            while cells[cell] != Names::EMPTY {
-                cell = (cell + 1) & (size - 1);
+        for (&cell, (name, _)) in by_id.iter().zip(&pairs) {
+            let mut at = (hash(name.as_ref().as_bytes()) >> shift) as usize;
+            while cells[at] != Cell::EMPTY {
+                at = (at + 1) & (size - 1);
             }
-            cells[cell] = id as u32;
+            cells[at] = cell;
         }
-        Names { names, cells, shift }
+        Names { text, by_id, cells, shift }
     }
 }
 
