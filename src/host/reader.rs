@@ -240,7 +240,7 @@ impl Found {
                 .iter()
                 .map(|edit| self.text.host_edit(edit).filter(|(f, _)| *f == file).map(|(_, e)| e))
                 .collect();
-            Some(Fix { description: fix.description.clone(), edits: edits? })
+            Some(Box::new(Fix { description: fix.description.clone(), edits: edits? }))
         });
         Some((file, moved))
     }
