@@ -8,7 +8,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use super::rules;
 use super::shape::{ConditionShape, Set, StatementShape};
 use crate::catalog::Catalog;
-use crate::diagnostic::{Diagnostic, Fix};
+use crate::diagnostic::{Diagnostic, Fix, Label};
 use crate::syntax::{Effect, Operand, Segment, Statement};
 
 pub(super) fn duplicate_permissions(statement: &Statement, out: &mut Vec<Diagnostic>) {
@@ -65,20 +65,30 @@ pub(super) fn duplicate_values<'a>(operands: impl Iterator<Item = &'a Operand>, 
     }
 }
 
+/// Keeps a finding with one label and a help, completed where it is kept: a large policy has
+/// thousands of these, and a chain of builders would move each through several copies.
+fn push_labelled(out: &mut Vec<Diagnostic>, finding: Diagnostic, label: Label, help: &'static str) {
+    out.push(finding);
+    let kept = out.last_mut().expect("just pushed");
+    kept.labels.push(label);
+    kept.help = Some(help.into());
+}
+
 pub(super) fn repeated_statements(statements: &[Statement], shapes: &[StatementShape<'_>], out: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<&StatementShape<'_>, usize> = HashMap::default();
     seen.reserve(statements.len());
     for (i, shape) in shapes.iter().enumerate() {
         let first = *seen.entry(shape).or_insert(i);
         if first != i {
-            out.push(
+            push_labelled(
+                out,
                 Diagnostic::new(
                     &rules::REPEATED_STATEMENT,
                     statements[i].span.clone(),
                     "this statement repeats an earlier one",
-                )
-                .with_label(statements[first].span.clone(), "the same statement first stands here")
-                .with_help("remove one of them; a repeated statement grants or denies nothing more"),
+                ),
+                Label { span: statements[first].span.clone(), message: "the same statement first stands here".into() },
+                "remove one of them; a repeated statement grants or denies nothing more",
             );
         }
     }
@@ -144,15 +154,13 @@ pub(super) fn overridden_allows(
                 )
                 .into(),
             };
-            out.push(
-                Diagnostic::new(
-                    &rules::OVERRIDDEN_ALLOW,
-                    permission.span.clone(),
-                    // Thousands in a large policy: `concat` costs a fraction of `format!`.
-                    ["this ALLOW of `", name, "` never takes effect: a DENY always overrides it"].concat(),
-                )
-                .with_label(statements[deny].span.clone(), label)
-                .with_help("remove the ALLOW, or narrow the DENY with conditions the ALLOW does not meet"),
+            // Thousands in a large policy: `concat` costs a fraction of `format!`.
+            let message = ["this ALLOW of `", name, "` never takes effect: a DENY always overrides it"].concat();
+            push_labelled(
+                out,
+                Diagnostic::new(&rules::OVERRIDDEN_ALLOW, permission.span.clone(), message),
+                Label { span: statements[deny].span.clone(), message: label },
+                "remove the ALLOW, or narrow the DENY with conditions the ALLOW does not meet",
             );
         }
     }
