@@ -47,6 +47,9 @@ fn known_codes() -> &'static HashSet<&'static str> {
     CODES.get_or_init(|| all_rules().iter().map(|rule| rule.code).collect())
 }
 
+/// From this many statements on, a policy's findings are given room before they are made.
+const RESERVED_FROM: usize = 1000;
+
 /// Parses and checks one file.
 pub fn lint(file: &SourceFile, kind: Kind, catalog: &Catalog) -> Linted {
     lint_sharing(file, kind, catalog, &mut syntax::Names::default())
@@ -59,6 +62,12 @@ pub fn lint_sharing(file: &SourceFile, kind: Kind, catalog: &Catalog, names: &mu
     let mut diagnostics = parsed.diagnostics;
     match kind {
         Kind::Policy => {
+            // A large policy's findings get room for two a statement, about what a generated
+            // one has: the list does not grow by copies of itself (megabytes), and is trimmed
+            // at the end. A small one's list is small: reserving would cost more than it saves.
+            if document.statements.len() >= RESERVED_FROM {
+                diagnostics.reserve(2 * document.statements.len());
+            }
             for statement in &document.statements {
                 validity::statement(catalog, statement, &mut diagnostics);
                 redundancy::duplicate_permissions(statement, &mut diagnostics);
@@ -82,6 +91,7 @@ pub fn lint_sharing(file: &SourceFile, kind: Kind, catalog: &Catalog, names: &mu
     style::statements_in_comments(&document.comments, &mut diagnostics);
     suppress::apply(file, &document.comments, known_codes(), &mut diagnostics);
     diagnostic::sort_by_place(&mut diagnostics);
+    diagnostics.shrink_to_fit();
     Linted { document, diagnostics }
 }
 
