@@ -215,7 +215,6 @@ struct Scan {
 /// What a finished [`Scan`] says. Eight bytes, so that it comes back from the scan in a
 /// register: a larger result is written to the caller's frame in pieces and read back whole,
 /// which stalls the read.
-#[derive(Clone, Copy)]
 enum Found {
     /// The first DENY that holds.
     Deny(u32),
@@ -225,6 +224,7 @@ enum Found {
     AllowUnlessDeny(u32),
     /// No statement holds, but one may.
     Unknown,
+    /// No statement holds or may.
     NoMatch,
 }
 

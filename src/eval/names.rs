@@ -39,7 +39,7 @@ impl Names {
         let mut at = (hash(name.as_bytes()) >> self.shift) as usize;
         loop {
             let cell = *self.cells.get(at)?;
-            if cell.id == u32::MAX {
+            if cell.id == Cell::EMPTY.id {
                 return None;
             }
             if same_bytes(self.bytes(cell), name.as_bytes()) {
