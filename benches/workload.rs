@@ -12,7 +12,10 @@
 //!   permission, its statements and the keys it accepts; one for the environment; one per
 //!   attribute key; then the floor's decision).
 //! - `compile/N` builds the engine from loaded tenant N, and `load/N` parses, checks and
-//!   compiles tenant N from texts already in memory.
+//!   compiles tenant N from texts already in memory. Neither times freeing the engine it made:
+//!   `warden serve` frees a replaced engine on the reloading thread once the checks let go of it
+//!   (`server::reload`), off every path a check or a load waits on. Freeing is timed on its own
+//!   in `free/N`.
 //!
 //! Every decision, warden's and the floors', is checked against `expected` before anything is
 //! timed. Before that, a counting allocator measures the memory that loading tenant N leaves held
@@ -146,7 +149,18 @@ fn workload(c: &mut Criterion) {
         if n >= 1000 {
             group.sample_size(10);
         }
-        group.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| black_box(compile(black_box(&files)))));
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter_batched(|| (), |()| compile(black_box(&files)), BatchSize::PerIteration)
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("free");
+        if n >= 1000 {
+            group.sample_size(10);
+        }
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter_batched(|| compile(&files), drop, BatchSize::PerIteration)
+        });
         group.finish();
     }
 }
